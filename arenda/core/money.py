@@ -1,0 +1,27 @@
+"""Money: always Decimal, always rounded half-up to kopecks here and nowhere else."""
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+KOPECK = Decimal("0.01")
+
+
+def to_money(value) -> Decimal:
+    """Decimal rounded half-up to kopecks. Floats are refused: they are not exact."""
+    if isinstance(value, float):
+        raise TypeError("money must not be a float; pass a str, int or Decimal")
+    try:
+        return Decimal(value).quantize(KOPECK, rounding=ROUND_HALF_UP)
+    except (InvalidOperation, TypeError):
+        raise ValueError(f"{value!r} is not an amount of money")
+
+
+def format_rub(value) -> str:
+    """«12 500,00 ₽» — Russian grouping with a narrow no-break space and a decimal comma."""
+    amount = to_money(value)
+    sign = "-" if amount < 0 else ""
+    whole, frac = f"{abs(amount):.2f}".split(".")
+    groups = []
+    while whole:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    return sign + "\u202f".join(groups) + "," + frac + "\u00a0₽"

@@ -1,0 +1,103 @@
+"""Roles and the permission matrix — the single source of who may do what.
+
+The API (``core.permissions.RolePermission``), the UI views (``core.permissions.require``)
+and the Django admin (``core.admin.RoleAdminMixin``) all ask :func:`can`, so the three
+can never disagree. ``docs/permissions.md`` is generated from :data:`MATRIX`.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Administrator")
+    MANAGER = "manager", _("Manager")
+    ACCOUNTANT = "accountant", _("Accountant")
+    DIRECTOR = "director", _("Director")
+
+
+class Action(models.TextChoices):
+    VIEW = "view", _("view")
+    ADD = "add", _("create")
+    CHANGE = "change", _("change")
+    DELETE = "delete", _("delete")
+
+
+V, A, C, D = Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE
+ALL = frozenset({V, A, C, D})
+READ = frozenset({V})
+NONE: frozenset = frozenset()
+
+# resource -> role -> allowed actions. Admin (and any superuser) may do everything.
+MATRIX: dict[str, dict[str, frozenset]] = {
+    "user": {Role.MANAGER: NONE, Role.ACCOUNTANT: NONE, Role.DIRECTOR: NONE},
+    "organization": {Role.MANAGER: READ, Role.ACCOUNTANT: frozenset({V, A, C}), Role.DIRECTOR: READ},
+    "accounting_base": {Role.MANAGER: NONE, Role.ACCOUNTANT: ALL, Role.DIRECTOR: READ},
+    "counterparty": {Role.MANAGER: frozenset({V, A, C}), Role.ACCOUNTANT: ALL, Role.DIRECTOR: READ},
+    "contact": {Role.MANAGER: ALL, Role.ACCOUNTANT: ALL, Role.DIRECTOR: READ},
+    "supplier": {
+        Role.MANAGER: frozenset({V, A, C}),
+        Role.ACCOUNTANT: frozenset({V, A, C}),
+        Role.DIRECTOR: READ,
+    },
+    "equipment_type": {Role.MANAGER: READ, Role.ACCOUNTANT: READ, Role.DIRECTOR: READ},
+    "unit": {Role.MANAGER: frozenset({V, A, C}), Role.ACCOUNTANT: READ, Role.DIRECTOR: READ},
+    "maintenance": {Role.MANAGER: ALL, Role.ACCOUNTANT: READ, Role.DIRECTOR: READ},
+    "driver": {Role.MANAGER: frozenset({V, A, C}), Role.ACCOUNTANT: frozenset({V, C}), Role.DIRECTOR: READ},
+}
+
+# Special rights beyond the CRUD matrix.
+SPECIAL: dict[str, frozenset] = {
+    # set or change the 1C base a counterparty belongs to
+    "set_counterparty_accounting_base": frozenset({Role.ADMIN, Role.ACCOUNTANT}),
+    # see the audit trail of users (who changed roles)
+    "manage_users": frozenset({Role.ADMIN}),
+}
+
+SPECIAL_LABELS = {
+    "set_counterparty_accounting_base": _("Set a counterparty's 1C base"),
+    "manage_users": _("Manage users and roles"),
+}
+
+
+def role_of(user) -> str | None:
+    """The effective role of a user: a superuser counts as admin; inactive or anonymous
+    users have none."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    if user.is_superuser:
+        return Role.ADMIN
+    return getattr(user, "role", None) or None
+
+
+def can(user, action: str, resource: str) -> bool:
+    role = role_of(user)
+    if role is None:
+        return False
+    if role == Role.ADMIN:
+        return True
+    if resource not in MATRIX:
+        raise KeyError(f"unknown resource {resource!r} in the permission matrix")
+    return action in MATRIX[resource].get(role, NONE)
+
+
+def has_special(user, right: str) -> bool:
+    role = role_of(user)
+    return role is not None and role in SPECIAL[right]
+
+
+def matrix_markdown() -> str:
+    """The matrix as a Markdown table (docs/permissions.md is written from this)."""
+    letters = {V: "R", A: "C", C: "U", D: "D"}
+    roles = [Role.ADMIN, Role.MANAGER, Role.ACCOUNTANT, Role.DIRECTOR]
+    lines = [
+        "| resource | " + " | ".join(r.value for r in roles) + " |",
+        "| --- |" + " --- |" * len(roles),
+    ]
+    for resource in MATRIX:
+        cells = []
+        for role in roles:
+            allowed = ALL if role == Role.ADMIN else MATRIX[resource].get(role, NONE)
+            cells.append("".join(letters[a] for a in (V, A, C, D) if a in allowed) or "—")
+        lines.append(f"| {resource} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

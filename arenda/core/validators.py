@@ -1,0 +1,192 @@
+"""Russian identifiers, accounts, plates and phones — validated and normalised here only.
+
+Models use these as field validators and in ``clean()``; forms and API serializers get
+them through the models (``full_clean``), so the rules live in one place.
+"""
+
+import re
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from stdnum.ru import inn as stdnum_inn
+
+_DIGITS = re.compile(r"^\d+$")
+
+
+def _digits(value: str, lengths: tuple[int, ...], message) -> str:
+    value = (value or "").strip()
+    if not _DIGITS.match(value) or len(value) not in lengths:
+        raise ValidationError(message, code="format")
+    return value
+
+
+# --- ИНН ---------------------------------------------------------------------------------
+def inn_is_valid(value: str) -> bool:
+    value = (value or "").strip()
+    if not _DIGITS.match(value) or len(value) not in (10, 12):
+        return False
+    return stdnum_inn.is_valid(value)
+
+
+def validate_inn(value: str) -> None:
+    _digits(value, (10, 12), _("INN must be 10 digits (organisation) or 12 digits (person, sole trader)."))
+    if not stdnum_inn.is_valid(value.strip()):
+        raise ValidationError(_("INN check digit is wrong — please check the number."), code="checksum")
+
+
+def validate_inn_for_kind(value: str, kind: str) -> None:
+    """Organisations have 10-digit INNs; sole traders and persons 12-digit ones."""
+    validate_inn(value)
+    expected = 10 if kind == "legal" else 12
+    if len(value.strip()) != expected:
+        if expected == 10:
+            raise ValidationError(_("An organisation's INN has 10 digits."), code="length")
+        raise ValidationError(_("A sole trader's or a person's INN has 12 digits."), code="length")
+
+
+# --- КПП -----------------------------------------------------------------------------------
+_KPP = re.compile(r"^\d{4}[\dA-Z]{2}\d{3}$")
+
+
+def validate_kpp(value: str) -> None:
+    if not _KPP.match((value or "").strip()):
+        raise ValidationError(
+            _("KPP is 9 characters: 4 digits, 2 digits or capital Latin letters, 3 digits."), code="format"
+        )
+
+
+# --- ОГРН / ОГРНИП --------------------------------------------------------------------------
+def ogrn_is_valid(value: str) -> bool:
+    value = (value or "").strip()
+    if not _DIGITS.match(value):
+        return False
+    if len(value) == 13:
+        return int(value[:12]) % 11 % 10 == int(value[12])
+    if len(value) == 15:
+        # python-stdnum 2.2 omits the final "% 10" for ОГРНИП; this is the correct rule.
+        return int(value[:14]) % 13 % 10 == int(value[14])
+    return False
+
+
+def validate_ogrn(value: str) -> None:
+    _digits(value, (13, 15), _("OGRN has 13 digits, OGRNIP 15 digits."))
+    if not ogrn_is_valid(value):
+        raise ValidationError(_("OGRN check digit is wrong — please check the number."), code="checksum")
+
+
+# --- БИК and accounts ------------------------------------------------------------------------
+def validate_bik(value: str) -> None:
+    _digits(value, (9,), _("BIK is 9 digits."))
+
+
+_ACCOUNT_WEIGHTS = (7, 1, 3) * 8
+
+
+def _account_key_ok(prefix3: str, account: str) -> bool:
+    digits = prefix3 + account
+    return sum(int(d) * w for d, w in zip(digits, _ACCOUNT_WEIGHTS, strict=False)) % 10 == 0
+
+
+def account_is_valid(account: str, bik: str) -> bool:
+    """Settlement account key (ЦБ rule): last 3 digits of the BIK + the 20 digits."""
+    account, bik = (account or "").strip(), (bik or "").strip()
+    if not (_DIGITS.match(account) and len(account) == 20 and _DIGITS.match(bik) and len(bik) == 9):
+        return False
+    return _account_key_ok(bik[-3:], account)
+
+
+def corr_account_is_valid(corr_account: str, bik: str) -> bool:
+    """Correspondent account key: "0" + BIK digits 5–6 + the 20 digits."""
+    corr_account, bik = (corr_account or "").strip(), (bik or "").strip()
+    if not (_DIGITS.match(corr_account) and len(corr_account) == 20 and _DIGITS.match(bik) and len(bik) == 9):
+        return False
+    return _account_key_ok("0" + bik[4:6], corr_account)
+
+
+def validate_account_number(value: str) -> None:
+    _digits(value, (20,), _("An account number is 20 digits."))
+
+
+def check_accounts(*, bik: str, account: str = "", corr_account: str = "") -> dict[str, ValidationError]:
+    """Cross-field check of accounts against the BIK, as errors keyed by field name."""
+    errors: dict[str, ValidationError] = {}
+    if not bik or not _DIGITS.match(bik) or len(bik) != 9:
+        return errors
+    if account and _DIGITS.match(account) and len(account) == 20 and not account_is_valid(account, bik):
+        errors["account"] = ValidationError(
+            _("The account number does not match the BIK (control key is wrong)."), code="key"
+        )
+    if (
+        corr_account
+        and _DIGITS.match(corr_account)
+        and len(corr_account) == 20
+        and not corr_account_is_valid(corr_account, bik)
+    ):
+        errors["corr_account"] = ValidationError(
+            _("The correspondent account does not match the BIK (control key is wrong)."), code="key"
+        )
+    return errors
+
+
+# --- Plates (госномера) -----------------------------------------------------------------------
+_LATIN_TO_CYRILLIC = str.maketrans("ABEKMHOPCTYX", "АВЕКМНОРСТУХ")
+_PLATE_LETTERS = "АВЕКМНОРСТУХ"
+_PLATE_ORDINARY = re.compile(rf"^[{_PLATE_LETTERS}]\d{{3}}[{_PLATE_LETTERS}]{{2}}\d{{2,3}}$")
+_PLATE_TRACTOR = re.compile(rf"^\d{{4}}[{_PLATE_LETTERS}]{{2}}\d{{2,3}}$")
+
+
+def normalize_plate(value: str) -> str:
+    """Upper-case, no spaces or dashes, Latin look-alikes turned Cyrillic: «а 123 вс 77» →
+    «А123ВС77»."""
+    cleaned = re.sub(r"[\s\-_|]", "", value or "").upper()
+    return cleaned.translate(_LATIN_TO_CYRILLIC).replace("Ё", "Е")
+
+
+def plate_is_valid(value: str) -> bool:
+    plate = normalize_plate(value)
+    return bool(_PLATE_ORDINARY.match(plate) or _PLATE_TRACTOR.match(plate))
+
+
+def validate_plate(value: str) -> None:
+    if not plate_is_valid(value):
+        raise ValidationError(
+            _("Not a Russian plate: expected like А123ВС77 (vehicle) or 1234АВ77 (tractor, machine)."),
+            code="format",
+        )
+
+
+# --- Phones ---------------------------------------------------------------------------------------
+def normalize_phone(value: str) -> str:
+    """E.164 (+79123456789) for anything a person would type: «8 (912) 345-67-89»,
+    «9123456789», «+7 912 345 67 89». Raises ValidationError when it is not a phone."""
+    raw = (value or "").strip()
+    if not raw:
+        return ""
+    digits = re.sub(r"\D", "", raw)
+    if not raw.startswith("+") and len(digits) == 10 and digits[0] == "9":
+        raw = "+7" + digits
+    elif not raw.startswith("+") and len(digits) == 11 and digits[0] in "78":
+        raw = "+7" + digits[1:]
+    try:
+        number = phonenumbers.parse(raw, "RU")
+    except phonenumbers.NumberParseException:
+        raise ValidationError(_("Not a phone number."), code="format")
+    if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
+        raise ValidationError(_("Not a valid phone number."), code="invalid")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def validate_phone(value: str) -> None:
+    normalize_phone(value)
+
+
+def format_phone(value: str) -> str:
+    """+79123456789 → «+7 912 345-67-89» for display."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, "RU")
+    except phonenumbers.NumberParseException:
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

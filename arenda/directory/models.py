@@ -1,0 +1,531 @@
+"""Reference data: our legal entities, 1C bases, counterparties and contacts, suppliers,
+equipment types, units with maintenance windows, drivers."""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from arenda.core.crypto import EncryptedTextField
+from arenda.core.models import TimeStamped
+from arenda.core.validators import (
+    check_accounts,
+    normalize_phone,
+    normalize_plate,
+    validate_account_number,
+    validate_bik,
+    validate_inn,
+    validate_inn_for_kind,
+    validate_kpp,
+    validate_ogrn,
+    validate_phone,
+    validate_plate,
+)
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+NON_NEGATIVE = [MinValueValidator(0)]
+
+
+class VatRate(models.TextChoices):
+    VAT22 = "22", "22 %"
+    VAT20 = "20", "20 %"
+    VAT10 = "10", "10 %"
+    VAT7 = "7", "7 %"
+    VAT5 = "5", "5 %"
+    VAT0 = "0", "0 %"
+    NONE = "none", _("No VAT")
+
+
+def _normalise_phone_field(instance, field: str, errors: dict) -> None:
+    value = getattr(instance, field)
+    if not value:
+        return
+    try:
+        setattr(instance, field, normalize_phone(value))
+    except ValidationError as exc:
+        errors[field] = exc
+
+
+class BankRequisites(models.Model):
+    """Bank block shared by our legal entities and counterparties."""
+
+    bank_name = models.CharField(_("bank"), max_length=200, blank=True)
+    bik = models.CharField(_("BIK"), max_length=9, blank=True, validators=[validate_bik])
+    corr_account = models.CharField(
+        _("correspondent account"), max_length=20, blank=True, validators=[validate_account_number]
+    )
+    account = models.CharField(
+        _("settlement account"), max_length=20, blank=True, validators=[validate_account_number]
+    )
+
+    class Meta:
+        abstract = True
+
+    def bank_errors(self) -> dict:
+        errors = dict(check_accounts(bik=self.bik, account=self.account, corr_account=self.corr_account))
+        if (self.account or self.corr_account) and not self.bik:
+            errors["bik"] = ValidationError(_("Give the bank's BIK for the account."), code="required")
+        return errors
+
+
+class Organization(TimeStamped, BankRequisites):
+    """One of our own legal entities — the supplier on invoices."""
+
+    name = models.CharField(_("short name"), max_length=200)
+    full_name = models.CharField(_("full name"), max_length=500, blank=True)
+    inn = models.CharField(_("INN"), max_length=12, validators=[validate_inn])
+    kpp = models.CharField(_("KPP"), max_length=9, blank=True, validators=[validate_kpp])
+    ogrn = models.CharField(_("OGRN"), max_length=15, blank=True, validators=[validate_ogrn])
+    address = models.CharField(_("legal address"), max_length=500, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True, validators=[validate_phone])
+    email = models.EmailField(_("e-mail"), blank=True)
+    director = models.CharField(_("director"), max_length=200, blank=True)
+    accountant = models.CharField(_("chief accountant"), max_length=200, blank=True)
+    vat_rate = models.CharField(_("VAT rate"), max_length=4, choices=VatRate.choices, default=VatRate.VAT22)
+    default_accounting_base = models.ForeignKey(
+        "AccountingBase",
+        verbose_name=_("default 1C base"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Invoices of counterparties without their own 1C base go here."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("legal entity")
+        verbose_name_plural = _("our legal entities")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["inn", "kpp"], name="organization_inn_kpp_unique"),
+            models.CheckConstraint(
+                condition=Q(vat_rate__in=[v.value for v in VatRate]), name="organization_vat_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("directory:organization_detail", args=[self.pk])
+
+    def clean(self):
+        errors = self.bank_errors()
+        _normalise_phone_field(self, "phone", errors)
+        if self.inn and len(self.inn) == 10 and not self.kpp:
+            errors["kpp"] = ValidationError(_("An organisation needs a KPP."), code="required")
+        if (
+            self.default_accounting_base_id
+            and self.pk
+            and self.default_accounting_base.organization_id != self.pk
+        ):
+            errors["default_accounting_base"] = ValidationError(
+                _("The default 1C base must belong to this legal entity."), code="foreign"
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class AccountingBase(TimeStamped):
+    """A 1C infobase that invoices are pushed to and payments read from."""
+
+    class Kind(models.TextChoices):
+        ODATA = "odata", _("1C OData")
+        MANUAL = "manual", _("Manual (no connection)")
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("legal entity"),
+        on_delete=models.PROTECT,
+        related_name="accounting_bases",
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.ODATA)
+    odata_url = models.URLField(
+        _("OData URL"), max_length=500, blank=True, help_text=_("http(s)://host/base/odata/standard.odata/")
+    )
+    username = models.CharField(_("1C user"), max_length=150, blank=True)
+    password = EncryptedTextField(_("1C password"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    history = HistoricalRecords(excluded_fields=["password"])
+
+    class Meta:
+        verbose_name = _("1C base")
+        verbose_name_plural = _("1C bases")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["odata", "manual"]), name="accounting_base_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="manual") | ~Q(odata_url=""), name="accounting_base_odata_needs_url"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("directory:accounting_base_detail", args=[self.pk])
+
+    def clean(self):
+        if self.kind == self.Kind.ODATA and not self.odata_url:
+            raise ValidationError({"odata_url": _("An OData base needs its OData URL.")}, code="required")
+
+
+class Counterparty(TimeStamped, BankRequisites):
+    """A customer: organisation, sole trader or person."""
+
+    class Kind(models.TextChoices):
+        LEGAL = "legal", _("Organisation")
+        SOLE_TRADER = "sole_trader", _("Sole trader")
+        PERSON = "person", _("Person")
+
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.LEGAL)
+    name = models.CharField(_("name"), max_length=200)
+    full_name = models.CharField(_("full name"), max_length=500, blank=True)
+    inn = models.CharField(_("INN"), max_length=12, blank=True, validators=[validate_inn])
+    kpp = models.CharField(_("KPP"), max_length=9, blank=True, validators=[validate_kpp])
+    ogrn = models.CharField(_("OGRN / OGRNIP"), max_length=15, blank=True, validators=[validate_ogrn])
+    address = models.CharField(_("address"), max_length=500, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True, validators=[validate_phone])
+    email = models.EmailField(_("e-mail"), blank=True)
+    accounting_base = models.ForeignKey(
+        AccountingBase,
+        verbose_name=_("1C base"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="counterparties",
+        help_text=_("Set by the accountant: the 1C base this customer's invoices go to."),
+    )
+    prepayment_required = models.BooleanField(_("prepayment required"), default=True)
+    payment_terms_days = models.PositiveSmallIntegerField(
+        _("payment terms, days"), default=5, help_text=_("Days from the invoice date to its due date.")
+    )
+    notes = models.TextField(_("notes"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("counterparty")
+        verbose_name_plural = _("counterparties")
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["inn", "kpp"], condition=~Q(inn=""), name="counterparty_inn_kpp_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["legal", "sole_trader", "person"]), name="counterparty_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(payment_terms_days__gte=0, payment_terms_days__lte=365),
+                name="counterparty_payment_terms_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["inn"], name="counterparty_inn_idx")]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("directory:counterparty_detail", args=[self.pk])
+
+    def duplicate(self):
+        """The existing counterparty with the same INN+KPP, if any."""
+        if not self.inn:
+            return None
+        return Counterparty.objects.filter(inn=self.inn, kpp=self.kpp).exclude(pk=self.pk).first()
+
+    def clean(self):
+        errors = self.bank_errors()
+        _normalise_phone_field(self, "phone", errors)
+        if self.inn and "inn" not in errors:
+            try:
+                validate_inn(self.inn)
+                if self.kind != self.Kind.PERSON:
+                    validate_inn_for_kind(self.inn, self.kind)
+            except ValidationError as exc:
+                errors["inn"] = exc
+        if self.kind == self.Kind.LEGAL:
+            if not self.inn:
+                errors.setdefault("inn", ValidationError(_("An organisation needs an INN."), code="required"))
+            if not self.kpp:
+                errors["kpp"] = ValidationError(_("An organisation needs a KPP."), code="required")
+        elif self.kpp:
+            errors["kpp"] = ValidationError(_("Only organisations have a KPP."), code="not_applicable")
+        if self.ogrn and self.kind != self.Kind.PERSON and "ogrn" not in errors:
+            expected = 13 if self.kind == self.Kind.LEGAL else 15
+            if len(self.ogrn) != expected:
+                errors["ogrn"] = ValidationError(
+                    _("An organisation has a 13-digit OGRN, a sole trader a 15-digit OGRNIP."), code="length"
+                )
+        if "inn" not in errors and "kpp" not in errors:
+            existing = self.duplicate()
+            if existing is not None:
+                errors["inn"] = ValidationError(
+                    _("A counterparty with this INN and KPP already exists: %(name)s (#%(id)s)."),
+                    code="duplicate",
+                    params={"name": existing.name, "id": existing.pk},
+                )
+        if errors:
+            raise ValidationError(errors)
+
+
+class Contact(TimeStamped):
+    counterparty = models.ForeignKey(
+        Counterparty, verbose_name=_("counterparty"), on_delete=models.CASCADE, related_name="contacts"
+    )
+    full_name = models.CharField(_("full name"), max_length=200)
+    phone = models.CharField(_("phone"), max_length=20, blank=True, validators=[validate_phone])
+    email = models.EmailField(_("e-mail"), blank=True)
+    position = models.CharField(_("position"), max_length=200, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["full_name", "id"]
+        indexes = [models.Index(fields=["phone"], name="contact_phone_idx")]
+
+    def __str__(self):
+        return self.full_name
+
+    def get_absolute_url(self):
+        return reverse("directory:contact_detail", args=[self.pk])
+
+    def clean(self):
+        errors: dict = {}
+        _normalise_phone_field(self, "phone", errors)
+        if errors:
+            raise ValidationError(errors)
+
+
+class Supplier(TimeStamped):
+    """A company whose machines we hire when our own cannot serve (техника обеспечения)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    inn = models.CharField(_("INN"), max_length=12, blank=True, validators=[validate_inn])
+    phone = models.CharField(_("phone"), max_length=20, blank=True, validators=[validate_phone])
+    email = models.EmailField(_("e-mail"), blank=True)
+    contact_person = models.CharField(_("contact person"), max_length=200, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("supplier")
+        verbose_name_plural = _("suppliers")
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["inn"], condition=~Q(inn=""), name="supplier_inn_unique"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("directory:supplier_detail", args=[self.pk])
+
+    def clean(self):
+        errors: dict = {}
+        _normalise_phone_field(self, "phone", errors)
+        if self.inn and "inn" not in errors:
+            clash = Supplier.objects.filter(inn=self.inn).exclude(pk=self.pk).first()
+            if clash:
+                errors["inn"] = ValidationError(
+                    _("A supplier with this INN already exists: %(name)s (#%(id)s)."),
+                    code="duplicate",
+                    params={"name": clash.name, "id": clash.pk},
+                )
+        if errors:
+            raise ValidationError(errors)
+
+
+class EquipmentType(TimeStamped):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    description = models.TextField(_("description"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("equipment type")
+        verbose_name_plural = _("equipment types")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("directory:equipment_type_detail", args=[self.pk])
+
+
+class Unit(TimeStamped):
+    """One machine: ours or a supplier's."""
+
+    class Owner(models.TextChoices):
+        OWN = "own", _("Own")
+        SUPPLIER = "supplier", _("Supplier's")
+
+    equipment_type = models.ForeignKey(
+        EquipmentType, verbose_name=_("equipment type"), on_delete=models.PROTECT, related_name="units"
+    )
+    name = models.CharField(_("model"), max_length=200)
+    capacity_t = models.DecimalField(
+        _("capacity, t"), max_digits=7, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+    plate = models.CharField(_("plate"), max_length=12, validators=[validate_plate])
+    owner = models.CharField(_("owner"), max_length=10, choices=Owner.choices, default=Owner.OWN)
+    supplier = models.ForeignKey(
+        Supplier,
+        verbose_name=_("supplier"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="units",
+    )
+    rate_per_hour = models.DecimalField(_("rate per hour"), **MONEY, default=0, validators=NON_NEGATIVE)
+    rate_per_km = models.DecimalField(_("rate per km"), **MONEY, default=0, validators=NON_NEGATIVE)
+    min_hours = models.DecimalField(
+        _("minimum order, hours"), max_digits=6, decimal_places=2, default=4, validators=NON_NEGATIVE
+    )
+    has_hour_meter = models.BooleanField(_("has an engine-hour meter"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("unit")
+        verbose_name_plural = _("units")
+        ordering = ["equipment_type__name", "-capacity_t", "plate"]
+        constraints = [
+            models.UniqueConstraint(fields=["plate"], name="unit_plate_unique"),
+            models.CheckConstraint(condition=Q(capacity_t__gte=0), name="unit_capacity_non_negative"),
+            models.CheckConstraint(
+                condition=Q(rate_per_hour__gte=0, rate_per_km__gte=0, min_hours__gte=0),
+                name="unit_rates_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(owner="own", supplier__isnull=True) | Q(owner="supplier", supplier__isnull=False)
+                ),
+                name="unit_owner_matches_supplier",
+            ),
+        ]
+        indexes = [models.Index(fields=["equipment_type", "capacity_t"], name="unit_type_capacity_idx")]
+
+    def __str__(self):
+        return f"{self.name} {self.plate}"
+
+    def get_absolute_url(self):
+        return reverse("directory:unit_detail", args=[self.pk])
+
+    def clean(self):
+        errors: dict = {}
+        if self.plate:
+            self.plate = normalize_plate(self.plate)
+            clash = Unit.objects.filter(plate=self.plate).exclude(pk=self.pk).first()
+            if clash:
+                errors["plate"] = ValidationError(
+                    _("This plate already belongs to %(unit)s (#%(id)s)."),
+                    code="duplicate",
+                    params={"unit": clash.name, "id": clash.pk},
+                )
+        if self.owner == self.Owner.SUPPLIER and not self.supplier_id:
+            errors["supplier"] = ValidationError(
+                _("Choose the supplier who owns this unit."), code="required"
+            )
+        if self.owner == self.Owner.OWN and self.supplier_id:
+            errors["supplier"] = ValidationError(_("Our own unit has no supplier."), code="not_applicable")
+        if errors:
+            raise ValidationError(errors)
+
+
+class MaintenanceWindow(TimeStamped):
+    """A time the unit cannot be booked (service, repair, inspection)."""
+
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("unit"), on_delete=models.CASCADE, related_name="maintenance"
+    )
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    reason = models.CharField(_("reason"), max_length=300)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("maintenance window")
+        verbose_name_plural = _("maintenance windows")
+        ordering = ["unit", "start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gt=models.F("start")), name="maintenance_end_after_start"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.unit}: {self.reason}"
+
+    def get_absolute_url(self):
+        return reverse("directory:unit_detail", args=[self.unit_id])
+
+    def clean(self):
+        if self.start and self.end and self.end <= self.start:
+            raise ValidationError({"end": _("The end must be after the start.")}, code="order")
+
+
+class Driver(TimeStamped):
+    """A driver/operator. Not a user: receives orders in a messenger."""
+
+    class Employment(models.TextChoices):
+        STAFF = "staff", _("Staff")
+        CONTRACTOR = "contractor", _("Contractor")
+
+    full_name = models.CharField(_("full name"), max_length=200)
+    phone = models.CharField(_("phone"), max_length=20, validators=[validate_phone])
+    employment = models.CharField(
+        _("employment"), max_length=12, choices=Employment.choices, default=Employment.STAFF
+    )
+    hourly_pay = models.DecimalField(_("hourly pay"), **MONEY, default=0, validators=NON_NEGATIVE)
+    license_number = models.CharField(_("licence number"), max_length=30, blank=True)
+    license_valid_until = models.DateField(_("licence valid until"), null=True, blank=True)
+    telegram_chat_id = models.CharField(_("Telegram chat id"), max_length=32, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("driver")
+        verbose_name_plural = _("drivers")
+        ordering = ["full_name", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(hourly_pay__gte=0), name="driver_pay_non_negative"),
+            models.CheckConstraint(
+                condition=Q(employment__in=["staff", "contractor"]), name="driver_employment_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return self.full_name
+
+    def get_absolute_url(self):
+        return reverse("directory:driver_detail", args=[self.pk])
+
+    def clean(self):
+        errors: dict = {}
+        _normalise_phone_field(self, "phone", errors)
+        if self.telegram_chat_id and not self.telegram_chat_id.lstrip("-").isdigit():
+            errors["telegram_chat_id"] = ValidationError(_("A Telegram chat id is a number."), code="format")
+        if errors:
+            raise ValidationError(errors)

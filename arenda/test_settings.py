@@ -1,0 +1,14 @@
+"""Settings for the test suite: the real settings, plus a fast password hasher and a
+throw-away data directory. DATABASE_URL still chooses SQLite or PostgreSQL."""
+
+import os
+import tempfile
+
+os.environ.setdefault("ARENDA_TESTING", "1")
+os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="arenda-test-"))
+
+from arenda.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend", "QUEUES": ["default"]}}
+LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
