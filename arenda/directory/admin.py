@@ -1,0 +1,135 @@
+"""The Django admin for reference data. Saves and deletes go through the services, so
+the admin validates and records history exactly like the API and the UI."""
+
+from django.contrib import admin, messages
+from simple_history.admin import SimpleHistoryAdmin
+
+from arenda.core.admin import RoleAdminMixin
+from arenda.core.roles import Action, can, has_special
+from arenda.core.services import RecordInUse
+from arenda.directory import models as m
+from arenda.directory.services import SERVICES
+
+
+class ServiceAdmin(RoleAdminMixin, SimpleHistoryAdmin):
+    def save_model(self, request, obj, form, change):
+        create, update, _delete = SERVICES[type(obj)]
+        data = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
+        if change:
+            update(instance=obj, by=request.user, **data)
+        else:
+            data = {name: value for name, value in form.cleaned_data.items() if name in self._concrete(obj)}
+            saved = create(by=request.user, **data)
+            obj.pk = saved.pk
+
+    @staticmethod
+    def _concrete(obj):
+        return {f.name for f in obj._meta.concrete_fields if not f.primary_key}
+
+    def delete_model(self, request, obj):
+        try:
+            SERVICES[type(obj)][2](instance=obj, by=request.user)
+        except RecordInUse as exc:
+            self.message_user(request, f"{obj}: {', '.join(map(str, exc.protected))}", messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+
+@admin.register(m.Organization)
+class OrganizationAdmin(ServiceAdmin):
+    resource = "organization"
+    list_display = ("name", "inn", "kpp", "vat_rate", "is_active")
+    search_fields = ("name", "full_name", "inn")
+
+
+@admin.register(m.AccountingBase)
+class AccountingBaseAdmin(ServiceAdmin):
+    resource = "accounting_base"
+    list_display = ("name", "organization", "kind", "odata_url", "is_active")
+    list_filter = ("kind", "is_active", "organization")
+    exclude = ("password",)
+
+
+class ContactInline(admin.TabularInline):
+    """Read-only here: contacts are written through their own admin (and its service)."""
+
+    model = m.Contact
+    extra = 0
+    fields = ("full_name", "phone", "email", "position")
+    readonly_fields = fields
+
+    def has_view_permission(self, request, obj=None):
+        return can(request.user, Action.VIEW, "contact")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(m.Counterparty)
+class CounterpartyAdmin(ServiceAdmin):
+    resource = "counterparty"
+    list_display = ("name", "kind", "inn", "kpp", "accounting_base", "prepayment_required")
+    list_filter = ("kind", "accounting_base", "prepayment_required")
+    search_fields = ("name", "full_name", "inn", "phone")
+    inlines = [ContactInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        if has_special(request.user, "set_counterparty_accounting_base"):
+            return ()
+        return ("accounting_base",)
+
+
+@admin.register(m.Contact)
+class ContactAdmin(ServiceAdmin):
+    resource = "contact"
+    list_display = ("full_name", "counterparty", "phone", "position")
+    search_fields = ("full_name", "phone", "counterparty__name")
+    list_select_related = ("counterparty",)
+    autocomplete_fields = ("counterparty",)
+
+
+@admin.register(m.Supplier)
+class SupplierAdmin(ServiceAdmin):
+    resource = "supplier"
+    list_display = ("name", "inn", "phone", "is_active")
+    search_fields = ("name", "inn")
+
+
+@admin.register(m.EquipmentType)
+class EquipmentTypeAdmin(ServiceAdmin):
+    resource = "equipment_type"
+    list_display = ("name",)
+    search_fields = ("name",)
+
+
+@admin.register(m.Unit)
+class UnitAdmin(ServiceAdmin):
+    resource = "unit"
+    list_display = ("name", "plate", "equipment_type", "capacity_t", "owner", "supplier", "is_active")
+    list_filter = ("equipment_type", "owner", "is_active")
+    search_fields = ("name", "plate")
+    list_select_related = ("equipment_type", "supplier")
+
+
+@admin.register(m.MaintenanceWindow)
+class MaintenanceWindowAdmin(ServiceAdmin):
+    resource = "maintenance"
+    list_display = ("unit", "start", "end", "reason")
+    list_select_related = ("unit",)
+
+
+@admin.register(m.Driver)
+class DriverAdmin(ServiceAdmin):
+    resource = "driver"
+    list_display = ("full_name", "phone", "employment", "hourly_pay", "license_valid_until", "is_active")
+    list_filter = ("employment", "is_active")
+    search_fields = ("full_name", "phone")
