@@ -147,3 +147,19 @@ def test_maintenance_end_after_start_in_the_database(hours):
         MaintenanceWindow.objects.create(
             unit=window.unit, start=window.start, end=window.start + timedelta(hours=hours), reason="ТО"
         )
+
+
+def test_a_person_has_a_12_digit_inn_and_no_ogrn():
+    from django.core.exceptions import ValidationError
+
+    from arenda.directory.models import Counterparty
+    from tests.factories import make_inn10, make_inn12, make_ogrn
+
+    person = Counterparty(kind="person", name="Иванов Иван", inn=make_inn10(4242))
+    with pytest.raises(ValidationError) as err:
+        person.full_clean()
+    assert "inn" in err.value.message_dict
+    person = Counterparty(kind="person", name="Иванов Иван", inn=make_inn12(4242), ogrn=make_ogrn(1))
+    with pytest.raises(ValidationError) as err:
+        person.full_clean()
+    assert set(err.value.message_dict) == {"ogrn"}
