@@ -5,8 +5,6 @@ without any retry loop and still look scattered rather than sequential. The chec
 follow the same rules as ``arenda.core.validators`` (the tests hold the two together).
 """
 
-from math import gcd
-
 _INN10_WEIGHTS = (2, 4, 10, 3, 5, 9, 4, 6, 8)
 _INN12_WEIGHTS_1 = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
 _INN12_WEIGHTS_2 = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
@@ -54,18 +52,31 @@ def settlement_account(bik: str, *, balance: str, branch: str, serial: int) -> s
 
 
 class Scatter:
-    """A bijection of ``range(size)`` onto itself (i → a·i + b mod size) that makes a
-    sequence look random while keeping every value distinct."""
+    """A pseudo-random permutation of ``range(size)``: a 4-round Feistel network over the
+    smallest even number of bits covering ``size``, cycle-walked back into range. Distinct
+    indices always give distinct values, and neighbouring indices look unrelated."""
 
     def __init__(self, size: int, salt: int):
         self.size = size
-        self.offset = salt * 7919 % size
-        self.step = next(a for a in range(size // 3 + 1, size) if gcd(a, size) == 1)
+        bits = max(2, (size - 1).bit_length())
+        self.half = (bits + bits % 2) // 2
+        self.mask = (1 << self.half) - 1
+        self.keys = [(salt * 0x9E3779B1 + r * 0x85EBCA6B) & 0xFFFFFFFF for r in range(4)]
+
+    def _permute(self, value: int) -> int:
+        left, right = value >> self.half, value & self.mask
+        for key in self.keys:
+            mixed = ((right ^ key) * 0x45D9F3B) & 0xFFFFFFFF
+            left, right = right, left ^ ((mixed ^ (mixed >> 16)) & self.mask)
+        return (left << self.half) | right
 
     def __call__(self, index: int) -> int:
         if not 0 <= index < self.size:
             raise OverflowError(f"index {index} out of the generator's range {self.size}")
-        return (self.step * index + self.offset) % self.size
+        value = self._permute(index)
+        while value >= self.size:
+            value = self._permute(value)
+        return value
 
 
 class Requisites:

@@ -37,7 +37,7 @@ from arenda.directory.models import (
 from arenda.env import env_str
 
 BATCH = 2000
-# Above this many customers rows are not full_clean'ed one by one (it would take hours);
+# Above this many customers or units rows are not full_clean'ed one by one (it would take hours);
 # the generators are tested to produce only valid values instead.
 FULL_CLEAN_LIMIT = 1000
 CHANGE_REASON = "Демо-данные"
@@ -112,7 +112,8 @@ def demo_users():
 @transaction.atomic
 def seed_demo(plan: Plan, *, password: str, seed: int = 1) -> dict[str, int]:
     """Fill an empty database; returns the number of rows made per model."""
-    return _Builder(plan, seed=seed, validate=plan.counterparties <= FULL_CLEAN_LIMIT).build(password)
+    validate = max(plan.counterparties, plan.units) <= FULL_CLEAN_LIMIT
+    return _Builder(plan, seed=seed, validate=validate).build(password)
 
 
 class _Builder:

@@ -18,7 +18,7 @@ from arenda.core.validators import (
     plate_is_valid,
     validate_kpp,
 )
-from arenda.demo.requisites import Requisites
+from arenda.demo.requisites import Requisites, Scatter
 from arenda.demo.seed import DEMO_1C_PASSWORD, DEMO_USERS, fake_1c_url
 from arenda.directory.models import (
     AccountingBase,
@@ -202,6 +202,13 @@ def test_requisites_are_unique_and_valid_at_scale():
         assert inn_is_valid(inn) and len(inn) == 12 and ogrn_is_valid(ogrnip) and len(ogrnip) == 15
     assert all(account_is_valid(a, "044525225") for a in accounts[::97])
     assert all(plate_is_valid(p) for p in plates[::37])
+
+
+@pytest.mark.parametrize(("size", "salt"), [(1, 0), (7, 1), (1000, 2), (999 * 12**2, 3)])
+def test_scatter_is_a_permutation(size, salt):
+    assert sorted(map(Scatter(size, salt), range(size))) == list(range(size))
+    with pytest.raises(OverflowError):
+        Scatter(size, salt)(size)
 
 
 def test_fake_1c_url_follows_the_environment(monkeypatch):
