@@ -4,17 +4,15 @@ service call (``directory.services.SERVICES``, ``core.user_services``)."""
 from django.contrib.auth import authenticate, get_user_model, user_logged_in
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.authtoken.models import Token
-from rest_framework.filters import OrderingFilter
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from arenda.api import serializers as s
-from arenda.api.filters import Search, UnitFilter
+from arenda.api.filters import UnitFilter
 from arenda.core import user_services
 from arenda.directory import models as m
 from arenda.directory.services import SERVICES
@@ -26,7 +24,6 @@ class ServiceViewSet(viewsets.ModelViewSet):
 
     resource: str
     services: tuple | None = None
-    filter_backends = [DjangoFilterBackend, Search, OrderingFilter]
 
     def get_services(self):
         return self.services or SERVICES[self.get_serializer_class().Meta.model]
