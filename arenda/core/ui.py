@@ -250,19 +250,23 @@ class ServiceForm(forms.ModelForm):
 
 
 # --- Views --------------------------------------------------------------------------------------
-def _search_variants(q: str) -> set[str]:
-    # SQLite's LIKE folds case for ASCII only; trying the usual capitalisations makes
-    # Cyrillic search behave the same on SQLite as on PostgreSQL.
-    return {q, q.lower(), q.upper(), q.capitalize(), q.title()}
+def _search_variants(page: "Page", q: str) -> set[str]:
+    """What was typed, plus the stored form of plates («a123bc» → «А123ВС») and phones
+    («8 916 123» → «916123», found inside «+7916123…»)."""
+    variants = {q}
+    if "plate" in page.search:
+        variants.add(normalize_plate(q))
+    digits = re.sub(r"\D", "", q)
+    if "phone" in page.search and len(digits) >= 3:
+        variants.add(digits[1:] if len(digits) == 11 and digits[0] in "78" else digits)
+    return variants
 
 
 def _filtered(page: Page, request):
     qs = page.queryset()
     q = request.GET.get("q", "").strip()
     if q:
-        variants = _search_variants(q)
-        if "plate" in page.search:
-            variants.add(normalize_plate(q))
+        variants = _search_variants(page, q)
         qs = qs.filter(
             reduce(operator.or_, (Q(**{f"{name}__icontains": v}) for name in page.search for v in variants))
         )
