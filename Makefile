@@ -35,8 +35,8 @@ bench: $(STAMP)
 	$(PY) -m bench
 
 messages: $(STAMP)
-	cd arenda && ../$(PY) ../manage.py makemessages -l ru -l en --no-obsolete --no-location
-	cd arenda && ../$(PY) ../manage.py compilemessages
+	cd arenda && DEBUG=1 ../$(PY) ../manage.py makemessages -l ru -l en --no-obsolete --no-location
+	cd arenda && DEBUG=1 ../$(PY) ../manage.py compilemessages
 
 check-migrations: $(STAMP)
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 from arenda.core.models import User
@@ -42,7 +43,7 @@ class UserAdmin(RoleAdminMixin, DjangoUserAdmin, SimpleHistoryAdmin):
     search_fields = ("username", "full_name", "email", "phone")
     fieldsets = (
         (None, {"fields": ("username", "password")}),
-        (_("Person"), {"fields": ("full_name", "email", "phone")}),
+        (pgettext_lazy("user details", "Person"), {"fields": ("full_name", "email", "phone")}),
         (_("Access"), {"fields": ("role", "is_active", "is_superuser")}),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from arenda.core.crypto import EncryptedTextField
@@ -78,7 +79,7 @@ class Organization(TimeStamped, BankRequisites):
     """One of our own legal entities — the supplier on invoices."""
 
     name = models.CharField(_("short name"), max_length=200)
-    full_name = models.CharField(_("full name"), max_length=500, blank=True)
+    full_name = models.CharField(pgettext_lazy("organisation", "full name"), max_length=500, blank=True)
     inn = models.CharField(_("INN"), max_length=12, validators=[validate_inn])
     kpp = models.CharField(_("KPP"), max_length=9, blank=True, validators=[validate_kpp])
     ogrn = models.CharField(_("OGRN"), max_length=15, blank=True, validators=[validate_ogrn])
@@ -97,7 +98,7 @@ class Organization(TimeStamped, BankRequisites):
         related_name="+",
         help_text=_("Invoices of counterparties without their own 1C base go here."),
     )
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("in use", "active"), default=True)
 
     history = HistoricalRecords()
 
@@ -155,7 +156,7 @@ class AccountingBase(TimeStamped):
     )
     username = models.CharField(_("1C user"), max_length=150, blank=True)
     password = EncryptedTextField(_("1C password"), blank=True)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("in use", "active"), default=True)
 
     history = HistoricalRecords(excluded_fields=["password"])
 
@@ -193,7 +194,7 @@ class Counterparty(TimeStamped, BankRequisites):
 
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.LEGAL)
     name = models.CharField(_("name"), max_length=200)
-    full_name = models.CharField(_("full name"), max_length=500, blank=True)
+    full_name = models.CharField(pgettext_lazy("organisation", "full name"), max_length=500, blank=True)
     inn = models.CharField(_("INN"), max_length=12, blank=True, validators=[validate_inn])
     kpp = models.CharField(_("KPP"), max_length=9, blank=True, validators=[validate_kpp])
     ogrn = models.CharField(_("OGRN / OGRNIP"), max_length=15, blank=True, validators=[validate_ogrn])
@@ -321,7 +322,7 @@ class Supplier(TimeStamped):
     email = models.EmailField(_("e-mail"), blank=True)
     contact_person = models.CharField(_("contact person"), max_length=200, blank=True)
     notes = models.TextField(_("notes"), blank=True)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("in use", "active"), default=True)
 
     history = HistoricalRecords()
 
@@ -402,7 +403,7 @@ class Unit(TimeStamped):
         _("minimum order, hours"), max_digits=6, decimal_places=2, default=4, validators=NON_NEGATIVE
     )
     has_hour_meter = models.BooleanField(_("has an engine-hour meter"), default=False)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("in use", "active"), default=True)
     notes = models.TextField(_("notes"), blank=True)
 
     history = HistoricalRecords()
@@ -503,7 +504,7 @@ class Driver(TimeStamped):
     license_number = models.CharField(_("licence number"), max_length=30, blank=True)
     license_valid_until = models.DateField(_("licence valid until"), null=True, blank=True)
     telegram_chat_id = models.CharField(_("Telegram chat id"), max_length=32, blank=True)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("in use", "active"), default=True)
     notes = models.TextField(_("notes"), blank=True)
 
     history = HistoricalRecords()

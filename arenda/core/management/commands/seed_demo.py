@@ -67,7 +67,7 @@ class Command(BaseCommand):
         if not users:
             return
         rows = [(u.username, str(u.get_role_display()), u.full_name) for u in users]
-        head = (_("login"), _("role"), _("name"))
+        head = (_("login"), _("role"), _("full name"))
         widths = [max(len(r[i]) for r in [head, *rows]) for i in range(3)]
         line = "  ".join(f"{{:<{w}}}" for w in widths)
         self.stdout.write(line.format(*head))
