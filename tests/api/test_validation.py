@@ -150,7 +150,7 @@ class TestCounterpartyAccountingBase:
         body = SPECS["counterparty"].body() | {"accounting_base": base.pk}
         response = api(Role.MANAGER).post("/api/v1/counterparties/", body, format="json")
         assert response.status_code == 403
-        assert response.json()["code"] == "permission_denied" and "1C" in response.json()["detail"]
+        assert response.json()["code"] == "permission_denied" and "1С" in response.json()["detail"]
 
     def test_manager_may_not_change_it(self, api):
         counterparty = f.CounterpartyFactory(accounting_base=f.AccountingBaseFactory())

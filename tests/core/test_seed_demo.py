@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from arenda.core.models import User
 from arenda.core.roles import Role
@@ -132,7 +133,7 @@ def test_if_empty_is_idempotent(demo):
     before = counts()
     out = seed("--if-empty")
     assert counts() == before
-    assert "demo data already present" in out and "accountant" in out
+    assert gettext("demo data already present") in out and "accountant" in out
 
 
 def test_refuses_a_non_empty_database_without_if_empty(demo):
