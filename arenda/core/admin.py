@@ -46,5 +46,7 @@ class UserAdmin(RoleAdminMixin, DjangoUserAdmin, SimpleHistoryAdmin):
         (_("Access"), {"fields": ("role", "is_active", "is_superuser")}),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "full_name", "role", "password1", "password2")}),)
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("username", "full_name", "role", "password1", "password2")}),
+    )
     readonly_fields = ("last_login", "date_joined")

@@ -37,7 +37,6 @@ class ServiceAdmin(RoleAdminMixin, SimpleHistoryAdmin):
             self.delete_model(request, obj)
 
 
-
 @admin.register(m.Organization)
 class OrganizationAdmin(ServiceAdmin):
     resource = "organization"
