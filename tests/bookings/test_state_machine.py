@@ -2,6 +2,7 @@
 two active bookings of one unit or one driver overlapping — checked in the database
 after every step."""
 
+import contextlib
 from datetime import timedelta
 from itertools import combinations
 
@@ -54,23 +55,19 @@ class BookingMachine(RuleBasedStateMachine):
 
     @rule(booking=bookings, unit=st.integers(0, 1), driver=st.integers(0, 1))
     def reserve(self, booking, unit, driver):
-        try:
+        with contextlib.suppress(BookingConflict, ValidationError):
             services.booking_reserve(
                 booking=Booking.objects.get(pk=booking),
                 unit=self.units[unit],
                 driver=self.drivers[driver],
                 by=None,
             )
-        except (BookingConflict, ValidationError):
-            pass
 
     @rule(booking=bookings, slot=slots, length=lengths)
     def move(self, booking, slot, length):
         start, end = self._window(slot, length)
-        try:
+        with contextlib.suppress(BookingConflict, ValidationError):
             services.booking_update(booking=Booking.objects.get(pk=booking), start=start, end=end, by=None)
-        except (BookingConflict, ValidationError):
-            pass
 
     @rule(booking=bookings)
     def confirm_and_complete(self, booking):
@@ -82,10 +79,8 @@ class BookingMachine(RuleBasedStateMachine):
 
     @rule(booking=bookings)
     def cancel(self, booking):
-        try:
+        with contextlib.suppress(BookingConflict):
             services.booking_cancel(booking=Booking.objects.get(pk=booking), reason="тест", by=None)
-        except BookingConflict:
-            pass
 
     @invariant()
     def no_unit_or_driver_is_double_booked(self):
