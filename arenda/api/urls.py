@@ -1,1 +1,30 @@
-urlpatterns = []
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from arenda.api import views
+
+router = DefaultRouter()
+router.register("users", views.UserViewSet, basename="user")
+router.register("organizations", views.OrganizationViewSet, basename="organization")
+router.register("accounting-bases", views.AccountingBaseViewSet, basename="accounting-base")
+router.register("counterparties", views.CounterpartyViewSet, basename="counterparty")
+router.register("contacts", views.ContactViewSet, basename="contact")
+router.register("equipment-types", views.EquipmentTypeViewSet, basename="equipment-type")
+router.register("suppliers", views.SupplierViewSet, basename="supplier")
+router.register("units", views.UnitViewSet, basename="unit")
+router.register("drivers", views.DriverViewSet, basename="driver")
+
+# The router has no nesting; maintenance windows live under their unit.
+maintenance_list = views.MaintenanceWindowViewSet.as_view({"get": "list", "post": "create"})
+maintenance_detail = views.MaintenanceWindowViewSet.as_view(
+    {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+)
+
+app_name = "api"
+urlpatterns = [
+    path("auth/token/", views.TokenView.as_view(), name="token"),
+    path("me/", views.MeView.as_view(), name="me"),
+    path("units/<int:unit_id>/maintenance/", maintenance_list, name="maintenance-list"),
+    path("units/<int:unit_id>/maintenance/<int:pk>/", maintenance_detail, name="maintenance-detail"),
+    path("", include(router.urls)),
+]

@@ -1,2 +1,64 @@
+"""The navigation of every page: each area of the product, hidden when the role may not
+see it. Areas not built yet lead to their "coming soon" page."""
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from arenda.core.roles import Action, Role, can, role_of
+from arenda.core.views import COMING_AREAS
+
+
+def _coming(area: str) -> dict:
+    return {"label": COMING_AREAS[area]["title"], "url": reverse("coming", args=[area]), "coming": True}
+
+
+def _directory(resource: str, label) -> tuple[str, dict]:
+    return resource, {"label": label, "url": reverse(f"directory:{resource}_list")}
+
+
+def _navigation(user) -> list[dict]:
+    reference = [
+        _directory("organization", _("Legal entities")),
+        _directory("accounting_base", _("1C bases")),
+        _directory("counterparty", _("Counterparties")),
+        _directory("contact", _("Contacts")),
+        _directory("supplier", _("Suppliers")),
+        _directory("equipment_type", _("Equipment types")),
+        _directory("unit", _("Units")),
+        _directory("driver", _("Drivers")),
+    ]
+    groups = [
+        (None, [{"label": _("Dashboard"), "url": reverse("dashboard")}]),
+        (_("Sales"), [_coming("leads"), _coming("deals")]),
+        (_("Operations"), [_coming("bookings"), _coming("calendar"), _coming("supply-orders")]),
+        (_("Finance"), [_coming("invoices"), _coming("payments"), _coming("1c-sync")]),
+        (_("Analytics"), [_coming("reports")]),
+        (_("Reference data"), [item for resource, item in reference if can(user, Action.VIEW, resource)]),
+        (
+            _("Administration"),
+            [{"label": _("Users"), "url": "/admin/core/user/"}] if can(user, Action.VIEW, "user") else [],
+        ),
+    ]
+    return [{"title": title, "items": items} for title, items in groups if items]
+
+
 def shell(request):
-    return {}
+    user = getattr(request, "user", None)
+    if role_of(user) is None:
+        return {}
+    navigation = _navigation(user)
+    path = request.path
+    best = max(
+        (
+            item["url"]
+            for group in navigation
+            for item in group["items"]
+            if path.startswith(item["url"]) and (item["url"] != "/" or path == "/")
+        ),
+        key=len,
+        default=None,
+    )
+    for group in navigation:
+        for item in group["items"]:
+            item["current"] = item["url"] == best
+    return {"navigation": navigation, "role_label": Role(role_of(user)).label}

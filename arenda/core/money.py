@@ -10,8 +10,12 @@ def to_money(value) -> Decimal:
     if isinstance(value, float):
         raise TypeError("money must not be a float; pass a str, int or Decimal")
     try:
-        return Decimal(value).quantize(KOPECK, rounding=ROUND_HALF_UP)
-    except (InvalidOperation, TypeError):
+        amount = Decimal(value)
+        # NaN quantizes to NaN without complaint; infinities raise below.
+        if not amount.is_finite():
+            raise InvalidOperation
+        return amount.quantize(KOPECK, rounding=ROUND_HALF_UP)
+    except (InvalidOperation, TypeError, ValueError):
         raise ValueError(f"{value!r} is not an amount of money")
 
 

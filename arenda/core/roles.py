@@ -71,13 +71,13 @@ def role_of(user) -> str | None:
 
 
 def can(user, action: str, resource: str) -> bool:
+    if resource not in MATRIX:
+        raise KeyError(f"unknown resource {resource!r} in the permission matrix")
     role = role_of(user)
     if role is None:
         return False
     if role == Role.ADMIN:
         return True
-    if resource not in MATRIX:
-        raise KeyError(f"unknown resource {resource!r} in the permission matrix")
     return action in MATRIX[resource].get(role, NONE)
 
 

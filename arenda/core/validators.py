@@ -11,27 +11,28 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from stdnum.ru import inn as stdnum_inn
 
-_DIGITS = re.compile(r"^\d+$")
+# ASCII only: ``\d`` would also accept Arabic-Indic and other Unicode digits, which int() reads.
+_DIGITS = re.compile(r"[0-9]+")
 
 
-def _digits(value: str, lengths: tuple[int, ...], message) -> str:
-    value = (value or "").strip()
-    if not _DIGITS.match(value) or len(value) not in lengths:
+def _is_digits(value, *lengths: int) -> bool:
+    """Exactly the digits, nothing around them: values are validated as they will be stored."""
+    return isinstance(value, str) and len(value) in lengths and bool(_DIGITS.fullmatch(value))
+
+
+def _digits(value: str, lengths: tuple[int, ...], message) -> None:
+    if not _is_digits(value, *lengths):
         raise ValidationError(message, code="format")
-    return value
 
 
 # --- ИНН ---------------------------------------------------------------------------------
 def inn_is_valid(value: str) -> bool:
-    value = (value or "").strip()
-    if not _DIGITS.match(value) or len(value) not in (10, 12):
-        return False
-    return stdnum_inn.is_valid(value)
+    return _is_digits(value, 10, 12) and stdnum_inn.is_valid(value)
 
 
 def validate_inn(value: str) -> None:
     _digits(value, (10, 12), _("INN must be 10 digits (organisation) or 12 digits (person, sole trader)."))
-    if not stdnum_inn.is_valid(value.strip()):
+    if not stdnum_inn.is_valid(value):
         raise ValidationError(_("INN check digit is wrong — please check the number."), code="checksum")
 
 
@@ -39,18 +40,18 @@ def validate_inn_for_kind(value: str, kind: str) -> None:
     """Organisations have 10-digit INNs; sole traders and persons 12-digit ones."""
     validate_inn(value)
     expected = 10 if kind == "legal" else 12
-    if len(value.strip()) != expected:
+    if len(value) != expected:
         if expected == 10:
             raise ValidationError(_("An organisation's INN has 10 digits."), code="length")
         raise ValidationError(_("A sole trader's or a person's INN has 12 digits."), code="length")
 
 
 # --- КПП -----------------------------------------------------------------------------------
-_KPP = re.compile(r"^\d{4}[\dA-Z]{2}\d{3}$")
+_KPP = re.compile(r"[0-9]{4}[0-9A-Z]{2}[0-9]{3}")
 
 
 def validate_kpp(value: str) -> None:
-    if not _KPP.match((value or "").strip()):
+    if not isinstance(value, str) or not _KPP.fullmatch(value):
         raise ValidationError(
             _("KPP is 9 characters: 4 digits, 2 digits or capital Latin letters, 3 digits."), code="format"
         )
@@ -58,15 +59,13 @@ def validate_kpp(value: str) -> None:
 
 # --- ОГРН / ОГРНИП --------------------------------------------------------------------------
 def ogrn_is_valid(value: str) -> bool:
-    value = (value or "").strip()
-    if not _DIGITS.match(value):
+    if not _is_digits(value, 13, 15):
         return False
     if len(value) == 13:
         return int(value[:12]) % 11 % 10 == int(value[12])
-    if len(value) == 15:
-        # python-stdnum 2.2 omits the final "% 10" for ОГРНИП; this is the correct rule.
-        return int(value[:14]) % 13 % 10 == int(value[14])
-    return False
+    # ОГРНИП. python-stdnum 2.2 omits the final "% 10" and so rejects every valid
+    # ОГРНИП whose remainder is 10, 11 or 12.
+    return int(value[:14]) % 13 % 10 == int(value[14])
 
 
 def validate_ogrn(value: str) -> None:
@@ -90,18 +89,14 @@ def _account_key_ok(prefix3: str, account: str) -> bool:
 
 def account_is_valid(account: str, bik: str) -> bool:
     """Settlement account key (ЦБ rule): last 3 digits of the BIK + the 20 digits."""
-    account, bik = (account or "").strip(), (bik or "").strip()
-    if not (_DIGITS.match(account) and len(account) == 20 and _DIGITS.match(bik) and len(bik) == 9):
-        return False
-    return _account_key_ok(bik[-3:], account)
+    return _is_digits(account, 20) and _is_digits(bik, 9) and _account_key_ok(bik[-3:], account)
 
 
 def corr_account_is_valid(corr_account: str, bik: str) -> bool:
     """Correspondent account key: "0" + BIK digits 5–6 + the 20 digits."""
-    corr_account, bik = (corr_account or "").strip(), (bik or "").strip()
-    if not (_DIGITS.match(corr_account) and len(corr_account) == 20 and _DIGITS.match(bik) and len(bik) == 9):
-        return False
-    return _account_key_ok("0" + bik[4:6], corr_account)
+    return (
+        _is_digits(corr_account, 20) and _is_digits(bik, 9) and _account_key_ok("0" + bik[4:6], corr_account)
+    )
 
 
 def validate_account_number(value: str) -> None:
@@ -111,18 +106,13 @@ def validate_account_number(value: str) -> None:
 def check_accounts(*, bik: str, account: str = "", corr_account: str = "") -> dict[str, ValidationError]:
     """Cross-field check of accounts against the BIK, as errors keyed by field name."""
     errors: dict[str, ValidationError] = {}
-    if not bik or not _DIGITS.match(bik) or len(bik) != 9:
+    if not _is_digits(bik, 9):
         return errors
-    if account and _DIGITS.match(account) and len(account) == 20 and not account_is_valid(account, bik):
+    if _is_digits(account, 20) and not account_is_valid(account, bik):
         errors["account"] = ValidationError(
             _("The account number does not match the BIK (control key is wrong)."), code="key"
         )
-    if (
-        corr_account
-        and _DIGITS.match(corr_account)
-        and len(corr_account) == 20
-        and not corr_account_is_valid(corr_account, bik)
-    ):
+    if _is_digits(corr_account, 20) and not corr_account_is_valid(corr_account, bik):
         errors["corr_account"] = ValidationError(
             _("The correspondent account does not match the BIK (control key is wrong)."), code="key"
         )
@@ -132,8 +122,8 @@ def check_accounts(*, bik: str, account: str = "", corr_account: str = "") -> di
 # --- Plates (госномера) -----------------------------------------------------------------------
 _LATIN_TO_CYRILLIC = str.maketrans("ABEKMHOPCTYX", "АВЕКМНОРСТУХ")
 _PLATE_LETTERS = "АВЕКМНОРСТУХ"
-_PLATE_ORDINARY = re.compile(rf"^[{_PLATE_LETTERS}]\d{{3}}[{_PLATE_LETTERS}]{{2}}\d{{2,3}}$")
-_PLATE_TRACTOR = re.compile(rf"^\d{{4}}[{_PLATE_LETTERS}]{{2}}\d{{2,3}}$")
+_PLATE_ORDINARY = re.compile(rf"[{_PLATE_LETTERS}][0-9]{{3}}[{_PLATE_LETTERS}]{{2}}[0-9]{{2,3}}")
+_PLATE_TRACTOR = re.compile(rf"[0-9]{{4}}[{_PLATE_LETTERS}]{{2}}[0-9]{{2,3}}")
 
 
 def normalize_plate(value: str) -> str:
@@ -145,7 +135,7 @@ def normalize_plate(value: str) -> str:
 
 def plate_is_valid(value: str) -> bool:
     plate = normalize_plate(value)
-    return bool(_PLATE_ORDINARY.match(plate) or _PLATE_TRACTOR.match(plate))
+    return bool(_PLATE_ORDINARY.fullmatch(plate) or _PLATE_TRACTOR.fullmatch(plate))
 
 
 def validate_plate(value: str) -> None:

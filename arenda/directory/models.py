@@ -249,9 +249,7 @@ class Counterparty(TimeStamped, BankRequisites):
         _normalise_phone_field(self, "phone", errors)
         if self.inn and "inn" not in errors:
             try:
-                validate_inn(self.inn)
-                if self.kind != self.Kind.PERSON:
-                    validate_inn_for_kind(self.inn, self.kind)
+                validate_inn_for_kind(self.inn, self.kind)
             except ValidationError as exc:
                 errors["inn"] = exc
         if self.kind == self.Kind.LEGAL:
@@ -261,7 +259,9 @@ class Counterparty(TimeStamped, BankRequisites):
                 errors["kpp"] = ValidationError(_("An organisation needs a KPP."), code="required")
         elif self.kpp:
             errors["kpp"] = ValidationError(_("Only organisations have a KPP."), code="not_applicable")
-        if self.ogrn and self.kind != self.Kind.PERSON and "ogrn" not in errors:
+        if self.ogrn and self.kind == self.Kind.PERSON:
+            errors["ogrn"] = ValidationError(_("A person has no OGRN."), code="not_applicable")
+        elif self.ogrn and "ogrn" not in errors:
             expected = 13 if self.kind == self.Kind.LEGAL else 15
             if len(self.ogrn) != expected:
                 errors["ogrn"] = ValidationError(

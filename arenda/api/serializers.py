@@ -1,0 +1,313 @@
+"""Serializers of the reference data. They only validate and present: the viewsets hand
+``validated_data`` to the services, which write."""
+
+import copy
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
+
+from arenda.api.errors import validation_error_data
+from arenda.directory.models import (
+    AccountingBase,
+    Contact,
+    Counterparty,
+    Driver,
+    EquipmentType,
+    MaintenanceWindow,
+    Organization,
+    Supplier,
+    Unit,
+)
+
+User = get_user_model()
+
+
+class ModelCleanSerializer(serializers.ModelSerializer):
+    """Runs the model's own validation (field validators, ``clean()`` cross-field rules,
+    constraints) on an unsaved copy, so that errors name their field at ``is_valid()``, and
+    returns the values the model normalised (E.164 phones, Cyrillic plates)."""
+
+    clean_exclude: tuple[str, ...] = ()
+
+    class Meta:
+        # The model's full_clean checks uniqueness with messages naming the existing record.
+        validators: list = []
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for field in fields.values():
+            # Uniqueness is the model's to check, on normalised values (a plate typed in
+            # Latin letters is the same plate), with a message naming the existing record.
+            field.validators = [v for v in field.validators if not isinstance(v, UniqueValidator)]
+        return fields
+
+    def candidate(self, attrs):
+        if self.instance is None:
+            return self.Meta.model(**attrs)
+        candidate = copy.copy(self.instance)
+        for name, value in attrs.items():
+            setattr(candidate, name, value)
+        return candidate
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        instance = self.candidate(attrs)
+        try:
+            instance.full_clean(exclude=self.clean_exclude)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(validation_error_data(exc))
+        return {name: getattr(instance, name) for name in attrs}
+
+
+class UserSerializer(ModelCleanSerializer):
+    password = serializers.CharField(
+        write_only=True,
+        required=False,
+        style={"input_type": "password"},
+        trim_whitespace=False,
+        help_text=_("Write-only. Required when creating a user; leave out to keep the current one."),
+    )
+    effective_role = serializers.CharField(read_only=True, allow_null=True)
+    clean_exclude = ("password",)
+
+    class Meta(ModelCleanSerializer.Meta):
+        model = User
+        fields = [
+            "id",
+            "username",
+            "password",
+            "full_name",
+            "role",
+            "effective_role",
+            "is_active",
+            "is_superuser",
+            "email",
+            "phone",
+            "last_login",
+            "date_joined",
+        ]
+        read_only_fields = ["is_superuser", "last_login", "date_joined"]
+
+    def candidate(self, attrs):
+        return super().candidate({k: v for k, v in attrs.items() if k != "password"})
+
+    def validate(self, attrs):
+        password = attrs.pop("password", None)
+        if self.instance is None and not password:
+            raise serializers.ValidationError({"password": [_("Give the new user a password.")]})
+        attrs = super().validate(attrs)
+        if password:
+            attrs["password"] = password
+        return attrs
+
+
+class OrganizationSerializer(ModelCleanSerializer):
+    class Meta(ModelCleanSerializer.Meta):
+        model = Organization
+        fields = [
+            "id",
+            "name",
+            "full_name",
+            "inn",
+            "kpp",
+            "ogrn",
+            "address",
+            "phone",
+            "email",
+            "bank_name",
+            "bik",
+            "corr_account",
+            "account",
+            "director",
+            "accountant",
+            "vat_rate",
+            "default_accounting_base",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class AccountingBaseSerializer(ModelCleanSerializer):
+    password = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text=_("Write-only; never returned. Empty or left out keeps the stored one."),
+    )
+    has_password = serializers.SerializerMethodField()
+    organization_name = serializers.CharField(source="organization.name", read_only=True)
+
+    class Meta(ModelCleanSerializer.Meta):
+        model = AccountingBase
+        fields = [
+            "id",
+            "name",
+            "organization",
+            "organization_name",
+            "kind",
+            "odata_url",
+            "username",
+            "password",
+            "has_password",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_has_password(self, obj) -> bool:
+        return bool(obj.password)
+
+
+class CounterpartySerializer(ModelCleanSerializer):
+    accounting_base_name = serializers.CharField(
+        source="accounting_base.name", read_only=True, allow_null=True, default=None
+    )
+
+    class Meta(ModelCleanSerializer.Meta):
+        model = Counterparty
+        fields = [
+            "id",
+            "kind",
+            "name",
+            "full_name",
+            "inn",
+            "kpp",
+            "ogrn",
+            "address",
+            "phone",
+            "email",
+            "bank_name",
+            "bik",
+            "account",
+            "corr_account",
+            "accounting_base",
+            "accounting_base_name",
+            "prepayment_required",
+            "payment_terms_days",
+            "notes",
+            "created_at",
+            "updated_at",
+        ]
+        extra_kwargs = {
+            "accounting_base": {"help_text": _("Only an accountant or an administrator may set it.")},
+            # The model limits it by a check constraint, whose error would not name the field.
+            "payment_terms_days": {"max_value": 365},
+        }
+
+
+class ContactSerializer(ModelCleanSerializer):
+    counterparty_name = serializers.CharField(source="counterparty.name", read_only=True)
+
+    class Meta(ModelCleanSerializer.Meta):
+        model = Contact
+        fields = [
+            "id",
+            "counterparty",
+            "counterparty_name",
+            "full_name",
+            "phone",
+            "email",
+            "position",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class EquipmentTypeSerializer(ModelCleanSerializer):
+    class Meta(ModelCleanSerializer.Meta):
+        model = EquipmentType
+        fields = ["id", "name", "description", "created_at", "updated_at"]
+
+
+class SupplierSerializer(ModelCleanSerializer):
+    class Meta(ModelCleanSerializer.Meta):
+        model = Supplier
+        fields = [
+            "id",
+            "name",
+            "inn",
+            "phone",
+            "email",
+            "contact_person",
+            "notes",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class UnitSerializer(ModelCleanSerializer):
+    equipment_type_name = serializers.CharField(source="equipment_type.name", read_only=True)
+    supplier_name = serializers.CharField(
+        source="supplier.name", read_only=True, allow_null=True, default=None
+    )
+
+    class Meta(ModelCleanSerializer.Meta):
+        model = Unit
+        fields = [
+            "id",
+            "equipment_type",
+            "equipment_type_name",
+            "name",
+            "capacity_t",
+            "plate",
+            "owner",
+            "supplier",
+            "supplier_name",
+            "rate_per_hour",
+            "rate_per_km",
+            "min_hours",
+            "has_hour_meter",
+            "is_active",
+            "notes",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class MaintenanceWindowSerializer(ModelCleanSerializer):
+    """The unit comes from the URL (``units/{unit_id}/maintenance/``)."""
+
+    class Meta(ModelCleanSerializer.Meta):
+        model = MaintenanceWindow
+        fields = ["id", "unit", "start", "end", "reason", "created_at", "updated_at"]
+        read_only_fields = ["unit"]
+
+    def validate(self, attrs):
+        if self.instance is None:
+            attrs["unit"] = self.context["unit"]
+        return super().validate(attrs)
+
+
+class DriverSerializer(ModelCleanSerializer):
+    class Meta(ModelCleanSerializer.Meta):
+        model = Driver
+        fields = [
+            "id",
+            "full_name",
+            "phone",
+            "employment",
+            "hourly_pay",
+            "license_number",
+            "license_valid_until",
+            "telegram_chat_id",
+            "is_active",
+            "notes",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()

@@ -1,0 +1,205 @@
+"""API views: thin. Reads are querysets with their relations joined; every write is a
+service call (``directory.services.SERVICES``, ``core.user_services``)."""
+
+from django.contrib.auth import authenticate, get_user_model
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from arenda.api import serializers as s
+from arenda.api.filters import UnitFilter
+from arenda.core import user_services
+from arenda.directory import models as m
+from arenda.directory.services import SERVICES
+
+
+class ServiceViewSet(viewsets.ModelViewSet):
+    """CRUD whose writes go through the services of the model, recording ``by``."""
+
+    resource: str
+    services: tuple | None = None
+
+    def get_services(self):
+        return self.services or SERVICES[self.get_serializer_class().Meta.model]
+
+    def perform_create(self, serializer):
+        create, _update, _delete = self.get_services()
+        serializer.instance = create(by=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        _create, update, _delete = self.get_services()
+        serializer.instance = update(
+            instance=serializer.instance, by=self.request.user, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        _create, _update, delete = self.get_services()
+        delete(instance=instance, by=self.request.user)
+
+
+class UserViewSet(ServiceViewSet):
+    resource = "user"
+    queryset = get_user_model().objects.all()
+    serializer_class = s.UserSerializer
+    services = (user_services.user_create, user_services.user_update, user_services.user_delete)
+    filterset_fields = ["role", "is_active"]
+    search_fields = ["username", "full_name", "email", "phone"]
+    ordering_fields = ["username", "full_name", "role", "date_joined", "last_login"]
+
+
+class OrganizationViewSet(ServiceViewSet):
+    resource = "organization"
+    queryset = m.Organization.objects.all()
+    serializer_class = s.OrganizationSerializer
+    filterset_fields = ["vat_rate", "is_active"]
+    search_fields = ["name", "full_name", "inn"]
+    ordering_fields = ["name", "inn", "created_at"]
+
+
+class AccountingBaseViewSet(ServiceViewSet):
+    resource = "accounting_base"
+    queryset = m.AccountingBase.objects.select_related("organization")
+    serializer_class = s.AccountingBaseSerializer
+    filterset_fields = ["organization", "kind", "is_active"]
+    search_fields = ["name", "odata_url", "organization__name"]
+    ordering_fields = ["name", "created_at"]
+
+
+class CounterpartyViewSet(ServiceViewSet):
+    resource = "counterparty"
+    queryset = m.Counterparty.objects.select_related("accounting_base")
+    serializer_class = s.CounterpartySerializer
+    filterset_fields = ["kind", "accounting_base", "prepayment_required", "inn"]
+    search_fields = ["name", "full_name", "inn", "phone", "email"]
+    ordering_fields = ["name", "inn", "created_at", "updated_at", "payment_terms_days"]
+
+
+class ContactViewSet(ServiceViewSet):
+    resource = "contact"
+    queryset = m.Contact.objects.select_related("counterparty")
+    serializer_class = s.ContactSerializer
+    filterset_fields = ["counterparty"]
+    search_fields = ["full_name", "phone", "email", "counterparty__name"]
+    ordering_fields = ["full_name", "created_at"]
+
+
+class EquipmentTypeViewSet(ServiceViewSet):
+    resource = "equipment_type"
+    queryset = m.EquipmentType.objects.all()
+    serializer_class = s.EquipmentTypeSerializer
+    search_fields = ["name"]
+    ordering_fields = ["name"]
+
+
+class SupplierViewSet(ServiceViewSet):
+    resource = "supplier"
+    queryset = m.Supplier.objects.all()
+    serializer_class = s.SupplierSerializer
+    filterset_fields = ["is_active", "inn"]
+    search_fields = ["name", "inn", "phone", "email", "contact_person"]
+    ordering_fields = ["name", "created_at"]
+
+
+class UnitViewSet(ServiceViewSet):
+    resource = "unit"
+    queryset = m.Unit.objects.select_related("equipment_type", "supplier")
+    serializer_class = s.UnitSerializer
+    filterset_class = UnitFilter
+    search_fields = ["name", "plate", "equipment_type__name", "supplier__name"]
+    ordering_fields = ["plate", "name", "capacity_t", "rate_per_hour", "created_at"]
+
+
+@extend_schema_view(
+    **{
+        action: extend_schema(
+            parameters=[OpenApiParameter("unit_id", OpenApiTypes.INT, OpenApiParameter.PATH)]
+        )
+        for action in ("list", "create", "retrieve", "update", "partial_update", "destroy")
+    }
+)
+class MaintenanceWindowViewSet(ServiceViewSet):
+    resource = "maintenance"
+    serializer_class = s.MaintenanceWindowSerializer
+    ordering_fields = ["start", "end"]
+    search_fields = ["reason"]
+
+    def get_unit(self):
+        if not hasattr(self, "_unit"):
+            self._unit = get_object_or_404(m.Unit, pk=self.kwargs["unit_id"])
+        return self._unit
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return m.MaintenanceWindow.objects.none()
+        return self.get_unit().maintenance.all()
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if not getattr(self, "swagger_fake_view", False) and "unit_id" in self.kwargs:
+            context["unit"] = self.get_unit()
+        return context
+
+
+class DriverViewSet(ServiceViewSet):
+    resource = "driver"
+    queryset = m.Driver.objects.all()
+    serializer_class = s.DriverSerializer
+    filterset_fields = ["employment", "is_active"]
+    search_fields = ["full_name", "phone", "license_number", "telegram_chat_id"]
+    ordering_fields = ["full_name", "hourly_pay", "license_valid_until", "created_at"]
+
+
+class MeView(APIView):
+    """The current user and their effective role (a superuser is an admin)."""
+
+    resource = None
+
+    @extend_schema(responses=s.UserSerializer)
+    def get(self, request):
+        return Response(s.UserSerializer(request.user, context={"request": request}).data)
+
+
+class TokenView(APIView):
+    """Exchanges a username and password for the API token of that user."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=s.TokenRequestSerializer,
+        responses={
+            200: s.TokenSerializer,
+            400: OpenApiResponse(description=_("Bad body, or wrong username or password")),
+            429: OpenApiResponse(description=_("Too many failed attempts: locked out for a while")),
+        },
+        auth=[],
+    )
+    def post(self, request):
+        body = s.TokenRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        django_request = request._request
+        user = authenticate(request=django_request, **body.validated_data)
+        if getattr(django_request, "axes_locked_out", False):
+            # django-axes would replace any response with its HTML lockout page; the API
+            # answers in its own JSON shape instead.
+            django_request.axes_locked_out = False
+            return Response(
+                {
+                    "detail": _("Too many failed login attempts. Try again later."),
+                    "code": "locked_out",
+                },
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+            )
+        if user is None:
+            return Response(
+                {"detail": _("Wrong username or password."), "code": "invalid_credentials"},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})

@@ -1,0 +1,137 @@
+"""Forms of the reference-data pages. They validate (the models' rules via full_clean);
+the views hand ``service_data()`` to the services, which write."""
+
+from django import forms
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from arenda.core.roles import has_special
+from arenda.core.ui import ServiceForm
+from arenda.directory import models as m
+
+TEXTAREA = forms.Textarea(attrs={"rows": 3})
+NUMBER = forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"})
+DIGITS = forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"})
+PHONE = forms.TextInput(attrs={"type": "tel", "autocomplete": "off", "placeholder": "+7 912 345-67-89"})
+REQUISITES = ("inn", "kpp", "ogrn", "bik", "corr_account", "account")
+
+
+class OrganizationForm(ServiceForm):
+    class Meta:
+        model = m.Organization
+        fields = [
+            "name", "full_name", "inn", "kpp", "ogrn", "address", "phone", "email", "director",
+            "accountant", "vat_rate", "default_accounting_base", "bank_name", "bik", "corr_account",
+            "account", "is_active",
+        ]  # fmt: skip
+        widgets = {**dict.fromkeys(REQUISITES, DIGITS), "phone": PHONE}
+
+    def adjust_for_user(self, user):
+        # Only this entity's own bases may be its default; a new entity has none yet.
+        field = self.fields["default_accounting_base"]
+        field.queryset = m.AccountingBase.objects.filter(organization_id=self.instance.pk or 0)
+
+
+def _url_as_typed(model_field, **kwargs):
+    # 1C servers on a company network are usually plain http; keep Django's current default.
+    if isinstance(model_field, models.URLField):
+        kwargs["assume_scheme"] = "http"
+    return model_field.formfield(**kwargs)
+
+
+class AccountingBaseForm(ServiceForm):
+    password = forms.CharField(
+        label=_("1C password"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+
+    class Meta:
+        model = m.AccountingBase
+        fields = ["name", "organization", "kind", "odata_url", "username", "password", "is_active"]
+        formfield_callback = _url_as_typed
+
+    def adjust_for_user(self, user):
+        if self.instance.pk:
+            self.fields["password"].help_text = _("Leave blank to keep the stored password.")
+
+
+class CounterpartyForm(ServiceForm):
+    class Meta:
+        model = m.Counterparty
+        fields = [
+            "kind", "name", "full_name", "inn", "kpp", "ogrn", "address", "phone", "email",
+            "accounting_base", "prepayment_required", "payment_terms_days", "bank_name", "bik",
+            "corr_account", "account", "notes",
+        ]  # fmt: skip
+        widgets = {**dict.fromkeys(REQUISITES, DIGITS), "phone": PHONE, "notes": TEXTAREA}
+
+    def adjust_for_user(self, user):
+        if not has_special(user, "set_counterparty_accounting_base"):
+            del self.fields["accounting_base"]
+
+
+class ContactForm(ServiceForm):
+    class Meta:
+        model = m.Contact
+        fields = ["counterparty", "full_name", "position", "phone", "email"]
+        widgets = {"phone": PHONE}
+
+
+class SupplierForm(ServiceForm):
+    class Meta:
+        model = m.Supplier
+        fields = ["name", "inn", "contact_person", "phone", "email", "is_active", "notes"]
+        widgets = {"inn": DIGITS, "phone": PHONE, "notes": TEXTAREA}
+
+
+class EquipmentTypeForm(ServiceForm):
+    class Meta:
+        model = m.EquipmentType
+        fields = ["name", "description"]
+        widgets = {"description": TEXTAREA}
+
+
+class UnitForm(ServiceForm):
+    class Meta:
+        model = m.Unit
+        fields = [
+            "equipment_type", "name", "capacity_t", "plate", "owner", "supplier", "rate_per_hour",
+            "rate_per_km", "min_hours", "has_hour_meter", "is_active", "notes",
+        ]  # fmt: skip
+        widgets = {
+            "plate": forms.TextInput(attrs={"placeholder": "А123ВС77", "autocomplete": "off"}),
+            "capacity_t": NUMBER,
+            "rate_per_hour": NUMBER,
+            "rate_per_km": NUMBER,
+            "min_hours": NUMBER,
+            "notes": TEXTAREA,
+        }
+
+
+class DriverForm(ServiceForm):
+    class Meta:
+        model = m.Driver
+        fields = [
+            "full_name", "phone", "employment", "hourly_pay", "license_number", "license_valid_until",
+            "telegram_chat_id", "is_active", "notes",
+        ]  # fmt: skip
+        widgets = {
+            "phone": PHONE,
+            "hourly_pay": NUMBER,
+            "license_valid_until": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "notes": TEXTAREA,
+        }
+
+
+LOCAL_DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class MaintenanceWindowForm(ServiceForm):
+    """Times are typed in the company time zone (the current one) and stored in UTC."""
+
+    class Meta:
+        model = m.MaintenanceWindow
+        fields = ["start", "end", "reason"]
+        widgets = {"start": LOCAL_DATETIME, "end": LOCAL_DATETIME}

@@ -1,0 +1,227 @@
+"""Reference-data pages: each resource is described once as a ``ui.Page``; the generic
+views in ``core.ui`` serve its list, detail, form and delete pages. Maintenance windows
+live on the unit's page."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from arenda.core import ui
+from arenda.core.permissions import require
+from arenda.core.roles import Action, can
+from arenda.directory import forms
+from arenda.directory import models as m
+from arenda.directory.services import SERVICES
+
+
+def _page(model, form, **kwargs) -> ui.Page:
+    return ui.Page(model=model, form=form, services=SERVICES[model], **kwargs)
+
+
+def _maintenance_context(request, unit, form=None) -> dict:
+    if not can(request.user, Action.VIEW, "maintenance"):
+        return {}
+    if form is None and can(request.user, Action.ADD, "maintenance"):
+        form = forms.MaintenanceWindowForm(
+            user=request.user, validate_url=reverse("directory:maintenance_create", args=[unit.pk])
+        )
+    return {
+        "maintenance": unit.maintenance.order_by("-start")[:50],
+        "maintenance_form": form,
+        "maintenance_can_delete": can(request.user, Action.DELETE, "maintenance"),
+        "now": timezone.now(),
+    }
+
+
+PAGES = [
+    _page(
+        m.Organization,
+        forms.OrganizationForm,
+        resource="organization",
+        slug="organizations",
+        columns=["name", "inn", "kpp", "vat_rate", "default_accounting_base", "is_active"],
+        search=["name", "full_name", "inn"],
+        filters=[ui.Filter("active", gettext_lazy("Active"), "is_active", ui.yes_no, boolean=True)],
+        select_related=("default_accounting_base",),
+        related=[
+            ui.Related(gettext_lazy("1C bases"), "accounting_bases", "accounting_base", ("kind", "is_active"))
+        ],
+    ),
+    _page(
+        m.AccountingBase,
+        forms.AccountingBaseForm,
+        resource="accounting_base",
+        slug="accounting-bases",
+        columns=["name", "organization", "kind", "odata_url", "is_active"],
+        search=["name", "odata_url", "organization__name"],
+        filters=[
+            ui.Filter(
+                "organization",
+                gettext_lazy("Legal entity"),
+                "organization_id",
+                ui.model_choices(lambda: m.Organization.objects.all()),
+            ),
+            ui.Filter("kind", gettext_lazy("Kind"), "kind", ui.field_choices(m.AccountingBase, "kind")),
+            ui.Filter("active", gettext_lazy("Active"), "is_active", ui.yes_no, boolean=True),
+        ],
+        select_related=("organization",),
+    ),
+    _page(
+        m.Counterparty,
+        forms.CounterpartyForm,
+        resource="counterparty",
+        slug="counterparties",
+        columns=["name", "kind", "inn", "kpp", "phone", "accounting_base", "prepayment_required"],
+        search=["name", "full_name", "inn", "phone", "email"],
+        filters=[
+            ui.Filter("kind", gettext_lazy("Kind"), "kind", ui.field_choices(m.Counterparty, "kind")),
+            ui.Filter(
+                "base",
+                gettext_lazy("1C base"),
+                "accounting_base_id",
+                ui.model_choices(lambda: m.AccountingBase.objects.all()),
+            ),
+            ui.Filter(
+                "prepayment",
+                gettext_lazy("Prepayment"),
+                "prepayment_required",
+                ui.yes_no,
+                boolean=True,
+            ),
+        ],
+        select_related=("accounting_base",),
+        related=[
+            ui.Related(
+                gettext_lazy("Contacts"),
+                "contacts",
+                "contact",
+                ("position", "phone"),
+                parent_field="counterparty",
+            )
+        ],
+    ),
+    _page(
+        m.Contact,
+        forms.ContactForm,
+        resource="contact",
+        slug="contacts",
+        columns=["full_name", "counterparty", "position", "phone", "email"],
+        search=["full_name", "phone", "email", "counterparty__name"],
+        select_related=("counterparty",),
+    ),
+    _page(
+        m.Supplier,
+        forms.SupplierForm,
+        resource="supplier",
+        slug="suppliers",
+        columns=["name", "inn", "contact_person", "phone", "is_active"],
+        search=["name", "inn", "contact_person", "phone"],
+        filters=[ui.Filter("active", gettext_lazy("Active"), "is_active", ui.yes_no, boolean=True)],
+        related=[ui.Related(gettext_lazy("Units"), "units", "unit", ("equipment_type", "capacity_t"))],
+    ),
+    _page(
+        m.EquipmentType,
+        forms.EquipmentTypeForm,
+        resource="equipment_type",
+        slug="equipment-types",
+        columns=["name", "description"],
+        search=["name", "description"],
+        related=[ui.Related(gettext_lazy("Units"), "units", "unit", ("capacity_t", "owner"))],
+    ),
+    _page(
+        m.Unit,
+        forms.UnitForm,
+        resource="unit",
+        slug="units",
+        columns=[
+            "plate",
+            "name",
+            "equipment_type",
+            "capacity_t",
+            "owner",
+            "supplier",
+            "rate_per_hour",
+            "is_active",
+        ],
+        search=["plate", "name", "equipment_type__name", "supplier__name"],
+        filters=[
+            ui.Filter(
+                "type",
+                gettext_lazy("Type"),
+                "equipment_type_id",
+                ui.model_choices(lambda: m.EquipmentType.objects.all()),
+            ),
+            ui.Filter("owner", gettext_lazy("Owner"), "owner", ui.field_choices(m.Unit, "owner")),
+            ui.Filter(
+                "supplier",
+                gettext_lazy("Supplier"),
+                "supplier_id",
+                ui.model_choices(lambda: m.Supplier.objects.all()),
+            ),
+            ui.Filter("active", gettext_lazy("Active"), "is_active", ui.yes_no, boolean=True),
+        ],
+        select_related=("equipment_type", "supplier"),
+        detail_extra="directory/unit_maintenance.html",
+        detail_context=_maintenance_context,
+    ),
+    _page(
+        m.Driver,
+        forms.DriverForm,
+        resource="driver",
+        slug="drivers",
+        columns=["full_name", "phone", "employment", "hourly_pay", "license_valid_until", "is_active"],
+        search=["full_name", "phone", "license_number"],
+        filters=[
+            ui.Filter(
+                "employment",
+                gettext_lazy("Employment"),
+                "employment",
+                ui.field_choices(m.Driver, "employment"),
+            ),
+            ui.Filter("active", gettext_lazy("Active"), "is_active", ui.yes_no, boolean=True),
+        ],
+    ),
+]
+UNIT_PAGE = next(page for page in PAGES if page.model is m.Unit)
+
+
+def _get_unit_for_user(request, pk) -> m.Unit:
+    return get_object_or_404(UNIT_PAGE.queryset(), pk=pk)
+
+
+@require(Action.ADD, "maintenance")
+@require_POST
+def maintenance_create(request, pk):
+    unit = _get_unit_for_user(request, pk)
+    form = forms.MaintenanceWindowForm(request.POST, user=request.user, validate_url=request.path)
+    if request.htmx and "_validate" in request.POST:
+        form.is_valid()
+        name = request.POST["_validate"]
+        if name not in form.fields:
+            return HttpResponse(status=204)
+        return render(request, "core/form_fields.html#field-errors", {"field": form[name]})
+    if form.is_valid():
+        create = SERVICES[m.MaintenanceWindow][0]
+        try:
+            create(by=request.user, unit=unit, **form.service_data())
+        except ValidationError as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(request, _("Maintenance window added."))
+            return redirect(unit.get_absolute_url())
+    return ui.detail_view(request, UNIT_PAGE, unit.pk, extra=_maintenance_context(request, unit, form))
+
+
+@require(Action.DELETE, "maintenance")
+@require_POST
+def maintenance_delete(request, pk):
+    window = get_object_or_404(m.MaintenanceWindow.objects.select_related("unit"), pk=pk)
+    SERVICES[m.MaintenanceWindow][2](instance=window, by=request.user)
+    messages.success(request, _("Maintenance window deleted."))
+    return redirect(window.unit.get_absolute_url())

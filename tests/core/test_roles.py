@@ -1,0 +1,76 @@
+"""The permission matrix, written out here by hand: a change to who may do what must be a
+deliberate change of this table too."""
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+
+from arenda.core.roles import MATRIX, Role, can, has_special, role_of
+
+# resource: (manager, accountant, director); R view, C add, U change, D delete.
+EXPECTED = {
+    "user": ("", "", ""),
+    "organization": ("R", "RCU", "R"),
+    "accounting_base": ("", "RCUD", "R"),
+    "counterparty": ("RCU", "RCUD", "R"),
+    "contact": ("RCUD", "RCUD", "R"),
+    "supplier": ("RCU", "RCU", "R"),
+    "equipment_type": ("R", "R", "R"),
+    "unit": ("RCU", "R", "R"),
+    "maintenance": ("RCUD", "R", "R"),
+    "driver": ("RCU", "RU", "R"),
+}
+LETTERS = {"view": "R", "add": "C", "change": "U", "delete": "D"}
+ROLE_COLUMNS = (Role.MANAGER, Role.ACCOUNTANT, Role.DIRECTOR)
+
+
+def test_table_covers_every_resource():
+    assert set(EXPECTED) == set(MATRIX)
+
+
+@pytest.mark.parametrize("resource", sorted(EXPECTED))
+@pytest.mark.parametrize("action", sorted(LETTERS))
+def test_can_matches_the_table(make_user, resource, action):
+    for role, allowed in zip(ROLE_COLUMNS, EXPECTED[resource], strict=True):
+        assert can(make_user(role), action, resource) is (LETTERS[action] in allowed), (
+            role,
+            action,
+            resource,
+        )
+    assert can(make_user(Role.ADMIN), action, resource) is True
+
+
+def test_superuser_is_admin_whatever_the_role(make_user):
+    boss = make_user(Role.DIRECTOR, is_superuser=True)
+    assert role_of(boss) == Role.ADMIN
+    assert can(boss, "delete", "user")
+    assert has_special(boss, "manage_users")
+
+
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.MANAGER, Role.ACCOUNTANT, Role.DIRECTOR])
+def test_inactive_user_has_no_rights(make_user, role):
+    user = make_user(role, is_active=False)
+    assert role_of(user) is None
+    assert not any(can(user, action, resource) for resource in MATRIX for action in LETTERS)
+    assert not has_special(user, "set_counterparty_accounting_base")
+
+
+def test_anonymous_has_no_rights():
+    assert role_of(AnonymousUser()) is None
+    assert role_of(None) is None
+    assert not can(AnonymousUser(), "view", "unit")
+
+
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.ACCOUNTANT, Role.DIRECTOR])
+def test_unknown_resource_raises(make_user, role):
+    with pytest.raises(KeyError, match="unknown resource"):
+        can(make_user(role), "view", "units")
+
+
+def test_special_rights(make_user):
+    expected = {
+        "set_counterparty_accounting_base": {Role.ADMIN, Role.ACCOUNTANT},
+        "manage_users": {Role.ADMIN},
+    }
+    for right, roles in expected.items():
+        for role in (Role.ADMIN, Role.MANAGER, Role.ACCOUNTANT, Role.DIRECTOR):
+            assert has_special(make_user(role), right) is (role in roles), (right, role)
