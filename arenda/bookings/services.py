@@ -81,7 +81,9 @@ def booking_update(*, booking: Booking, by, **data) -> Booking:
     for name, value in data.items():
         setattr(booking, name, value)
     _check_window(booking)
-    if booking.is_active and (times_changed or unit != booking.unit or driver != booking.driver):
+    if booking.is_active and booking.unit_id is None and unit is None:
+        booking.busy_until = booking.end  # served by a supplier's machine: nothing of ours to check
+    elif booking.is_active and (times_changed or unit != booking.unit or driver != booking.driver):
         return _reserve_locked(booking=booking, unit=unit, driver=driver, by=by)
     booking.full_clean()
     _author(booking, by)
