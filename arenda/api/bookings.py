@@ -1,6 +1,8 @@
 """API of deals, bookings, supply orders and availability (API.md). Thin: serializers
 validate and present, the services in ``arenda.bookings.services`` write."""
 
+from django.db.models import Q
+from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -10,8 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from arenda.api.serializers import ModelCleanSerializer
-from arenda.bookings import selectors, services
-from arenda.bookings.models import Booking, SupplyOrder
+from arenda.bookings import calendar, selectors, services
+from arenda.bookings.models import Booking, CalendarFeed, SupplyOrder
 from arenda.core.services import record_create, record_delete, record_update
 from arenda.crm.models import Deal
 from arenda.directory.models import Driver, EquipmentType, Supplier, Unit
@@ -364,3 +366,59 @@ class AvailabilityView(APIView):
                 ],
             }
         )
+
+
+class CalendarFeedSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CalendarFeed
+        fields = ["id", "kind", "user", "driver", "unit", "url"]
+        read_only_fields = ["user"]
+        validators: list = []  # one feed per subject: asking again returns it
+
+    def get_url(self, obj) -> str:
+        return self.context["request"].build_absolute_uri(reverse("api:calendar-feed", args=[obj.token]))
+
+    def validate(self, attrs):
+        kind = attrs.get("kind")
+        needs = {"driver": "driver", "unit": "unit"}.get(kind)
+        if needs and not attrs.get(needs):
+            raise serializers.ValidationError({needs: [_("Choose whose calendar this is.")]})
+        for other in ("driver", "unit"):
+            if other != needs:
+                attrs.pop(other, None)
+        return attrs
+
+
+class CalendarFeedViewSet(viewsets.GenericViewSet):
+    """Subscription links: ``POST`` gives the feed of the company, a driver, a unit or the
+    calling manager (made on first use); ``regenerate`` replaces its token."""
+
+    resource = "booking"
+    required_actions = {"create": "view", "list": "view", "regenerate": "change"}
+    serializer_class = CalendarFeedSerializer
+    queryset = CalendarFeed.objects.all()
+
+    def get_queryset(self):
+        qs = super().get_queryset().select_related("user", "driver", "unit")
+        return qs.filter(Q(user__isnull=True) | Q(user=self.request.user))
+
+    def list(self, request):
+        return Response(self.get_serializer(self.get_queryset(), many=True).data)
+
+    def create(self, request):
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        user = request.user if data["kind"] == CalendarFeed.Kind.MANAGER else None
+        feed = calendar.feed_for(
+            kind=data["kind"], user=user, driver=data.get("driver"), unit=data.get("unit")
+        )
+        return Response(self.get_serializer(feed).data, status=status.HTTP_200_OK)
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def regenerate(self, request, pk=None):
+        feed = calendar.feed_regenerate(feed=self.get_object())
+        return Response(self.get_serializer(feed).data)

@@ -202,3 +202,51 @@ class SupplyOrder(TimeStamped):
 
     def get_absolute_url(self):
         return reverse("bookings:supply_order_detail", args=[self.pk])
+
+
+class CalendarFeed(TimeStamped):
+    """An iCalendar feed (RFC 5545) behind an unguessable token that a phone or
+    Google/Yandex/Outlook calendar subscribes to. Regenerating the token cuts off every
+    old subscriber."""
+
+    class Kind(models.TextChoices):
+        COMPANY = "company", _("Whole company")
+        MANAGER = "manager", _("Manager")
+        DRIVER = "driver", _("Driver")
+        UNIT = "unit", _("Unit")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("manager"), on_delete=models.CASCADE, null=True, blank=True
+    )
+    driver = models.ForeignKey(
+        "directory.Driver", verbose_name=_("driver"), on_delete=models.CASCADE, null=True, blank=True
+    )
+    unit = models.ForeignKey(
+        "directory.Unit", verbose_name=_("unit"), on_delete=models.CASCADE, null=True, blank=True
+    )
+    token = models.CharField(_("token"), max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="company", user__isnull=True, driver__isnull=True, unit__isnull=True)
+                    | Q(kind="manager", user__isnull=False, driver__isnull=True, unit__isnull=True)
+                    | Q(kind="driver", driver__isnull=False, user__isnull=True, unit__isnull=True)
+                    | Q(kind="unit", unit__isnull=False, user__isnull=True, driver__isnull=True)
+                ),
+                name="calendar_feed_subject_matches_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "user", "driver", "unit"],
+                name="calendar_feed_one_per_subject",
+                nulls_distinct=False,
+            ),
+        ]
+
+    def __str__(self):
+        subject = self.user or self.driver or self.unit or _("company")
+        return f"{self.get_kind_display()}: {subject}"
