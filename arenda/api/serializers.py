@@ -33,7 +33,7 @@ class ModelCleanSerializer(serializers.ModelSerializer):
     clean_exclude: tuple[str, ...] = ()
 
     class Meta:
-        # The model's full_clean checks uniqueness with messages naming the existing record.
+        # No DRF unique-together validators: see get_fields.
         validators: list = []
 
     def get_fields(self):
@@ -90,9 +90,6 @@ class UserSerializer(ModelCleanSerializer):
             "date_joined",
         ]
         read_only_fields = ["is_superuser", "last_login", "date_joined"]
-
-    def candidate(self, attrs):
-        return super().candidate({k: v for k, v in attrs.items() if k != "password"})
 
     def validate(self, attrs):
         password = attrs.pop("password", None)
@@ -304,7 +301,7 @@ class DriverSerializer(ModelCleanSerializer):
         ]
 
 
-class TokenRequestSerializer(serializers.Serializer):
+class CredentialsSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
 

@@ -1,11 +1,10 @@
 """API views: thin. Reads are querysets with their relations joined; every write is a
 service call (``directory.services.SERVICES``, ``core.user_services``)."""
 
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import authenticate, get_user_model, user_logged_in
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
@@ -20,7 +19,8 @@ from arenda.directory.services import SERVICES
 
 
 class ServiceViewSet(viewsets.ModelViewSet):
-    """CRUD whose writes go through the services of the model, recording ``by``."""
+    # Writes go through the model's services with ``by``. A comment, not a docstring, so the
+    # schema does not repeat it on every endpoint.
 
     resource: str
     services: tuple | None = None
@@ -44,6 +44,8 @@ class ServiceViewSet(viewsets.ModelViewSet):
 
 
 class UserViewSet(ServiceViewSet):
+    """People who log in, with their roles. Administrators only."""
+
     resource = "user"
     queryset = get_user_model().objects.all()
     serializer_class = s.UserSerializer
@@ -54,6 +56,8 @@ class UserViewSet(ServiceViewSet):
 
 
 class OrganizationViewSet(ServiceViewSet):
+    """Our own legal entities: the supplier on invoices."""
+
     resource = "organization"
     queryset = m.Organization.objects.all()
     serializer_class = s.OrganizationSerializer
@@ -63,6 +67,8 @@ class OrganizationViewSet(ServiceViewSet):
 
 
 class AccountingBaseViewSet(ServiceViewSet):
+    """1C infobases that invoices go to. The password is write-only."""
+
     resource = "accounting_base"
     queryset = m.AccountingBase.objects.select_related("organization")
     serializer_class = s.AccountingBaseSerializer
@@ -72,6 +78,8 @@ class AccountingBaseViewSet(ServiceViewSet):
 
 
 class CounterpartyViewSet(ServiceViewSet):
+    """Customers. Only an accountant or an administrator sets `accounting_base`."""
+
     resource = "counterparty"
     queryset = m.Counterparty.objects.select_related("accounting_base")
     serializer_class = s.CounterpartySerializer
@@ -81,6 +89,8 @@ class CounterpartyViewSet(ServiceViewSet):
 
 
 class ContactViewSet(ServiceViewSet):
+    """People at counterparties."""
+
     resource = "contact"
     queryset = m.Contact.objects.select_related("counterparty")
     serializer_class = s.ContactSerializer
@@ -90,6 +100,8 @@ class ContactViewSet(ServiceViewSet):
 
 
 class EquipmentTypeViewSet(ServiceViewSet):
+    """Kinds of machines (truck crane, manipulator, excavator …)."""
+
     resource = "equipment_type"
     queryset = m.EquipmentType.objects.all()
     serializer_class = s.EquipmentTypeSerializer
@@ -98,6 +110,8 @@ class EquipmentTypeViewSet(ServiceViewSet):
 
 
 class SupplierViewSet(ServiceViewSet):
+    """Companies whose machines we hire."""
+
     resource = "supplier"
     queryset = m.Supplier.objects.all()
     serializer_class = s.SupplierSerializer
@@ -107,6 +121,8 @@ class SupplierViewSet(ServiceViewSet):
 
 
 class UnitViewSet(ServiceViewSet):
+    """Machines, own and suppliers'. `?min_capacity_t=` finds those that lift at least that much."""
+
     resource = "unit"
     queryset = m.Unit.objects.select_related("equipment_type", "supplier")
     serializer_class = s.UnitSerializer
@@ -115,15 +131,9 @@ class UnitViewSet(ServiceViewSet):
     ordering_fields = ["plate", "name", "capacity_t", "rate_per_hour", "created_at"]
 
 
-@extend_schema_view(
-    **{
-        action: extend_schema(
-            parameters=[OpenApiParameter("unit_id", OpenApiTypes.INT, OpenApiParameter.PATH)]
-        )
-        for action in ("list", "create", "retrieve", "update", "partial_update", "destroy")
-    }
-)
 class MaintenanceWindowViewSet(ServiceViewSet):
+    """Times the unit cannot be reserved."""
+
     resource = "maintenance"
     serializer_class = s.MaintenanceWindowSerializer
     ordering_fields = ["start", "end"]
@@ -147,6 +157,8 @@ class MaintenanceWindowViewSet(ServiceViewSet):
 
 
 class DriverViewSet(ServiceViewSet):
+    """Drivers and operators (not users)."""
+
     resource = "driver"
     queryset = m.Driver.objects.all()
     serializer_class = s.DriverSerializer
@@ -172,7 +184,7 @@ class TokenView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        request=s.TokenRequestSerializer,
+        request=s.CredentialsSerializer,
         responses={
             200: s.TokenSerializer,
             400: OpenApiResponse(description=_("Bad body, or wrong username or password")),
@@ -181,7 +193,7 @@ class TokenView(APIView):
         auth=[],
     )
     def post(self, request):
-        body = s.TokenRequestSerializer(data=request.data)
+        body = s.CredentialsSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         django_request = request._request
         user = authenticate(request=django_request, **body.validated_data)
@@ -201,5 +213,7 @@ class TokenView(APIView):
                 {"detail": _("Wrong username or password."), "code": "invalid_credentials"},
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        # A token login is a login: axes forgets the failures, last_login is updated.
+        user_logged_in.send(sender=type(user), request=django_request, user=user)
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})

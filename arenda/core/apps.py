@@ -6,3 +6,8 @@ class CoreConfig(AppConfig):
     name = "arenda.core"
     label = "core"
     verbose_name = _("Core")
+
+    def ready(self):
+        from arenda.core.sqlite import install_unicode_like
+
+        install_unicode_like()

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from arenda.core.roles import Role, role_of
+from arenda.core.validators import validate_phone
 
 
 class User(AbstractUser):
@@ -11,7 +12,7 @@ class User(AbstractUser):
 
     full_name = models.CharField(_("full name"), max_length=200, blank=True)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.MANAGER)
-    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True, validators=[validate_phone])
 
     history = HistoricalRecords(excluded_fields=["password", "last_login"])
 

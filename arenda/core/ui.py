@@ -334,6 +334,7 @@ def history_entries(obj) -> list[dict]:
             lookup = names.get(model_field.related_model) if model_field.is_relation else None
             changes.append(
                 {
+                    "field": change.field,
                     "label": model_field.verbose_name,
                     "old": format_value(model_field, change.old, lookup),
                     "new": format_value(model_field, change.new, lookup),

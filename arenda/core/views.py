@@ -96,7 +96,7 @@ def dashboard(request):
     ):
         if can(user, Action.VIEW, resource):
             qs = model.objects.all() if model is Counterparty else model.objects.filter(is_active=True)
-            context["counts"].append({"label": label, "value": qs.count(), "url": url})
+            context["counts"].append({"resource": resource, "label": label, "value": qs.count(), "url": url})
     if can(user, Action.VIEW, "unit"):
         context["in_maintenance"] = list(
             MaintenanceWindow.objects.filter(start__lte=now, end__gt=now)

@@ -2,7 +2,7 @@
 equipment types, units with maintenance windows, drivers."""
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -208,7 +208,10 @@ class Counterparty(TimeStamped, BankRequisites):
     )
     prepayment_required = models.BooleanField(_("prepayment required"), default=True)
     payment_terms_days = models.PositiveSmallIntegerField(
-        _("payment terms, days"), default=5, help_text=_("Days from the invoice date to its due date.")
+        _("payment terms, days"),
+        default=5,
+        validators=[MaxValueValidator(365)],
+        help_text=_("Days from the invoice date to its due date.")
     )
     notes = models.TextField(_("notes"), blank=True)
 

@@ -1,0 +1,79 @@
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from arenda.demo.seed import Plan, demo_present, demo_users, seed_demo
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError(value)
+    return number
+
+
+class Command(BaseCommand):
+    help = gettext_lazy(
+        "Fill an empty database with the demo company (legal entities, customers, units, drivers, users)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--if-empty", action="store_true", help=gettext_lazy("Do nothing if any legal entity exists.")
+        )
+        parser.add_argument(
+            "--scale", type=_positive, default=1, help=gettext_lazy("Multiply the amounts (benchmarks).")
+        )
+        parser.add_argument(
+            "--counterparties", type=_positive, help=gettext_lazy("Number of customers (overrides --scale).")
+        )
+        parser.add_argument(
+            "--units", type=_positive, help=gettext_lazy("Number of own units (overrides --scale).")
+        )
+        parser.add_argument(
+            "--password", default="demo12345", help=gettext_lazy("Password of the demo users.")
+        )
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=1,
+            help=gettext_lazy("Random seed; the same seed gives the same data."),
+        )
+
+    def handle(self, *args, if_empty, scale, counterparties, units, password, seed, **options):
+        if demo_present():
+            if not if_empty:
+                raise CommandError(
+                    _("The database already has legal entities; seed_demo needs an empty one.")
+                )
+            self.stdout.write(_("demo data already present"))
+            self._logins(password=None)
+            return
+        if scale < 1:
+            raise CommandError(_("--scale must be at least 1."))
+        plan = Plan.for_scale(scale, counterparties=counterparties, units=units)
+        started = time.monotonic()
+        counts = seed_demo(plan, password=password, seed=seed)
+        elapsed = time.monotonic() - started
+        for name, count in counts.items():
+            self.stdout.write(f"  {name}: {count}")
+        self.stdout.write(self.style.SUCCESS(_("Demo company created in %(s).1f s.") % {"s": elapsed}))
+        self._logins(password=password)
+
+    def _logins(self, *, password):
+        users = demo_users()
+        if not users:
+            return
+        rows = [(u.username, str(u.get_role_display()), u.full_name) for u in users]
+        head = (_("login"), _("role"), _("name"))
+        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(3)]
+        line = "  ".join(f"{{:<{w}}}" for w in widths)
+        self.stdout.write(line.format(*head))
+        for row in rows:
+            self.stdout.write(line.format(*row))
+        if password is None:
+            self.stdout.write(_("Passwords: as set when the demo was created (default demo12345)."))
+        else:
+            self.stdout.write(_("Password for all of them: %(password)s") % {"password": password})
