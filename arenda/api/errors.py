@@ -45,7 +45,10 @@ def exception_handler(exc, context):
         return _conflict(
             exc.detail,
             exc.code,
-            conflicts=[{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in c.items()} for c in exc.conflicts],
+            conflicts=[
+                {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in c.items()}
+                for c in exc.conflicts
+            ],
         )
     elif isinstance(exc, IntegrityError):
         # The services validate first, so this is a race with a concurrent write.
