@@ -13,21 +13,35 @@ from django.db import connection
 
 from bench.common import report, stopwatch, summary
 
-AVAILABILITY_SQL_PG = """
-WITH u AS (
-    SELECT id FROM directory_unit
+# The floor: the same answer as selectors.availability (matching units and active
+# drivers, each with its first five blocking bookings, their count and customer, and the
+# maintenance windows) in one hand-written statement and one round trip.
+AVAILABILITY_SQL = """
+WITH active AS (
+    SELECT id, unit_id, driver_id, start, "end", deal_id FROM bookings_booking
+    WHERE status IN ('reserved', 'confirmed', 'dispatched', 'completed')
+      AND start < %(until)s AND busy_until > %(start)s
+), u AS (
+    SELECT id, plate FROM directory_unit
     WHERE is_active AND equipment_type_id = %(type)s AND capacity_t >= %(cap)s
+), ranked AS (
+    SELECT 'u' AS kind, a.unit_id AS owner, a.id, a.start, a."end", a.deal_id,
+           row_number() OVER (PARTITION BY a.unit_id ORDER BY a.start, a.id) AS rn,
+           count(*) OVER (PARTITION BY a.unit_id) AS total
+    FROM active a JOIN u ON u.id = a.unit_id
+    UNION ALL
+    SELECT 'd', a.driver_id, a.id, a.start, a."end", a.deal_id,
+           row_number() OVER (PARTITION BY a.driver_id ORDER BY a.start, a.id),
+           count(*) OVER (PARTITION BY a.driver_id)
+    FROM active a WHERE a.driver_id IS NOT NULL
 )
-SELECT u.id, b.id, b.start, b."end"
-FROM u LEFT JOIN bookings_booking b
-  ON b.unit_id = u.id AND b.status IN ('reserved','confirmed','dispatched','completed')
- AND b.start < %(until)s AND b.busy_until > %(start)s
-UNION ALL
-SELECT d.id, b.id, b.start, b."end"
-FROM directory_driver d LEFT JOIN bookings_booking b
-  ON b.driver_id = d.id AND b.status IN ('reserved','confirmed','dispatched','completed')
- AND b.start < %(until)s AND b.busy_until > %(start)s
-WHERE d.is_active
+SELECT r.kind, r.owner, r.id, r.start, r."end", r.total, c.name
+FROM ranked r JOIN crm_deal d ON d.id = r.deal_id JOIN directory_counterparty c ON c.id = d.counterparty_id
+WHERE r.rn <= 5
+UNION ALL SELECT 'U', u.id, NULL, NULL, NULL, NULL, u.plate FROM u
+UNION ALL SELECT 'D', id, NULL, NULL, NULL, NULL, full_name FROM directory_driver WHERE is_active
+UNION ALL SELECT 'M', m.unit_id, m.id, m.start, m."end", NULL, m.reason
+FROM directory_maintenancewindow m JOIN u ON u.id = m.unit_id WHERE m.start < %(end)s AND m."end" > %(start)s
 """
 
 
@@ -56,7 +70,9 @@ def availability_bench(samples=200):
         service_ms.append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
         with connection.cursor() as cursor:
-            cursor.execute(AVAILABILITY_SQL_PG, {"type": type_id, "cap": cap, "start": start, "until": end})
+            cursor.execute(
+                AVAILABILITY_SQL, {"type": type_id, "cap": cap, "start": start, "end": end, "until": end}
+            )
             cursor.fetchall()
         raw_ms.append((time.perf_counter() - t) * 1000)
     s, r = summary(service_ms), summary(raw_ms)
@@ -72,8 +88,10 @@ def availability_bench(samples=200):
     return s, r
 
 
-def _free_future_slots(n, rng):
-    """Bookings far in the future (past the dataset), one per (unit, slot), no overlap."""
+def _free_future_slots(n):
+    """Draft bookings far past the dataset's end, each slot taking distinct units and
+    drivers, so every reservation is meant to succeed."""
+    from django.db.models import Max
     from django.utils import timezone
 
     from arenda.bookings.models import Booking
@@ -81,34 +99,34 @@ def _free_future_slots(n, rng):
     from arenda.directory.models import Driver, Unit
 
     units = list(Unit.objects.filter(owner="own", is_active=True).select_related("equipment_type"))
-    drivers = list(Driver.objects.filter(is_active=True, license_valid_until__isnull=False))
+    drivers = list(Driver.objects.filter(is_active=True))
+    per_slot = min(len(units), len(drivers))
     deal = Deal.objects.first()
-    base = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(
-        days=365 * 3 + rng.randint(0, 3000)
-    )
+    # after everything already booked, so reruns of the benchmark never collide
+    last = Booking.objects.aggregate(last=Max("end"))["last"] or timezone.now()
+    base = last.replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
     Driver.objects.update(license_valid_until=(base + timedelta(days=4000)).date())
+    drivers = list(Driver.objects.filter(is_active=True))
+    slots = [(i // per_slot, i % per_slot) for i in range(n)]
     bookings = Booking.objects.bulk_create(
         [
             Booking(
                 deal=deal,
-                equipment_type_id=units[i % len(units)].equipment_type_id,
-                start=base + timedelta(hours=5 * (i // len(units))),
-                end=base + timedelta(hours=5 * (i // len(units)) + 4),
+                equipment_type_id=units[j].equipment_type_id,
+                start=base + timedelta(hours=5 * slot),
+                end=base + timedelta(hours=5 * slot + 4),
                 site_address="bench",
             )
-            for i in range(n)
+            for slot, j in slots
         ]
     )
-    jobs = []
-    for i, booking in enumerate(bookings):
-        jobs.append((booking, units[i % len(units)], drivers[(i + i // len(units)) % len(drivers)]))
-    return jobs
+    return [(booking, units[j], drivers[j]) for booking, (_slot, j) in zip(bookings, slots, strict=True)]
 
 
 def reserve_service_bench(n=1000):
     from arenda.bookings import services
 
-    jobs = _free_future_slots(n, random.Random(11))
+    jobs = _free_future_slots(n)
     with stopwatch() as sw:
         for booking, unit, driver in jobs:
             services.booking_reserve(booking=booking, unit=unit, driver=driver, by=None)
@@ -118,7 +136,7 @@ def reserve_service_bench(n=1000):
 
 def reserve_raw_sql_bench(n=1000):
     """The floor: the same overlap check and update as two plain statements per booking."""
-    jobs = _free_future_slots(n, random.Random(12))
+    jobs = _free_future_slots(n)
     check = (
         "SELECT id FROM bookings_booking WHERE status IN ('reserved','confirmed','dispatched','completed') "
         "AND start < %s AND busy_until > %s AND (unit_id = %s OR driver_id = %s) LIMIT 1"
@@ -146,7 +164,7 @@ def reserve_http_bench(n=600, clients=4, port=8765):
 
     user = User.objects.filter(role="manager").first()
     token, _created = Token.objects.get_or_create(user=user)
-    jobs = _free_future_slots(n, random.Random(13))
+    jobs = _free_future_slots(n)
     server = subprocess.Popen(
         [
             sys.executable,

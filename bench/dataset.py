@@ -31,6 +31,8 @@ def ensure(*, bookings: int = 1_000_000, units: int = 1000, drivers_scale: int =
     have = Booking.objects.count()
     if have >= bookings:
         return _facts()
+    if have:
+        raise SystemExit(f"the bench database holds {have} bookings, fewer than asked: drop it and run again")
 
     rng = random.Random(7)
     unit_rows = list(Unit.objects.filter(owner="own", is_active=True).values_list("pk", "equipment_type_id"))
@@ -101,7 +103,7 @@ def ensure(*, bookings: int = 1_000_000, units: int = 1000, drivers_scale: int =
             with raw.copy(f"COPY bookings_booking ({columns}, {fixed}) FROM STDIN") as copy:
                 for row in rows():
                     copy.write_row((*row, 0, "", "", "", ""))
-            cursor.execute("ANALYZE bookings_booking")
+            cursor.execute("ANALYZE")
         else:
             sql = f"INSERT INTO bookings_booking ({columns}, {fixed}) VALUES ({', '.join(['%s'] * 20)})"
             batch = []

@@ -305,7 +305,7 @@ class AvailabilityQuery(serializers.Serializer):
 
 def _conflicts(row) -> list[dict]:
     items = [
-        {"booking": b.pk, "start": b.start, "end": b.end, "counterparty": b.deal.counterparty.name}
+        {"booking": b.pk, "start": b.start, "end": b.end, "counterparty": b.counterparty}
         for b in row.conflicts
     ]
     items += [
@@ -350,6 +350,7 @@ class AvailabilityView(APIView):
                         "capacity_t": str(r.unit.capacity_t),
                         "owner": r.unit.owner,
                         "free": r.free,
+                        "busy_count": r.busy_count,
                         "conflicts": _conflicts(r),
                     }
                     for r in units
@@ -360,6 +361,7 @@ class AvailabilityView(APIView):
                         "full_name": r.unit.full_name,
                         "free": r.free,
                         "license_expired": r.license_expired,
+                        "busy_count": r.busy_count,
                         "conflicts": _conflicts(r),
                     }
                     for r in drivers

@@ -3,7 +3,10 @@
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import Count, F, Window
+from django.db.models.functions import RowNumber
+from django.urls import reverse
+from django.utils import timezone
 
 from arenda.bookings.models import Booking
 from arenda.core.models import CompanySettings
@@ -41,11 +44,23 @@ def maintenance_conflicts(unit_id: int, start: datetime, end: datetime):
 
 def license_expired(driver: Driver, end: datetime) -> bool:
     """A driver may not work a booking that ends after the licence's last valid day."""
-    from django.utils import timezone
-
     if driver.license_valid_until is None:
         return True
     return driver.license_valid_until < timezone.localdate(end)
+
+
+@dataclass(frozen=True, slots=True)
+class Busy:
+    """A booking that blocks a unit or driver, as much as a list needs of it."""
+
+    pk: int
+    start: datetime
+    end: datetime
+    counterparty: str
+    of_total: int = 1
+
+    def get_absolute_url(self):
+        return reverse("bookings:booking_detail", args=[self.pk])
 
 
 @dataclass
@@ -59,13 +74,42 @@ class Availability:
     def free(self) -> bool:
         return not (self.conflicts or self.maintenance or self.license_expired)
 
+    @property
+    def busy_count(self) -> int:
+        """How many bookings block it (``conflicts`` holds the first few)."""
+        return self.conflicts[0].of_total if self.conflicts else 0
+
+
+# A fortnight can hold dozens of bookings of one driver; the picker shows the first few
+# and how many there are (Availability.busy_count).
+CONFLICTS_SHOWN = 5
+
+
+def _first_blocking(bookings, key: str) -> dict[int, list]:
+    """The first CONFLICTS_SHOWN blocking bookings per unit or driver, and their count.
+    The database numbers the rows so only those travel; the customers' names come in a
+    second query for just those rows (joining first would join every blocking row)."""
+    partition = [F(key)]
+    ranked = bookings.annotate(
+        rank=Window(RowNumber(), partition_by=partition, order_by=[F("start").asc(), F("pk").asc()]),
+        total=Window(Count("pk"), partition_by=partition),
+    ).filter(rank__lte=CONFLICTS_SHOWN)
+    rows = list(ranked.order_by(key, "start").values_list(key, "pk", "start", "end", "total"))
+    names = dict(
+        Booking.objects.filter(pk__in=[row[1] for row in rows]).values_list("pk", "deal__counterparty__name")
+    )
+    found: dict[int, list] = {}
+    for owner, pk, start, end, total in rows:
+        found.setdefault(owner, []).append(Busy(pk, start, end, names.get(pk, ""), total))
+    return found
+
 
 def availability(
     *, equipment_type_id: int | None, min_capacity_t, start: datetime, end: datetime, exclude_booking=None
 ) -> tuple[list[Availability], list[Availability]]:
     """Every matching active unit and every active driver, free or busy, with what blocks
-    it. Three queries for units (units, bookings, maintenance) and two for drivers,
-    whatever the number of rows."""
+    it. Seven queries whatever the number of rows: units, drivers, maintenance windows,
+    and the first blocking bookings of each unit and each driver with their customers."""
     range_start, busy_until = busy_range(start, end)
     units_qs = Unit.objects.filter(is_active=True).select_related("equipment_type", "supplier")
     if equipment_type_id:
@@ -73,26 +117,25 @@ def availability(
     if min_capacity_t:
         units_qs = units_qs.filter(capacity_t__gte=min_capacity_t)
     units = list(units_qs.order_by("-capacity_t", "plate"))
-    unit_ids = [u.pk for u in units]
+    unit_ids = {u.pk for u in units}
 
-    overlapping = Booking.objects.overlapping(range_start, busy_until).select_related("deal__counterparty")
+    overlapping = Booking.objects.overlapping(range_start, busy_until)
     if exclude_booking is not None:
         overlapping = overlapping.exclude(pk=exclude_booking)
-    by_unit: dict[int, list] = {}
-    by_driver: dict[int, list] = {}
-    unit_id_set = set(unit_ids)
-    for booking in overlapping.filter(Q(unit_id__in=unit_ids) | Q(driver__isnull=False)).order_by("start"):
-        if booking.unit_id in unit_id_set:
-            by_unit.setdefault(booking.unit_id, []).append(booking)
-        if booking.driver_id:
-            by_driver.setdefault(booking.driver_id, []).append(booking)
+    by_unit = _first_blocking(overlapping.filter(unit_id__in=unit_ids), "unit_id")
+    by_driver = _first_blocking(overlapping.filter(driver__isnull=False), "driver_id")
     windows: dict[int, list] = {}
     for window in MaintenanceWindow.objects.filter(unit_id__in=unit_ids, start__lt=end, end__gt=start):
         windows.setdefault(window.unit_id, []).append(window)
 
     unit_rows = [Availability(u, by_unit.get(u.pk, []), windows.get(u.pk, [])) for u in units]
-    drivers = Driver.objects.filter(is_active=True).order_by("full_name")
-    driver_rows = [Availability(d, by_driver.get(d.pk, []), [], license_expired(d, end)) for d in drivers]
+    last_day = timezone.localdate(end)
+    driver_rows = [
+        Availability(
+            d, by_driver.get(d.pk, []), [], d.license_valid_until is None or d.license_valid_until < last_day
+        )
+        for d in Driver.objects.filter(is_active=True).order_by("full_name")
+    ]
     unit_rows.sort(key=lambda row: not row.free)
     driver_rows.sort(key=lambda row: not row.free)
     return unit_rows, driver_rows

@@ -255,3 +255,39 @@ def test_twenty_api_requests_race_for_one_unit(make_user):
     assert sorted(statuses).count((200, None)) == 1, statuses
     assert statuses.count((409, "unit_busy")) == 19, statuses
     assert Booking.objects.active().filter(unit=unit).count() == 1
+
+
+def test_availability_shows_the_first_five_conflicts_and_the_count(api, crane):
+    client = api(Role.MANAGER)
+    unit, driver = UnitFactory(equipment_type=crane), DriverFactory()
+    for hour in range(0, 21, 3):
+        booking = BookingFactory(equipment_type=crane, start=day_at(3, hour), end=day_at(3, hour + 2))
+        assert (
+            client.post(
+                f"/api/v1/bookings/{booking.pk}/reserve/", {"unit": unit.pk, "driver": driver.pk}
+            ).status_code
+            == 200
+        )
+    response = client.get(
+        "/api/v1/availability/",
+        {"equipment_type": crane.pk, "start": day_at(3, 0).isoformat(), "end": day_at(4, 0).isoformat()},
+    )
+    row = next(r for r in response.data["units"] if r["unit"] == unit.pk)
+    assert row["busy_count"] == 7 and len(row["conflicts"]) == 5
+    assert [c["start"] for c in row["conflicts"]] == sorted(c["start"] for c in row["conflicts"])
+
+
+def test_availability_query_count_does_not_grow_with_rows(api, crane, django_assert_max_num_queries):
+    client = api(Role.MANAGER)
+    params = {"equipment_type": crane.pk, "start": day_at(3, 0).isoformat(), "end": day_at(5, 0).isoformat()}
+    for _ in range(30):
+        UnitFactory(equipment_type=crane)
+        DriverFactory()
+    for i in range(10):
+        b = BookingFactory(equipment_type=crane, start=day_at(3, 8), end=day_at(3, 12))
+        client.post(
+            f"/api/v1/bookings/{b.pk}/reserve/",
+            {"unit": UnitFactory(equipment_type=crane).pk, "driver": DriverFactory().pk},
+        )
+    with django_assert_max_num_queries(12):
+        assert client.get("/api/v1/availability/", params).status_code == 200
