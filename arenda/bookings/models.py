@@ -135,6 +135,18 @@ class Booking(TimeStamped):
             models.Index(fields=["driver", "start"], name="booking_driver_start_idx"),
             models.Index(fields=["status", "start"], name="booking_status_start_idx"),
             models.Index(fields=["start", "end"], name="booking_start_end_idx"),
+            # Overlap checks ask "this unit (driver), active, busy_until > start": these
+            # partial indexes keep that to the unit's current and future bookings.
+            models.Index(
+                fields=["unit", "busy_until"],
+                name="booking_unit_busy_idx",
+                condition=Q(status__in=["reserved", "confirmed", "dispatched", "completed"]),
+            ),
+            models.Index(
+                fields=["driver", "busy_until"],
+                name="booking_driver_busy_idx",
+                condition=Q(status__in=["reserved", "confirmed", "dispatched", "completed"]),
+            ),
         ]
 
     def __str__(self):

@@ -22,20 +22,6 @@ def busy_range(start: datetime, end: datetime, buffer: timedelta | None = None) 
     return start, end + (transit_buffer() if buffer is None else buffer)
 
 
-def unit_conflicts(unit_id: int, start: datetime, busy_until: datetime, *, exclude_booking=None):
-    qs = Booking.objects.overlapping(start, busy_until).filter(unit_id=unit_id)
-    if exclude_booking is not None:
-        qs = qs.exclude(pk=exclude_booking)
-    return list(qs.order_by("start"))
-
-
-def driver_conflicts(driver_id: int, start: datetime, busy_until: datetime, *, exclude_booking=None):
-    qs = Booking.objects.overlapping(start, busy_until).filter(driver_id=driver_id)
-    if exclude_booking is not None:
-        qs = qs.exclude(pk=exclude_booking)
-    return list(qs.order_by("start"))
-
-
 def maintenance_conflicts(unit_id: int, start: datetime, end: datetime):
     return list(
         MaintenanceWindow.objects.filter(unit_id=unit_id, start__lt=end, end__gt=start).order_by("start")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -81,11 +82,11 @@ def booking_update(*, booking: Booking, by, **data) -> Booking:
     for name, value in data.items():
         setattr(booking, name, value)
     _check_window(booking)
+    booking.full_clean(exclude=["unit", "driver"])
     if booking.is_active and booking.unit_id is None and unit is None:
         booking.busy_until = booking.end  # served by a supplier's machine: nothing of ours to check
     elif booking.is_active and (times_changed or unit != booking.unit or driver != booking.driver):
-        return _reserve_locked(booking=booking, unit=unit, driver=driver, by=by)
-    booking.full_clean()
+        return _reserve_locked(booking=booking, unit=unit, driver=driver, by=by, fields=None)
     _author(booking, by)
     booking.save()
     return booking
@@ -98,7 +99,9 @@ def booking_reserve(*, booking: Booking, unit: Unit | None, driver: Driver | Non
     overlapping active booking, a unit in maintenance, a driver whose licence expires
     before the end; refuses (``ValidationError``) a unit of another type, below the
     capacity, or inactive."""
-    booking = _lock(Booking, booking.pk)
+    booking = (
+        Booking.objects.select_for_update(of=("self",)).select_related("supply_order").get(pk=booking.pk)
+    )
     if booking.status not in (Booking.Status.DRAFT, Booking.Status.RESERVED, Booking.Status.CONFIRMED):
         raise BookingConflict(
             "wrong_status",
@@ -110,7 +113,12 @@ def booking_reserve(*, booking: Booking, unit: Unit | None, driver: Driver | Non
     return _reserve_locked(booking=booking, unit=unit, driver=driver, by=by)
 
 
-def _reserve_locked(*, booking: Booking, unit, driver, by) -> Booking:
+RESERVATION_FIELDS = ["unit", "driver", "busy_until", "status", "updated_at"]
+
+
+def _reserve_locked(*, booking: Booking, unit, driver, by, fields=RESERVATION_FIELDS) -> Booking:
+    """Check and write a reservation; the caller holds the booking's row lock and has
+    validated every other field (``fields=None`` saves them all)."""
     if unit is None or driver is None:
         raise ValidationError(
             {
@@ -144,11 +152,12 @@ def _reserve_locked(*, booking: Booking, unit, driver, by) -> Booking:
     booking.unit, booking.driver, booking.busy_until = unit, driver, busy_until
     if booking.status == Booking.Status.DRAFT:
         booking.status = Booking.Status.RESERVED
-    booking.full_clean()
+    # No full_clean here: every value just set was checked above (and its row is locked);
+    # full_clean would re-query each foreign key and each check constraint.
     _author(booking, by)
     try:
         with transaction.atomic():
-            booking.save()
+            booking.save(update_fields=fields)
     except IntegrityError:
         # PostgreSQL's exclusion constraint caught a writer that bypassed the locks.
         _raise_if_busy(booking, unit, driver, start, busy_until)
@@ -182,14 +191,21 @@ def _conflict_rows(bookings):
 
 
 def _raise_if_busy(booking, unit, driver, start, busy_until) -> None:
-    taken = selectors.unit_conflicts(unit.pk, start, busy_until, exclude_booking=booking.pk)
-    if taken:
+    """One query for both rules; the unit's conflict is reported first."""
+    taken = list(
+        Booking.objects.overlapping(start, busy_until)
+        .filter(Q(unit_id=unit.pk) | Q(driver_id=driver.pk))
+        .exclude(pk=booking.pk)
+        .order_by("start")
+        .only("pk", "start", "end", "unit_id", "driver_id")
+    )
+    unit_taken = [b for b in taken if b.unit_id == unit.pk]
+    if unit_taken:
         raise BookingConflict(
             "unit_busy",
             _("The unit %(unit)s is already booked at that time.") % {"unit": unit},
-            _conflict_rows(taken),
+            _conflict_rows(unit_taken),
         )
-    taken = selectors.driver_conflicts(driver.pk, start, busy_until, exclude_booking=booking.pk)
     if taken:
         raise BookingConflict(
             "driver_busy",

@@ -211,7 +211,7 @@ class Counterparty(TimeStamped, BankRequisites):
         _("payment terms, days"),
         default=5,
         validators=[MaxValueValidator(365)],
-        help_text=_("Days from the invoice date to its due date.")
+        help_text=_("Days from the invoice date to its due date."),
     )
     notes = models.TextField(_("notes"), blank=True)
 
