@@ -15,10 +15,26 @@ class BookingAdmin(RoleAdminMixin, SimpleHistoryAdmin):
     resource = "booking"
     list_display = ("id", "deal", "equipment_type", "start", "end", "unit", "driver", "status")
     list_filter = ("status", "equipment_type")
-    search_fields = ("deal__title", "deal__counterparty__name", "unit__plate", "driver__full_name", "site_address")
+    search_fields = (
+        "deal__title",
+        "deal__counterparty__name",
+        "unit__plate",
+        "driver__full_name",
+        "site_address",
+    )
     list_select_related = ("deal", "equipment_type", "unit", "driver")
     date_hierarchy = "start"
-    readonly_fields = ("deal", "unit", "driver", "status", "start", "end", "busy_until", "cancel_reason", "created_by")
+    readonly_fields = (
+        "deal",
+        "unit",
+        "driver",
+        "status",
+        "start",
+        "end",
+        "busy_until",
+        "cancel_reason",
+        "created_by",
+    )
 
     def has_add_permission(self, request):
         return False
