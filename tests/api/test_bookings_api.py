@@ -283,7 +283,7 @@ def test_availability_query_count_does_not_grow_with_rows(api, crane, django_ass
     for _ in range(30):
         UnitFactory(equipment_type=crane)
         DriverFactory()
-    for i in range(10):
+    for _ in range(10):
         b = BookingFactory(equipment_type=crane, start=day_at(3, 8), end=day_at(3, 12))
         client.post(
             f"/api/v1/bookings/{b.pk}/reserve/",
