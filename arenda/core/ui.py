@@ -27,6 +27,7 @@ from django.template.defaultfilters import floatformat
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -74,7 +75,7 @@ def format_value(model_field, value, related_names: dict | None = None) -> str:
     if isinstance(model_field, models.DateField):
         return date_filter(value, "SHORT_DATE_FORMAT")
     if model_field.name == "phone":
-        return format_phone(value)
+        return format_phone(value).replace(" ", "\u00a0")
     if model_field.name == "plate":
         return format_plate(value)
     return str(value)
@@ -213,6 +214,17 @@ class ServiceForm(forms.ModelForm):
                     }
                 )
 
+    def _post_clean(self):
+        super()._post_clean()
+        # A model may check a value both in a field validator and in clean(); say it once.
+        for name, errors in self.errors.items():
+            unique = []
+            for error in errors.as_data():
+                if error.messages not in [u.messages for u in unique]:
+                    unique.append(error)
+            if len(unique) < len(errors):
+                self._errors[name] = self.error_class(unique, renderer=self.renderer)
+
     def adjust_for_user(self, user) -> None:
         """Hook: drop or lock fields the user may not set."""
 
@@ -238,19 +250,23 @@ class ServiceForm(forms.ModelForm):
 
 
 # --- Views --------------------------------------------------------------------------------------
-def _search_variants(q: str) -> set[str]:
-    # SQLite's LIKE folds case for ASCII only; trying the usual capitalisations makes
-    # Cyrillic search behave the same on SQLite as on PostgreSQL.
-    return {q, q.lower(), q.upper(), q.capitalize(), q.title()}
+def _search_variants(page: "Page", q: str) -> set[str]:
+    """What was typed, plus the stored form of plates («a123bc» → «А123ВС») and phones
+    («8 916 123» → «916123», found inside «+7916123…»)."""
+    variants = {q}
+    if "plate" in page.search:
+        variants.add(normalize_plate(q))
+    digits = re.sub(r"\D", "", q)
+    if "phone" in page.search and len(digits) >= 3:
+        variants.add(digits[1:] if len(digits) == 11 and digits[0] in "78" else digits)
+    return variants
 
 
 def _filtered(page: Page, request):
     qs = page.queryset()
     q = request.GET.get("q", "").strip()
     if q:
-        variants = _search_variants(q)
-        if "plate" in page.search:
-            variants.add(normalize_plate(q))
+        variants = _search_variants(page, q)
         qs = qs.filter(
             reduce(operator.or_, (Q(**{f"{name}__icontains": v}) for name in page.search for v in variants))
         )
@@ -381,11 +397,16 @@ def _related_sections(page: Page, obj, user) -> list[dict]:
     return sections
 
 
-def detail_fields(obj) -> list[dict]:
+def detail_fields(obj, form_class) -> list[dict]:
+    """Every editable field, in the order of the form (requisites grouped as people type them)."""
+    order = {name: i for i, name in enumerate(form_class._meta.fields or ())}
+    model_fields = sorted(
+        (f for f in obj._meta.concrete_fields if f.editable and not f.primary_key),
+        key=lambda f: order.get(f.name, len(order)),
+    )
     return [
         {"label": f.verbose_name, "value": display_value(obj, f.name), "help": f.help_text, "name": f.name}
-        for f in obj._meta.concrete_fields
-        if f.editable and not f.primary_key
+        for f in model_fields
     ]
 
 
@@ -395,7 +416,7 @@ def detail_view(request, page: Page, pk: int, extra: dict | None = None):
         "page": page,
         "obj": obj,
         "allowed": page.permissions(request.user),
-        "fields": detail_fields(obj),
+        "fields": detail_fields(obj, page.form),
         "related": _related_sections(page, obj, request.user),
         "history": history_entries(obj),
     }
@@ -456,7 +477,7 @@ def form_view(request, page: Page, pk: int | None = None):
 
 def _describe(record) -> dict:
     url = record.get_absolute_url() if hasattr(record, "get_absolute_url") else None
-    return {"label": f"{record._meta.verbose_name}: {record}", "url": url}
+    return {"label": f"{capfirst(record._meta.verbose_name)}: {record}", "url": url}
 
 
 @require_http_methods(["GET", "POST"])

@@ -78,6 +78,18 @@ class ContactForm(ServiceForm):
         fields = ["counterparty", "full_name", "position", "phone", "email"]
         widgets = {"phone": PHONE}
 
+    def adjust_for_user(self, user):
+        # A contact is added from its counterparty's page: offer that one instead of
+        # rendering every counterparty (there may be a hundred thousand).
+        chosen = str(
+            self.data.get("counterparty")
+            or self.initial.get("counterparty")
+            or self.instance.counterparty_id
+            or ""
+        )
+        if chosen.isdigit():
+            self.fields["counterparty"].queryset = m.Counterparty.objects.filter(pk=chosen)
+
 
 class SupplierForm(ServiceForm):
     class Meta:

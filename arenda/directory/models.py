@@ -1,6 +1,8 @@
 """Reference data: our legal entities, 1C bases, counterparties and contacts, suppliers,
 equipment types, units with maintenance windows, drivers."""
 
+import contextlib
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -13,6 +15,7 @@ from arenda.core.crypto import EncryptedTextField
 from arenda.core.models import TimeStamped
 from arenda.core.validators import (
     check_accounts,
+    inn_is_valid,
     normalize_phone,
     normalize_plate,
     validate_account_number,
@@ -39,14 +42,14 @@ class VatRate(models.TextChoices):
     NONE = "none", _("No VAT")
 
 
-def _normalise_phone_field(instance, field: str, errors: dict) -> None:
+def _normalise_phone_field(instance, field: str) -> None:
+    """Store phones in E.164. A value that is not a phone is left as typed: the field's
+    own validator has already reported it, and reporting it twice helps nobody."""
     value = getattr(instance, field)
     if not value:
         return
-    try:
+    with contextlib.suppress(ValidationError):
         setattr(instance, field, normalize_phone(value))
-    except ValidationError as exc:
-        errors[field] = exc
 
 
 class BankRequisites(models.Model):
@@ -117,7 +120,7 @@ class Organization(TimeStamped, BankRequisites):
 
     def clean(self):
         errors = self.bank_errors()
-        _normalise_phone_field(self, "phone", errors)
+        _normalise_phone_field(self, "phone")
         if self.inn and len(self.inn) == 10 and not self.kpp:
             errors["kpp"] = ValidationError(_("An organisation needs a KPP."), code="required")
         if (
@@ -249,8 +252,8 @@ class Counterparty(TimeStamped, BankRequisites):
 
     def clean(self):
         errors = self.bank_errors()
-        _normalise_phone_field(self, "phone", errors)
-        if self.inn and "inn" not in errors:
+        _normalise_phone_field(self, "phone")
+        if self.inn and inn_is_valid(self.inn):  # a malformed INN is its field validator's to report
             try:
                 validate_inn_for_kind(self.inn, self.kind)
             except ValidationError as exc:
@@ -306,10 +309,7 @@ class Contact(TimeStamped):
         return reverse("directory:contact_detail", args=[self.pk])
 
     def clean(self):
-        errors: dict = {}
-        _normalise_phone_field(self, "phone", errors)
-        if errors:
-            raise ValidationError(errors)
+        _normalise_phone_field(self, "phone")
 
 
 class Supplier(TimeStamped):
@@ -341,7 +341,7 @@ class Supplier(TimeStamped):
 
     def clean(self):
         errors: dict = {}
-        _normalise_phone_field(self, "phone", errors)
+        _normalise_phone_field(self, "phone")
         if self.inn and "inn" not in errors:
             clash = Supplier.objects.filter(inn=self.inn).exclude(pk=self.pk).first()
             if clash:
@@ -527,7 +527,7 @@ class Driver(TimeStamped):
 
     def clean(self):
         errors: dict = {}
-        _normalise_phone_field(self, "phone", errors)
+        _normalise_phone_field(self, "phone")
         if self.telegram_chat_id and not self.telegram_chat_id.lstrip("-").isdigit():
             errors["telegram_chat_id"] = ValidationError(_("A Telegram chat id is a number."), code="format")
         if errors:

@@ -142,3 +142,9 @@ def test_list_queries_do_not_grow_with_rows(ui, resource, django_assert_max_num_
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(url)
     assert len(response.context["rows"]) >= 22
+
+
+def test_phone_search_accepts_the_way_people_type_it(ui):
+    target = CounterpartyFactory(phone="+79161234567")
+    CounterpartyFactory()
+    assert names(ui(Role.MANAGER).get(LIST, {"q": "8 (916) 123-45-67"})) == [target.name]
