@@ -75,7 +75,7 @@ def deal_detail(request, pk):
         {
             "obj": deal,
             "page": PAGE,
-            "fields": ui.detail_fields(deal),
+            "fields": ui.detail_fields(deal, DealForm),
             "history": ui.history_entries(deal),
             "bookings": bookings,
             "can_change": can(request.user, Action.CHANGE, "deal"),
