@@ -14,6 +14,9 @@ BENCH_DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@1
 
 
 def setup_django():
+    import logging
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     os.environ["DATABASE_URL"] = BENCH_DATABASE_URL
     os.environ.setdefault("DEBUG", "0")
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")

@@ -17,6 +17,7 @@ urlpatterns = [
     path("timeline/", views.timeline, name="timeline"),
     path("day/", views.day, name="day"),
     path("board/", views.board, name="board"),
+    path("calendar-feeds/", views.calendar_feeds, name="calendar_feeds"),
     path("supply-orders/", views.supply_order_list, name="supply_order_list"),
     path("supply-orders/<int:pk>/", views.supply_order_detail, name="supply_order_detail"),
     path("supply-orders/<int:pk>/status/", views.supply_order_status, name="supply_order_status"),

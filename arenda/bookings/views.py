@@ -20,8 +20,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from arenda.bookings import selectors, services
+from arenda.bookings.calendar import feed_for, feed_regenerate
 from arenda.bookings.forms import AvailabilityForm, BookingForm, CancelForm, ReserveForm, SupplyOrderForm
-from arenda.bookings.models import Booking, SupplyOrder
+from arenda.bookings.models import Booking, CalendarFeed, SupplyOrder
 from arenda.bookings.services import BookingConflict
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
@@ -628,3 +629,49 @@ def supply_order_status(request, pk):
         request, _("%(name)s: %(status)s.") % {"name": order, "status": order.get_status_display()}
     )
     return redirect(order.get_absolute_url())
+
+
+@require(Action.VIEW, "booking")
+@require_http_methods(["GET", "POST"])
+def calendar_feeds(request):
+    """Subscription links for phone and web calendars: the company, the manager's own
+    deals, a driver, a unit. "New link" regenerates a token, cutting off old subscribers."""
+    if request.method == "POST":
+        if not can(request.user, Action.CHANGE, "booking"):
+            raise PermissionDenied
+        feed = get_object_or_404(CalendarFeed, pk=request.POST.get("feed"))
+        if feed.user_id not in (None, request.user.pk):
+            raise PermissionDenied
+        feed_regenerate(feed=feed)
+        messages.success(request, _("A new link is made; the old one no longer works."))
+        return redirect(f"{reverse('bookings:calendar_feeds')}?{request.GET.urlencode()}")
+
+    feeds = [
+        feed_for(kind=CalendarFeed.Kind.COMPANY),
+        feed_for(kind=CalendarFeed.Kind.MANAGER, user=request.user),
+    ]
+    driver = unit = None
+    if request.GET.get("driver", "").isdigit():
+        driver = Driver.objects.filter(pk=request.GET["driver"]).first()
+        if driver:
+            feeds.append(feed_for(kind=CalendarFeed.Kind.DRIVER, driver=driver))
+    if request.GET.get("unit", "").isdigit():
+        unit = Unit.objects.filter(pk=request.GET["unit"]).first()
+        if unit:
+            feeds.append(feed_for(kind=CalendarFeed.Kind.UNIT, unit=unit))
+    rows = [
+        {"feed": feed, "url": request.build_absolute_uri(reverse("api:calendar-feed", args=[feed.token]))}
+        for feed in feeds
+    ]
+    return render(
+        request,
+        "bookings/calendar_feeds.html",
+        {
+            "rows": rows,
+            "drivers": Driver.objects.filter(is_active=True).only("pk", "full_name").order_by("full_name"),
+            "units": Unit.objects.filter(is_active=True).only("pk", "name", "plate").order_by("plate"),
+            "driver": driver,
+            "unit": unit,
+            "can_regenerate": can(request.user, Action.CHANGE, "booking"),
+        },
+    )

@@ -298,3 +298,24 @@ def test_timeline_query_count_is_constant(client, login, crane, django_assert_ma
     assert elapsed < 1.5, f"300 units × 31 days took {elapsed:.3f}s"
     with django_assert_max_num_queries(6):
         assert client.get(url + "&by=driver").status_code == 200
+
+
+def test_calendar_subscriptions_page_gives_working_links_and_regenerates(ui, client):
+    from arenda.bookings.models import CalendarFeed
+    from tests.factories import DriverFactory
+
+    driver = DriverFactory()
+    manager = ui(Role.MANAGER)
+    page = manager.get(reverse("bookings:calendar_feeds"), {"driver": driver.pk})
+    assert page.status_code == 200
+    feed = CalendarFeed.objects.get(kind="driver", driver=driver)
+    assert feed.token in page.content.decode()
+    assert client.get(reverse("api:calendar-feed", args=[feed.token])).status_code == 200
+    old = feed.token
+    manager.post(reverse("bookings:calendar_feeds"), {"feed": feed.pk})
+    feed.refresh_from_db()
+    assert feed.token != old
+    assert client.get(reverse("api:calendar-feed", args=[old])).status_code == 404
+    director = ui(Role.DIRECTOR)
+    assert director.get(reverse("bookings:calendar_feeds")).status_code == 200
+    assert director.post(reverse("bookings:calendar_feeds"), {"feed": feed.pk}).status_code == 403
