@@ -71,33 +71,57 @@ class Availability:
 CONFLICTS_SHOWN = 5
 
 
-def _first_blocking(bookings, key: str) -> dict[int, list]:
-    """The first CONFLICTS_SHOWN blocking bookings per unit or driver, and their count.
-    The database numbers the rows so only those travel; the customers' names come in a
-    second query for just those rows (joining first would join every blocking row)."""
+def _first_blocking(bookings, key: str) -> list[tuple]:
+    """The first CONFLICTS_SHOWN blocking bookings per unit or driver with their count, as
+    (owner, pk, start, end, total). The database numbers the rows so only those travel."""
     partition = [F(key)]
     ranked = bookings.annotate(
         rank=Window(RowNumber(), partition_by=partition, order_by=[F("start").asc(), F("pk").asc()]),
         total=Window(Count("pk"), partition_by=partition),
     ).filter(rank__lte=CONFLICTS_SHOWN)
-    rows = list(ranked.order_by(key, "start").values_list(key, "pk", "start", "end", "total"))
-    names = dict(
-        Booking.objects.filter(pk__in=[row[1] for row in rows]).values_list("pk", "deal__counterparty__name")
+    return list(ranked.order_by(key, "start").values_list(key, "pk", "start", "end", "total"))
+
+
+def _with_customers(*groups: list[tuple]) -> list[dict[int, list]]:
+    """The rows as Busy lists per owner, the customers' names fetched in one query for just
+    these rows (joining before the numbering would join every blocking booking)."""
+    pks = {row[1] for rows in groups for row in rows}
+    names = (
+        dict(Booking.objects.filter(pk__in=pks).values_list("pk", "deal__counterparty__name")) if pks else {}
     )
-    found: dict[int, list] = {}
-    for owner, pk, start, end, total in rows:
-        found.setdefault(owner, []).append(Busy(pk, start, end, names.get(pk, ""), total))
-    return found
+    result = []
+    for rows in groups:
+        found: dict[int, list] = {}
+        for owner, pk, start, end, total in rows:
+            found.setdefault(owner, []).append(Busy(pk, start, end, names.get(pk, ""), total))
+        result.append(found)
+    return result
 
 
 def availability(
     *, equipment_type_id: int | None, min_capacity_t, start: datetime, end: datetime, exclude_booking=None
 ) -> tuple[list[Availability], list[Availability]]:
     """Every matching active unit and every active driver, free or busy, with what blocks
-    it. Seven queries whatever the number of rows: units, drivers, maintenance windows,
+    it. Six queries whatever the number of rows: units, drivers, maintenance windows,
     and the first blocking bookings of each unit and each driver with their customers."""
     range_start, busy_until = busy_range(start, end)
-    units_qs = Unit.objects.filter(is_active=True).select_related("equipment_type", "supplier")
+    # Only what a picker shows: timestamps and notes of a thousand rows cost real time.
+    units_qs = (
+        Unit.objects.filter(is_active=True)
+        .select_related("equipment_type", "supplier")
+        .only(
+            "pk",
+            "name",
+            "plate",
+            "capacity_t",
+            "owner",
+            "rate_per_hour",
+            "rate_per_km",
+            "min_hours",
+            "equipment_type__name",
+            "supplier__name",
+        )
+    )
     if equipment_type_id:
         units_qs = units_qs.filter(equipment_type_id=equipment_type_id)
     if min_capacity_t:
@@ -108,8 +132,10 @@ def availability(
     overlapping = Booking.objects.overlapping(range_start, busy_until)
     if exclude_booking is not None:
         overlapping = overlapping.exclude(pk=exclude_booking)
-    by_unit = _first_blocking(overlapping.filter(unit_id__in=unit_ids), "unit_id")
-    by_driver = _first_blocking(overlapping.filter(driver__isnull=False), "driver_id")
+    by_unit, by_driver = _with_customers(
+        _first_blocking(overlapping.filter(unit_id__in=unit_ids), "unit_id"),
+        _first_blocking(overlapping.filter(driver__isnull=False), "driver_id"),
+    )
     windows: dict[int, list] = {}
     for window in MaintenanceWindow.objects.filter(unit_id__in=unit_ids, start__lt=end, end__gt=start):
         windows.setdefault(window.unit_id, []).append(window)
@@ -120,7 +146,9 @@ def availability(
         Availability(
             d, by_driver.get(d.pk, []), [], d.license_valid_until is None or d.license_valid_until < last_day
         )
-        for d in Driver.objects.filter(is_active=True).order_by("full_name")
+        for d in Driver.objects.filter(is_active=True)
+        .only("pk", "full_name", "phone", "employment", "license_valid_until", "hourly_pay")
+        .order_by("full_name")
     ]
     unit_rows.sort(key=lambda row: not row.free)
     driver_rows.sort(key=lambda row: not row.free)

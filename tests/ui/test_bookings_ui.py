@@ -319,3 +319,23 @@ def test_calendar_subscriptions_page_gives_working_links_and_regenerates(ui, cli
     director = ui(Role.DIRECTOR)
     assert director.get(reverse("bookings:calendar_feeds")).status_code == 200
     assert director.post(reverse("bookings:calendar_feeds"), {"feed": feed.pk}).status_code == 403
+
+
+def test_picker_query_count_does_not_grow_with_units_and_drivers(ui, django_assert_max_num_queries):
+    from tests.factories import BookingFactory, DriverFactory, EquipmentTypeFactory, UnitFactory
+
+    crane = EquipmentTypeFactory(name="Автокран-пикер")
+    booking = BookingFactory(equipment_type=crane)
+    client = ui(Role.MANAGER)
+    url = reverse("bookings:booking_reserve", args=[booking.pk])
+    client.get(url)
+    for _ in range(3):
+        UnitFactory(equipment_type=crane, supplier=None)
+        DriverFactory()
+    with django_assert_max_num_queries(14) as few:
+        client.get(url)
+    for _ in range(30):
+        UnitFactory(equipment_type=crane)
+        DriverFactory()
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get(url).status_code == 200
