@@ -414,6 +414,41 @@ class _Span:
         )
 
 
+def groups_for_supplied(in_range, span, detail_url, labels) -> dict:
+    """Bookings served by a supplier's machine: one row per supply order, after our units."""
+    rows = []
+    supplied = (
+        in_range.filter(unit__isnull=True, supply_order__isnull=False)
+        .exclude(supply_order__status=SupplyOrder.Status.CANCELLED)
+        .select_related("supply_order__supplier")
+    )
+    for b in supplied:
+        order = b.supply_order
+        left, width = span(b.start, b.end)
+        rows.append(
+            {
+                "obj": {
+                    "get_absolute_url": order.get_absolute_url(),
+                    "plate": order.unit_plate or order.supplier.name,
+                    "capacity_t": b.min_capacity_t,
+                },
+                "bars": [
+                    {
+                        "url": f"{detail_url}{b.pk}/",
+                        "left": left,
+                        "width": width,
+                        "status": b.status,
+                        "label": _short_name(b.deal.counterparty.name),
+                        "title": f"#{b.pk} · {b.deal.counterparty.name} · {_hm(b.start)}–{_hm(b.end)} · "
+                        f"{labels[b.status]} · {order.supplier.name}",
+                    }
+                ],
+                "shaded": (),
+            }
+        )
+    return {"title": _("Supplier machines"), "rows": rows}
+
+
 @require(Action.VIEW, "booking")
 def timeline(request):
     """Rows are units grouped by type (or drivers), columns are days. Three queries
@@ -467,6 +502,9 @@ def timeline(request):
             groups[-1]["rows"].append(
                 {"obj": unit, "bars": bars.get(unit.pk, ()), "shaded": shaded.get(unit.pk, ())}
             )
+        supplied = groups_for_supplied(in_range, span, detail_url, labels)
+        if supplied["rows"]:
+            groups.append(supplied)
     else:
         rows = [
             {"obj": d, "bars": bars.get(d.pk, ()), "expired": selectors.license_expired(d, range_end)}

@@ -339,3 +339,17 @@ def test_picker_query_count_does_not_grow_with_units_and_drivers(ui, django_asse
         DriverFactory()
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get(url).status_code == 200
+
+
+def test_supplier_machines_appear_on_the_unit_timeline(ui):
+    from tests.factories import BookingFactory, SupplierFactory
+
+    booking = BookingFactory()
+    supplier = SupplierFactory(name="ООО «КранСервис»")
+    order = services.booking_request_supply(
+        booking=booking, supplier=supplier, unit_plate="В555ВВ77", by=None
+    )
+    start = timezone.localdate(booking.start)
+    html = ui(Role.MANAGER).get(reverse("bookings:timeline"), {"start": start.isoformat()}).content.decode()
+    assert order.get_absolute_url() in html
+    assert f"bookings/{booking.pk}/" in html
