@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "arenda.core",
     "arenda.directory",
+    "arenda.crm",
+    "arenda.bookings",
     "arenda.api",
 ]
 

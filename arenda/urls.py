@@ -11,6 +11,8 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/v1/", include("arenda.api.urls")),
     path("directory/", include("arenda.directory.urls")),
+    path("bookings/", include("arenda.bookings.urls")),
+    path("deals/", include("arenda.crm.urls")),
     path("", include("arenda.core.urls")),
 ]
 

@@ -188,3 +188,33 @@ class DriverFactory(factory.django.DjangoModelFactory):
     employment = m.Driver.Employment.STAFF
     hourly_pay = Decimal("600.00")
     license_valid_until = factory.LazyFunction(lambda: date.today() + timedelta(days=365))
+
+
+class DealFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.Deal"
+
+    title = factory.Sequence(lambda n: f"Аренда автокрана, объект {n}")
+    counterparty = factory.SubFactory(CounterpartyFactory)
+    stage = "new"
+
+
+def _next_morning():
+    local = timezone.localtime() + timedelta(days=2)
+    return local.replace(hour=8, minute=0, second=0, microsecond=0)
+
+
+class BookingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "bookings.Booking"
+
+    deal = factory.SubFactory(DealFactory)
+    equipment_type = factory.SubFactory(EquipmentTypeFactory)
+    min_capacity_t = Decimal("10")
+    start = factory.LazyFunction(_next_morning)
+    end = factory.LazyAttribute(lambda o: o.start + timedelta(hours=8))
+    site_address = "Москва, ул. Строителей, 5, стройплощадка"
+    ordered_hours = Decimal("8")
+    min_hours = Decimal("4")
+    rate_per_hour = Decimal("3500.00")
+    rate_per_km = Decimal("0")

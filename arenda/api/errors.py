@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from arenda.bookings.services import BookingConflict
 from arenda.core.services import RecordInUse
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,15 @@ def exception_handler(exc, context):
             referenced_by=[
                 {"model": str(obj._meta.verbose_name), "id": obj.pk, "name": str(obj)}
                 for obj in exc.protected
+            ],
+        )
+    elif isinstance(exc, BookingConflict):
+        return _conflict(
+            exc.detail,
+            exc.code,
+            conflicts=[
+                {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in c.items()}
+                for c in exc.conflicts
             ],
         )
     elif isinstance(exc, IntegrityError):

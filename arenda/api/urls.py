@@ -1,7 +1,8 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from arenda.api import views
+from arenda.api import bookings, views
+from arenda.bookings.feeds import calendar_feed
 
 router = DefaultRouter()
 router.register("users", views.UserViewSet, basename="user")
@@ -13,6 +14,10 @@ router.register("equipment-types", views.EquipmentTypeViewSet, basename="equipme
 router.register("suppliers", views.SupplierViewSet, basename="supplier")
 router.register("units", views.UnitViewSet, basename="unit")
 router.register("drivers", views.DriverViewSet, basename="driver")
+router.register("deals", bookings.DealViewSet, basename="deal")
+router.register("bookings", bookings.BookingViewSet, basename="booking")
+router.register("calendar-feeds", bookings.CalendarFeedViewSet, basename="calendar-feeds")
+router.register("supply-orders", bookings.SupplyOrderViewSet, basename="supply-order")
 
 # The router has no nesting; maintenance windows live under their unit.
 maintenance_list = views.MaintenanceWindowViewSet.as_view({"get": "list", "post": "create"})
@@ -24,6 +29,8 @@ app_name = "api"
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="token"),
     path("me/", views.MeView.as_view(), name="me"),
+    path("calendar/<str:token>.ics", calendar_feed, name="calendar-feed"),
+    path("availability/", bookings.AvailabilityView.as_view(), name="availability"),
     path("units/<int:unit_id>/maintenance/", maintenance_list, name="maintenance-list"),
     path("units/<int:unit_id>/maintenance/<int:pk>/", maintenance_detail, name="maintenance-detail"),
     path("", include(router.urls)),

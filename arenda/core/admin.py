@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
-from arenda.core.models import User
+from arenda.core.models import CompanySettings, User
 from arenda.core.roles import Action, can, role_of
 
 
@@ -51,3 +51,15 @@ class UserAdmin(RoleAdminMixin, DjangoUserAdmin, SimpleHistoryAdmin):
         (None, {"classes": ("wide",), "fields": ("username", "full_name", "role", "password1", "password2")}),
     )
     readonly_fields = ("last_login", "date_joined")
+
+
+@admin.register(CompanySettings)
+class CompanySettingsAdmin(RoleAdminMixin, SimpleHistoryAdmin):
+    resource = "company_settings"
+    list_display = ("__str__", "transit_buffer_minutes")
+
+    def has_add_permission(self, request):
+        return can(request.user, Action.ADD, self.resource) and not CompanySettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -16,6 +16,11 @@ def _directory(resource: str, label) -> tuple[str, dict]:
     return resource, {"label": label, "url": reverse(f"directory:{resource}_list")}
 
 
+def _area(user, resource: str, label, url_name: str) -> list[dict]:
+    """A built area, shown to the roles that may read it."""
+    return [{"label": label, "url": reverse(url_name)}] if can(user, Action.VIEW, resource) else []
+
+
 def _navigation(user) -> list[dict]:
     reference = [
         _directory("organization", _("Legal entities")),
@@ -29,14 +34,33 @@ def _navigation(user) -> list[dict]:
     ]
     groups = [
         (None, [{"label": _("Dashboard"), "url": reverse("dashboard")}]),
-        (_("Sales"), [_coming("leads"), _coming("deals")]),
-        (_("Operations"), [_coming("bookings"), _coming("calendar"), _coming("supply-orders")]),
+        (_("Sales"), [_coming("leads"), *_area(user, "deal", _("Deals"), "crm:deal_list")]),
+        (
+            _("Operations"),
+            [
+                *_area(user, "booking", _("Bookings"), "bookings:booking_list"),
+                *_area(user, "booking", _("Availability"), "bookings:availability"),
+                *_area(user, "booking", _("Calendar"), "bookings:timeline"),
+                *_area(user, "supply_order", _("Supply orders"), "bookings:supply_order_list"),
+            ],
+        ),
         (_("Finance"), [_coming("invoices"), _coming("payments"), _coming("1c-sync")]),
         (_("Analytics"), [_coming("reports")]),
         (_("Reference data"), [item for resource, item in reference if can(user, Action.VIEW, resource)]),
         (
             _("Administration"),
-            [{"label": _("Users"), "url": "/admin/core/user/"}] if can(user, Action.VIEW, "user") else [],
+            [
+                *(
+                    [{"label": _("Users"), "url": "/admin/core/user/"}]
+                    if can(user, Action.VIEW, "user")
+                    else []
+                ),
+                *(
+                    [{"label": _("Company settings"), "url": "/admin/core/companysettings/"}]
+                    if can(user, Action.CHANGE, "company_settings")
+                    else []
+                ),
+            ],
         ),
     ]
     return [{"title": title, "items": items} for title, items in groups if items]

@@ -43,3 +43,28 @@ class TimeStamped(models.Model):
 
     class Meta:
         abstract = True
+
+
+class CompanySettings(models.Model):
+    """Company-wide settings the admin changes in the UI (one row)."""
+
+    transit_buffer_minutes = models.PositiveIntegerField(
+        _("transit buffer between jobs, minutes"),
+        default=0,
+        help_text=_("A unit or a driver stays busy this long after a booking ends, to reach the next site."),
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("company settings")
+        verbose_name_plural = _("company settings")
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="company_settings_single_row")]
+
+    def __str__(self):
+        return str(self._meta.verbose_name)
+
+    @classmethod
+    def current(cls) -> "CompanySettings":
+        settings_row, _created = cls.objects.get_or_create(pk=1)
+        return settings_row

@@ -44,6 +44,11 @@ MATRIX: dict[str, dict[str, frozenset]] = {
     "unit": {Role.MANAGER: frozenset({V, A, C}), Role.ACCOUNTANT: READ, Role.DIRECTOR: READ},
     "maintenance": {Role.MANAGER: ALL, Role.ACCOUNTANT: READ, Role.DIRECTOR: READ},
     "driver": {Role.MANAGER: frozenset({V, A, C}), Role.ACCOUNTANT: frozenset({V, C}), Role.DIRECTOR: READ},
+    "deal": {Role.MANAGER: frozenset({V, A, C}), Role.ACCOUNTANT: READ, Role.DIRECTOR: READ},
+    # change = reserve, request supply, confirm, cancel; bookings are cancelled, not deleted
+    "booking": {Role.MANAGER: frozenset({V, A, C}), Role.ACCOUNTANT: READ, Role.DIRECTOR: READ},
+    "supply_order": {Role.MANAGER: frozenset({V, A, C}), Role.ACCOUNTANT: READ, Role.DIRECTOR: READ},
+    "company_settings": {Role.MANAGER: READ, Role.ACCOUNTANT: READ, Role.DIRECTOR: READ},
 }
 
 # Special rights beyond the CRUD matrix.

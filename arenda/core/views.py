@@ -22,35 +22,6 @@ COMING_AREAS = {
             "joins the open lead instead of creating a duplicate; a qualified lead becomes a deal."
         ),
     },
-    "deals": {
-        "title": _("Deals"),
-        "text": _(
-            "Rental deals from selection to the commercial proposal (PDF), agreement, invoicing, work and "
-            "closing. Each line — equipment type, capacity, dates, hours, tariffs, site address — becomes "
-            "a booking when the customer agrees."
-        ),
-    },
-    "bookings": {
-        "title": _("Bookings"),
-        "text": _(
-            "One booking per machine: reserve a unit and a driver without overlaps, confirm after the "
-            "prepayment, dispatch the order to the driver's messenger, record the waybill and overtime."
-        ),
-    },
-    "calendar": {
-        "title": _("Calendar"),
-        "text": _(
-            "A timeline board of units and drivers by day, showing every booking and maintenance window, "
-            "and calendar feeds that Google, Yandex or Outlook can subscribe to."
-        ),
-    },
-    "supply-orders": {
-        "title": _("Supply orders"),
-        "text": _(
-            "When no own unit fits, hire a supplier's machine right from the booking: supplier, their plate "
-            "and driver, purchase price per hour, requested → confirmed → completed."
-        ),
-    },
     "invoices": {
         "title": _("Invoices"),
         "text": _(

@@ -171,6 +171,32 @@ SPECS = {
     ]
 }
 
+
+def _deal_body():
+    return {"title": f"Аренда крана {next(_n)}", "counterparty": f.CounterpartyFactory().pk}
+
+
+def _booking_body():
+    deal = f.DealFactory()
+    start = (timezone.localtime() + timedelta(days=4)).replace(hour=8, minute=0, second=0, microsecond=0)
+    return {
+        "deal": deal.pk,
+        "equipment_type": f.EquipmentTypeFactory().pk,
+        "start": start.isoformat(),
+        "end": (start + timedelta(hours=8)).isoformat(),
+        "site_address": "Москва, ул. Строителей, 5",
+        "ordered_hours": "8",
+        "rate_per_hour": "3500.00",
+    }
+
+
+# The reference resources above plus the workflow resources with plain CRUD endpoints.
+PERMISSION_SPECS = {
+    **SPECS,
+    "deal": Spec("deal", "deals", f.DealFactory, _deal_body, {"title": "Переименована"}),
+    "booking": Spec("booking", "bookings", f.BookingFactory, _booking_body, {"notes": "въезд с юга"}),
+}
+
 MODELS = {
     "organization": m.Organization,
     "accounting_base": m.AccountingBase,

@@ -18,6 +18,10 @@ EXPECTED = {
     "unit": ("RCU", "R", "R"),
     "maintenance": ("RCUD", "R", "R"),
     "driver": ("RCU", "RU", "R"),
+    "deal": ("RCU", "R", "R"),
+    "booking": ("RCU", "R", "R"),
+    "supply_order": ("RCU", "R", "R"),
+    "company_settings": ("R", "R", "R"),
 }
 LETTERS = {"view": "R", "add": "C", "change": "U", "delete": "D"}
 ROLE_COLUMNS = (Role.MANAGER, Role.ACCOUNTANT, Role.DIRECTOR)

@@ -1,0 +1,426 @@
+"""API of deals, bookings, supply orders and availability (API.md). Thin: serializers
+validate and present, the services in ``arenda.bookings.services`` write."""
+
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from arenda.api.serializers import ModelCleanSerializer
+from arenda.bookings import calendar, selectors, services
+from arenda.bookings.models import Booking, CalendarFeed, SupplyOrder
+from arenda.core.services import record_create, record_delete, record_update
+from arenda.crm.models import Deal
+from arenda.directory.models import Driver, EquipmentType, Supplier, Unit
+
+
+class DealSerializer(ModelCleanSerializer):
+    class Meta(ModelCleanSerializer.Meta):
+        model = Deal
+        fields = [
+            "id",
+            "title",
+            "counterparty",
+            "contact",
+            "organization",
+            "manager",
+            "stage",
+            "lost_reason",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        contact = attrs.get("contact", getattr(self.instance, "contact", None))
+        counterparty = attrs.get("counterparty", getattr(self.instance, "counterparty", None))
+        if contact is not None and counterparty is not None and contact.counterparty_id != counterparty.pk:
+            raise serializers.ValidationError(
+                {"contact": [_("The contact belongs to another counterparty.")]}
+            )
+        return attrs
+
+
+class DealViewSet(viewsets.ModelViewSet):
+    resource = "deal"
+    queryset = Deal.objects.select_related("counterparty", "contact", "manager", "organization")
+    serializer_class = DealSerializer
+    filterset_fields = ["stage", "counterparty", "manager", "organization"]
+    search_fields = ["title", "counterparty__name", "counterparty__inn"]
+    ordering_fields = ["created_at", "title", "stage"]
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        data.setdefault("manager", self.request.user)
+        serializer.instance = record_create(Deal, data=data, by=self.request.user)
+
+    def perform_update(self, serializer):
+        serializer.instance = record_update(
+            serializer.instance, data=serializer.validated_data, by=self.request.user
+        )
+
+    def perform_destroy(self, instance):
+        record_delete(instance, by=self.request.user)
+
+
+class BookingSerializer(ModelCleanSerializer):
+    supply_order = serializers.PrimaryKeyRelatedField(read_only=True)
+    margin_per_hour = serializers.DecimalField(
+        max_digits=14, decimal_places=2, read_only=True, allow_null=True
+    )
+    # Filled by the waybill and invoicing capabilities; read-only here.
+    invoiced_hours = serializers.SerializerMethodField()
+    actual_hours = serializers.SerializerMethodField()
+    actual_km = serializers.SerializerMethodField()
+    clean_exclude = ("unit", "driver")
+
+    class Meta(ModelCleanSerializer.Meta):
+        model = Booking
+        fields = [
+            "id",
+            "deal",
+            "equipment_type",
+            "min_capacity_t",
+            "start",
+            "end",
+            "busy_until",
+            "site_address",
+            "site_contact_name",
+            "site_contact_phone",
+            "ordered_hours",
+            "min_hours",
+            "rate_per_hour",
+            "rate_per_km",
+            "unit",
+            "driver",
+            "supply_order",
+            "margin_per_hour",
+            "status",
+            "cancel_reason",
+            "notes",
+            "invoiced_hours",
+            "actual_hours",
+            "actual_km",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "unit",
+            "driver",
+            "status",
+            "busy_until",
+            "cancel_reason",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_invoiced_hours(self, obj) -> str:
+        return "0.00"
+
+    def get_actual_hours(self, obj) -> str | None:
+        return None
+
+    def get_actual_km(self, obj) -> str | None:
+        return None
+
+    def validate(self, attrs):
+        start = attrs.get("start", getattr(self.instance, "start", None))
+        end = attrs.get("end", getattr(self.instance, "end", None))
+        if start and end and end <= start:
+            raise serializers.ValidationError({"end": [_("The end must be after the start.")]})
+        return super().validate(attrs)
+
+
+class ReserveSerializer(serializers.Serializer):
+    unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
+    driver = serializers.PrimaryKeyRelatedField(queryset=Driver.objects.all())
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class SupplyOrderSerializer(ModelCleanSerializer):
+    class Meta(ModelCleanSerializer.Meta):
+        model = SupplyOrder
+        fields = [
+            "id",
+            "booking",
+            "supplier",
+            "unit_plate",
+            "driver_name",
+            "driver_phone",
+            "cost_per_hour",
+            "status",
+            "notes",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["booking", "created_at", "updated_at"]
+
+
+class RequestSupplySerializer(serializers.Serializer):
+    supplier = serializers.PrimaryKeyRelatedField(queryset=Supplier.objects.all())
+    unit_plate = serializers.CharField(max_length=12, required=False, allow_blank=True)
+    driver_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    driver_phone = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    cost_per_hour = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
+    notes = serializers.CharField(required=False, allow_blank=True)
+
+
+class BookingViewSet(viewsets.ModelViewSet):
+    resource = "booking"
+    required_actions = {
+        "reserve": "change",
+        "request_supply": "change",
+        "confirm": "change",
+        "cancel": "change",
+    }
+    queryset = Booking.objects.select_related(
+        "deal__counterparty", "unit", "driver", "equipment_type", "supply_order"
+    )
+    serializer_class = BookingSerializer
+    filterset_fields = ["status", "deal", "unit", "driver", "equipment_type"]
+    search_fields = [
+        "site_address",
+        "deal__title",
+        "deal__counterparty__name",
+        "unit__plate",
+        "driver__full_name",
+    ]
+    ordering_fields = ["start", "end", "created_at", "status"]
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        params = self.request.query_params
+        for param, lookup in (
+            ("start_after", "start__gte"),
+            ("start_before", "start__lt"),
+            ("end_after", "end__gt"),
+        ):
+            if params.get(param):
+                value = parse_datetime(params[param])
+                if value is None:
+                    raise serializers.ValidationError({param: [_("Give a date and time in ISO 8601.")]})
+                qs = qs.filter(**{lookup: value})
+        if params.get("counterparty"):
+            qs = qs.filter(deal__counterparty_id=params["counterparty"])
+        return qs
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        serializer.instance = services.booking_create(deal=data.pop("deal"), by=self.request.user, **data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.booking_update(
+            booking=serializer.instance, by=self.request.user, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        record_delete(instance, by=self.request.user)
+
+    def _answer(self, booking, code=status.HTTP_200_OK):
+        booking = self.get_queryset().get(pk=booking.pk)
+        return Response(BookingSerializer(booking, context=self.get_serializer_context()).data, status=code)
+
+    @extend_schema(request=ReserveSerializer, responses=BookingSerializer)
+    @action(detail=True, methods=["post"])
+    def reserve(self, request, pk=None):
+        body = ReserveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        booking = services.booking_reserve(booking=self.get_object(), by=request.user, **body.validated_data)
+        return self._answer(booking)
+
+    @extend_schema(request=RequestSupplySerializer, responses={201: SupplyOrderSerializer})
+    @action(detail=True, methods=["post"], url_path="request-supply")
+    def request_supply(self, request, pk=None):
+        body = RequestSupplySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        order = services.booking_request_supply(
+            booking=self.get_object(), by=request.user, **body.validated_data
+        )
+        return Response(SupplyOrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=BookingSerializer)
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        return self._answer(services.booking_confirm(booking=self.get_object(), by=request.user))
+
+    @extend_schema(request=CancelSerializer, responses=BookingSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        body = CancelSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._answer(
+            services.booking_cancel(
+                booking=self.get_object(), reason=body.validated_data["reason"], by=request.user
+            )
+        )
+
+
+class SupplyOrderViewSet(viewsets.ModelViewSet):
+    resource = "supply_order"
+    http_method_names = ["get", "patch", "put", "head", "options"]
+    queryset = SupplyOrder.objects.select_related("booking__deal__counterparty", "supplier")
+    serializer_class = SupplyOrderSerializer
+    filterset_fields = ["status", "supplier", "booking"]
+    search_fields = ["unit_plate", "driver_name", "supplier__name", "booking__deal__title"]
+    ordering_fields = ["created_at", "status"]
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        new_status = data.pop("status", None)
+        order = (
+            record_update(serializer.instance, data=data, by=self.request.user)
+            if data
+            else serializer.instance
+        )
+        if new_status and new_status != order.status:
+            order = services.supply_order_set_status(
+                supply_order=order, status=new_status, by=self.request.user
+            )
+        serializer.instance = order
+
+
+class AvailabilityQuery(serializers.Serializer):
+    equipment_type = serializers.PrimaryKeyRelatedField(queryset=EquipmentType.objects.all(), required=False)
+    min_capacity_t = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0, required=False)
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    exclude_booking = serializers.IntegerField(required=False)
+
+    def validate(self, attrs):
+        if attrs["end"] <= attrs["start"]:
+            raise serializers.ValidationError({"end": [_("The end must be after the start.")]})
+        if (attrs["end"] - attrs["start"]).days > 92:
+            raise serializers.ValidationError({"end": [_("Ask for at most three months at a time.")]})
+        return attrs
+
+
+def _conflicts(row) -> list[dict]:
+    items = [
+        {"booking": b.pk, "start": b.start, "end": b.end, "counterparty": b.counterparty}
+        for b in row.conflicts
+    ]
+    items += [
+        {"maintenance": w.pk, "start": w.start, "end": w.end, "reason": w.reason} for w in row.maintenance
+    ]
+    return items
+
+
+class AvailabilityView(APIView):
+    """Units of a type and capacity, and drivers, free or busy for a time range."""
+
+    resource = "booking"
+
+    @extend_schema(
+        parameters=[AvailabilityQuery],
+        responses=inline_serializer(
+            "Availability",
+            {
+                "units": serializers.ListField(child=serializers.DictField()),
+                "drivers": serializers.ListField(child=serializers.DictField()),
+            },
+        ),
+    )
+    def get(self, request):
+        query = AvailabilityQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        q = query.validated_data
+        units, drivers = selectors.availability(
+            equipment_type_id=getattr(q.get("equipment_type"), "pk", None),
+            min_capacity_t=q.get("min_capacity_t"),
+            start=q["start"],
+            end=q["end"],
+            exclude_booking=q.get("exclude_booking"),
+        )
+        return Response(
+            {
+                "units": [
+                    {
+                        "unit": r.unit.pk,
+                        "plate": r.unit.plate,
+                        "name": r.unit.name,
+                        "capacity_t": str(r.unit.capacity_t),
+                        "owner": r.unit.owner,
+                        "free": r.free,
+                        "busy_count": r.busy_count,
+                        "conflicts": _conflicts(r),
+                    }
+                    for r in units
+                ],
+                "drivers": [
+                    {
+                        "driver": r.unit.pk,
+                        "full_name": r.unit.full_name,
+                        "free": r.free,
+                        "license_expired": r.license_expired,
+                        "busy_count": r.busy_count,
+                        "conflicts": _conflicts(r),
+                    }
+                    for r in drivers
+                ],
+            }
+        )
+
+
+class CalendarFeedSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CalendarFeed
+        fields = ["id", "kind", "user", "driver", "unit", "url"]
+        read_only_fields = ["user"]
+        validators: list = []  # one feed per subject: asking again returns it
+
+    def get_url(self, obj) -> str:
+        return self.context["request"].build_absolute_uri(reverse("api:calendar-feed", args=[obj.token]))
+
+    def validate(self, attrs):
+        kind = attrs.get("kind")
+        needs = {"driver": "driver", "unit": "unit"}.get(kind)
+        if needs and not attrs.get(needs):
+            raise serializers.ValidationError({needs: [_("Choose whose calendar this is.")]})
+        for other in ("driver", "unit"):
+            if other != needs:
+                attrs.pop(other, None)
+        return attrs
+
+
+class CalendarFeedViewSet(viewsets.GenericViewSet):
+    """Subscription links: ``POST`` gives the feed of the company, a driver, a unit or the
+    calling manager (made on first use); ``regenerate`` replaces its token."""
+
+    resource = "booking"
+    required_actions = {"create": "view", "list": "view", "regenerate": "change"}
+    serializer_class = CalendarFeedSerializer
+    queryset = CalendarFeed.objects.all()
+
+    def get_queryset(self):
+        qs = super().get_queryset().select_related("user", "driver", "unit")
+        return qs.filter(Q(user__isnull=True) | Q(user=self.request.user))
+
+    def list(self, request):
+        return Response(self.get_serializer(self.get_queryset(), many=True).data)
+
+    def create(self, request):
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        user = request.user if data["kind"] == CalendarFeed.Kind.MANAGER else None
+        feed = calendar.feed_for(
+            kind=data["kind"], user=user, driver=data.get("driver"), unit=data.get("unit")
+        )
+        return Response(self.get_serializer(feed).data, status=status.HTTP_200_OK)
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def regenerate(self, request, pk=None):
+        feed = calendar.feed_regenerate(feed=self.get_object())
+        return Response(self.get_serializer(feed).data)

@@ -1,0 +1,89 @@
+"""Forms of the booking pages. They validate; the views hand the data to the services."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from arenda.bookings.models import Booking, SupplyOrder
+from arenda.core.ui import ServiceForm
+from arenda.directory.models import Driver, EquipmentType, Supplier, Unit
+
+NUMBER = forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"})
+PHONE = forms.TextInput(attrs={"type": "tel", "autocomplete": "off", "placeholder": "+7 912 345-67-89"})
+
+
+class LocalDateTimeInput(forms.DateTimeInput):
+    """A ``datetime-local`` picker; the form reads it in the company time zone."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
+
+class BookingForm(ServiceForm):
+    class Meta:
+        model = Booking
+        fields = [
+            "equipment_type", "min_capacity_t", "start", "end", "site_address", "site_contact_name",
+            "site_contact_phone", "ordered_hours", "min_hours", "rate_per_hour", "rate_per_km", "notes",
+        ]  # fmt: skip
+        widgets = {
+            "start": LocalDateTimeInput(),
+            "end": LocalDateTimeInput(),
+            "min_capacity_t": NUMBER,
+            "ordered_hours": NUMBER,
+            "min_hours": NUMBER,
+            "rate_per_hour": NUMBER,
+            "rate_per_km": NUMBER,
+            "site_contact_phone": PHONE,
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
+            self.add_error("end", _("The end must be after the start."))
+        return data
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for cancelling"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+    )
+
+
+class SupplyOrderForm(ServiceForm):
+    class Meta:
+        model = SupplyOrder
+        fields = ["supplier", "unit_plate", "driver_name", "driver_phone", "cost_per_hour", "notes"]
+        widgets = {
+            "cost_per_hour": NUMBER,
+            "driver_phone": PHONE,
+            "unit_plate": forms.TextInput(attrs={"placeholder": "А123ВС77", "autocomplete": "off"}),
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def adjust_for_user(self, user):
+        self.fields["supplier"].queryset = Supplier.objects.filter(is_active=True).order_by("name")
+
+
+class ReserveForm(forms.Form):
+    unit = forms.ModelChoiceField(Unit.objects.all(), label=_("Unit"), widget=forms.RadioSelect)
+    driver = forms.ModelChoiceField(Driver.objects.all(), label=_("Driver"), widget=forms.RadioSelect)
+
+
+class AvailabilityForm(forms.Form):
+    equipment_type = forms.ModelChoiceField(
+        EquipmentType.objects.order_by("name"), label=_("Equipment type"), required=False
+    )
+    min_capacity_t = forms.DecimalField(
+        label=_("Minimum capacity, t"), required=False, min_value=0, widget=NUMBER
+    )
+    start = forms.DateTimeField(label=_("Start"), widget=LocalDateTimeInput())
+    end = forms.DateTimeField(label=_("End"), widget=LocalDateTimeInput())
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
+            self.add_error("end", _("The end must be after the start."))
+        return data

@@ -1,0 +1,264 @@
+"""Bookings of a unit and a driver for a time range, and supply orders.
+
+The no-overlap rule lives in three places that agree: the database (an exclusion
+constraint on PostgreSQL, migration 0002), the service (``services.booking_reserve``,
+which locks and explains), and the availability selector that shows it before a click.
+"""
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from arenda.core.models import TimeStamped
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+HOURS = {"max_digits": 7, "decimal_places": 2}
+NON_NEGATIVE = [MinValueValidator(0)]
+
+
+class BookingQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status__in=Booking.ACTIVE_STATUSES)
+
+    def overlapping(self, start, busy_until):
+        """Active bookings whose busy range [start, busy_until) meets [start, busy_until)."""
+        return self.active().filter(start__lt=busy_until, busy_until__gt=start)
+
+
+class Booking(TimeStamped):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        RESERVED = "reserved", _("Reserved")
+        CONFIRMED = "confirmed", _("Confirmed")
+        DISPATCHED = "dispatched", _("Dispatched")
+        COMPLETED = "completed", _("Completed")
+        CLOSED = "closed", _("Closed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    # A unit or a driver in one of these is taken for [start, busy_until).
+    ACTIVE_STATUSES = ("reserved", "confirmed", "dispatched", "completed")
+
+    deal = models.ForeignKey(
+        "crm.Deal", verbose_name=_("deal"), on_delete=models.PROTECT, related_name="bookings"
+    )
+    equipment_type = models.ForeignKey(
+        "directory.EquipmentType",
+        verbose_name=_("equipment type"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    min_capacity_t = models.DecimalField(
+        _("minimum capacity, t"), max_digits=7, decimal_places=2, default=0, validators=NON_NEGATIVE
+    )
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    # end + the transit buffer in force when the unit/driver were reserved.
+    busy_until = models.DateTimeField(_("busy until"), null=True, blank=True, editable=False)
+    site_address = models.CharField(_("site address"), max_length=500)
+    site_contact_name = models.CharField(_("site contact"), max_length=200, blank=True)
+    site_contact_phone = models.CharField(_("site contact phone"), max_length=20, blank=True)
+    ordered_hours = models.DecimalField(_("ordered hours"), **HOURS, default=0, validators=NON_NEGATIVE)
+    min_hours = models.DecimalField(_("minimum order, hours"), **HOURS, default=0, validators=NON_NEGATIVE)
+    rate_per_hour = models.DecimalField(_("rate per hour"), **MONEY, default=0, validators=NON_NEGATIVE)
+    rate_per_km = models.DecimalField(_("rate per km"), **MONEY, default=0, validators=NON_NEGATIVE)
+    unit = models.ForeignKey(
+        "directory.Unit",
+        verbose_name=_("unit"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bookings",
+    )
+    driver = models.ForeignKey(
+        "directory.Driver",
+        verbose_name=_("driver"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bookings",
+    )
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.DRAFT)
+    notes = models.TextField(_("notes"), blank=True)
+    cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+
+    objects = BookingQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("booking")
+        verbose_name_plural = _("bookings")
+        ordering = ["start", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="booking_end_after_start"),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "draft",
+                        "reserved",
+                        "confirmed",
+                        "dispatched",
+                        "completed",
+                        "closed",
+                        "cancelled",
+                    ]
+                ),
+                name="booking_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["reserved", "confirmed", "dispatched", "completed"])
+                | Q(busy_until__isnull=False),
+                name="booking_active_has_busy_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(busy_until__isnull=True) | Q(busy_until__gte=F("end")),
+                name="booking_busy_covers_end",
+            ),
+            models.CheckConstraint(
+                condition=Q(ordered_hours__gte=0, min_hours__gte=0, rate_per_hour__gte=0, rate_per_km__gte=0),
+                name="booking_amounts_non_negative",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["unit", "start"], name="booking_unit_start_idx"),
+            models.Index(fields=["driver", "start"], name="booking_driver_start_idx"),
+            models.Index(fields=["status", "start"], name="booking_status_start_idx"),
+            models.Index(fields=["start", "end"], name="booking_start_end_idx"),
+            # Overlap checks ask "this unit (driver), active, busy_until > start": these
+            # partial indexes keep that to the unit's current and future bookings.
+            models.Index(
+                fields=["unit", "busy_until"],
+                name="booking_unit_busy_idx",
+                condition=Q(status__in=["reserved", "confirmed", "dispatched", "completed"]),
+            ),
+            models.Index(
+                fields=["driver", "busy_until"],
+                name="booking_driver_busy_idx",
+                condition=Q(status__in=["reserved", "confirmed", "dispatched", "completed"]),
+            ),
+        ]
+
+    def __str__(self):
+        return _("Booking #%(id)s") % {"id": self.pk}
+
+    def get_absolute_url(self):
+        return reverse("bookings:booking_detail", args=[self.pk])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def margin_per_hour(self):
+        """Our rate minus the supplier's price, when a supplier's machine serves."""
+        supply = getattr(self, "supply_order", None)
+        if supply is None or supply.status == SupplyOrder.Status.CANCELLED:
+            return None
+        return self.rate_per_hour - supply.cost_per_hour
+
+
+class SupplyOrder(TimeStamped):
+    """A machine hired from a supplier to serve a booking («техника обеспечения»)."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        CONFIRMED = "confirmed", _("Confirmed")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    booking = models.OneToOneField(
+        Booking, verbose_name=_("booking"), on_delete=models.PROTECT, related_name="supply_order"
+    )
+    supplier = models.ForeignKey(
+        "directory.Supplier",
+        verbose_name=_("supplier"),
+        on_delete=models.PROTECT,
+        related_name="supply_orders",
+    )
+    unit_plate = models.CharField(_("supplier's plate"), max_length=12, blank=True)
+    driver_name = models.CharField(_("supplier's driver"), max_length=200, blank=True)
+    driver_phone = models.CharField(_("driver's phone"), max_length=20, blank=True)
+    cost_per_hour = models.DecimalField(
+        _("purchase price per hour"), **MONEY, default=0, validators=NON_NEGATIVE
+    )
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.REQUESTED)
+    notes = models.TextField(_("notes"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("supply order")
+        verbose_name_plural = _("supply orders")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(cost_per_hour__gte=0), name="supply_cost_non_negative"),
+            models.CheckConstraint(
+                condition=Q(status__in=["requested", "confirmed", "completed", "cancelled"]),
+                name="supply_status_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return _("Supply order #%(id)s") % {"id": self.pk}
+
+    def get_absolute_url(self):
+        return reverse("bookings:supply_order_detail", args=[self.pk])
+
+
+class CalendarFeed(TimeStamped):
+    """An iCalendar feed (RFC 5545) behind an unguessable token that a phone or
+    Google/Yandex/Outlook calendar subscribes to. Regenerating the token cuts off every
+    old subscriber."""
+
+    class Kind(models.TextChoices):
+        COMPANY = "company", _("Whole company")
+        MANAGER = "manager", _("Manager")
+        DRIVER = "driver", _("Driver")
+        UNIT = "unit", _("Unit")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("manager"), on_delete=models.CASCADE, null=True, blank=True
+    )
+    driver = models.ForeignKey(
+        "directory.Driver", verbose_name=_("driver"), on_delete=models.CASCADE, null=True, blank=True
+    )
+    unit = models.ForeignKey(
+        "directory.Unit", verbose_name=_("unit"), on_delete=models.CASCADE, null=True, blank=True
+    )
+    token = models.CharField(_("token"), max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="company", user__isnull=True, driver__isnull=True, unit__isnull=True)
+                    | Q(kind="manager", user__isnull=False, driver__isnull=True, unit__isnull=True)
+                    | Q(kind="driver", driver__isnull=False, user__isnull=True, unit__isnull=True)
+                    | Q(kind="unit", unit__isnull=False, user__isnull=True, driver__isnull=True)
+                ),
+                name="calendar_feed_subject_matches_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "user", "driver", "unit"],
+                name="calendar_feed_one_per_subject",
+                nulls_distinct=False,
+            ),
+        ]
+
+    def __str__(self):
+        subject = self.user or self.driver or self.unit or _("company")
+        return f"{self.get_kind_display()}: {subject}"

@@ -1,0 +1,316 @@
+"""Writes of bookings and supply orders. Every path — UI, API, admin, tasks — comes here.
+
+The no-overlap rule: a unit or a driver is never in two active bookings whose busy
+ranges [start, end + transit buffer) overlap. ``booking_reserve`` locks the booking,
+then the unit, then the driver (always in this order, so two reservers cannot deadlock),
+checks, and writes. On PostgreSQL the row locks serialise reservers of the same unit or
+driver and the exclusion constraint stands behind them; on SQLite every transaction is
+IMMEDIATE, so the whole check-and-write holds the database's write lock.
+"""
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from arenda.bookings import selectors
+from arenda.bookings.models import Booking, SupplyOrder
+from arenda.bookings.rules import prepayment_satisfied
+from arenda.core.services import record_create, record_update
+from arenda.directory.models import Driver, Unit
+
+
+@dataclass
+class BookingConflict(Exception):
+    """A business conflict: the API answers 409 with ``code`` and ``conflicts``."""
+
+    code: str
+    detail: str
+    conflicts: list = field(default_factory=list)
+
+    def __str__(self):
+        return self.detail
+
+
+def _author(instance, by):
+    if by is not None and getattr(by, "is_authenticated", False):
+        instance._history_user = by
+
+
+def _lock(model, pk):
+    return model.objects.select_for_update().get(pk=pk)
+
+
+def _check_window(booking: Booking) -> None:
+    errors = {}
+    if booking.start and booking.end and booking.end <= booking.start:
+        errors["end"] = ValidationError(_("The end must be after the start."), code="order")
+    if errors:
+        raise ValidationError(errors)
+
+
+# --- create / change ---------------------------------------------------------------------
+@transaction.atomic
+def booking_create(*, deal, by, **data) -> Booking:
+    """A draft booking of a deal. Unit and driver are assigned by ``booking_reserve``."""
+    data.pop("unit", None)
+    data.pop("driver", None)
+    data.pop("status", None)
+    booking = Booking(deal=deal, created_by=by if getattr(by, "is_authenticated", False) else None)
+    for name, value in data.items():
+        setattr(booking, name, value)
+    _check_window(booking)
+    booking.full_clean()
+    _author(booking, by)
+    booking.save()
+    return booking
+
+
+@transaction.atomic
+def booking_update(*, booking: Booking, by, **data) -> Booking:
+    """Change a booking's details. New times of a booking holding a unit or driver are
+    checked against the no-overlap rule exactly as a new reservation is."""
+    booking = _lock(Booking, booking.pk)
+    if booking.status in (Booking.Status.CLOSED, Booking.Status.CANCELLED):
+        raise BookingConflict("booking_closed", _("A closed or cancelled booking cannot be changed."))
+    data.pop("status", None)
+    unit, driver = data.pop("unit", booking.unit), data.pop("driver", booking.driver)
+    times_changed = any(name in data and data[name] != getattr(booking, name) for name in ("start", "end"))
+    for name, value in data.items():
+        setattr(booking, name, value)
+    _check_window(booking)
+    booking.full_clean(exclude=["unit", "driver"])
+    if booking.is_active and booking.unit_id is None and unit is None:
+        booking.busy_until = booking.end  # served by a supplier's machine: nothing of ours to check
+    elif booking.is_active and (times_changed or unit != booking.unit or driver != booking.driver):
+        return _reserve_locked(booking=booking, unit=unit, driver=driver, by=by, fields=None)
+    _author(booking, by)
+    booking.save()
+    return booking
+
+
+# --- reserve -------------------------------------------------------------------------------
+@transaction.atomic
+def booking_reserve(*, booking: Booking, unit: Unit | None, driver: Driver | None, by) -> Booking:
+    """Assign a unit and a driver. Refuses (``BookingConflict``) a unit or driver busy in an
+    overlapping active booking, a unit in maintenance, a driver whose licence expires
+    before the end; refuses (``ValidationError``) a unit of another type, below the
+    capacity, or inactive."""
+    booking = (
+        Booking.objects.select_for_update(of=("self",)).select_related("supply_order").get(pk=booking.pk)
+    )
+    if booking.status not in (Booking.Status.DRAFT, Booking.Status.RESERVED, Booking.Status.CONFIRMED):
+        raise BookingConflict(
+            "wrong_status",
+            _("A booking in status «%(status)s» cannot be reserved.")
+            % {"status": booking.get_status_display()},
+        )
+    if hasattr(booking, "supply_order") and booking.supply_order.status != SupplyOrder.Status.CANCELLED:
+        raise BookingConflict("supplied", _("This booking is served by a supplier's machine (supply order)."))
+    return _reserve_locked(booking=booking, unit=unit, driver=driver, by=by)
+
+
+RESERVATION_FIELDS = ["unit", "driver", "busy_until", "status", "updated_at"]
+
+
+def _reserve_locked(*, booking: Booking, unit, driver, by, fields=RESERVATION_FIELDS) -> Booking:
+    """Check and write a reservation; the caller holds the booking's row lock and has
+    validated every other field (``fields=None`` saves them all)."""
+    if unit is None or driver is None:
+        raise ValidationError(
+            {
+                name: ValidationError(_("Choose a %(what)s.") % {"what": label}, code="required")
+                for name, value, label in (("unit", unit, _("unit")), ("driver", driver, _("driver")))
+                if value is None
+            }
+        )
+    unit = _lock(Unit, unit.pk)
+    driver = _lock(Driver, driver.pk)
+    _check_unit_fits(booking, unit)
+    if not driver.is_active:
+        raise ValidationError({"driver": _("This driver is not active.")}, code="inactive")
+
+    windows = selectors.maintenance_conflicts(unit.pk, booking.start, booking.end)
+    if windows:
+        raise BookingConflict(
+            "unit_maintenance",
+            _("The unit %(unit)s is in maintenance then.") % {"unit": unit},
+            [{"maintenance": w.pk, "start": w.start, "end": w.end, "reason": w.reason} for w in windows],
+        )
+    if selectors.license_expired(driver, booking.end):
+        raise BookingConflict(
+            "license_expired",
+            _("%(driver)s's licence is not valid until the end of the booking (valid until: %(date)s).")
+            % {"driver": driver, "date": driver.license_valid_until or _("not recorded")},
+        )
+    start, busy_until = selectors.busy_range(booking.start, booking.end)
+    _raise_if_busy(booking, unit, driver, start, busy_until)
+
+    booking.unit, booking.driver, booking.busy_until = unit, driver, busy_until
+    if booking.status == Booking.Status.DRAFT:
+        booking.status = Booking.Status.RESERVED
+    # No full_clean here: every value just set was checked above (and its row is locked);
+    # full_clean would re-query each foreign key and each check constraint.
+    _author(booking, by)
+    try:
+        with transaction.atomic():
+            booking.save(update_fields=fields)
+    except IntegrityError:
+        # PostgreSQL's exclusion constraint caught a writer that bypassed the locks.
+        _raise_if_busy(booking, unit, driver, start, busy_until)
+        raise
+    return booking
+
+
+def _check_unit_fits(booking: Booking, unit: Unit) -> None:
+    if not unit.is_active:
+        raise ValidationError({"unit": _("This unit is not active.")}, code="inactive")
+    if unit.equipment_type_id != booking.equipment_type_id:
+        raise ValidationError(
+            {
+                "unit": _("The unit is a «%(type)s», the booking needs another type.")
+                % {"type": unit.equipment_type}
+            },
+            code="wrong_type",
+        )
+    if unit.capacity_t < booking.min_capacity_t:
+        raise ValidationError(
+            {
+                "unit": _("The unit lifts %(has)s t, the booking needs at least %(needs)s t.")
+                % {"has": unit.capacity_t, "needs": booking.min_capacity_t}
+            },
+            code="capacity",
+        )
+
+
+def _conflict_rows(bookings):
+    return [{"booking": b.pk, "start": b.start, "end": b.end} for b in bookings]
+
+
+def _raise_if_busy(booking, unit, driver, start, busy_until) -> None:
+    """One query for both rules; the unit's conflict is reported first."""
+    taken = list(
+        Booking.objects.overlapping(start, busy_until)
+        .filter(Q(unit_id=unit.pk) | Q(driver_id=driver.pk))
+        .exclude(pk=booking.pk)
+        .order_by("start")
+        .only("pk", "start", "end", "unit_id", "driver_id")
+    )
+    unit_taken = [b for b in taken if b.unit_id == unit.pk]
+    if unit_taken:
+        raise BookingConflict(
+            "unit_busy",
+            _("The unit %(unit)s is already booked at that time.") % {"unit": unit},
+            _conflict_rows(unit_taken),
+        )
+    if taken:
+        raise BookingConflict(
+            "driver_busy",
+            _("The driver %(driver)s is already booked at that time.") % {"driver": driver},
+            _conflict_rows(taken),
+        )
+
+
+# --- supply, confirm, complete, cancel -------------------------------------------------------
+@transaction.atomic
+def booking_request_supply(*, booking: Booking, supplier, by, **data) -> SupplyOrder:
+    """A supplier's machine will serve this booking: the booking holds none of our units or
+    drivers and counts as reserved."""
+    booking = _lock(Booking, booking.pk)
+    if booking.status not in (Booking.Status.DRAFT, Booking.Status.RESERVED):
+        raise BookingConflict(
+            "wrong_status", _("Only a draft or reserved booking can be given to a supplier.")
+        )
+    existing = SupplyOrder.objects.filter(booking=booking).first()
+    if existing is not None and existing.status != SupplyOrder.Status.CANCELLED:
+        raise BookingConflict("supply_exists", _("This booking already has a supply order."))
+    if existing is not None:
+        existing.delete()
+    order = record_create(SupplyOrder, data={"booking": booking, "supplier": supplier, **data}, by=by)
+    booking.unit = booking.driver = None
+    booking.busy_until = booking.end
+    booking.status = Booking.Status.RESERVED
+    _author(booking, by)
+    booking.save()
+    return order
+
+
+@transaction.atomic
+def supply_order_set_status(*, supply_order: SupplyOrder, status: str, by) -> SupplyOrder:
+    allowed = {
+        SupplyOrder.Status.REQUESTED: {SupplyOrder.Status.CONFIRMED, SupplyOrder.Status.CANCELLED},
+        SupplyOrder.Status.CONFIRMED: {SupplyOrder.Status.COMPLETED, SupplyOrder.Status.CANCELLED},
+    }
+    supply_order = _lock(SupplyOrder, supply_order.pk)
+    if status not in allowed.get(supply_order.status, set()):
+        raise BookingConflict(
+            "wrong_status",
+            _("A supply order cannot go from «%(old)s» to «%(new)s».")
+            % {"old": supply_order.get_status_display(), "new": SupplyOrder.Status(status).label},
+        )
+    supply_order = record_update(supply_order, data={"status": status}, by=by)
+    if status == SupplyOrder.Status.CANCELLED:
+        booking = _lock(Booking, supply_order.booking_id)
+        if booking.status == Booking.Status.RESERVED:
+            booking.status, booking.busy_until = Booking.Status.DRAFT, None
+            _author(booking, by)
+            booking.save()
+    return supply_order
+
+
+@transaction.atomic
+def booking_confirm(*, booking: Booking, by) -> Booking:
+    booking = _lock(Booking, booking.pk)
+    if booking.status != Booking.Status.RESERVED:
+        raise BookingConflict("wrong_status", _("Only a reserved booking can be confirmed."))
+    if not prepayment_satisfied(booking):
+        raise BookingConflict(
+            "prepayment_missing",
+            _("The customer works with prepayment: the prepayment invoice of this booking is not paid yet."),
+        )
+    booking.status = Booking.Status.CONFIRMED
+    _author(booking, by)
+    booking.save()
+    return booking
+
+
+@transaction.atomic
+def booking_complete(*, booking: Booking, by) -> Booking:
+    """The job is done (the waybill capability calls this when a waybill is recorded)."""
+    booking = _lock(Booking, booking.pk)
+    if booking.status not in (Booking.Status.CONFIRMED, Booking.Status.DISPATCHED):
+        raise BookingConflict("wrong_status", _("Only a confirmed or dispatched booking can be completed."))
+    booking.status = Booking.Status.COMPLETED
+    _author(booking, by)
+    booking.save()
+    return booking
+
+
+@transaction.atomic
+def booking_cancel(*, booking: Booking, reason: str, by) -> Booking:
+    """Cancel: the unit and driver are free at once (a cancelled booking is not active)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the booking is cancelled.")}, code="required")
+    booking = _lock(Booking, booking.pk)
+    if booking.status in (Booking.Status.COMPLETED, Booking.Status.CLOSED, Booking.Status.CANCELLED):
+        raise BookingConflict(
+            "wrong_status",
+            _("A booking in status «%(status)s» cannot be cancelled.")
+            % {"status": booking.get_status_display()},
+        )
+    booking.status = Booking.Status.CANCELLED
+    booking.cancel_reason = reason
+    _author(booking, by)
+    booking.save()
+    supply = SupplyOrder.objects.filter(booking=booking).exclude(status=SupplyOrder.Status.CANCELLED).first()
+    if supply is not None and supply.status != SupplyOrder.Status.COMPLETED:
+        record_update(supply, data={"status": SupplyOrder.Status.CANCELLED}, by=by)
+    return booking
+
+
+def now():
+    return timezone.now()

@@ -1,0 +1,715 @@
+"""Booking pages: the list, a booking with its status actions, the availability picker,
+the timeline board, the day view, the status board and supply orders. Every write goes
+through ``arenda.bookings.services``; a ``BookingConflict`` is shown in words with links
+to what blocks the booking."""
+
+import calendar
+from datetime import date, datetime, time, timedelta
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import date as date_filter
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from arenda.bookings import selectors, services
+from arenda.bookings.calendar import feed_for, feed_regenerate
+from arenda.bookings.forms import AvailabilityForm, BookingForm, CancelForm, ReserveForm, SupplyOrderForm
+from arenda.bookings.models import Booking, CalendarFeed, SupplyOrder
+from arenda.bookings.services import BookingConflict
+from arenda.core.permissions import require
+from arenda.core.roles import Action, can
+from arenda.core.ui import history_entries
+from arenda.crm.models import Deal
+from arenda.directory.models import Counterparty, Driver, MaintenanceWindow, Supplier, Unit
+
+PAGE_SIZE = 50
+BOARD_LIMIT = 200
+BOARD_STATUSES = ["draft", "reserved", "confirmed", "dispatched", "completed"]
+SUPPLY_STATUSES = ["requested", "confirmed", "completed", "cancelled"]
+# Where a supply order may go from each status (mirrors services.supply_order_set_status).
+SUPPLY_NEXT = {"requested": ["confirmed", "cancelled"], "confirmed": ["completed", "cancelled"]}
+
+
+def _bookings():
+    return Booking.objects.select_related(
+        "deal__counterparty", "equipment_type", "unit", "driver", "supply_order__supplier"
+    )
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _parse_date(raw: str | None, default: date) -> date:
+    try:
+        return date.fromisoformat(raw) if raw else default
+    except ValueError:
+        return default
+
+
+def _active_supply(booking):
+    supply = getattr(booking, "supply_order", None)
+    return supply if supply is not None and supply.status != SupplyOrder.Status.CANCELLED else None
+
+
+def _conflict(exc: BookingConflict) -> dict:
+    """A refusal in words: the message, the bookings in the way (linked), maintenance."""
+    ids = [row["booking"] for row in exc.conflicts if "booking" in row]
+    help_text = ""
+    if exc.code == "prepayment_missing":
+        help_text = _(
+            "Issue the prepayment invoice and confirm once it is paid. If this customer may pay after "
+            "the job, the accountant can clear «prepayment required» on the counterparty."
+        )
+    elif exc.code in ("unit_busy", "driver_busy", "unit_maintenance", "license_expired"):
+        help_text = _("Choose another unit or driver, move the booking, or hire a supplier's machine.")
+    return {
+        "code": exc.code,
+        "detail": exc.detail,
+        "bookings": list(_bookings().filter(pk__in=ids).order_by("start")) if ids else [],
+        "maintenance": [row for row in exc.conflicts if "maintenance" in row],
+        "help": help_text,
+    }
+
+
+# --- the list -------------------------------------------------------------------------------
+def _choice(raw: str, allowed) -> str:
+    return raw if raw in allowed else ""
+
+
+@require(Action.VIEW, "booking")
+def booking_list(request):
+    qs = _bookings()
+    params = request.GET
+    q = params.get("q", "").strip()
+    if q:
+        variants = {q, q.lower(), q.upper(), q.capitalize()}
+        condition = Q(pk=int(q)) if q.isdigit() else Q()
+        for v in variants:
+            condition |= (
+                Q(deal__title__icontains=v)
+                | Q(deal__counterparty__name__icontains=v)
+                | Q(site_address__icontains=v)
+                | Q(unit__plate__icontains=v)
+                | Q(driver__full_name__icontains=v)
+            )
+        qs = qs.filter(condition)
+    status = _choice(params.get("status", ""), Booking.Status.values)
+    if status:
+        qs = qs.filter(status=status)
+    date_from = _parse_date(params.get("from"), None)
+    date_to = _parse_date(params.get("to"), None)
+    if date_from:
+        qs = qs.filter(end__gt=_day_start(date_from))
+    if date_to:
+        qs = qs.filter(start__lt=_day_start(date_to + timedelta(days=1)))
+    units = list(Unit.objects.filter(is_active=True).order_by("plate").only("pk", "plate", "name"))
+    drivers = list(Driver.objects.filter(is_active=True).order_by("full_name").only("pk", "full_name"))
+    counterparties = list(Counterparty.objects.filter(deals__isnull=False).distinct().order_by("name"))
+    selected = {}
+    for param, field, options in (
+        ("unit", "unit_id", units),
+        ("driver", "driver_id", drivers),
+        ("counterparty", "deal__counterparty_id", counterparties),
+    ):
+        value = _choice(params.get(param, ""), {str(o.pk) for o in options})
+        if value:
+            qs = qs.filter(**{field: value})
+        selected[param] = value
+    page_obj = Paginator(qs.order_by("-start", "-pk"), PAGE_SIZE).get_page(params.get("page"))
+    context = {
+        "page_obj": page_obj,
+        "bookings": page_obj.object_list,
+        "q": q,
+        "status": status,
+        "statuses": Booking.Status.choices,
+        "date_from": date_from,
+        "date_to": date_to,
+        "units": units,
+        "drivers": drivers,
+        "counterparties": counterparties,
+        "selected": selected,
+        "filtered": bool(q or status or date_from or date_to or any(selected.values())),
+    }
+    template = "bookings/booking_list.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#results"
+    return render(request, template, context)
+
+
+# --- one booking ----------------------------------------------------------------------------
+def _actions(booking: Booking, user) -> dict:
+    if not can(user, Action.CHANGE, "booking"):
+        return {}
+    status, supplied = booking.status, _active_supply(booking) is not None
+    return {
+        "edit": status not in ("closed", "cancelled"),
+        "reserve": status in ("draft", "reserved", "confirmed") and not supplied,
+        "supply": status in ("draft", "reserved") and not supplied and can(user, Action.ADD, "supply_order"),
+        "confirm": status == "reserved",
+        "complete": status in ("confirmed", "dispatched"),
+        "cancel": status not in ("completed", "closed", "cancelled"),
+    }
+
+
+def _render_detail(request, booking: Booking, *, conflict=None, cancel_form=None, status=200):
+    booking = _bookings().get(pk=booking.pk)
+    supply = _active_supply(booking)
+    context = {
+        "booking": booking,
+        "deal": booking.deal,
+        "supply": supply,
+        "margin": booking.margin_per_hour if supply else None,
+        "actions": _actions(booking, request.user),
+        "conflict": conflict,
+        "cancel_form": cancel_form or CancelForm(),
+        "history": history_entries(booking),
+    }
+    return render(request, "bookings/booking_detail.html", context, status=status)
+
+
+@require(Action.VIEW, "booking")
+def booking_detail(request, pk):
+    return _render_detail(request, get_object_or_404(Booking, pk=pk))
+
+
+def _booking_form(request, *, deal: Deal, booking: Booking | None):
+    form = BookingForm(
+        request.POST if request.method == "POST" else None,
+        instance=booking,
+        user=request.user,
+        validate_url=request.path,
+    )
+    if request.method == "POST" and request.htmx and "_validate" in request.POST:
+        form.is_valid()
+        name = request.POST["_validate"]
+        if name not in form.fields:
+            return HttpResponse(status=204)
+        return render(request, "core/form_fields.html#field-errors", {"field": form[name]})
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            if booking is None:
+                saved = services.booking_create(deal=deal, by=request.user, **form.service_data())
+                messages.success(
+                    request, _("%(name)s created. Now reserve a unit and a driver.") % {"name": saved}
+                )
+                return redirect("bookings:booking_reserve", saved.pk)
+            fresh = Booking.objects.get(pk=booking.pk)
+            saved = services.booking_update(booking=fresh, by=request.user, **form.service_data())
+            messages.success(request, _("Changes to %(name)s saved.") % {"name": saved})
+            return redirect(saved.get_absolute_url())
+        except ValidationError as exc:
+            form.add_service_error(exc)
+        except BookingConflict as exc:
+            conflict = _conflict(exc)
+    return render(
+        request,
+        "bookings/booking_form.html",
+        {"form": form, "deal": deal, "booking": booking, "conflict": conflict},
+        status=409 if conflict else 200,
+    )
+
+
+@require(Action.ADD, "booking")
+@require_http_methods(["GET", "POST"])
+def booking_create(request, deal_pk):
+    return _booking_form(request, deal=get_object_or_404(Deal, pk=deal_pk), booking=None)
+
+
+@require(Action.CHANGE, "booking")
+@require_http_methods(["GET", "POST"])
+def booking_update(request, pk):
+    booking = get_object_or_404(Booking.objects.select_related("deal"), pk=pk)
+    return _booking_form(request, deal=booking.deal, booking=booking)
+
+
+def _status_action(request, pk, service, done_message):
+    booking = get_object_or_404(Booking, pk=pk)
+    try:
+        service(booking=booking, by=request.user)
+    except BookingConflict as exc:
+        return _render_detail(request, booking, conflict=_conflict(exc), status=409)
+    messages.success(request, done_message % {"name": booking})
+    return redirect(booking.get_absolute_url())
+
+
+@require(Action.CHANGE, "booking")
+@require_POST
+def booking_confirm(request, pk):
+    return _status_action(request, pk, services.booking_confirm, _("%(name)s confirmed."))
+
+
+@require(Action.CHANGE, "booking")
+@require_POST
+def booking_complete(request, pk):
+    return _status_action(request, pk, services.booking_complete, _("%(name)s completed."))
+
+
+@require(Action.CHANGE, "booking")
+@require_POST
+def booking_cancel(request, pk):
+    booking = get_object_or_404(Booking, pk=pk)
+    form = CancelForm(request.POST)
+    if form.is_valid():
+        try:
+            services.booking_cancel(booking=booking, reason=form.cleaned_data["reason"], by=request.user)
+        except ValidationError as exc:
+            form.add_error("reason", exc.message_dict.get("reason", exc.messages))
+        except BookingConflict as exc:
+            return _render_detail(request, booking, conflict=_conflict(exc), status=409)
+        else:
+            messages.success(
+                request, _("%(name)s cancelled; the unit and driver are free.") % {"name": booking}
+            )
+            return redirect(booking.get_absolute_url())
+    return _render_detail(request, booking, cancel_form=form, status=400)
+
+
+@require(Action.CHANGE, "booking")
+@require_http_methods(["GET", "POST"])
+def booking_request_supply(request, pk):
+    booking = get_object_or_404(_bookings(), pk=pk)
+    if not can(request.user, Action.ADD, "supply_order"):
+        raise PermissionDenied
+    form = SupplyOrderForm(request.POST if request.method == "POST" else None, user=request.user)
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        data = form.service_data()
+        try:
+            order = services.booking_request_supply(
+                booking=booking, supplier=data.pop("supplier"), by=request.user, **data
+            )
+        except ValidationError as exc:
+            form.add_service_error(exc)
+        except BookingConflict as exc:
+            conflict = _conflict(exc)
+        else:
+            messages.success(
+                request,
+                _("%(name)s requested from %(supplier)s.") % {"name": order, "supplier": order.supplier},
+            )
+            return redirect(booking.get_absolute_url())
+    return render(
+        request,
+        "bookings/supply_request.html",
+        {"booking": booking, "form": form, "conflict": conflict},
+        status=409 if conflict else 200,
+    )
+
+
+# --- availability ---------------------------------------------------------------------------
+@require(Action.CHANGE, "booking")
+@require_http_methods(["GET", "POST"])
+def booking_reserve(request, pk):
+    """The picker: free units and drivers for this booking's type, capacity and time; one
+    click reserves both. A lost race re-renders the picker with the refusal."""
+    booking = get_object_or_404(_bookings(), pk=pk)
+    conflict, errors = None, []
+    chosen = {"unit": str(booking.unit_id or ""), "driver": str(booking.driver_id or "")}
+    if request.method == "POST":
+        form = ReserveForm(request.POST)
+        chosen = {name: request.POST.get(name, "") for name in chosen}
+        if form.is_valid():
+            try:
+                services.booking_reserve(
+                    booking=booking,
+                    unit=form.cleaned_data["unit"],
+                    driver=form.cleaned_data["driver"],
+                    by=request.user,
+                )
+            except BookingConflict as exc:
+                conflict = _conflict(exc)
+            except ValidationError as exc:
+                errors = exc.messages
+            else:
+                messages.success(request, _("%(name)s reserved.") % {"name": booking})
+                url = booking.get_absolute_url()
+                return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+        else:
+            errors = [_("Choose one unit and one driver.")]
+    units, drivers = selectors.availability(
+        equipment_type_id=booking.equipment_type_id,
+        min_capacity_t=booking.min_capacity_t,
+        start=booking.start,
+        end=booking.end,
+        exclude_booking=booking.pk,
+    )
+    context = {
+        "booking": booking,
+        "units": units,
+        "drivers": drivers,
+        "chosen": chosen,
+        "conflict": conflict,
+        "errors": errors,
+        "free_units": sum(row.free for row in units),
+        "free_drivers": sum(row.free for row in drivers),
+        "supplied": _active_supply(booking) is not None,
+        "can_supply": can(request.user, Action.ADD, "supply_order"),
+    }
+    template = "bookings/picker.html"
+    if request.htmx:
+        return render(request, template + "#picker", context)
+    return render(request, template, context, status=409 if conflict else 200)
+
+
+@require(Action.VIEW, "booking")
+def availability(request):
+    form = AvailabilityForm(request.GET or None)
+    units = drivers = None
+    if form.is_valid():
+        data = form.cleaned_data
+        units, drivers = selectors.availability(
+            equipment_type_id=data["equipment_type"].pk if data["equipment_type"] else None,
+            min_capacity_t=data["min_capacity_t"],
+            start=data["start"],
+            end=data["end"],
+        )
+    return render(request, "bookings/availability.html", {"form": form, "units": units, "drivers": drivers})
+
+
+# --- the timeline board ---------------------------------------------------------------------
+def _month_shift(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+LEGAL_FORMS = ("ООО ", "АО ", "ПАО ", "ЗАО ", "ОАО ", "ИП ")
+
+
+def _short_name(name: str) -> str:
+    """«ООО «Мостострой»» → «Мостострой»: a bar a few pixels wide shows what tells customers apart."""
+    for form in LEGAL_FORMS:
+        if name.startswith(form):
+            return name[len(form) :].strip("«»\"' ")
+    return name
+
+
+def _hm(moment: datetime) -> str:
+    return date_filter(timezone.localtime(moment), "d.m H:i")
+
+
+class _Span:
+    """Percent positions of [start, end) clipped to the board, as CSS-ready strings."""
+
+    def __init__(self, start: datetime, end: datetime):
+        self.start, self.total = start, (end - start).total_seconds()
+        self.end = end
+
+    def __call__(self, start: datetime, end: datetime) -> tuple[str, str]:
+        left = max(start, self.start)
+        right = min(end, self.end)
+        return (
+            f"{(left - self.start).total_seconds() / self.total * 100:.3f}",
+            f"{max((right - left).total_seconds() / self.total * 100, 0.15):.3f}",
+        )
+
+
+def groups_for_supplied(in_range, span, detail_url, labels) -> dict:
+    """Bookings served by a supplier's machine: one row per supply order, after our units."""
+    rows = []
+    supplied = (
+        in_range.filter(unit__isnull=True, supply_order__isnull=False)
+        .exclude(supply_order__status=SupplyOrder.Status.CANCELLED)
+        .select_related("supply_order__supplier")
+    )
+    for b in supplied:
+        order = b.supply_order
+        left, width = span(b.start, b.end)
+        rows.append(
+            {
+                "obj": {
+                    "get_absolute_url": order.get_absolute_url(),
+                    "plate": order.unit_plate or order.supplier.name,
+                    "capacity_t": b.min_capacity_t,
+                },
+                "bars": [
+                    {
+                        "url": f"{detail_url}{b.pk}/",
+                        "left": left,
+                        "width": width,
+                        "status": b.status,
+                        "label": _short_name(b.deal.counterparty.name),
+                        "title": f"#{b.pk} · {b.deal.counterparty.name} · {_hm(b.start)}–{_hm(b.end)} · "
+                        f"{labels[b.status]} · {order.supplier.name}",
+                    }
+                ],
+                "shaded": (),
+            }
+        )
+    return {"title": _("Supplier machines"), "rows": rows}
+
+
+@require(Action.VIEW, "booking")
+def timeline(request):
+    """Rows are units grouped by type (or drivers), columns are days. Three queries
+    whatever the size — rows, bookings in range, maintenance in range — and bars are
+    positioned by percent, so the template stays one element per bar."""
+    today = timezone.localdate()
+    start = _parse_date(request.GET.get("start"), today - timedelta(days=today.weekday()))
+    days = 31 if request.GET.get("days") == "31" else 14
+    by = "driver" if request.GET.get("by") == "driver" else "unit"
+    range_start, range_end = _day_start(start), _day_start(start + timedelta(days=days))
+    span = _Span(range_start, range_end)
+
+    in_range = (
+        Booking.objects.exclude(status=Booking.Status.CANCELLED)
+        .filter(start__lt=range_end, end__gt=range_start)
+        .select_related("deal__counterparty", "driver" if by == "unit" else "unit")
+        .order_by("start")
+    )
+    detail_url = reverse("bookings:booking_detail", args=[0])[:-2]
+    labels = dict(Booking.Status.choices)
+    bars: dict[int, list] = {}
+    for b in in_range.filter(**{f"{by}__isnull": False}):
+        left, width = span(b.start, b.end)
+        other = b.driver if by == "unit" else b.unit
+        bars.setdefault(getattr(b, f"{by}_id"), []).append(
+            {
+                "url": f"{detail_url}{b.pk}/",
+                "left": left,
+                "width": width,
+                "status": b.status,
+                "label": _short_name(b.deal.counterparty.name),
+                "title": f"#{b.pk} · {b.deal.counterparty.name} · {_hm(b.start)}–{_hm(b.end)} · "
+                f"{labels[b.status]}" + (f" · {other}" if other else ""),
+            }
+        )
+
+    groups = []
+    if by == "unit":
+        shaded: dict[int, list] = {}
+        for w in MaintenanceWindow.objects.filter(
+            start__lt=range_end, end__gt=range_start, unit__is_active=True
+        ):
+            left, width = span(w.start, w.end)
+            shaded.setdefault(w.unit_id, []).append(
+                {"left": left, "width": width, "title": f"{w.reason}: {_hm(w.start)}–{_hm(w.end)}"}
+            )
+        units = Unit.objects.filter(is_active=True).select_related("equipment_type")
+        for unit in units.order_by("equipment_type__name", "-capacity_t", "plate"):
+            if not groups or groups[-1]["title"] != unit.equipment_type.name:
+                groups.append({"title": unit.equipment_type.name, "rows": []})
+            groups[-1]["rows"].append(
+                {"obj": unit, "bars": bars.get(unit.pk, ()), "shaded": shaded.get(unit.pk, ())}
+            )
+        supplied = groups_for_supplied(in_range, span, detail_url, labels)
+        if supplied["rows"]:
+            groups.append(supplied)
+    else:
+        rows = [
+            {"obj": d, "bars": bars.get(d.pk, ()), "expired": selectors.license_expired(d, range_end)}
+            for d in Driver.objects.filter(is_active=True).order_by("full_name")
+        ]
+        groups.append({"title": _("Drivers"), "rows": rows})
+
+    columns = []
+    for offset in range(days):
+        day = start + timedelta(days=offset)
+        columns.append({"date": day, "weekend": day.weekday() >= 5, "today": day == today})
+    context = {
+        "groups": groups,
+        "columns": columns,
+        "weekends": [f"{i / days:.5f}" for i, c in enumerate(columns) if c["weekend"]],
+        "today_at": span(timezone.now(), timezone.now() + timedelta(seconds=1))[0]
+        if range_start <= timezone.now() < range_end
+        else None,
+        "start": start,
+        "days": days,
+        "by": by,
+        "nav": {
+            "prev_week": start - timedelta(days=7),
+            "next_week": start + timedelta(days=7),
+            "prev_month": _month_shift(start, -1),
+            "next_month": _month_shift(start, 1),
+            "today": today - timedelta(days=today.weekday()),
+        },
+        "end": start + timedelta(days=days - 1),
+    }
+    return render(request, "bookings/timeline.html", context)
+
+
+# --- the day view and the status board --------------------------------------------------------
+@require(Action.VIEW, "booking")
+def day(request):
+    today = timezone.localdate()
+    chosen = _parse_date(request.GET.get("date"), today)
+    qs = _bookings().filter(start__lt=_day_start(chosen + timedelta(days=1)), end__gt=_day_start(chosen))
+    show_cancelled = request.GET.get("cancelled") == "1"
+    if not show_cancelled:
+        qs = qs.exclude(status=Booking.Status.CANCELLED)
+    return render(
+        request,
+        "bookings/day.html",
+        {
+            "day": chosen,
+            "bookings": list(qs.order_by("start", "pk")),
+            "prev": chosen - timedelta(days=1),
+            "next": chosen + timedelta(days=1),
+            "today": today,
+            "show_cancelled": show_cancelled,
+        },
+    )
+
+
+@require(Action.VIEW, "booking")
+def board(request):
+    today = timezone.localdate()
+    start = _parse_date(request.GET.get("start"), today)
+    end = max(_parse_date(request.GET.get("end"), start + timedelta(days=13)), start)
+    qs = _bookings().filter(
+        status__in=BOARD_STATUSES, start__lt=_day_start(end + timedelta(days=1)), end__gt=_day_start(start)
+    )
+    columns = {
+        status: {"status": status, "label": Booking.Status(status).label, "cards": [], "count": 0}
+        for status in BOARD_STATUSES
+    }
+    for b in qs.order_by("start", "pk"):
+        column = columns[b.status]
+        if len(column["cards"]) < BOARD_LIMIT:
+            column["cards"].append(b)
+        column["count"] += 1
+    return render(
+        request,
+        "bookings/board.html",
+        {"columns": columns.values(), "start": start, "end": end, "limit": BOARD_LIMIT},
+    )
+
+
+# --- supply orders ----------------------------------------------------------------------------
+def _supply_orders():
+    return SupplyOrder.objects.select_related(
+        "booking__deal__counterparty", "booking__equipment_type", "supplier"
+    )
+
+
+@require(Action.VIEW, "supply_order")
+def supply_order_list(request):
+    qs = _supply_orders()
+    status = _choice(request.GET.get("status", ""), SupplyOrder.Status.values)
+    if status:
+        qs = qs.filter(status=status)
+    suppliers = list(Supplier.objects.order_by("name"))
+    supplier = _choice(request.GET.get("supplier", ""), {str(s.pk) for s in suppliers})
+    if supplier:
+        qs = qs.filter(supplier_id=supplier)
+    view = "board" if request.GET.get("view") == "board" else "list"
+    context = {
+        "status": status,
+        "statuses": SupplyOrder.Status.choices,
+        "suppliers": suppliers,
+        "supplier": supplier,
+        "view": view,
+        "filtered": bool(status or supplier),
+    }
+    if view == "board":
+        columns = {
+            s: {"status": s, "label": SupplyOrder.Status(s).label, "cards": []} for s in SUPPLY_STATUSES
+        }
+        for order in qs.order_by("booking__start")[: BOARD_LIMIT * len(SUPPLY_STATUSES)]:
+            columns[order.status]["cards"].append(order)
+        context["columns"] = columns.values()
+    else:
+        context["page_obj"] = Paginator(qs.order_by("-booking__start", "-pk"), PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
+    return render(request, "bookings/supply_order_list.html", context)
+
+
+def _render_supply(request, order: SupplyOrder, *, conflict=None, status=200):
+    allowed = can(request.user, Action.CHANGE, "supply_order")
+    return render(
+        request,
+        "bookings/supply_order_detail.html",
+        {
+            "order": order,
+            "booking": order.booking,
+            "margin": order.booking.rate_per_hour - order.cost_per_hour,
+            "next_statuses": [(s, SupplyOrder.Status(s).label) for s in SUPPLY_NEXT.get(order.status, [])]
+            if allowed
+            else [],
+            "conflict": conflict,
+            "history": history_entries(order),
+        },
+        status=status,
+    )
+
+
+@require(Action.VIEW, "supply_order")
+def supply_order_detail(request, pk):
+    return _render_supply(request, get_object_or_404(_supply_orders(), pk=pk))
+
+
+@require(Action.CHANGE, "supply_order")
+@require_POST
+def supply_order_status(request, pk):
+    order = get_object_or_404(_supply_orders(), pk=pk)
+    try:
+        order = services.supply_order_set_status(
+            supply_order=order, status=request.POST.get("status", ""), by=request.user
+        )
+    except (BookingConflict, ValueError) as exc:
+        if not isinstance(exc, BookingConflict):
+            exc = BookingConflict("wrong_status", _("Unknown status."))
+        return _render_supply(
+            request, get_object_or_404(_supply_orders(), pk=pk), conflict=_conflict(exc), status=409
+        )
+    messages.success(
+        request, _("%(name)s: %(status)s.") % {"name": order, "status": order.get_status_display()}
+    )
+    return redirect(order.get_absolute_url())
+
+
+@require(Action.VIEW, "booking")
+@require_http_methods(["GET", "POST"])
+def calendar_feeds(request):
+    """Subscription links for phone and web calendars: the company, the manager's own
+    deals, a driver, a unit. "New link" regenerates a token, cutting off old subscribers."""
+    if request.method == "POST":
+        if not can(request.user, Action.CHANGE, "booking"):
+            raise PermissionDenied
+        feed = get_object_or_404(CalendarFeed, pk=request.POST.get("feed"))
+        if feed.user_id not in (None, request.user.pk):
+            raise PermissionDenied
+        feed_regenerate(feed=feed)
+        messages.success(request, _("A new link is made; the old one no longer works."))
+        return redirect(f"{reverse('bookings:calendar_feeds')}?{request.GET.urlencode()}")
+
+    feeds = [
+        feed_for(kind=CalendarFeed.Kind.COMPANY),
+        feed_for(kind=CalendarFeed.Kind.MANAGER, user=request.user),
+    ]
+    driver = unit = None
+    if request.GET.get("driver", "").isdigit():
+        driver = Driver.objects.filter(pk=request.GET["driver"]).first()
+        if driver:
+            feeds.append(feed_for(kind=CalendarFeed.Kind.DRIVER, driver=driver))
+    if request.GET.get("unit", "").isdigit():
+        unit = Unit.objects.filter(pk=request.GET["unit"]).first()
+        if unit:
+            feeds.append(feed_for(kind=CalendarFeed.Kind.UNIT, unit=unit))
+    rows = [
+        {"feed": feed, "url": request.build_absolute_uri(reverse("api:calendar-feed", args=[feed.token]))}
+        for feed in feeds
+    ]
+    return render(
+        request,
+        "bookings/calendar_feeds.html",
+        {
+            "rows": rows,
+            "drivers": Driver.objects.filter(is_active=True).only("pk", "full_name").order_by("full_name"),
+            "units": Unit.objects.filter(is_active=True).only("pk", "name", "plate").order_by("plate"),
+            "driver": driver,
+            "unit": unit,
+            "can_regenerate": can(request.user, Action.CHANGE, "booking"),
+        },
+    )

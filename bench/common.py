@@ -1,0 +1,71 @@
+"""Shared bits of the benchmarks: a dedicated database, Django set-up, timing helpers.
+
+The benchmarks run against their own database (``BENCH_DATABASE_URL``, default a
+PostgreSQL database ``arenda_bench`` on localhost), never the developer's data.
+Figures are ratios against a raw-SQL floor measured in the same run.
+"""
+
+import os
+import statistics
+import time
+from contextlib import contextmanager
+
+BENCH_DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/arenda_bench")
+
+
+def setup_django():
+    import logging
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    os.environ["DATABASE_URL"] = BENCH_DATABASE_URL
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
+    os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+    os.environ.setdefault("DATA_DIR", "/tmp/arenda-bench")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "arenda.settings")
+    if BENCH_DATABASE_URL.startswith("postgres"):
+        _ensure_postgres_database(BENCH_DATABASE_URL)
+    import django
+
+    django.setup()
+
+
+def _ensure_postgres_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def summary(samples_ms):
+    return {
+        "n": len(samples_ms),
+        "p50_ms": round(percentile(samples_ms, 50), 2),
+        "p95_ms": round(percentile(samples_ms, 95), 2),
+        "mean_ms": round(statistics.fmean(samples_ms), 2),
+    }
+
+
+@contextmanager
+def stopwatch():
+    box = {}
+    start = time.perf_counter()
+    yield box
+    box["seconds"] = time.perf_counter() - start
+
+
+def report(title, rows):
+    print(f"\n== {title}")
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"  {name.ljust(width)}  {value}")
