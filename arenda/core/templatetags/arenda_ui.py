@@ -17,7 +17,8 @@ def rub(value):
 
 @register.filter
 def phone(value):
-    return format_phone(value)
+    """Never broken across lines: no-break spaces and non-breaking hyphens."""
+    return format_phone(value).replace(" ", "\u00a0").replace("-", "\u2011")
 
 
 @register.filter
