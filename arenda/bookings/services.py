@@ -122,8 +122,11 @@ def _reserve_locked(*, booking: Booking, unit, driver, by, fields=RESERVATION_FI
     if unit is None or driver is None:
         raise ValidationError(
             {
-                name: ValidationError(_("Choose a %(what)s.") % {"what": label}, code="required")
-                for name, value, label in (("unit", unit, _("unit")), ("driver", driver, _("driver")))
+                name: ValidationError(message, code="required")
+                for name, value, message in (
+                    ("unit", unit, _("Choose a unit.")),
+                    ("driver", driver, _("Choose a driver.")),
+                )
                 if value is None
             }
         )

@@ -2,11 +2,14 @@
 
 import gettext
 import io
+import shutil
 
 import pytest
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from django.conf import settings
+from django.core.management import call_command
+from django.test import override_settings
 from django.urls import reverse
 
 LOCALE_DIR = settings.LOCALE_PATHS[0]
@@ -15,6 +18,10 @@ LOCALE_DIR = settings.LOCALE_PATHS[0]
 def _catalog(language):
     with open(LOCALE_DIR / language / "LC_MESSAGES" / "django.po", "rb") as po:
         return read_po(po)
+
+
+def _keys(catalog) -> set:
+    return {(m.context, m.id) for m in catalog if m.id}
 
 
 def _translated(message) -> bool:
@@ -54,6 +61,36 @@ def test_compiled_catalogue_is_up_to_date(language):
     fresh.seek(0)
     with open(LOCALE_DIR / language / "LC_MESSAGES" / "django.mo", "rb") as committed:
         assert _entries(committed) == _entries(fresh), "run `make messages` (compilemessages)"
+
+
+@pytest.mark.skipif(
+    not all(shutil.which(tool) for tool in ("xgettext", "msguniq", "msgmerge", "msgattrib")),
+    reason="makemessages needs the GNU gettext tools (apt install gettext)",
+)
+def test_russian_catalogue_is_up_to_date_with_the_code(tmp_path, monkeypatch):
+    # makemessages writes scratch files next to templates and picks the nearest locale dir,
+    # so it runs on a copy of the sources: the committed tree is never touched.
+    source = tmp_path / "arenda"
+    shutil.copytree(
+        LOCALE_DIR.parent,
+        source,
+        ignore=lambda folder, names: [
+            n
+            for n in names
+            if n in ("locale", "__pycache__") or ("." in n and not n.endswith((".py", ".html", ".txt")))
+        ],
+    )
+    (source / "locale").mkdir()
+    monkeypatch.chdir(source)
+    with override_settings(LOCALE_PATHS=[source / "locale"]):
+        call_command("makemessages", locale=["ru"], no_location=True, verbosity=0)
+    with open(source / "locale" / "ru" / "LC_MESSAGES" / "django.po", "rb") as po:
+        in_code = _keys(read_po(po))
+    committed = _keys(_catalog("ru"))
+    missing = "\n".join(sorted(map(repr, in_code - committed)))
+    stale = "\n".join(sorted(map(repr, committed - in_code)))
+    assert not missing, f"Run `make messages` and translate these (context, msgid):\n{missing}"
+    assert not stale, f"Run `make messages`: the code no longer uses these (context, msgid):\n{stale}"
 
 
 @pytest.fixture
