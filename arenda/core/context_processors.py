@@ -40,7 +40,7 @@ def _navigation(user) -> list[dict]:
             [
                 *_area(user, "booking", _("Bookings"), "bookings:booking_list"),
                 *_area(user, "booking", _("Availability"), "bookings:availability"),
-                *_area(user, "booking", _("Calendar"), "bookings:timeline"),
+                *_area(user, "booking", _("Timeline"), "bookings:timeline"),
                 *_area(user, "supply_order", _("Supply orders"), "bookings:supply_order_list"),
             ],
         ),
