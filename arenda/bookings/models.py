@@ -252,10 +252,18 @@ class CalendarFeed(TimeStamped):
                 ),
                 name="calendar_feed_subject_matches_kind",
             ),
+            # One feed per subject (partial constraints: SQLite has no NULLS NOT DISTINCT).
             models.UniqueConstraint(
-                fields=["kind", "user", "driver", "unit"],
-                name="calendar_feed_one_per_subject",
-                nulls_distinct=False,
+                fields=["kind"], condition=Q(kind="company"), name="calendar_feed_one_company"
+            ),
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(kind="manager"), name="calendar_feed_one_per_user"
+            ),
+            models.UniqueConstraint(
+                fields=["driver"], condition=Q(kind="driver"), name="calendar_feed_one_per_driver"
+            ),
+            models.UniqueConstraint(
+                fields=["unit"], condition=Q(kind="unit"), name="calendar_feed_one_per_unit"
             ),
         ]
 

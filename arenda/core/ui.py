@@ -75,7 +75,7 @@ def format_value(model_field, value, related_names: dict | None = None) -> str:
     if isinstance(model_field, models.DateField):
         return date_filter(value, "SHORT_DATE_FORMAT")
     if model_field.name == "phone":
-        return format_phone(value).replace(" ", "\u00a0")
+        return phone_display(value)
     if model_field.name == "plate":
         return format_plate(value)
     return str(value)
@@ -84,6 +84,11 @@ def format_value(model_field, value, related_names: dict | None = None) -> str:
 def display_value(obj, name: str) -> str:
     model_field = obj._meta.get_field(name)
     return format_value(model_field, getattr(obj, name))
+
+
+def phone_display(value: str) -> str:
+    """A phone that never breaks across lines: no-break spaces, non-breaking hyphens."""
+    return format_phone(value).replace(" ", "\u00a0").replace("-", "\u2011")
 
 
 def format_plate(value: str) -> str:

@@ -79,3 +79,16 @@ def test_feed_request_names_the_missing_subject(api):
     assert response.status_code == 400 and "driver" in response.data
     response = api(Role.MANAGER).post("/api/v1/calendar-feeds/", {"kind": "planet"})
     assert response.status_code == 400 and "kind" in response.data
+
+
+def test_one_feed_per_subject_is_a_database_rule():
+    from django.db import IntegrityError, transaction
+
+    from arenda.bookings.models import CalendarFeed
+
+    driver = DriverFactory()
+    CalendarFeed.objects.create(kind="driver", driver=driver, token="a" * 40)
+    CalendarFeed.objects.create(kind="company", token="b" * 40)
+    for kwargs in ({"kind": "driver", "driver": driver}, {"kind": "company"}):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            CalendarFeed.objects.create(token="c" * 40, **kwargs)

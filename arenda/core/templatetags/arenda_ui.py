@@ -1,8 +1,7 @@
 from django import template
 
 from arenda.core.money import format_rub
-from arenda.core.ui import format_plate
-from arenda.core.validators import format_phone
+from arenda.core.ui import format_plate, phone_display
 
 register = template.Library()
 
@@ -17,8 +16,7 @@ def rub(value):
 
 @register.filter
 def phone(value):
-    """Never broken across lines: no-break spaces and non-breaking hyphens."""
-    return format_phone(value).replace(" ", "\u00a0").replace("-", "\u2011")
+    return phone_display(value)
 
 
 @register.filter
