@@ -43,7 +43,7 @@ def test_counterparty_create_edit_delete(ui):
     assert counterparty.history.get().history_user == client.user
 
     page = client.get(counterparty.get_absolute_url()).content.decode()
-    assert "+7\u00a0916\u00a0123-45-67" in page
+    assert "+7\u00a0916\u00a0123\u201145\u201167" in page  # never broken across lines
 
     url = reverse("directory:counterparty_update", args=[counterparty.pk])
     response = client.post(url, counterparty_data(name="ООО «Кран-Сервис Плюс»", accounting_base=base.pk))
