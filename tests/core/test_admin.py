@@ -46,9 +46,15 @@ def test_admin_index_is_for_users_with_a_role_only():
 
 def test_admin_hides_the_1c_base_of_a_counterparty_from_a_manager():
     counterparty = CounterpartyFactory(accounting_base=AccountingBaseFactory())
-    page = _client(Role.MANAGER).get(f"/admin/directory/counterparty/{counterparty.pk}/change/").content.decode()
+    page = (
+        _client(Role.MANAGER).get(f"/admin/directory/counterparty/{counterparty.pk}/change/").content.decode()
+    )
     assert 'name="accounting_base"' not in page
-    page = _client(Role.ACCOUNTANT).get(f"/admin/directory/counterparty/{counterparty.pk}/change/").content.decode()
+    page = (
+        _client(Role.ACCOUNTANT)
+        .get(f"/admin/directory/counterparty/{counterparty.pk}/change/")
+        .content.decode()
+    )
     assert 'name="accounting_base"' in page
 
 
