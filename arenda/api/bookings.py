@@ -2,6 +2,7 @@
 validate and present, the services in ``arenda.bookings.services`` write."""
 
 from django.db.models import Q
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
@@ -182,9 +183,8 @@ class BookingViewSet(viewsets.ModelViewSet):
         "confirm": "change",
         "cancel": "change",
     }
-    queryset = Booking.objects.select_related(
-        "deal__counterparty", "unit", "driver", "equipment_type", "supply_order"
-    )
+    # The serializer shows related records by id; only the supply order (margin) is read.
+    queryset = Booking.objects.select_related("supply_order")
     serializer_class = BookingSerializer
     filterset_fields = ["status", "deal", "unit", "driver", "equipment_type"]
     search_fields = [
@@ -225,6 +225,13 @@ class BookingViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance):
         record_delete(instance, by=self.request.user)
 
+    def _target(self) -> Booking:
+        """The booking an action works on. The service locks and re-reads it, so this only
+        needs to exist (404 otherwise) — list filters and joins would be wasted here."""
+        booking = get_object_or_404(Booking.objects.only("pk"), pk=self.kwargs["pk"])
+        self.check_object_permissions(self.request, booking)
+        return booking
+
     def _answer(self, booking, code=status.HTTP_200_OK):
         booking = self.get_queryset().get(pk=booking.pk)
         return Response(BookingSerializer(booking, context=self.get_serializer_context()).data, status=code)
@@ -234,7 +241,7 @@ class BookingViewSet(viewsets.ModelViewSet):
     def reserve(self, request, pk=None):
         body = ReserveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        booking = services.booking_reserve(booking=self.get_object(), by=request.user, **body.validated_data)
+        booking = services.booking_reserve(booking=self._target(), by=request.user, **body.validated_data)
         return self._answer(booking)
 
     @extend_schema(request=RequestSupplySerializer, responses={201: SupplyOrderSerializer})
@@ -243,14 +250,14 @@ class BookingViewSet(viewsets.ModelViewSet):
         body = RequestSupplySerializer(data=request.data)
         body.is_valid(raise_exception=True)
         order = services.booking_request_supply(
-            booking=self.get_object(), by=request.user, **body.validated_data
+            booking=self._target(), by=request.user, **body.validated_data
         )
         return Response(SupplyOrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=BookingSerializer)
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
-        return self._answer(services.booking_confirm(booking=self.get_object(), by=request.user))
+        return self._answer(services.booking_confirm(booking=self._target(), by=request.user))
 
     @extend_schema(request=CancelSerializer, responses=BookingSerializer)
     @action(detail=True, methods=["post"])
@@ -259,7 +266,7 @@ class BookingViewSet(viewsets.ModelViewSet):
         body.is_valid(raise_exception=True)
         return self._answer(
             services.booking_cancel(
-                booking=self.get_object(), reason=body.validated_data["reason"], by=request.user
+                booking=self._target(), reason=body.validated_data["reason"], by=request.user
             )
         )
 

@@ -11,7 +11,7 @@ IMMEDIATE, so the whole check-and-write holds the database's write lock.
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -157,14 +157,11 @@ def _reserve_locked(*, booking: Booking, unit, driver, by, fields=RESERVATION_FI
         booking.status = Booking.Status.RESERVED
     # No full_clean here: every value just set was checked above (and its row is locked);
     # full_clean would re-query each foreign key and each check constraint.
+    # Every service path locks the unit and the driver first, so on PostgreSQL the
+    # exclusion constraint can only fire for a writer that bypassed the services; it then
+    # stops the write with an IntegrityError (the API answers 409 "conflict").
     _author(booking, by)
-    try:
-        with transaction.atomic():
-            booking.save(update_fields=fields)
-    except IntegrityError:
-        # PostgreSQL's exclusion constraint caught a writer that bypassed the locks.
-        _raise_if_busy(booking, unit, driver, start, busy_until)
-        raise
+    booking.save(update_fields=fields)
     return booking
 
 
