@@ -20,6 +20,7 @@ from arenda.bookings import selectors
 from arenda.bookings.models import Booking, SupplyOrder
 from arenda.bookings.rules import prepayment_satisfied
 from arenda.core.services import record_create, record_update
+from arenda.crm.rules import deal_follow_bookings
 from arenda.directory.models import Driver, Unit
 
 
@@ -286,6 +287,7 @@ def booking_complete(*, booking: Booking, by) -> Booking:
     booking.status = Booking.Status.COMPLETED
     _author(booking, by)
     booking.save()
+    deal_follow_bookings(booking.deal_id)
     return booking
 
 
@@ -309,6 +311,7 @@ def booking_cancel(*, booking: Booking, reason: str, by) -> Booking:
     supply = SupplyOrder.objects.filter(booking=booking).exclude(status=SupplyOrder.Status.CANCELLED).first()
     if supply is not None and supply.status != SupplyOrder.Status.COMPLETED:
         record_update(supply, data={"status": SupplyOrder.Status.CANCELLED}, by=by)
+    deal_follow_bookings(booking.deal_id)
     return booking
 
 

@@ -68,3 +68,25 @@ class CompanySettings(models.Model):
     def current(cls) -> "CompanySettings":
         settings_row, _created = cls.objects.get_or_create(pk=1)
         return settings_row
+
+
+class Notification(models.Model):
+    """Something a user should see: a new lead assigned, a customer's reply, an accepted
+    proposal. Shown in the header until read."""
+
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="notifications"
+    )
+    text = models.CharField(_("text"), max_length=500)
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_user_unread_idx")]
+
+    def __str__(self):
+        return self.text

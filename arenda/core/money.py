@@ -29,3 +29,19 @@ def format_rub(value) -> str:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]
     return sign + "\u202f".join(groups) + "," + frac + "\u00a0₽"
+
+
+def vat_rate_percent(vat_rate: str) -> Decimal | None:
+    """ "22" → Decimal(22); "none" (not a VAT payer) → None."""
+    if vat_rate in (None, "", "none"):
+        return None
+    return Decimal(vat_rate)
+
+
+def vat_included(total, vat_rate: str) -> Decimal | None:
+    """VAT inside a price that includes it: total × rate / (100 + rate), to kopecks.
+    None when the seller is not a VAT payer («Без НДС»)."""
+    rate = vat_rate_percent(vat_rate)
+    if rate is None:
+        return None
+    return to_money(to_money(total) * rate / (100 + rate))

@@ -1,0 +1,528 @@
+"""Writes of the sales side: leads from every channel, the lead funnel, deals, their lines
+and comments, the stage moves and "КП agreed → bookings".
+
+Rules of the funnels live here (``DEAL_MOVES``, ``deal_move``) and in ``rules.py`` (the
+moves the data makes by itself). Views, API, the Telegram webhook and the mail reader all
+call these functions.
+"""
+
+import secrets
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from arenda.bookings import services as booking_services
+from arenda.core.models import User
+from arenda.core.notify import notify
+from arenda.core.roles import Role
+from arenda.core.services import record_create, record_update
+from arenda.core.validators import inn_is_valid, normalize_phone
+from arenda.crm.models import Deal, DealComment, DealLine, Lead, LeadMessage
+from arenda.directory.models import Contact, Counterparty
+
+
+@dataclass
+class FunnelRefused(Exception):
+    """A move the funnel does not allow; the API answers 409 with ``code``."""
+
+    code: str
+    detail: str
+
+    def __str__(self):
+        return self.detail
+
+
+def _author(instance, by):
+    if by is not None and getattr(by, "is_authenticated", False):
+        instance._history_user = by
+
+
+def _lock(model, pk):
+    return model.objects.select_for_update().get(pk=pk)
+
+
+# --- the deal funnel ----------------------------------------------------------------------
+S = Deal.Stage
+# Where a manager may move a deal from each stage. "agreed" is reached by agreeing the
+# proposal (deal_agree), "won" only when the work is done and paid (rules.py) — or by hand
+# from "closing".
+DEAL_MOVES: dict[str, set[str]] = {
+    S.NEW: {S.SELECTION, S.PROPOSAL, S.LOST},
+    S.SELECTION: {S.NEW, S.PROPOSAL, S.LOST},
+    S.PROPOSAL: {S.SELECTION, S.AGREED, S.LOST},
+    S.AGREED: {S.INVOICING, S.IN_PROGRESS, S.LOST},
+    S.INVOICING: {S.AGREED, S.IN_PROGRESS, S.LOST},
+    S.IN_PROGRESS: {S.CLOSING},
+    S.CLOSING: {S.IN_PROGRESS, S.WON},
+    S.WON: set(),
+    S.LOST: {S.NEW},
+}
+
+
+@transaction.atomic
+def deal_create(*, by, **data) -> Deal:
+    if data.get("manager") is None and getattr(by, "is_authenticated", False) and by.role == Role.MANAGER:
+        data["manager"] = by
+    data.pop("stage", None)
+    return record_create(Deal, data=data, by=by)
+
+
+@transaction.atomic
+def deal_update(*, instance: Deal, by, **data) -> Deal:
+    """Change a deal's details. A stage change goes through ``deal_move``."""
+    stage = data.pop("stage", None)
+    reason = data.pop("lost_reason", None)
+    deal = record_update(_lock(Deal, instance.pk), data=data, by=by) if data else instance
+    if stage and stage != deal.stage:
+        deal = deal_move(deal=deal, stage=stage, by=by, reason=reason or "")
+    return deal
+
+
+@transaction.atomic
+def deal_move(*, deal: Deal, stage: str, by, reason: str = "") -> Deal:
+    """Move a deal along the funnel, refusing a move the funnel does not allow — with the
+    reason in words (the kanban board shows it)."""
+    deal = _lock(Deal, deal.pk)
+    if stage not in Deal.Stage.values:
+        raise ValidationError({"stage": _("Unknown stage.")})
+    if stage == deal.stage:
+        return deal
+    if stage not in DEAL_MOVES[deal.stage]:
+        raise FunnelRefused(
+            "stage_move_refused",
+            _("A deal cannot go from «%(old)s» to «%(new)s».")
+            % {"old": deal.get_stage_display(), "new": Deal.Stage(stage).label},
+        )
+    if stage == S.AGREED:
+        return deal_agree(deal=deal, by=by)
+    if stage == S.PROPOSAL and not deal.lines.exists():
+        raise FunnelRefused(
+            "no_lines", _("Add at least one line (machine, dates, rate) before the proposal.")
+        )
+    if stage == S.LOST:
+        if not (reason or "").strip():
+            raise ValidationError({"lost_reason": _("Say why the deal is lost.")})
+        active = deal.bookings.active().count()
+        if active:
+            raise FunnelRefused(
+                "active_bookings",
+                _("Cancel the deal's %(n)s active bookings first.") % {"n": active},
+            )
+        deal.lost_reason = reason.strip()
+    if stage == S.WON and deal.bookings.exclude(status__in=["closed", "cancelled"]).exists():
+        raise FunnelRefused("work_not_done", _("A deal is won when all its bookings are closed."))
+    deal.stage = stage
+    _author(deal, by)
+    deal.save()
+    return deal
+
+
+def proposal_token_for(deal: Deal) -> str:
+    """The deal's unguessable public proposal link token, made on first use."""
+    if deal.proposal_token:
+        return deal.proposal_token
+    Deal.objects.filter(pk=deal.pk, proposal_token__isnull=True).update(
+        proposal_token=secrets.token_urlsafe(32)
+    )
+    deal.refresh_from_db(fields=["proposal_token"])
+    return deal.proposal_token
+
+
+@transaction.atomic
+def deal_agree(*, deal: Deal, by, by_customer: bool = False) -> Deal:
+    """The КП is agreed: one draft booking per line, the deal moves to "agreed". Agreeing
+    twice (two clicks, the customer and the manager) makes the bookings once."""
+    deal = _lock(Deal, deal.pk)
+    if deal.agreed_at is not None:
+        return deal
+    if deal.stage in (S.WON, S.LOST):
+        raise FunnelRefused("deal_closed", _("The deal is closed."))
+    lines = list(deal.lines.select_related("equipment_type"))
+    if not lines:
+        raise FunnelRefused("no_lines", _("The deal has no lines to book."))
+    for line in lines:
+        booking_services.booking_create(
+            deal=deal,
+            by=by,
+            equipment_type=line.equipment_type,
+            min_capacity_t=line.min_capacity_t,
+            start=line.start,
+            end=line.end,
+            site_address=line.site_address,
+            ordered_hours=line.ordered_hours,
+            min_hours=line.min_hours,
+            rate_per_hour=line.rate_per_hour,
+            rate_per_km=line.rate_per_km,
+            notes=line.notes,
+        )
+    deal.agreed_at = timezone.now()
+    deal.agreed_by_customer = by_customer
+    deal.stage = S.AGREED
+    _author(deal, by)
+    deal.save()
+    if by_customer and deal.manager_id:
+        transaction.on_commit(
+            lambda: notify(
+                deal.manager,
+                _("The customer accepted the proposal: %(deal)s") % {"deal": deal.title},
+                deal.get_absolute_url(),
+            )
+        )
+    return deal
+
+
+def _editable(deal: Deal) -> None:
+    if deal.agreed_at is not None or deal.stage in (S.WON, S.LOST):
+        raise FunnelRefused(
+            "deal_agreed", _("The proposal is agreed: change the bookings, not the deal's lines.")
+        )
+
+
+@transaction.atomic
+def deal_line_add(*, deal: Deal, by, **data) -> DealLine:
+    deal = _lock(Deal, deal.pk)
+    _editable(deal)
+    data.setdefault("position", (deal.lines.aggregate(last=Max("position"))["last"] or 0) + 1)
+    return record_create(DealLine, data={"deal": deal, **data}, by=by)
+
+
+@transaction.atomic
+def deal_line_update(*, line: DealLine, by, **data) -> DealLine:
+    _editable(_lock(Deal, line.deal_id))
+    data.pop("deal", None)
+    return record_update(line, data=data, by=by)
+
+
+@transaction.atomic
+def deal_line_delete(*, line: DealLine, by) -> None:
+    _editable(_lock(Deal, line.deal_id))
+    _author(line, by)
+    line.delete()
+
+
+@transaction.atomic
+def deal_comment_add(*, deal: Deal, text: str, by) -> DealComment:
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": _("Write the comment.")})
+    return DealComment.objects.create(deal=deal, author=by, text=text)
+
+
+# --- leads --------------------------------------------------------------------------------
+def next_manager():
+    """Leads go to the active managers in turn: the one whose last assigned lead is oldest
+    (or who has none yet)."""
+    managers = User.objects.filter(is_active=True, role=Role.MANAGER).annotate(last=Max("leads__created_at"))
+    return managers.order_by(Q(last__isnull=False), "last", "pk").first()
+
+
+def _known_party(*, phone: str, inn: str):
+    """The counterparty and contact a phone or an INN belongs to, if we know them."""
+    if inn:
+        counterparty = Counterparty.objects.filter(inn=inn).order_by("pk").first()
+        if counterparty:
+            return counterparty, None
+    if phone:
+        contact = Contact.objects.filter(phone=phone).select_related("counterparty").order_by("pk").first()
+        if contact:
+            return contact.counterparty, contact
+        counterparty = Counterparty.objects.filter(phone=phone).order_by("pk").first()
+        if counterparty:
+            return counterparty, None
+    return None, None
+
+
+@dataclass
+class Intake:
+    lead: Lead
+    created: bool
+    message: LeadMessage | None
+
+
+def _clean_intake(*, phone, email, inn, name, message) -> dict:
+    errors = {}
+    try:
+        phone = normalize_phone(phone or "")
+    except ValidationError as exc:
+        errors["phone"] = exc.messages
+    inn = (inn or "").strip()
+    if inn and not inn_is_valid(inn):
+        errors["inn"] = [_("INN check digit is wrong — please check the number.")]
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "phone": phone,
+        "email": (email or "").strip()[:254],
+        "inn": inn,
+        "name": (name or "").strip()[:200],
+        "message": (message or "").strip()[:10000],
+    }
+
+
+def intake_receive(
+    *,
+    source: str,
+    phone: str = "",
+    email: str = "",
+    name: str = "",
+    message: str = "",
+    inn: str = "",
+    company: str = "",
+    telegram_chat_id: str = "",
+    external_id: str = "",
+    recording_url: str = "",
+    by=None,
+) -> Intake:
+    """A request from any channel. It joins the open lead of the same phone (or Telegram
+    chat) — appending the message and telling its manager — or makes a new lead, assigned
+    to the next manager and linked to a known counterparty/contact by phone or INN. A
+    webhook delivered twice (same ``external_id``) changes nothing."""
+    if source not in Lead.Source.values:
+        raise ValidationError({"source": _("Unknown source.")})
+    data = _clean_intake(phone=phone, email=email, inn=inn, name=name, message=message)
+    if not (data["phone"] or data["email"] or telegram_chat_id):
+        raise ValidationError({"phone": _("Give a phone or an e-mail to reply to.")})
+    for attempt in range(3):
+        try:
+            return _intake_once(
+                source=source,
+                data=data,
+                company=company,
+                telegram_chat_id=str(telegram_chat_id or ""),
+                external_id=str(external_id or "")[:200],
+                recording_url=recording_url or "",
+                by=by,
+            )
+        except IntegrityError:
+            # Two requests from one phone at once: the other made the open lead; join it.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+@transaction.atomic
+def _intake_once(*, source, data, company, telegram_chat_id, external_id, recording_url, by) -> Intake:
+    if external_id:
+        seen = (
+            LeadMessage.objects.filter(channel=source, external_id=external_id).select_related("lead").first()
+        )
+        if seen is not None:
+            return Intake(seen.lead, False, seen)
+    match = Q()
+    if data["phone"]:
+        match |= Q(phone=data["phone"])
+    if telegram_chat_id:
+        match |= Q(telegram_chat_id=telegram_chat_id)
+    lead = Lead.objects.open().filter(match).select_for_update().order_by("pk").first() if match else None
+    now = timezone.now()
+    created = lead is None
+    with transaction.atomic():
+        if created:
+            counterparty, contact = _known_party(phone=data["phone"], inn=data["inn"])
+            manager = (
+                counterparty
+                and counterparty.deals.order_by("-created_at").values_list("manager", flat=True).first()
+            )
+            lead = Lead.objects.create(
+                source=source,
+                name=data["name"] or (contact.full_name if contact else ""),
+                phone=data["phone"],
+                email=data["email"],
+                inn=data["inn"],
+                company=company[:300],
+                message=data["message"],
+                telegram_chat_id=telegram_chat_id,
+                counterparty=counterparty,
+                contact=contact,
+                manager_id=manager or getattr(next_manager(), "pk", None),
+                last_message_at=now,
+            )
+        else:
+            updates = {"last_message_at": now}
+            for field in ("name", "email", "inn"):
+                if data[field] and not getattr(lead, field):
+                    updates[field] = data[field]
+            if telegram_chat_id and not lead.telegram_chat_id:
+                updates["telegram_chat_id"] = telegram_chat_id
+            Lead.objects.filter(pk=lead.pk).update(**updates)
+            for field, value in updates.items():
+                setattr(lead, field, value)
+        entry = LeadMessage.objects.create(
+            lead=lead,
+            direction=LeadMessage.Direction.IN,
+            channel=source,
+            text=data["message"],
+            author=by if getattr(by, "is_authenticated", False) else None,
+            external_id=external_id,
+            recording_url=recording_url,
+        )
+    if lead.manager_id:
+        text = (
+            _("New lead: %(lead)s") % {"lead": lead}
+            if created
+            else _("New message in the lead %(lead)s") % {"lead": lead}
+        )
+        transaction.on_commit(lambda: notify(lead.manager, text, lead.get_absolute_url()))
+    return Intake(lead, created, entry)
+
+
+def _first_response(lead: Lead, when) -> None:
+    if lead.first_response_at is None:
+        lead.first_response_at = when
+
+
+@transaction.atomic
+def lead_take(*, lead: Lead, by) -> Lead:
+    """A manager picks the lead up: it is theirs and "in work"; the first response is now."""
+    lead = _lock(Lead, lead.pk)
+    if not lead.is_open:
+        raise FunnelRefused("lead_closed", _("The lead is already closed."))
+    if lead.manager_id is None or lead.status == Lead.Status.NEW:
+        lead.manager = lead.manager or by
+    lead.status = Lead.Status.IN_WORK
+    _first_response(lead, timezone.now())
+    _author(lead, by)
+    lead.save()
+    return lead
+
+
+@transaction.atomic
+def lead_assign(*, lead: Lead, manager, by) -> Lead:
+    lead = _lock(Lead, lead.pk)
+    if manager is not None and (manager.role != Role.MANAGER or not manager.is_active):
+        raise ValidationError({"manager": _("Choose an active manager.")})
+    lead.manager = manager
+    _author(lead, by)
+    lead.save()
+    if manager is not None and manager != by:
+        transaction.on_commit(
+            lambda: notify(manager, _("A lead is yours: %(lead)s") % {"lead": lead}, lead.get_absolute_url())
+        )
+    return lead
+
+
+@transaction.atomic
+def lead_reply(*, lead: Lead, text: str, by) -> LeadMessage:
+    """The manager's answer. A Telegram lead gets it in the chat (through the outbox);
+    other channels keep it as a note of what was said."""
+    from arenda.integrations.messaging import outbox
+
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": _("Write the reply.")})
+    lead = _lock(Lead, lead.pk)
+    entry = LeadMessage.objects.create(
+        lead=lead,
+        direction=LeadMessage.Direction.OUT,
+        channel=Lead.Source.TELEGRAM if lead.telegram_chat_id else lead.source,
+        text=text,
+        author=by,
+    )
+    if lead.telegram_chat_id:
+        message = outbox.enqueue(
+            channel="telegram", recipient=lead.telegram_chat_id, text=text, subject=entry
+        )
+        entry.delivery_status = message.status
+        entry.save(update_fields=["delivery_status"])
+    if lead.status == Lead.Status.NEW:
+        lead.status = Lead.Status.IN_WORK
+        lead.manager = lead.manager or by
+    _first_response(lead, entry.created_at)
+    _author(lead, by)
+    lead.save()
+    return entry
+
+
+@transaction.atomic
+def lead_reject(*, lead: Lead, reason: str, by) -> Lead:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the lead is junk.")})
+    lead = _lock(Lead, lead.pk)
+    if not lead.is_open:
+        raise FunnelRefused("lead_closed", _("The lead is already closed."))
+    lead.status = Lead.Status.JUNK
+    lead.junk_reason = reason
+    _first_response(lead, timezone.now())
+    _author(lead, by)
+    lead.save()
+    return lead
+
+
+@dataclass
+class Qualified:
+    deal: Deal
+    created: bool
+
+
+@transaction.atomic
+def lead_qualify(*, lead: Lead, by, counterparty: Counterparty | None = None, title: str = "") -> Qualified:
+    """The lead is a real customer: a deal is made with the given, the linked, or a new
+    counterparty and contact. Qualifying twice (two clicks at once) makes one deal — the
+    second call waits for the lead's lock and finds it."""
+    lead = _lock(Lead, lead.pk)
+    if lead.status == Lead.Status.QUALIFIED:
+        return Qualified(lead.deal, False)
+    if lead.status == Lead.Status.JUNK:
+        raise FunnelRefused("lead_closed", _("The lead is marked as junk."))
+    counterparty = counterparty or lead.counterparty
+    contact = (
+        lead.contact
+        if lead.contact and counterparty and lead.contact.counterparty_id == counterparty.pk
+        else None
+    )
+    if counterparty is None:
+        counterparty = _counterparty_from_lead(lead, by)
+    if contact is None and (lead.phone or lead.email):
+        contact = (
+            counterparty.contacts.filter(phone=lead.phone).first() if lead.phone else None
+        ) or record_create(
+            Contact,
+            data={
+                "counterparty": counterparty,
+                "full_name": lead.name or lead.phone or lead.email,
+                "phone": lead.phone,
+                "email": lead.email,
+            },
+            by=by,
+        )
+    deal = record_create(
+        Deal,
+        data={
+            "title": title or _("Rental for %(customer)s") % {"customer": counterparty.name},
+            "counterparty": counterparty,
+            "contact": contact,
+            "manager": lead.manager or (by if getattr(by, "role", None) == Role.MANAGER else None),
+        },
+        by=by,
+    )
+    lead.deal, lead.counterparty, lead.contact = deal, counterparty, contact
+    lead.status = Lead.Status.QUALIFIED
+    _first_response(lead, timezone.now())
+    _author(lead, by)
+    lead.save()
+    return Qualified(deal, True)
+
+
+def _counterparty_from_lead(lead: Lead, by) -> Counterparty:
+    """A new counterparty from what the lead tells: an organisation or sole trader when
+    an INN came with it, otherwise a person."""
+    if lead.inn and len(lead.inn) == 10:
+        raise ValidationError(
+            {
+                "counterparty": _(
+                    "An organisation with this INN is not in the directory yet: add it (with its KPP) first."
+                )
+            }
+        )
+    kind = Counterparty.Kind.SOLE_TRADER if lead.inn else Counterparty.Kind.PERSON
+    name = lead.company or lead.name or lead.phone or lead.email
+    return record_create(
+        Counterparty,
+        data={"kind": kind, "name": name, "inn": lead.inn, "phone": lead.phone, "email": lead.email},
+        by=by,
+    )
