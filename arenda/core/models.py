@@ -90,3 +90,20 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.text
+
+
+class PeriodicJob(models.Model):
+    """The last period a periodic job was enqueued for. Schedulers on any number of
+    machines race to move ``last_period`` forward with one conditional UPDATE; the one
+    that moves it enqueues the job — so each job runs once per period."""
+
+    name = models.CharField(max_length=100, unique=True)
+    last_period = models.BigIntegerField(default=-1)
+    last_enqueued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("periodic job")
+        verbose_name_plural = _("periodic jobs")
+
+    def __str__(self):
+        return self.name
