@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "arenda.crm",
     "arenda.bookings",
     "arenda.api",
+    "arenda.integrations.messaging",
 ]
 
 MIDDLEWARE = [
@@ -238,6 +239,26 @@ TASKS = {
 INTAKE_TOKEN = env_str("INTAKE_TOKEN")
 TELEGRAM_BOT_TOKEN = env_str("TELEGRAM_BOT_TOKEN")
 TELEGRAM_API_URL = env_str("TELEGRAM_API_URL", "https://api.telegram.org")
+# Telegram sends it back in X-Telegram-Bot-Api-Secret-Token; the webhook refuses calls
+# without it (set it on Telegram's side with ``manage.py telegram_webhook <url>``).
+TELEGRAM_WEBHOOK_SECRET = env_str("TELEGRAM_WEBHOOK_SECRET")
+TELEGRAM_BOT_USERNAME = env_str("TELEGRAM_BOT_USERNAME")
+TELEGRAM_TIMEOUT = env_int("TELEGRAM_TIMEOUT", 10, minimum=1)
+
+# --- E-mail (the second messaging channel) ------------------------------------------------------
+# In development mail is printed to the console unless EMAIL_BACKEND says otherwise.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "arenda@localhost")
 
 LOGGING = {
     "version": 1,

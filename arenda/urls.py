@@ -13,6 +13,7 @@ urlpatterns = [
     path("directory/", include("arenda.directory.urls")),
     path("bookings/", include("arenda.bookings.urls")),
     path("deals/", include("arenda.crm.urls")),
+    path("integrations/telegram/", include("arenda.integrations.messaging.urls")),
     path("", include("arenda.core.urls")),
 ]
 

@@ -1,0 +1,84 @@
+"""Telegram Bot API: ``sendMessage`` with an optional inline keyboard.
+
+Plain text (no ``parse_mode``), so nothing a manager types needs escaping. Telegram
+answers ``ok`` once the message is in the chat, hence DELIVERED rather than SENT.
+"""
+
+import logging
+
+import httpx
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from arenda.integrations.messaging.channels.base import Channel, Outcome, SendResult
+
+log = logging.getLogger(__name__)
+
+
+def api_url(method: str) -> str:
+    return f"{settings.TELEGRAM_API_URL.rstrip('/')}/bot{settings.TELEGRAM_BOT_TOKEN}/{method}"
+
+
+def keyboard(message) -> dict | None:
+    if not message.buttons:
+        return None
+    row = [{"text": b["text"], "callback_data": f"{b['action']}:{message.pk}"} for b in message.buttons]
+    return {"inline_keyboard": [row]}
+
+
+def _refusal(status: int, description: str) -> str:
+    said = description.lower()
+    if "blocked" in said:
+        reason = _("The recipient blocked the bot.")
+    elif "deactivated" in said:
+        reason = _("The recipient's Telegram account is deleted.")
+    elif "chat not found" in said or "initiate conversation" in said:
+        reason = _("The recipient has not started a chat with the bot.")
+    elif status == 401:
+        reason = _("Telegram refused the bot token (TELEGRAM_BOT_TOKEN).")
+    else:
+        reason = _("Telegram refused the message.")
+    return f"{reason} (Telegram {status}: {description})"
+
+
+class TelegramChannel(Channel):
+    name = "telegram"
+
+    def send(self, message) -> SendResult:
+        if not settings.TELEGRAM_BOT_TOKEN:
+            return SendResult(Outcome.FAILED, error=_("The Telegram bot is not set up (TELEGRAM_BOT_TOKEN)."))
+        payload = {"chat_id": message.recipient, "text": message.text}
+        if markup := keyboard(message):
+            payload["reply_markup"] = markup
+        try:
+            response = httpx.post(api_url("sendMessage"), json=payload, timeout=settings.TELEGRAM_TIMEOUT)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            # Nothing reached Telegram: safe to try again.
+            return SendResult(
+                Outcome.RETRY,
+                error=_("Telegram is unreachable: %(error)s") % {"error": str(exc) or type(exc).__name__},
+            )
+        except httpx.HTTPError as exc:
+            # The request went out and no answer came back: it may have been delivered.
+            return SendResult(
+                Outcome.RETRY,
+                error=_("No answer from Telegram: %(error)s") % {"error": str(exc) or type(exc).__name__},
+                in_doubt=True,
+            )
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        description = str(body.get("description") or response.reason_phrase)
+        if response.status_code == 200 and body.get("ok"):
+            return SendResult(Outcome.DELIVERED, external_id=str(body["result"]["message_id"]))
+        if response.status_code == 429:
+            retry_after = (body.get("parameters") or {}).get("retry_after")
+            return SendResult(
+                Outcome.RETRY,
+                error=f"Telegram 429: {description}",
+                retry_after=int(retry_after) if isinstance(retry_after, int | float) else None,
+            )
+        if response.status_code >= 500:
+            return SendResult(Outcome.RETRY, error=f"Telegram {response.status_code}: {description}")
+        return SendResult(Outcome.FAILED, error=_refusal(response.status_code, description))

@@ -1,0 +1,31 @@
+import httpx
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext_lazy
+
+from arenda.integrations.messaging.channels.telegram import api_url
+
+
+class Command(BaseCommand):
+    help = gettext_lazy(
+        "Point the Telegram bot at this site's webhook, with TELEGRAM_WEBHOOK_SECRET as its secret token."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("url", help="https://<host>/integrations/telegram/webhook/")
+
+    def handle(self, *args, url, **options):
+        if not (settings.TELEGRAM_BOT_TOKEN and settings.TELEGRAM_WEBHOOK_SECRET):
+            raise CommandError("Set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET first.")
+        payload = {
+            "url": url,
+            "secret_token": settings.TELEGRAM_WEBHOOK_SECRET,
+            "allowed_updates": ["message", "callback_query"],
+        }
+        try:
+            answer = httpx.post(api_url("setWebhook"), json=payload, timeout=settings.TELEGRAM_TIMEOUT).json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise CommandError(f"Telegram did not answer: {exc}")
+        if not answer.get("ok"):
+            raise CommandError(f"Telegram refused: {answer.get('description')}")
+        self.stdout.write(f"webhook set: {url}")

@@ -1,0 +1,285 @@
+"""The messaging outbox: every outgoing message is a row, written in the transaction of
+the action that caused it, and sent by the task worker after that transaction commits.
+
+Status flow::
+
+    queued ─▶ sending ─▶ delivered (Telegram: it is in the chat) ─▶ acknowledged («Принял»)
+      ▲          │    └─▶ sent (e-mail: a server took it)
+      └─ retry ──┤
+                 └─▶ failed (refused: blocked bot, bad address; or gave up after MAX_ATTEMPTS)
+
+Delivery guarantee — **at least once, made visible**. Telegram's ``sendMessage`` has no
+idempotency key and no way to ask "did you get this?", so no design can tell a worker
+that died after the HTTP call from one that died before it. We therefore:
+
+1. claim the message before any network call — ``sending``, a fresh ``attempt_id``,
+   ``sending_at`` — and commit, so no lock or transaction is held over the network;
+2. call the channel, then record its answer only if the claim is still ours;
+3. treat a claim older than ``SENDING_LEASE`` (far longer than any channel timeout) as a
+   worker that died mid-attempt, and a read timeout as an answer lost on the way: the
+   message *may* have arrived. It is sent again, flagged ``in_doubt`` on the record and
+   marked «(repeat)» for the recipient, so a duplicate is never silent — a driver sees one
+   order twice, labelled, rather than none. Either copy's «Принял» button acknowledges the
+   same record (the callback names the outbox id, not Telegram's message id).
+
+Never-sent is the worse failure for dispatch (a machine that does not arrive), which is
+why we chose this over "at most once". E-mail goes with a ``Message-ID`` derived from the
+``idempotency_key``, so mail clients fold a repeat into one message.
+
+Callers may pass their own ``idempotency_key`` (e.g. "dispatch:booking:12:v3") to make
+``enqueue`` itself idempotent: the same key returns the message already queued.
+"""
+
+import logging
+import uuid
+from datetime import timedelta
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+from arenda.integrations.messaging.channels import CHANNELS, Outcome, SendResult, channel_for
+from arenda.integrations.messaging.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+S = OutboxMessage.Status
+MAX_ATTEMPTS = 8
+BACKOFF_SECONDS = 30  # doubles with each attempt: 30 s, 1 min, 2 min … capped at an hour
+BACKOFF_CAP_SECONDS = 3600
+SENDING_LEASE = timedelta(minutes=2)
+
+
+def ack_button() -> dict:
+    """The «Принял» button: pressing it marks the message acknowledged."""
+    return {"text": pgettext("messenger button", "Accepted"), "action": "ack"}
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS))
+
+
+def enqueue(
+    *,
+    channel: str,
+    recipient,
+    text: str,
+    subject=None,
+    buttons: list[dict] | None = None,
+    title: str = "",
+    idempotency_key: str = "",
+) -> OutboxMessage:
+    """Queue a message in the caller's transaction; it is sent after that commits (and
+    never, if it rolls back). ``subject`` is the record it is about (a lead message, a
+    booking); if that model has a ``delivery_status`` field, it follows the message."""
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    recipient, text = str(recipient or "").strip(), (text or "").strip()
+    if not recipient:
+        raise ValidationError({"recipient": _("Nobody to send the message to.")})
+    if not text:
+        raise ValidationError({"text": _("The message is empty.")})
+    if idempotency_key and (known := OutboxMessage.objects.filter(idempotency_key=idempotency_key).first()):
+        return known
+    now = timezone.now()
+    message = OutboxMessage(
+        channel=channel,
+        recipient=recipient,
+        text=text,
+        title=title[:200],
+        buttons=[{"text": str(b["text"]), "action": b["action"]} for b in buttons or ()],
+        idempotency_key=idempotency_key or uuid.uuid4().hex,
+        queued_at=now,
+        next_attempt_at=now,
+    )
+    if subject is not None:
+        message.content_type = ContentType.objects.get_for_model(subject)
+        message.object_id = subject.pk
+    _log(message, now)
+    try:
+        with transaction.atomic():
+            message.save()
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        return OutboxMessage.objects.get(idempotency_key=idempotency_key)
+    _schedule(message.pk)
+    return message
+
+
+def deliver(message_id: int) -> str | None:
+    """One attempt to send a due, queued message (what the task runs). Returns the new
+    status, or None when there was nothing to do (sent already, not due, claimed by
+    another worker)."""
+    message = _claim(message_id)
+    if message is None:
+        return None
+    if message.in_doubt:
+        # Only the outgoing copy is marked; the record keeps the text as written.
+        message.text = _("(repeat) %(text)s") % {"text": message.text}
+    try:
+        result = channel_for(message.channel).send(message)
+    except Exception as exc:
+        log.exception("outbox: channel %s raised for message %s", message.channel, message.pk)
+        result = SendResult(Outcome.RETRY, error=f"{type(exc).__name__}: {exc}", in_doubt=True)
+    return _record(message.pk, message.attempt_id, result)
+
+
+def deliver_due(limit: int = 200) -> dict:
+    """The periodic sweep: recover attempts whose worker died, then send every message
+    whose time has come (a lost task or a backend that cannot defer leaves them here)."""
+    now = timezone.now()
+    recovered = 0
+    stalled = OutboxMessage.objects.filter(status=S.SENDING, sending_at__lt=now - SENDING_LEASE)
+    for pk in stalled.values_list("pk", flat=True)[:limit]:
+        recovered += _recover(pk, now)
+    due = OutboxMessage.objects.filter(status=S.QUEUED, next_attempt_at__lte=now).order_by("next_attempt_at")
+    statuses = [deliver(pk) for pk in due.values_list("pk", flat=True)[:limit]]
+    return {"recovered": recovered, "attempted": sum(s is not None for s in statuses)}
+
+
+@transaction.atomic
+def retry(message: OutboxMessage) -> OutboxMessage:
+    """Send a failed message again (a person decided to, e.g. after the driver unblocked
+    the bot): a fresh round of attempts."""
+    message = OutboxMessage.objects.select_for_update().get(pk=message.pk)
+    if message.status != S.FAILED:
+        return message
+    now = timezone.now()
+    message.status, message.attempts, message.next_attempt_at = S.QUEUED, 0, now
+    _log(message, now, _("Sent again by hand."))
+    message.save()
+    _mirror(message)
+    _schedule(message.pk)
+    return message
+
+
+@transaction.atomic
+def acknowledge(message_id: int, *, chat_id) -> OutboxMessage | None:
+    """The recipient pressed «Принял». Only the chat the message went to may acknowledge
+    it; pressing twice changes nothing. A pending retry stops: the message arrived."""
+    message = (
+        OutboxMessage.objects.select_for_update()
+        .filter(pk=message_id, channel=OutboxMessage.Channel.TELEGRAM, recipient=str(chat_id))
+        .first()
+    )
+    if message is None or message.status == S.ACKNOWLEDGED:
+        return message
+    now = timezone.now()
+    message.status, message.acknowledged_at, message.next_attempt_at = S.ACKNOWLEDGED, now, None
+    _log(message, now)
+    message.save()
+    _mirror(message)
+    return message
+
+
+# --- the steps of one attempt ----------------------------------------------------------------
+@transaction.atomic
+def _claim(message_id: int) -> OutboxMessage | None:
+    now = timezone.now()
+    message = (
+        OutboxMessage.objects.select_for_update(skip_locked=True)
+        .filter(pk=message_id, status=S.QUEUED, next_attempt_at__lte=now)
+        .first()
+    )
+    if message is None:
+        return None
+    message.status, message.attempt_id, message.sending_at = S.SENDING, uuid.uuid4().hex, now
+    message.attempts += 1
+    _log(message, now, _("Attempt %(n)d.") % {"n": message.attempts})
+    message.save()
+    return message
+
+
+@transaction.atomic
+def _record(message_id: int, attempt_id: str, result: SendResult) -> str:
+    message = OutboxMessage.objects.select_for_update().get(pk=message_id)
+    if message.attempt_id != attempt_id:
+        # Declared dead and recovered meanwhile: the new attempt owns the record now.
+        log.warning("outbox: late answer for message %s ignored: %s", message_id, result)
+        return message.status
+    now = timezone.now()
+    message.attempt_id = ""
+    success = result.outcome in (Outcome.DELIVERED, Outcome.SENT)
+    if success:
+        message.external_id, message.sent_at, message.last_error = result.external_id, now, ""
+    if message.status != S.SENDING:
+        # Acknowledged while the attempt was in flight: that settles it.
+        message.save()
+        return message.status
+    if success:
+        message.status, message.next_attempt_at = result.outcome.value, None
+        note = ""
+    elif result.outcome == Outcome.FAILED:
+        message.status, message.next_attempt_at, message.last_error = S.FAILED, None, result.error
+        note = result.error
+    else:
+        message.in_doubt = message.in_doubt or result.in_doubt
+        if message.attempts >= MAX_ATTEMPTS:
+            message.status, message.next_attempt_at = S.FAILED, None
+            message.last_error = _("Gave up after %(n)d attempts. Last error: %(error)s") % {
+                "n": message.attempts,
+                "error": result.error,
+            }
+        else:
+            delay = timedelta(seconds=result.retry_after) if result.retry_after else backoff(message.attempts)
+            message.status, message.next_attempt_at, message.last_error = S.QUEUED, now + delay, result.error
+            _schedule(message.pk, message.next_attempt_at)
+        note = message.last_error
+    _log(message, now, note)
+    message.save()
+    _mirror(message)
+    return message.status
+
+
+@transaction.atomic
+def _recover(message_id: int, now) -> int:
+    message = (
+        OutboxMessage.objects.select_for_update(skip_locked=True)
+        .filter(pk=message_id, status=S.SENDING, sending_at__lt=now - SENDING_LEASE)
+        .first()
+    )
+    if message is None:
+        return 0
+    message.attempt_id, message.in_doubt = "", True
+    message.last_error = _("The sender stopped during an attempt; the message may have been delivered.")
+    if message.attempts >= MAX_ATTEMPTS:
+        message.status, message.next_attempt_at = S.FAILED, None
+    else:
+        message.status, message.next_attempt_at = S.QUEUED, now
+    _log(message, now, message.last_error)
+    message.save()
+    _mirror(message)
+    return 1
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def _log(message: OutboxMessage, when, note: str = "") -> None:
+    message.history = [*message.history, {"at": when.isoformat(), "status": message.status, "note": note}]
+
+
+def _mirror(message: OutboxMessage) -> None:
+    model = message.content_type.model_class() if message.content_type_id else None
+    if model is not None and any(f.name == "delivery_status" for f in model._meta.concrete_fields):
+        model._default_manager.filter(pk=message.object_id).update(delivery_status=message.status)
+
+
+def _schedule(message_id: int, when=None) -> None:
+    transaction.on_commit(lambda: _enqueue_task(message_id, when))
+
+
+def _enqueue_task(message_id: int, when) -> None:
+    from arenda.integrations.messaging.tasks import send_message
+
+    try:
+        if when is None:
+            send_message.enqueue(message_id)
+        elif send_message.get_backend().supports_defer:
+            send_message.using(run_after=when).enqueue(message_id)
+        # else: a backend that cannot wait; the periodic deliver_due() sends it when due.
+    except Exception:
+        # The row is committed and queued; deliver_due() sends it even if this task is lost.
+        log.exception("outbox: could not enqueue the task for message %s", message_id)
