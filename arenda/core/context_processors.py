@@ -34,7 +34,13 @@ def _navigation(user) -> list[dict]:
     ]
     groups = [
         (None, [{"label": _("Dashboard"), "url": reverse("dashboard")}]),
-        (_("Sales"), [_coming("leads"), *_area(user, "deal", _("Deals"), "crm:deal_list")]),
+        (
+            _("Sales"),
+            [
+                *_area(user, "lead", _("Leads"), "crm:lead_board"),
+                *_area(user, "deal", _("Deals"), "crm:deal_list"),
+            ],
+        ),
         (
             _("Operations"),
             [

@@ -1,11 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from arenda.core import views
+from arenda.core import notification_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("coming/<slug:area>/", views.coming, name="coming"),
+    path("notifications/bell/", notification_views.notification_bell, name="notification_bell"),
+    path("notifications/read/", notification_views.notification_read_all, name="notification_read_all"),
+    path("notifications/<int:pk>/", notification_views.notification_open, name="notification_open"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(template_name="core/login.html", redirect_authenticated_user=True),

@@ -14,14 +14,6 @@ LICENCE_WARNING_DAYS = 30
 
 # Areas of PRODUCT.md that are not built yet: the navigation leads here instead of nowhere.
 COMING_AREAS = {
-    "leads": {
-        "title": _("Leads"),
-        "text": _(
-            "One funnel for every request — telephony, the website form, messengers, e-mail or typed "
-            "in by hand: new → in work → qualified or junk. A repeat request from the same phone or INN "
-            "joins the open lead instead of creating a duplicate; a qualified lead becomes a deal."
-        ),
-    },
     "invoices": {
         "title": _("Invoices"),
         "text": _(

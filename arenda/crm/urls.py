@@ -1,6 +1,6 @@
 from django.urls import path
 
-from arenda.crm import views
+from arenda.crm import lead_views, views
 
 app_name = "crm"
 urlpatterns = [
@@ -8,4 +8,17 @@ urlpatterns = [
     path("new/", views.deal_create, name="deal_create"),
     path("<int:pk>/", views.deal_detail, name="deal_detail"),
     path("<int:pk>/edit/", views.deal_update, name="deal_update"),
+    # leads and intake tokens
+    path("leads/", lead_views.lead_board, name="lead_board"),
+    path("leads/list/", lead_views.lead_list, name="lead_list"),
+    path("leads/new/", lead_views.lead_create, name="lead_create"),
+    path("leads/<int:pk>/", lead_views.lead_detail, name="lead_detail"),
+    path("leads/<int:pk>/take/", lead_views.lead_take, name="lead_take"),
+    path("leads/<int:pk>/assign/", lead_views.lead_assign, name="lead_assign"),
+    path("leads/<int:pk>/reply/", lead_views.lead_reply, name="lead_reply"),
+    path("leads/<int:pk>/reject/", lead_views.lead_reject, name="lead_reject"),
+    path("leads/<int:pk>/qualify/", lead_views.lead_qualify, name="lead_qualify"),
+    path("leads/counterparties/", lead_views.counterparty_options, name="lead_counterparty_options"),
+    path("leads/tokens/", lead_views.intake_tokens, name="intake_tokens"),
+    path("leads/tokens/<int:pk>/revoke/", lead_views.intake_token_revoke, name="intake_token_revoke"),
 ]

@@ -40,12 +40,12 @@ def test_anonymous_is_sent_to_login(client, db, resource, kind, action):
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("url", ["/", "/coming/leads/", "/coming/1c-sync/", "/accounts/password/"])
+@pytest.mark.parametrize("url", ["/", "/coming/invoices/", "/coming/1c-sync/", "/accounts/password/"])
 def test_shell_pages_render_for_every_role(ui, role, url):
     assert ui(role).get(url).status_code == 200
 
 
-@pytest.mark.parametrize("url", ["/", "/coming/leads/", "/accounts/password/"])
+@pytest.mark.parametrize("url", ["/", "/coming/invoices/", "/accounts/password/"])
 def test_shell_pages_need_login(client, db, url):
     response = client.get(url)
     assert response.status_code == 302
@@ -74,7 +74,7 @@ def test_navigation_hides_what_the_role_cannot_see(ui, role):
     for resource in FACTORIES:
         assert (reverse(f"directory:{resource}_list") in html) == allowed(role, "view", resource)
     assert ("/admin/core/user/" in html) == (role == Role.ADMIN)
-    assert reverse("coming", args=["leads"]) in html
+    assert reverse("crm:lead_board") in html
     assert reverse("bookings:booking_list") in html and reverse("crm:deal_list") in html
 
 
