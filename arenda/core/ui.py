@@ -291,7 +291,8 @@ def _filtered(page: Page, request):
     return qs, q, active, order
 
 
-def list_view(request, page: Page):
+def list_view(request, page: Page, template: str = "core/ui/list.html"):
+    """The list page; ``template`` may extend ``core/ui/list.html`` (HTMX gets its results)."""
     qs, q, active, order = _filtered(page, request)
     paginator = Paginator(qs, PAGE_SIZE)
     page_obj = paginator.get_page(request.GET.get("page"))
@@ -323,9 +324,8 @@ def list_view(request, page: Page):
         ],
         "filtered": bool(q or active),
     }
-    template = "core/ui/list.html"
     if request.htmx and not request.htmx.boosted:
-        template += "#results"
+        template = "core/ui/list.html#results"
     return render(request, template, context)
 
 

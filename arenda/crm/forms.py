@@ -1,17 +1,25 @@
-"""The deal form: validates (the model's rules via full_clean); the services write."""
+"""Forms of the deal pages: they validate (the model's rules via full_clean); the services
+in ``arenda.crm.services`` write."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from arenda.bookings.forms import NUMBER, LocalDateTimeInput
+from arenda.core.models import User
+from arenda.core.roles import Role
 from arenda.core.ui import ServiceForm
-from arenda.crm.models import Deal
+from arenda.crm.models import Deal, DealLine
+from arenda.directory.models import Counterparty, EquipmentType
 
 
 class DealForm(ServiceForm):
     class Meta:
         model = Deal
-        fields = ["title", "counterparty", "contact", "organization", "manager", "stage", "lost_reason"]
-        widgets = {"lost_reason": forms.Textarea(attrs={"rows": 2})}
+        # The stage moves on the board and by the deal page's buttons (services.deal_move).
+        fields = ["title", "counterparty", "contact", "organization", "manager", "proposal_valid_until"]
+        widgets = {
+            "proposal_valid_until": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
 
     def adjust_for_user(self, user):
         if not self.instance.pk and not self.is_bound:
@@ -23,3 +31,70 @@ class DealForm(ServiceForm):
         if contact is not None and counterparty is not None and contact.counterparty_id != counterparty.pk:
             self.add_error("contact", _("The contact belongs to another counterparty."))
         return data
+
+
+class DealLineForm(ServiceForm):
+    class Meta:
+        model = DealLine
+        fields = [
+            "equipment_type", "min_capacity_t", "start", "end", "ordered_hours", "min_hours",
+            "rate_per_hour", "km", "rate_per_km", "site_address", "notes",
+        ]  # fmt: skip
+        widgets = {
+            "start": LocalDateTimeInput(),
+            "end": LocalDateTimeInput(),
+            "min_capacity_t": NUMBER,
+            "ordered_hours": NUMBER,
+            "min_hours": NUMBER,
+            "rate_per_hour": NUMBER,
+            "km": NUMBER,
+            "rate_per_km": NUMBER,
+        }
+
+    def adjust_for_user(self, user):
+        self.fields["equipment_type"].queryset = EquipmentType.objects.order_by("name")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
+            self.add_error("end", _("The end must be after the start."))
+        return data
+
+
+class CommentForm(forms.Form):
+    text = forms.CharField(label=_("Comment"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class LostForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why is the deal lost?"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class ProposalForm(forms.Form):
+    proposal_valid_until = forms.DateField(
+        label=_("Valid until"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+
+
+class BoardFilterForm(forms.Form):
+    """The board's filters, kept in the URL."""
+
+    manager = forms.ModelChoiceField(
+        User.objects.filter(role=Role.MANAGER).order_by("full_name"),
+        label=_("Manager"),
+        required=False,
+        empty_label=_("Manager: all"),
+    )
+    counterparty = forms.ModelChoiceField(
+        Counterparty.objects.order_by("name"),
+        label=_("Counterparty"),
+        required=False,
+        empty_label=_("Counterparty: all"),
+    )
+    created_from = forms.DateField(
+        label=_("Created from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_to = forms.DateField(
+        label=_("Created to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
