@@ -31,6 +31,12 @@ def _make_due(message):
     OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
 
 
+def _expire_lease(message):
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        sending_at=timezone.now() - outbox.SENDING_LEASE - timedelta(seconds=1)
+    )
+
+
 def _near(moment, expected, slack=5):
     return abs((moment - expected).total_seconds()) < slack
 
@@ -144,9 +150,7 @@ def test_worker_dies_after_sending_at_least_once_made_visible(fake, tasks):
     assert outbox.deliver_due() == {"recovered": 0, "attempted": 0}
     assert outbox.deliver(message.pk) is None and len(sent(fake)) == 1
 
-    OutboxMessage.objects.filter(pk=message.pk).update(
-        sending_at=timezone.now() - outbox.SENDING_LEASE - timedelta(seconds=1)
-    )
+    _expire_lease(message)
     assert outbox.deliver_due() == {"recovered": 1, "attempted": 1}
     message.refresh_from_db()
     first, second = sent(fake)
@@ -155,9 +159,22 @@ def test_worker_dies_after_sending_at_least_once_made_visible(fake, tasks):
     assert message.external_id == str(second["message_id"])
     # Both copies' buttons name the same record.
     assert first["reply_markup"] == second["reply_markup"]
-    # A late answer from the dead attempt changes nothing.
-    assert outbox._record(message.pk, claimed.attempt_id, SendResult(Outcome.FAILED)) == S.DELIVERED
     assert outbox.acknowledge(message.pk, chat_id=first["chat"]["id"]).status == S.ACKNOWLEDGED
+
+
+def test_a_late_answer_from_a_recovered_attempt_changes_nothing(fake):
+    message = _enqueue()
+    stalled = outbox._claim(message.pk)
+    _expire_lease(message)
+    assert outbox._recover(message.pk, timezone.now()) == 1
+    retrying = outbox._claim(message.pk)
+    assert (
+        outbox._record(message.pk, stalled.attempt_id, SendResult(Outcome.FAILED, error="late")) == S.SENDING
+    )
+    message.refresh_from_db()
+    assert (message.attempt_id, message.last_error) == (retrying.attempt_id, retrying.last_error)
+    result = channel_for("telegram").send(retrying)
+    assert outbox._record(message.pk, retrying.attempt_id, result) == S.DELIVERED
 
 
 def test_an_acknowledgement_during_the_attempt_wins(fake):
