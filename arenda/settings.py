@@ -223,7 +223,23 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    # Choice sets used by several fields get one name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "LeadSourceEnum": "arenda.crm.models.Lead.Source",
+        "LeadStatusEnum": "arenda.crm.models.Lead.Status",
+    },
 }
+
+# --- Cache ---------------------------------------------------------------------------------
+# The intake rate limit counts here. Memory is per process: with several processes
+# (gunicorn workers, machines) set CACHE_URL=redis://host:6379/0 so they share the counts.
+CACHE_URL = env_str("CACHE_URL") or env_str("REDIS_URL")
+if CACHE_URL:
+    if not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured("CACHE_URL must be a redis://, rediss:// or unix:// URL")
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "arenda"}}
 
 # --- Background tasks ------------------------------------------------------------------------
 TASKS = {
@@ -237,6 +253,15 @@ TASKS = {
 
 # --- Company-wide defaults ----------------------------------------------------------------------
 INTAKE_TOKEN = env_str("INTAKE_TOKEN")
+# Requests per minute one address may make to one intake source (429 beyond).
+INTAKE_RATE_LIMIT = env_int("INTAKE_RATE_LIMIT", 30, minimum=1)
+# The mailbox leads are read from (python manage.py read_lead_mail); off without a host.
+LEAD_IMAP_HOST = env_str("LEAD_IMAP_HOST")
+LEAD_IMAP_PORT = env_int("LEAD_IMAP_PORT", 993, minimum=1)
+LEAD_IMAP_SSL = env_bool("LEAD_IMAP_SSL", True)
+LEAD_IMAP_USER = env_str("LEAD_IMAP_USER")
+LEAD_IMAP_PASSWORD = env_str("LEAD_IMAP_PASSWORD")
+LEAD_IMAP_FOLDER = env_str("LEAD_IMAP_FOLDER", "INBOX")
 TELEGRAM_BOT_TOKEN = env_str("TELEGRAM_BOT_TOKEN")
 TELEGRAM_API_URL = env_str("TELEGRAM_API_URL", "https://api.telegram.org")
 # Telegram sends it back in X-Telegram-Bot-Api-Secret-Token; the webhook refuses calls

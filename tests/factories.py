@@ -218,3 +218,32 @@ class BookingFactory(factory.django.DjangoModelFactory):
     min_hours = Decimal("4")
     rate_per_hour = Decimal("3500.00")
     rate_per_km = Decimal("0")
+
+
+class LeadFactory(factory.django.DjangoModelFactory):
+    """An open lead with a phone of its own (+7 912 xxx-xx-xx)."""
+
+    class Meta:
+        model = "crm.Lead"
+
+    source = "website"
+    name = factory.Sequence(lambda n: f"Заказчиков Пётр {n}")
+    phone = factory.Sequence(lambda n: f"+7912{n + 1000000:07d}")
+    message = "Нужен автокран 25 т на завтра"
+
+
+class DealLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.DealLine"
+
+    deal = factory.SubFactory(DealFactory)
+    equipment_type = factory.SubFactory(EquipmentTypeFactory)
+    min_capacity_t = Decimal("25")
+    start = factory.LazyFunction(_next_morning)
+    end = factory.LazyAttribute(lambda o: o.start + timedelta(hours=8))
+    ordered_hours = Decimal("8")
+    min_hours = Decimal("4")
+    rate_per_hour = Decimal("3500.00")
+    km = Decimal("20")
+    rate_per_km = Decimal("100.00")
+    site_address = "Москва, ул. Строителей, 5, стройплощадка"

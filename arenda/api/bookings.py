@@ -1,4 +1,4 @@
-"""API of deals, bookings, supply orders and availability (API.md). Thin: serializers
+"""API of bookings, supply orders and availability (API.md); deals are in ``api.crm``. Thin: serializers
 validate and present, the services in ``arenda.bookings.services`` write."""
 
 from django.db.models import Q
@@ -15,59 +15,8 @@ from rest_framework.views import APIView
 from arenda.api.serializers import ModelCleanSerializer
 from arenda.bookings import calendar, selectors, services
 from arenda.bookings.models import Booking, CalendarFeed, SupplyOrder
-from arenda.core.services import record_create, record_delete, record_update
-from arenda.crm.models import Deal
+from arenda.core.services import record_delete, record_update
 from arenda.directory.models import Driver, EquipmentType, Supplier, Unit
-
-
-class DealSerializer(ModelCleanSerializer):
-    class Meta(ModelCleanSerializer.Meta):
-        model = Deal
-        fields = [
-            "id",
-            "title",
-            "counterparty",
-            "contact",
-            "organization",
-            "manager",
-            "stage",
-            "lost_reason",
-            "created_at",
-            "updated_at",
-        ]
-        read_only_fields = ["created_at", "updated_at"]
-
-    def validate(self, attrs):
-        attrs = super().validate(attrs)
-        contact = attrs.get("contact", getattr(self.instance, "contact", None))
-        counterparty = attrs.get("counterparty", getattr(self.instance, "counterparty", None))
-        if contact is not None and counterparty is not None and contact.counterparty_id != counterparty.pk:
-            raise serializers.ValidationError(
-                {"contact": [_("The contact belongs to another counterparty.")]}
-            )
-        return attrs
-
-
-class DealViewSet(viewsets.ModelViewSet):
-    resource = "deal"
-    queryset = Deal.objects.select_related("counterparty", "contact", "manager", "organization")
-    serializer_class = DealSerializer
-    filterset_fields = ["stage", "counterparty", "manager", "organization"]
-    search_fields = ["title", "counterparty__name", "counterparty__inn"]
-    ordering_fields = ["created_at", "title", "stage"]
-
-    def perform_create(self, serializer):
-        data = dict(serializer.validated_data)
-        data.setdefault("manager", self.request.user)
-        serializer.instance = record_create(Deal, data=data, by=self.request.user)
-
-    def perform_update(self, serializer):
-        serializer.instance = record_update(
-            serializer.instance, data=serializer.validated_data, by=self.request.user
-        )
-
-    def perform_destroy(self, instance):
-        record_delete(instance, by=self.request.user)
 
 
 class BookingSerializer(ModelCleanSerializer):

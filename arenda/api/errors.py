@@ -14,6 +14,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from arenda.bookings.services import BookingConflict
 from arenda.core.services import RecordInUse
+from arenda.crm.services import FunnelRefused
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ def exception_handler(exc, context):
                 for c in exc.conflicts
             ],
         )
+    elif isinstance(exc, FunnelRefused):
+        return _conflict(exc.detail, exc.code)
     elif isinstance(exc, IntegrityError):
         # The services validate first, so this is a race with a concurrent write.
         log.warning("integrity error in the API: %s", exc)

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from arenda.api import bookings, views
+from arenda.api import bookings, crm, views
 from arenda.bookings.feeds import calendar_feed
 
 router = DefaultRouter()
@@ -14,7 +14,9 @@ router.register("equipment-types", views.EquipmentTypeViewSet, basename="equipme
 router.register("suppliers", views.SupplierViewSet, basename="supplier")
 router.register("units", views.UnitViewSet, basename="unit")
 router.register("drivers", views.DriverViewSet, basename="driver")
-router.register("deals", bookings.DealViewSet, basename="deal")
+router.register("leads", crm.LeadViewSet, basename="lead")
+router.register("deals", crm.DealViewSet, basename="deal")
+router.register("intake-tokens", crm.IntakeTokenViewSet, basename="intake-token")
 router.register("bookings", bookings.BookingViewSet, basename="booking")
 router.register("calendar-feeds", bookings.CalendarFeedViewSet, basename="calendar-feeds")
 router.register("supply-orders", bookings.SupplyOrderViewSet, basename="supply-order")
@@ -22,6 +24,10 @@ router.register("supply-orders", bookings.SupplyOrderViewSet, basename="supply-o
 # The router has no nesting; maintenance windows live under their unit.
 maintenance_list = views.MaintenanceWindowViewSet.as_view({"get": "list", "post": "create"})
 maintenance_detail = views.MaintenanceWindowViewSet.as_view(
+    {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+)
+deal_lines = crm.DealLineViewSet.as_view({"get": "list", "post": "create"})
+deal_line = crm.DealLineViewSet.as_view(
     {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
 )
 
@@ -33,5 +39,9 @@ urlpatterns = [
     path("availability/", bookings.AvailabilityView.as_view(), name="availability"),
     path("units/<int:unit_id>/maintenance/", maintenance_list, name="maintenance-list"),
     path("units/<int:unit_id>/maintenance/<int:pk>/", maintenance_detail, name="maintenance-detail"),
+    path("intake/<str:source>/", crm.IntakeView.as_view(), name="intake"),
+    path("deals/<int:deal_id>/lines/", deal_lines, name="deal-line-list"),
+    path("deals/<int:deal_id>/lines/<int:pk>/", deal_line, name="deal-line-detail"),
+    path("deals/<int:pk>/proposal.pdf", crm.DealProposalView.as_view(), name="deal-proposal"),
     path("", include(router.urls)),
 ]

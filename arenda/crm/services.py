@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -217,7 +217,7 @@ def next_manager():
     """Leads go to the active managers in turn: the one whose last assigned lead is oldest
     (or who has none yet)."""
     managers = User.objects.filter(is_active=True, role=Role.MANAGER).annotate(last=Max("leads__created_at"))
-    return managers.order_by(Q(last__isnull=False), "last", "pk").first()
+    return managers.order_by(F("last").asc(nulls_first=True), "pk").first()
 
 
 def _known_party(*, phone: str, inn: str):
@@ -409,8 +409,6 @@ def lead_assign(*, lead: Lead, manager, by) -> Lead:
 def lead_reply(*, lead: Lead, text: str, by) -> LeadMessage:
     """The manager's answer. A Telegram lead gets it in the chat (through the outbox);
     other channels keep it as a note of what was said."""
-    from arenda.integrations.messaging import outbox
-
     text = (text or "").strip()
     if not text:
         raise ValidationError({"text": _("Write the reply.")})
@@ -423,6 +421,8 @@ def lead_reply(*, lead: Lead, text: str, by) -> LeadMessage:
         author=by,
     )
     if lead.telegram_chat_id:
+        from arenda.integrations.messaging import outbox
+
         message = outbox.enqueue(
             channel="telegram", recipient=lead.telegram_chat_id, text=text, subject=entry
         )

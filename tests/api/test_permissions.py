@@ -4,8 +4,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from arenda.core.roles import MATRIX, Role
-from tests.api.conftest import PERMISSION_SPECS
-from tests.factories import UserFactory
+from tests.api.conftest import PERMISSION_SPECS, Spec
+from tests.factories import LeadFactory, UserFactory
 
 A, M, C, D = Role.ADMIN, Role.MANAGER, Role.ACCOUNTANT, Role.DIRECTOR
 ROLES = [A, M, C, D]
@@ -23,6 +23,9 @@ EXPECTED = {
     "unit": {A: "RCUD", M: "RCU", C: "R", D: "R"},
     "maintenance": {A: "RCUD", M: "RCUD", C: "R", D: "R"},
     "driver": {A: "RCUD", M: "RCU", C: "RU", D: "R"},
+    "lead": {A: "RCUD", M: "RCU", C: "R", D: "R"},
+    # list, create and revoke only: tested in tests/api/test_crm_api.py
+    "intake_token": {A: "RCUD", M: "", C: "", D: ""},
     "deal": {A: "RCUD", M: "RCU", C: "R", D: "R"},
     "booking": {A: "RCUD", M: "RCU", C: "R", D: "R"},
     # no create or delete endpoints: tested in tests/api/test_bookings_api.py
@@ -30,7 +33,16 @@ EXPECTED = {
     # the admin's, in the Django admin only
     "company_settings": {A: "RCUD", M: "R", C: "R", D: "R"},
 }
-CRUD_ENDPOINTS = PERMISSION_SPECS
+CRUD_ENDPOINTS = {
+    **PERMISSION_SPECS,
+    "lead": Spec(
+        "lead",
+        "leads",
+        LeadFactory,
+        lambda: {"name": "Звонков Иван", "phone": LeadFactory.build().phone, "message": "кран"},
+        {"company": "ООО «Ромашка»"},
+    ),
+}
 LETTER = {"list": "R", "retrieve": "R", "create": "C", "update": "U", "delete": "D"}
 SUCCESS = {"list": 200, "retrieve": 200, "create": 201, "update": 200, "delete": 204}
 
@@ -38,7 +50,7 @@ SUCCESS = {"list": 200, "retrieve": 200, "create": 201, "update": 200, "delete":
 def test_expected_table_is_the_matrix():
     letters = {"view": "R", "add": "C", "change": "U", "delete": "D"}
     assert set(EXPECTED) == set(MATRIX)
-    assert set(CRUD_ENDPOINTS) == set(MATRIX) - {"supply_order", "company_settings"}
+    assert set(CRUD_ENDPOINTS) == set(MATRIX) - {"supply_order", "company_settings", "intake_token"}
     for resource, by_role in MATRIX.items():
         for role in (M, C, D):
             assert set(EXPECTED[resource][role]) == {letters[a] for a in by_role.get(role, ())}, (

@@ -18,6 +18,8 @@ EXPECTED = {
     "unit": ("RCU", "R", "R"),
     "maintenance": ("RCUD", "R", "R"),
     "driver": ("RCU", "RU", "R"),
+    "lead": ("RCU", "R", "R"),
+    "intake_token": ("", "", ""),
     "deal": ("RCU", "R", "R"),
     "booking": ("RCU", "R", "R"),
     "supply_order": ("RCU", "R", "R"),
