@@ -34,10 +34,11 @@ import logging
 import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -54,8 +55,10 @@ SENDING_LEASE = timedelta(minutes=2)
 
 
 def ack_button() -> dict:
-    """The «Принял» button: pressing it marks the message acknowledged."""
-    return {"text": pgettext("messenger button", "Accepted"), "action": "ack"}
+    """The «Принял» button: pressing it marks the message acknowledged. In the company's
+    language, whatever language the manager's screen is in."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return {"text": pgettext("messenger button", "Accepted"), "action": "ack"}
 
 
 def backoff(attempts: int) -> timedelta:
