@@ -19,6 +19,7 @@ urlpatterns = [
     path("<int:pk>/proposal.pdf", views.deal_proposal_pdf, name="deal_proposal_pdf"),
     # leads and intake tokens
     path("leads/", lead_views.lead_board, name="lead_board"),
+    path("leads/changes/", lead_views.lead_board_changes, name="lead_board_changes"),
     path("leads/list/", lead_views.lead_list, name="lead_list"),
     path("leads/new/", lead_views.lead_create, name="lead_create"),
     path("leads/<int:pk>/", lead_views.lead_detail, name="lead_detail"),

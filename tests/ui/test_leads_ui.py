@@ -180,11 +180,24 @@ def test_assign_to_a_manager(ui, make_user):
 def test_the_board_shows_a_new_lead_and_refreshes_itself(ui):
     client = ui(Role.MANAGER)
     board = client.get(reverse("crm:lead_board")).content.decode()
-    assert 'hx-trigger="every 15s"' in board and "Андрей" not in board
+    assert 'hx-trigger="every 15s, leads-changed from:body"' in board and "Андрей" not in board
     lead = lead_from(name="Андрей", source="website")
     partial = client.get(reverse("crm:lead_board"), headers={"HX-Request": "true"}).content.decode()
     assert "<html" not in partial and "Андрей" in partial and lead.get_absolute_url() in partial
     assert 'id="lead-columns"' in partial
+
+
+def test_an_open_board_learns_of_a_new_lead_within_a_second(ui):
+    client = ui(Role.MANAGER)
+    board = client.get(reverse("crm:lead_board")).content.decode()
+    poll = board[board.index('id="lead-poll" hx-get="') + len('id="lead-poll" hx-get="') :]
+    poll = poll[: poll.index('"')].replace("&amp;", "&")
+    assert 'hx-trigger="every 1s"' in board and "leads-changed from:body" in board
+    assert client.get(poll).status_code == 204
+    lead_from(name="Андрей")
+    changed = client.get(poll)
+    assert changed.status_code == 200 and changed["HX-Trigger"] == "leads-changed"
+    assert "since=" in changed.content.decode() and poll not in changed.content.decode()
 
 
 def test_board_keeps_closed_leads_for_thirty_days(ui):
