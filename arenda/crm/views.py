@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -101,6 +102,12 @@ def line_amount_kopecks(prefix: str = ""):
     )
 
 
+def short_name(full_name: str) -> str:
+    """«Смирнова Ольга Викторовна» → «Смирнова О. В.»: a card is narrow."""
+    surname, *given = full_name.split() or [""]
+    return " ".join([surname, *(f"{name[0]}." for name in given[:2])])
+
+
 def _rubles(kopecks) -> Decimal:
     return Decimal(kopecks or 0) / 100
 
@@ -143,6 +150,8 @@ def _board_context(request, refusal: dict | None = None) -> dict:
         )
         for deal in cards:
             deal.total = _rubles(deal.kop)
+            deal.age = timesince(deal.created_at, depth=1)
+            deal.manager_name = short_name(deal.manager.get_full_name()) if deal.manager else ""
             deal.moves = [s for s in S if s in DEAL_MOVES[deal.stage]] if can_change else []
         row = sums.get(stage.value, {})
         columns.append(
