@@ -24,7 +24,7 @@ from arenda.core.models import User
 from arenda.core.money import to_money, vat_included
 from arenda.core.services import record_delete, record_update
 from arenda.crm import services
-from arenda.crm.intake import INTAKE_SOURCES, call_event_request, rate_limit_wait
+from arenda.crm.intake import INTAKE_SOURCES, call_event_request, client_address, rate_limit_wait
 from arenda.crm.models import Deal, DealComment, DealLine, IntakeToken, Lead, LeadMessage
 from arenda.crm.tokens import intake_token_accepts, intake_token_create, intake_token_revoke
 from arenda.directory.models import Counterparty, Organization
@@ -88,7 +88,7 @@ class IntakeView(APIView):
     def post(self, request, source):
         if source not in INTAKE_SOURCES:
             raise NotFound(_("Unknown source."))
-        wait = rate_limit_wait(source, request.META.get("REMOTE_ADDR", ""))
+        wait = rate_limit_wait(source, client_address(request))
         if wait:
             return Response(
                 {"detail": _("Too many requests. Try again later."), "code": "throttled"},
@@ -378,7 +378,6 @@ class DealLineSerializer(ModelCleanSerializer):
     def validate(self, attrs):
         if self.instance is None:
             attrs["deal"] = self.context["deal"]
-            attrs.setdefault("position", 1)
         return super().validate(attrs)
 
 

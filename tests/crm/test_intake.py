@@ -33,9 +33,9 @@ def tokens(db):
     }
 
 
-def post(source, body, token, *, raw=False, ip="203.0.113.7", language="en"):
+def post(source, body, token, *, raw=False, ip="203.0.113.7", language="en", **headers):
     client = APIClient()
-    headers = {"REMOTE_ADDR": ip, "HTTP_ACCEPT_LANGUAGE": language}
+    headers.update(REMOTE_ADDR=ip, HTTP_ACCEPT_LANGUAGE=language)
     if token is not None:
         headers["HTTP_X_INTAKE_TOKEN"] = token
     if raw:
@@ -357,6 +357,23 @@ def test_a_flood_is_429_per_source_and_address(tokens):
     assert post("website", WEBSITE, "guess").status_code == 429
     assert post("phone", CALL, tokens["phone"]).status_code == 201
     assert post("website", {"phone": "+79160000099"}, tokens["website"], ip="198.51.100.1").status_code == 201
+
+
+@override_settings(INTAKE_RATE_LIMIT=1)
+def test_behind_the_proxy_the_limit_counts_the_forwarded_client(tokens):
+    def send(forwarded, phone):
+        return post(
+            "website", {"phone": phone}, tokens["website"], ip="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded
+        )
+
+    with override_settings(SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https")):
+        assert send("203.0.113.1", "+79160000001").status_code == 201
+        assert send("203.0.113.2", "+79160000002").status_code == 201
+        # A client cannot dodge the limit by sending its own X-Forwarded-For.
+        assert send("1.2.3.4, 203.0.113.1", "+79160000003").status_code == 429
+    # Without a proxy the header is anybody's: the connection's address counts.
+    assert send("203.0.113.3", "+79160000004").status_code == 201
+    assert send("203.0.113.4", "+79160000005").status_code == 429
 
 
 @override_settings(INTAKE_RATE_LIMIT=2)
