@@ -255,11 +255,11 @@ class LeadViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         qs = super().get_queryset()
-        if self.action == "retrieve":
-            qs = qs.prefetch_related(
-                Prefetch("messages", queryset=LeadMessage.objects.select_related("author"))
-            )
-        return qs
+        if self.action == "list":
+            return qs
+        return qs.prefetch_related(
+            Prefetch("messages", queryset=LeadMessage.objects.select_related("author"))
+        )
 
     def get_serializer_class(self):
         if self.action == "create":
@@ -272,11 +272,7 @@ class LeadViewSet(viewsets.ModelViewSet):
         return lead
 
     def _answer(self, lead, code=status.HTTP_200_OK):
-        lead = (
-            self.get_queryset()
-            .prefetch_related(Prefetch("messages", queryset=LeadMessage.objects.select_related("author")))
-            .get(pk=lead.pk)
-        )
+        lead = self.get_queryset().get(pk=lead.pk)
         return Response(LeadDetailSerializer(lead, context=self.get_serializer_context()).data, status=code)
 
     @extend_schema(
