@@ -38,7 +38,7 @@ def _navigation(user) -> list[dict]:
             _("Sales"),
             [
                 *_area(user, "lead", _("Leads"), "crm:lead_board"),
-                *_area(user, "deal", _("Deals"), "crm:deal_list"),
+                *_area(user, "deal", _("Deals"), "crm:deal_board"),
             ],
         ),
         (

@@ -75,7 +75,7 @@ def test_navigation_hides_what_the_role_cannot_see(ui, role):
         assert (reverse(f"directory:{resource}_list") in html) == allowed(role, "view", resource)
     assert ("/admin/core/user/" in html) == (role == Role.ADMIN)
     assert reverse("crm:lead_board") in html
-    assert reverse("bookings:booking_list") in html and reverse("crm:deal_list") in html
+    assert reverse("bookings:booking_list") in html and reverse("crm:deal_board") in html
 
 
 @pytest.mark.parametrize("role", ROLES)
