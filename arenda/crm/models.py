@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from arenda.core.models import TimeStamped
@@ -231,7 +232,7 @@ class Lead(TimeStamped):
         MANUAL = "manual", _("Typed in")
 
     class Status(models.TextChoices):
-        NEW = "new", _("New")
+        NEW = "new", pgettext_lazy("lead status", "New")
         IN_WORK = "in_work", _("In work")
         QUALIFIED = "qualified", _("Qualified")
         JUNK = "junk", _("Junk")
@@ -242,7 +243,7 @@ class Lead(TimeStamped):
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
     inn = models.CharField(_("INN"), max_length=12, blank=True)
-    company = models.CharField(_("company"), max_length=300, blank=True)
+    company = models.CharField(pgettext_lazy("organisation", "company"), max_length=300, blank=True)
     message = models.TextField(_("request"), blank=True)
     telegram_chat_id = models.CharField(_("Telegram chat id"), max_length=32, blank=True)
     manager = models.ForeignKey(
