@@ -28,7 +28,9 @@ def _deal_for(token: str) -> Deal:
 
 def _private(response):
     response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Referrer-Policy"] = "no-referrer"
+    # same-origin, not no-referrer: the token never leaves our site, and the browser keeps
+    # sending a real Origin with the accept form, which Django's CSRF check needs.
+    response["Referrer-Policy"] = "same-origin"
     response["Cache-Control"] = "private, no-store"
     return response
 

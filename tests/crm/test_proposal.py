@@ -169,3 +169,23 @@ def test_accepting_twice_at_once_makes_the_bookings_once(deal):
         thread.join()
     assert not errors
     assert Booking.objects.filter(deal=deal).count() == 2
+
+
+def test_a_browser_can_accept_with_csrf_checks_on(deal):
+    """The page keeps the browser sending a real Origin (Referrer-Policy same-origin, not
+    no-referrer — with no-referrer Chromium sends "Origin: null" and CSRF refuses it)."""
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    token = services.proposal_token_for(deal)
+    page = browser.get(reverse("proposal:page", args=[token]))
+    assert page["Referrer-Policy"] == "same-origin"
+    csrf = browser.cookies["csrftoken"].value
+    accepted = browser.post(
+        reverse("proposal:accept", args=[token]),
+        {"csrfmiddlewaretoken": csrf},
+        HTTP_ORIGIN="http://testserver",
+    )
+    assert accepted.status_code == 302
+    deal.refresh_from_db()
+    assert deal.agreed_by_customer
