@@ -274,7 +274,9 @@ TELEGRAM_TIMEOUT = env_int("TELEGRAM_TIMEOUT", 10, minimum=1)
 # In development mail is printed to the console unless EMAIL_BACKEND says otherwise.
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
