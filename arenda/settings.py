@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "arenda.directory",
     "arenda.crm",
     "arenda.bookings",
+    "arenda.billing",
     "arenda.api",
     "arenda.integrations.messaging",
 ]
