@@ -217,6 +217,9 @@ class InvoiceCounter(models.Model):
             models.UniqueConstraint(fields=["organization", "year"], name="invoice_counter_unique")
         ]
 
+    def __str__(self):
+        return f"{self.organization_id}/{self.year}: {self.last}"
+
 
 class Payment(TimeStamped):
     class Source(models.TextChoices):
