@@ -222,3 +222,17 @@ def test_a_cancelled_invoice_does_not_print_and_strangers_are_sent_to_log_in(cli
     client.force_login(make_user(Role.ACCOUNTANT))
     assert client.get(url).status_code == 404
     assert client.get(reverse("billing:invoice_pdf", args=[invoice.pk + 1000])).status_code == 404
+
+
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.ACCOUNTANT, Role.DIRECTOR, Role.ADMIN])
+def test_the_api_gives_the_pdf(api, role):
+    invoice = make_invoice()
+    response = api(role).get(f"/api/v1/invoices/{invoice.pk}/pdf/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+
+
+def test_the_api_has_no_pdf_of_a_cancelled_invoice(api):
+    invoice = invoice_cancel(invoice=make_invoice(), reason="Дубль", by=None)
+    assert api(Role.MANAGER).get(f"/api/v1/invoices/{invoice.pk}/pdf/").status_code == 404
