@@ -3,7 +3,13 @@ that wait for the accountant. The work is in ``arenda.billing.statements``."""
 
 from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -146,6 +152,17 @@ class AssignSerializer(serializers.Serializer):
     invoice = serializers.PrimaryKeyRelatedField(queryset=Invoice.objects.counted())
 
 
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "state",
+                str,
+                description=_("Comma-separated: matched, ambiguous, unmatched, assigned, ignored"),
+            )
+        ]
+    )
+)
 class StatementPaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Incoming payments read from statements. ``?state=ambiguous,unmatched`` lists those
     waiting for the accountant, who assigns each to an invoice or sets it aside."""

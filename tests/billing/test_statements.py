@@ -347,6 +347,12 @@ def test_reimport_records_nothing_twice(org, customer):
     assert invoice.paid_amount == Decimal("28000.00")
 
 
+def test_a_document_without_a_valid_amount_is_skipped_with_a_warning(org, customer):
+    result = imported(doc("18", "сто рублей", customer.inn, "?"), doc("19", "100.00", customer.inn, "?"))
+    assert [p.number for p in result.payments] == ["19"]
+    assert any("№ 18" in w for w in result.warnings)
+
+
 def test_a_payment_already_brought_by_1c_is_not_counted_again(org, customer):
     invoice = issue(org, customer, "28000.00")
     from_1c = payment_record(
