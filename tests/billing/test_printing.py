@@ -127,9 +127,10 @@ def test_ten_lines_fit_one_page_in_well_under_a_second():
     ]
     invoice = make_invoice(lines=lines)
     render_invoice_pdf(invoice)  # fonts and the import warm up once per process
-    started = time.perf_counter()
+    # CPU time, not wall time: a busy CI machine running tests in parallel must not fail it.
+    started = time.process_time()
     text = pdf_text(invoice)
-    assert time.perf_counter() - started < 1
+    assert time.process_time() - started < 1
     assert "Всего наименований 10, на сумму 280 000,00 руб." in text
 
 
