@@ -12,7 +12,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from arenda.api.billing import InvoiceSerializer, InvoiceViewSet
 from arenda.api.serializers import ModelCleanSerializer
+from arenda.billing.services import prepayment_invoice_for_booking
 from arenda.bookings import calendar, selectors, services
 from arenda.bookings.models import Booking, CalendarFeed, SupplyOrder
 from arenda.core.services import record_delete, record_update
@@ -131,6 +133,7 @@ class BookingViewSet(viewsets.ModelViewSet):
         "request_supply": "change",
         "confirm": "change",
         "cancel": "change",
+        "prepayment_invoice": "change",
     }
     # The serializer shows related records by id; only the supply order (margin) is read.
     queryset = Booking.objects.select_related("supply_order")
@@ -202,6 +205,19 @@ class BookingViewSet(viewsets.ModelViewSet):
             booking=self._target(), by=request.user, **body.validated_data
         )
         return Response(SupplyOrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={201: InvoiceSerializer, 200: InvoiceSerializer})
+    @action(detail=True, methods=["post"], url_path="prepayment-invoice")
+    def prepayment_invoice(self, request, pk=None):
+        """The issued prepayment invoice for the ordered hours; asked again, the same one (200)."""
+        booking = self._target()
+        existed = booking.invoices.filter(kind="prepayment").exclude(status="cancelled").exists()
+        invoice = prepayment_invoice_for_booking(booking=booking, by=request.user)
+        invoice = InvoiceViewSet.queryset.get(pk=invoice.pk)
+        return Response(
+            InvoiceSerializer(invoice, context=self.get_serializer_context()).data,
+            status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+        )
 
     @extend_schema(request=None, responses=BookingSerializer)
     @action(detail=True, methods=["post"])

@@ -359,3 +359,20 @@ def prepayment_invoice_for_booking(*, booking, by, issue: bool = True) -> Invoic
         by=by,
     )
     return invoice_issue(invoice=invoice, by=by) if issue else invoice
+
+
+@transaction.atomic
+def invoice_retry_sync(*, invoice: Invoice, by) -> Invoice:
+    """Queue a failed 1C push again, now, with a fresh count of attempts."""
+    invoice = _lock(Invoice, invoice.pk)
+    if invoice.sync_status != Invoice.SyncStatus.FAILED:
+        raise BillingRefused("not_failed", _("Only an invoice whose 1C push failed can be retried."))
+    invoice.sync_status = Invoice.SyncStatus.PENDING
+    invoice.sync_attempts = 0
+    invoice.sync_next_attempt_at = None
+    _author(invoice, by)
+    invoice.save()
+    from arenda.billing import tasks
+
+    transaction.on_commit(lambda: tasks.push_invoice.enqueue(invoice.pk))
+    return invoice
