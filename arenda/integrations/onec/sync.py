@@ -15,8 +15,9 @@ short one writes the outcome with the invoice row locked.
 Failures: 5xx, timeouts and lost connections are retried with back-off (1, 2, 4 … minutes,
 then hourly; given up after ``MAX_ATTEMPTS``, about a day); the sweep ``push_due`` sends
 whatever is due, so a lost task loses nothing. A refused login (401) fails the invoice
-and marks the base refused: nothing is sent to it or read from it by itself until the base
-is edited (then its failed invoices go again) or someone presses retry or "sync now". Other
+and marks the base refused: no automatic retries and no payment reads for it until the base
+is edited (then its failed invoices go again) or someone presses retry or "sync now"; a new
+invoice still asks once. Other
 refusals (an object not published, a request 1C refuses, an answer that is not OData) fail
 the invoice with 1C's words. A base of kind ``manual`` needs no push.
 
@@ -109,19 +110,6 @@ def push_due(limit: int = 200) -> dict:
     return {"attempted": sum(s is not None for s in statuses), "synced": statuses.count(S.SYNCED)}
 
 
-def retry(invoice: Invoice) -> Invoice:
-    """A person asks to push a failed invoice again: a fresh round of attempts, now."""
-    with transaction.atomic():
-        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-        if invoice.sync_status != S.FAILED:
-            return invoice
-        invoice.sync_status, invoice.sync_attempts, invoice.sync_next_attempt_at = S.PENDING, 0, None
-        invoice.save(update_fields=["sync_status", "sync_attempts", "sync_next_attempt_at", "updated_at"])
-    push_invoice(invoice.pk, force=True)
-    invoice.refresh_from_db()
-    return invoice
-
-
 def _claim(invoice_id: int, force: bool) -> tuple[Invoice, list, str] | None:
     now = timezone.now()
     with transaction.atomic():
@@ -135,7 +123,14 @@ def _claim(invoice_id: int, force: bool) -> tuple[Invoice, list, str] | None:
             return None
         if not force and invoice.sync_next_attempt_at and invoice.sync_next_attempt_at > now:
             return None
-        if not force and invoice.accounting_base and _refused(invoice.accounting_base):
+        # A refused base gets no automatic retries; a first attempt (a new invoice, or one a
+        # person sent again) still asks once.
+        if (
+            not force
+            and invoice.sync_attempts
+            and invoice.accounting_base
+            and _refused(invoice.accounting_base)
+        ):
             return None
         claim = PushClaim.objects.filter(invoice_id=invoice_id).first()
         if claim is not None and claim.claimed_at > now - CLAIM_LEASE:
