@@ -326,7 +326,7 @@ def prepayment_invoice_for_booking(*, booking, by, issue: bool = True) -> Invoic
     from arenda.bookings.models import Booking
 
     booking = (
-        Booking.objects.select_for_update()
+        Booking.objects.select_for_update(of=("self",))
         .select_related("deal__counterparty", "deal__organization", "equipment_type", "unit")
         .get(pk=booking.pk)
     )
