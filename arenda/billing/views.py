@@ -73,9 +73,11 @@ def invoice_list(request):
         qs = qs.open().filter(due_date__lt=timezone.localdate())
     totals = qs.aggregate(
         count=Count("pk"),
-        total=Coalesce(Sum("total", filter=~Q(status=Invoice.Status.CANCELLED)), ZERO),
-        paid=Coalesce(Sum("paid_amount"), ZERO),
-        debt=Coalesce(
+        billed=Coalesce(
+            Sum("total", filter=~Q(status__in=[Invoice.Status.DRAFT, Invoice.Status.CANCELLED])), ZERO
+        ),
+        received=Coalesce(Sum("paid_amount"), ZERO),
+        owed=Coalesce(
             Sum(
                 F("total") - F("paid_amount"),
                 filter=Q(status__in=[Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID]),

@@ -2,7 +2,7 @@
 totals = Σ lines, frozen lines, VAT and rounding, due dates, payments and what they unlock."""
 
 import threading
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
