@@ -344,3 +344,17 @@ def test_dashboard_receivables(ui):
         client.get("/")
     assert len(more) == len(counted)
     assert owed[0].get_absolute_url() in response.content.decode()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_admin_only_shows_invoices_and_payments(ui, role):
+    invoice = f.InvoiceFactory(issued=True)
+    payment = services.payment_record(
+        invoice=invoice, amount="1", on=timezone.localdate(), source="manual"
+    ).payment
+    client = ui(role)
+    for model, pk in (("invoice", invoice.pk), ("payment", payment.pk)):
+        assert client.get(f"/admin/billing/{model}/").status_code == 200
+        assert client.get(f"/admin/billing/{model}/{pk}/change/").status_code == 200
+        assert client.get(f"/admin/billing/{model}/add/").status_code == 403
+        assert client.post(f"/admin/billing/{model}/{pk}/delete/", {"post": "yes"}).status_code == 403
