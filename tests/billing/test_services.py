@@ -134,8 +134,9 @@ def test_the_database_freezes_the_lines_of_an_issued_invoice():
         )
     with pytest.raises((IntegrityError, DatabaseError)), transaction.atomic():
         InvoiceLine.objects.filter(pk=line.pk).update(description="другое")
-    with pytest.raises((IntegrityError, DatabaseError)), transaction.atomic():
-        InvoiceLine.objects.filter(pk=line.pk).delete()
+    if connection.vendor == "postgresql":  # SQLite: removal is the services' (see migration 0002)
+        with pytest.raises((IntegrityError, DatabaseError)), transaction.atomic():
+            InvoiceLine.objects.filter(pk=line.pk).delete()
     assert invoice.lines.get().description == line.description
 
 
