@@ -20,6 +20,7 @@ TESTING = env_bool("ARENDA_TESTING", False)
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
+
 def _installation_secret(path: Path) -> str:
     """A random key made once per installation and kept in DATA_DIR (mode 0600), so a
     fresh install works without configuration and never runs on a known key."""
@@ -34,10 +35,7 @@ def _installation_secret(path: Path) -> str:
 
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    if TESTING:
-        SECRET_KEY = "arenda-insecure-test-key"
-    else:
-        SECRET_KEY = _installation_secret(DATA_DIR / "secret_key")
+    SECRET_KEY = "arenda-insecure-test-key" if TESTING else _installation_secret(DATA_DIR / "secret_key")
 
 # Key for secrets stored in the database (1C passwords). Kept outside the database so
 # that a dump alone does not reveal them; derived from SECRET_KEY when not given.
