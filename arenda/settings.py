@@ -1,6 +1,7 @@
 """Arenda settings. Everything that differs between machines comes from the environment
 (see API.md, "Settings read from the environment", and README.md)."""
 
+import os
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,12 +20,22 @@ TESTING = env_bool("ARENDA_TESTING", False)
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
+
+def _installation_secret(path: Path) -> str:
+    """A random key made once per installation and kept in DATA_DIR (mode 0600), so a
+    fresh install works without configuration and never runs on a known key."""
+    if not path.exists():
+        import secrets
+
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    if DEBUG or TESTING:
-        SECRET_KEY = "arenda-insecure-development-key-do-not-use-in-production"
-    else:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+    SECRET_KEY = "arenda-insecure-test-key" if TESTING else _installation_secret(DATA_DIR / "secret_key")
 
 # Key for secrets stored in the database (1C passwords). Kept outside the database so
 # that a dump alone does not reveal them; derived from SECRET_KEY when not given.

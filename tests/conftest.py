@@ -1,5 +1,6 @@
 import pytest
 from django.db import connection
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from arenda.core.roles import Role
@@ -17,6 +18,15 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "postgres" in item.keywords:
                 item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests():
+    """Messages made outside a request (services, tasks) are English in the tests. A request
+    activates its own language (LocaleMiddleware, Russian by default) and would otherwise
+    leak it into whichever test runs next on the thread."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

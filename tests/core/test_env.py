@@ -89,3 +89,20 @@ def test_settings_import_fails_loudly_on_a_bad_value(tmp_path):
 def test_settings_import_succeeds_with_good_values(tmp_path):
     result = _import_settings(DEBUG="1", DATA_DIR=str(tmp_path))
     assert result.returncode == 0, result.stderr
+
+
+def test_without_secret_key_an_installation_key_is_made_once_and_kept_private(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ARENDA_TESTING", "DEBUG")}
+    show = [sys.executable, "-c", "from arenda import settings; print(settings.SECRET_KEY)"]
+    root = Path(__file__).resolve().parents[2]
+    runs = [
+        subprocess.run(
+            show, cwd=root, env={**env, "DATA_DIR": str(tmp_path)}, capture_output=True, text=True, timeout=60
+        )
+        for _ in range(2)
+    ]
+    assert runs[0].returncode == 0, runs[0].stderr
+    key_file = tmp_path / "secret_key"
+    assert runs[0].stdout.strip() == runs[1].stdout.strip() == key_file.read_text().strip()
+    assert len(runs[0].stdout.strip()) >= 50
+    assert key_file.stat().st_mode & 0o077 == 0
