@@ -1,7 +1,10 @@
 """API of bookings, supply orders and availability (API.md); deals are in ``api.crm``. Thin: serializers
 validate and present, the services in ``arenda.bookings.services`` write."""
 
-from django.db.models import Q
+from decimal import Decimal
+
+from django.db.models import Q, Sum, Value
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
@@ -73,7 +76,12 @@ class BookingSerializer(ModelCleanSerializer):
         ]
 
     def get_invoiced_hours(self, obj) -> str:
-        return "0.00"
+        hours = getattr(obj, "hours_invoiced", None)
+        if hours is None:
+            from arenda.billing.services import booking_hours_invoiced
+
+            hours = booking_hours_invoiced(obj)
+        return f"{hours:.2f}"
 
     def get_actual_hours(self, obj) -> str | None:
         return None
@@ -136,7 +144,12 @@ class BookingViewSet(viewsets.ModelViewSet):
         "prepayment_invoice": "change",
     }
     # The serializer shows related records by id; only the supply order (margin) is read.
-    queryset = Booking.objects.select_related("supply_order")
+    # Hours billed by the booking's non-cancelled invoices, in the same query.
+    queryset = Booking.objects.select_related("supply_order").annotate(
+        hours_invoiced=Coalesce(
+            Sum("invoices__billed_hours", filter=~Q(invoices__status="cancelled")), Value(Decimal("0"))
+        )
+    )
     serializer_class = BookingSerializer
     filterset_fields = ["status", "deal", "unit", "driver", "equipment_type"]
     search_fields = [

@@ -324,3 +324,15 @@ def test_paid_prepayment_lets_the_booking_be_confirmed(api):
     assert paid.status_code == 201
     confirmed = client.post(f"/api/v1/bookings/{booking.pk}/confirm/")
     assert confirmed.status_code == 200 and confirmed.json()["status"] == "confirmed"
+
+
+def test_a_booking_shows_the_hours_its_invoices_bill(api):
+    from tests.factories import BookingFactory, OrganizationFactory
+
+    OrganizationFactory()
+    client = api("manager")
+    booking = BookingFactory(ordered_hours=Decimal("8"), rate_per_hour=Decimal("3500.00"))
+    assert client.get(f"/api/v1/bookings/{booking.pk}/").json()["invoiced_hours"] == "0.00"
+    assert client.post(f"/api/v1/bookings/{booking.pk}/prepayment-invoice/").status_code == 201
+    assert client.get(f"/api/v1/bookings/{booking.pk}/").json()["invoiced_hours"] == "8.00"
+    assert client.get("/api/v1/bookings/").json()["results"][0]["invoiced_hours"] == "8.00"
