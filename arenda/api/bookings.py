@@ -145,10 +145,14 @@ class BookingViewSet(viewsets.ModelViewSet):
     }
     # The serializer shows related records by id; only the supply order (margin) is read.
     # Hours billed by the booking's non-cancelled invoices, in the same query.
-    queryset = Booking.objects.select_related("supply_order").annotate(
-        hours_invoiced=Coalesce(
-            Sum("invoices__billed_hours", filter=~Q(invoices__status="cancelled")), Value(Decimal("0"))
+    queryset = (
+        Booking.objects.select_related("supply_order")
+        .annotate(
+            hours_invoiced=Coalesce(
+                Sum("invoices__billed_hours", filter=~Q(invoices__status="cancelled")), Value(Decimal("0"))
+            )
         )
+        .order_by("start", "id")
     )
     serializer_class = BookingSerializer
     filterset_fields = ["status", "deal", "unit", "driver", "equipment_type"]
