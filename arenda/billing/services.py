@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from arenda.billing.models import Invoice, InvoiceCounter, InvoiceLine, Payment
@@ -187,10 +188,12 @@ def invoice_issue(*, invoice: Invoice, by, on: date | None = None) -> Invoice:
     invoice.issued_at = timezone.now()
     invoice.issued_by = by if getattr(by, "is_authenticated", False) else None
     if not invoice.purpose:
-        invoice.purpose = _("Payment for invoice № %(number)s of %(date)s") % {
-            "number": invoice.number,
-            "date": on.strftime("%d.%m.%Y"),
-        }
+        # A bank document: in the company's language, whatever the issuer's screen says.
+        with translation.override(settings.LANGUAGE_CODE):
+            invoice.purpose = _("Payment for invoice № %(number)s of %(date)s") % {
+                "number": invoice.number,
+                "date": on.strftime("%d.%m.%Y"),
+            }
     base = accounting_base_for(invoice.counterparty, invoice.organization)
     invoice.accounting_base = base
     needs_push = base is not None and base.kind == AccountingBase.Kind.ODATA
