@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from arenda.billing.models import Invoice
 from arenda.billing.services import LineData
@@ -64,7 +65,7 @@ class LineForm(forms.Form):
         min_value=Decimal("0.001"),
         widget=forms.NumberInput(attrs={"step": "any", "min": "0", "inputmode": "decimal"}),
     )
-    unit = forms.CharField(label=_("Unit"), max_length=20, initial="ч")
+    unit = forms.CharField(label=pgettext_lazy("unit of measure", "Unit"), max_length=20, initial="ч")
     price = forms.DecimalField(label=_("Price"), max_digits=14, decimal_places=2, min_value=0, widget=MONEY)
 
 

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from arenda.core.models import TimeStamped
@@ -41,8 +42,8 @@ class Invoice(TimeStamped):
         DRAFT = "draft", _("Draft")
         ISSUED = "issued", _("Issued")
         PARTIALLY_PAID = "partially_paid", _("Partially paid")
-        PAID = "paid", _("Paid")
-        CANCELLED = "cancelled", _("Cancelled")
+        PAID = "paid", pgettext_lazy("invoice status", "Paid")
+        CANCELLED = "cancelled", pgettext_lazy("invoice status", "Cancelled")
 
     class SyncStatus(models.TextChoices):
         NOT_NEEDED = "not_needed", _("Not needed")
@@ -180,12 +181,12 @@ class InvoiceLine(models.Model):
     invoice = models.ForeignKey(
         Invoice, verbose_name=_("invoice"), on_delete=models.CASCADE, related_name="lines"
     )
-    position = models.PositiveSmallIntegerField(_("position"), default=1)
+    position = models.PositiveSmallIntegerField(pgettext_lazy("line order", "position"), default=1)
     description = models.CharField(_("description"), max_length=500)
     quantity = models.DecimalField(
         _("quantity"), max_digits=12, decimal_places=3, validators=[MinValueValidator(Decimal("0.001"))]
     )
-    unit = models.CharField(_("unit"), max_length=20, default="ч")
+    unit = models.CharField(pgettext_lazy("unit of measure", "unit"), max_length=20, default="ч")
     price = models.DecimalField(_("price"), **MONEY, validators=[MinValueValidator(0)])
     amount = models.DecimalField(_("amount"), **MONEY)
 
