@@ -464,7 +464,9 @@ def test_api_assign_and_ignore(api, org, customer):
     ids=["garbage", "csv", "empty", "50MB"],
 )
 def test_api_bad_files_are_a_clear_400_and_record_nothing(api, org, data, says):
-    answer = upload(api(Role.ACCOUNTANT), data)
+    client = api(Role.ACCOUNTANT)
+    client.credentials(HTTP_ACCEPT_LANGUAGE="en")
+    answer = upload(client, data)
     assert answer.status_code == 400
     assert says in answer.json()["file"][0]
     assert BankStatement.objects.count() == StatementPayment.objects.count() == 0
@@ -537,6 +539,7 @@ def test_waiting_page_assign_by_number_and_set_aside(browser, org, customer):
     )
     rows = {r.number: r for r in StatementPayment.objects.all()}
     page = browser(Role.ACCOUNTANT)
+    page.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     shown = page.get(reverse("billing:statement_waiting")).content.decode()
     assert "возврат займа" in shown and f'value="{invoice.pk}"' in shown
     wrong = page.post(
