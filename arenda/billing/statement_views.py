@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -106,7 +107,7 @@ def _report(request, result: statements.ImportResult) -> None:
         messages.info(
             request,
             _("This file was already imported on %(date)s; nothing new is recorded. Its result:")
-            % {"date": result.statement.created_at.strftime("%d.%m.%Y %H:%M")},
+            % {"date": timezone.localtime(result.statement.created_at).strftime("%d.%m.%Y %H:%M")},
         )
         return
     messages.success(

@@ -1,11 +1,10 @@
 from django.core.management.base import BaseCommand
-from django.utils.translation import gettext_lazy
 
 from arenda.integrations.onec.fake import FakeOneC
 
 
 class Command(BaseCommand):
-    help = gettext_lazy("Run a fake 1C standard OData interface for tests and the demo.")
+    help = "Run a fake 1C standard OData interface for tests and the demo."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
