@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "arenda.directory",
     "arenda.crm",
     "arenda.bookings",
+    "arenda.billing",
+    "arenda.integrations.onec",
     "arenda.api",
     "arenda.integrations.messaging",
 ]
@@ -274,6 +276,7 @@ LEAD_IMAP_USER = env_str("LEAD_IMAP_USER")
 LEAD_IMAP_PASSWORD = env_str("LEAD_IMAP_PASSWORD")
 LEAD_IMAP_FOLDER = env_str("LEAD_IMAP_FOLDER", "INBOX")
 TELEGRAM_BOT_TOKEN = env_str("TELEGRAM_BOT_TOKEN")
+ONEC_TIMEOUT = env_int("ONEC_TIMEOUT", 15, minimum=1)
 TELEGRAM_API_URL = env_str("TELEGRAM_API_URL", "https://api.telegram.org")
 # Telegram sends it back in X-Telegram-Bot-Api-Secret-Token; the webhook refuses calls
 # without it (set it on Telegram's side with ``manage.py telegram_webhook <url>``).

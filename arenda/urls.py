@@ -13,6 +13,7 @@ urlpatterns = [
     path("directory/", include("arenda.directory.urls")),
     path("bookings/", include("arenda.bookings.urls")),
     path("deals/", include("arenda.crm.urls")),
+    path("invoices/", include("arenda.billing.urls")),
     path("integrations/telegram/", include("arenda.integrations.messaging.urls")),
     path("p/", include("arenda.crm.public_urls")),
     path("", include("arenda.core.urls")),

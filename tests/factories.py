@@ -247,3 +247,26 @@ class DealLineFactory(factory.django.DjangoModelFactory):
     km = Decimal("20")
     rate_per_km = Decimal("100.00")
     site_address = "Москва, ул. Строителей, 5, стройплощадка"
+
+
+class InvoiceFactory(factory.django.DjangoModelFactory):
+    """An invoice with one line, made by the billing services (so the total, VAT and the
+    number are theirs): a draft, or numbered with ``issued=True``."""
+
+    class Meta:
+        model = "billing.Invoice"
+
+    kind = "postpayment"
+    counterparty = factory.SubFactory(CounterpartyFactory)
+    organization = factory.SubFactory(OrganizationFactory)
+    quantity = Decimal("8")
+    price = Decimal("3500.00")
+    issued = False
+
+    @classmethod
+    def _create(cls, model_class, *, quantity, price, issued, **kwargs):
+        from arenda.billing.services import LineData, invoice_create, invoice_issue
+
+        lines = [LineData("Услуги автокрана с экипажем", quantity, price)]
+        invoice = invoice_create(lines=lines, by=None, **kwargs)
+        return invoice_issue(invoice=invoice, by=None) if issued else invoice

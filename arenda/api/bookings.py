@@ -1,7 +1,10 @@
 """API of bookings, supply orders and availability (API.md); deals are in ``api.crm``. Thin: serializers
 validate and present, the services in ``arenda.bookings.services`` write."""
 
-from django.db.models import Q
+from decimal import Decimal
+
+from django.db.models import Q, Sum, Value
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
@@ -12,7 +15,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from arenda.api.billing import InvoiceSerializer, InvoiceViewSet
 from arenda.api.serializers import ModelCleanSerializer
+from arenda.billing.services import prepayment_invoice_for_booking
 from arenda.bookings import calendar, selectors, services
 from arenda.bookings.models import Booking, CalendarFeed, SupplyOrder
 from arenda.core.services import record_delete, record_update
@@ -71,7 +76,12 @@ class BookingSerializer(ModelCleanSerializer):
         ]
 
     def get_invoiced_hours(self, obj) -> str:
-        return "0.00"
+        hours = getattr(obj, "hours_invoiced", None)
+        if hours is None:
+            from arenda.billing.services import booking_hours_invoiced
+
+            hours = booking_hours_invoiced(obj)
+        return f"{hours:.2f}"
 
     def get_actual_hours(self, obj) -> str | None:
         return None
@@ -131,9 +141,19 @@ class BookingViewSet(viewsets.ModelViewSet):
         "request_supply": "change",
         "confirm": "change",
         "cancel": "change",
+        "prepayment_invoice": "change",
     }
     # The serializer shows related records by id; only the supply order (margin) is read.
-    queryset = Booking.objects.select_related("supply_order")
+    # Hours billed by the booking's non-cancelled invoices, in the same query.
+    queryset = (
+        Booking.objects.select_related("supply_order")
+        .annotate(
+            hours_invoiced=Coalesce(
+                Sum("invoices__billed_hours", filter=~Q(invoices__status="cancelled")), Value(Decimal("0"))
+            )
+        )
+        .order_by("start", "id")
+    )
     serializer_class = BookingSerializer
     filterset_fields = ["status", "deal", "unit", "driver", "equipment_type"]
     search_fields = [
@@ -202,6 +222,19 @@ class BookingViewSet(viewsets.ModelViewSet):
             booking=self._target(), by=request.user, **body.validated_data
         )
         return Response(SupplyOrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={201: InvoiceSerializer, 200: InvoiceSerializer})
+    @action(detail=True, methods=["post"], url_path="prepayment-invoice")
+    def prepayment_invoice(self, request, pk=None):
+        """The issued prepayment invoice for the ordered hours; asked again, the same one (200)."""
+        booking = self._target()
+        existed = booking.invoices.filter(kind="prepayment").exclude(status="cancelled").exists()
+        invoice = prepayment_invoice_for_booking(booking=booking, by=request.user)
+        invoice = InvoiceViewSet.queryset.get(pk=invoice.pk)
+        return Response(
+            InvoiceSerializer(invoice, context=self.get_serializer_context()).data,
+            status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+        )
 
     @extend_schema(request=None, responses=BookingSerializer)
     @action(detail=True, methods=["post"])

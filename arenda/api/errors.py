@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from arenda.billing.services import BillingRefused
 from arenda.bookings.services import BookingConflict
 from arenda.core.services import RecordInUse
 from arenda.crm.services import FunnelRefused
@@ -51,7 +52,7 @@ def exception_handler(exc, context):
                 for c in exc.conflicts
             ],
         )
-    elif isinstance(exc, FunnelRefused):
+    elif isinstance(exc, FunnelRefused | BillingRefused):
         return _conflict(exc.detail, exc.code)
     elif isinstance(exc, IntegrityError):
         # The services validate first, so this is a race with a concurrent write.

@@ -4,9 +4,10 @@ service call (``directory.services.SERVICES``, ``core.user_services``)."""
 from django.contrib.auth import authenticate, get_user_model, user_logged_in
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status, viewsets
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status, viewsets
 from rest_framework.authtoken.models import Token
+from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -70,11 +71,33 @@ class AccountingBaseViewSet(ServiceViewSet):
     """1C infobases that invoices go to. The password is write-only."""
 
     resource = "accounting_base"
+    required_actions = {"sync": "change"}
     queryset = m.AccountingBase.objects.select_related("organization")
     serializer_class = s.AccountingBaseSerializer
     filterset_fields = ["organization", "kind", "is_active"]
     search_fields = ["name", "odata_url", "organization__name"]
     ordering_fields = ["name", "created_at"]
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: inline_serializer(
+                "SyncResult",
+                {
+                    "pushed": serializers.IntegerField(),
+                    "failed": serializers.IntegerField(),
+                    "payments": serializers.IntegerField(),
+                },
+            )
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def sync(self, request, pk=None):
+        """Push the base's pending and failed invoices to 1C now and read its payments:
+        how many went, how many did not, how many payments are new."""
+        from arenda.integrations.onec.sync import sync_base
+
+        return Response(sync_base(self.get_object().pk))
 
 
 class CounterpartyViewSet(ServiceViewSet):

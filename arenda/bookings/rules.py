@@ -5,8 +5,7 @@ def prepayment_satisfied(booking) -> bool:
     """May this booking be confirmed? The one place the prepayment rule lives.
 
     A counterparty that works without prepayment may always be confirmed. Otherwise a
-    paid prepayment invoice for this booking is needed — the invoicing capability
-    answers that through ``paid_prepayment_exists`` once it is installed.
+    paid prepayment invoice for this booking is needed.
     """
     if not booking.deal.counterparty.prepayment_required:
         return True
@@ -14,5 +13,6 @@ def prepayment_satisfied(booking) -> bool:
 
 
 def paid_prepayment_exists(booking) -> bool:
-    # Invoices are not built yet: no prepayment can have been paid.
-    return False
+    from arenda.billing.models import Invoice
+
+    return booking.invoices.filter(kind=Invoice.Kind.PREPAYMENT, status=Invoice.Status.PAID).exists()

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from arenda.billing.views import invoices_of
 from arenda.bookings import selectors, services
 from arenda.bookings.calendar import feed_for, feed_regenerate
 from arenda.bookings.forms import AvailabilityForm, BookingForm, CancelForm, ReserveForm, SupplyOrderForm
@@ -160,10 +161,23 @@ def _actions(booking: Booking, user) -> dict:
     }
 
 
+def _invoices(booking: Booking, user) -> tuple[list | None, bool]:
+    """The booking's invoices, and whether the user may ask for its prepayment invoice."""
+    if not can(user, Action.VIEW, "invoice"):
+        return None, False
+    invoices = invoices_of(booking.invoices.all())
+    has_prepayment = any(i.kind == "prepayment" and i.status != "cancelled" for i in invoices)
+    may = can(user, Action.CHANGE, "booking") and can(user, Action.ADD, "invoice")
+    return invoices, may and not has_prepayment and booking.status not in ("closed", "cancelled")
+
+
 def _render_detail(request, booking: Booking, *, conflict=None, cancel_form=None, status=200):
     booking = _bookings().get(pk=booking.pk)
     supply = _active_supply(booking)
+    invoices, can_prepay = _invoices(booking, request.user)
     context = {
+        "invoices": invoices,
+        "can_prepay": can_prepay,
         "booking": booking,
         "deal": booking.deal,
         "supply": supply,

@@ -50,7 +50,15 @@ def _navigation(user) -> list[dict]:
                 *_area(user, "supply_order", _("Supply orders"), "bookings:supply_order_list"),
             ],
         ),
-        (_("Finance"), [_coming("invoices"), _coming("payments"), _coming("1c-sync")]),
+        (
+            _("Finance"),
+            [
+                *_area(user, "invoice", _("Invoices"), "billing:invoice_list"),
+                *_area(user, "payment", _("Payments"), "billing:payment_list"),
+                *_area(user, "bank_statement", _("Bank statements"), "billing:statement_list"),
+                *_area(user, "accounting_base", _("1C sync"), "billing:sync"),
+            ],
+        ),
         (_("Analytics"), [_coming("reports")]),
         (_("Reference data"), [item for resource, item in reference if can(user, Action.VIEW, resource)]),
         (

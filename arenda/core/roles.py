@@ -52,6 +52,11 @@ MATRIX: dict[str, dict[str, frozenset]] = {
     "booking": {Role.MANAGER: frozenset({V, A, C}), Role.ACCOUNTANT: READ, Role.DIRECTOR: READ},
     "supply_order": {Role.MANAGER: frozenset({V, A, C}), Role.ACCOUNTANT: READ, Role.DIRECTOR: READ},
     "company_settings": {Role.MANAGER: READ, Role.ACCOUNTANT: READ, Role.DIRECTOR: READ},
+    # a manager makes and issues invoices at any hour; delete = a draft only
+    "invoice": {Role.MANAGER: frozenset({V, A, C}), Role.ACCOUNTANT: ALL, Role.DIRECTOR: READ},
+    # add = a payment entered by hand; delete = a manual one entered by mistake
+    "payment": {Role.MANAGER: READ, Role.ACCOUNTANT: ALL, Role.DIRECTOR: READ},
+    "bank_statement": {Role.MANAGER: NONE, Role.ACCOUNTANT: ALL, Role.DIRECTOR: READ},
 }
 
 # Special rights beyond the CRUD matrix.
@@ -60,11 +65,14 @@ SPECIAL: dict[str, frozenset] = {
     "set_counterparty_accounting_base": frozenset({Role.ADMIN, Role.ACCOUNTANT}),
     # see the audit trail of users (who changed roles)
     "manage_users": frozenset({Role.ADMIN}),
+    # cancel an issued invoice (its number stays used)
+    "cancel_invoice": frozenset({Role.ADMIN, Role.ACCOUNTANT}),
 }
 
 SPECIAL_LABELS = {
     "set_counterparty_accounting_base": _("Set a counterparty's 1C base"),
     "manage_users": _("Manage users and roles"),
+    "cancel_invoice": _("Cancel an invoice"),
 }
 
 

@@ -1,40 +1,25 @@
 from datetime import timedelta
+from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import DecimalField, F, Q, Sum, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from arenda.billing.models import Invoice
 from arenda.core.permissions import require_role
 from arenda.core.roles import Action, can
 from arenda.directory.models import Counterparty, Driver, MaintenanceWindow, Unit
 
 LICENCE_WARNING_DAYS = 30
+# A push to 1C waiting longer than this is shown as stuck (the task runs every minute).
+SYNC_STUCK_AFTER = timedelta(minutes=10)
 
 # Areas of PRODUCT.md that are not built yet: the navigation leads here instead of nowhere.
 COMING_AREAS = {
-    "invoices": {
-        "title": _("Invoices"),
-        "text": _(
-            "Prepayment and post-payment invoices printed at once (requisites, VAT, amount in words, payment "
-            "QR code) and created in the counterparty's 1C base."
-        ),
-    },
-    "payments": {
-        "title": _("Payments"),
-        "text": _(
-            "Payments from 1C, from imported bank statements or entered by hand, matched to invoices; a paid "
-            "prepayment lets the booking be confirmed."
-        ),
-    },
-    "1c-sync": {
-        "title": _("1C sync"),
-        "text": _(
-            "The state of the exchange with each 1C base: invoices waiting, synced or failed with the last "
-            "error, retried with back-off and never created twice."
-        ),
-    },
     "reports": {
         "title": _("Reports"),
         "text": _(
@@ -72,9 +57,32 @@ def dashboard(request):
                 is_active=True, license_valid_until__lte=today + timedelta(days=LICENCE_WARNING_DAYS)
             ).order_by("license_valid_until")[:20]
         )
+    context["receivables"] = _receivables(now, today) if can(user, Action.VIEW, "invoice") else None
     context["today"] = today
     context["warning_days"] = LICENCE_WARNING_DAYS
     return render(request, "core/dashboard.html", context)
+
+
+def _receivables(now, today) -> dict:
+    """What customers owe: three queries however many invoices there are."""
+    open_invoices = Invoice.objects.open()
+    zero = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
+    debt = F("total") - F("paid_amount")
+    sums = open_invoices.aggregate(
+        unpaid=Coalesce(Sum(debt), zero),
+        overdue=Coalesce(Sum(debt, filter=Q(due_date__lt=today)), zero),
+    )
+    stuck = Invoice.objects.filter(
+        Q(sync_status=Invoice.SyncStatus.FAILED)
+        | Q(sync_status=Invoice.SyncStatus.PENDING, issued_at__lt=now - SYNC_STUCK_AFTER)
+    )
+    return {
+        **sums,
+        "oldest": list(open_invoices.select_related("counterparty").order_by("due_date", "date", "pk")[:5]),
+        "stuck": list(
+            stuck.select_related("counterparty", "accounting_base").order_by("issued_at", "pk")[:10]
+        ),
+    }
 
 
 @login_required

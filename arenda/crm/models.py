@@ -110,7 +110,7 @@ class DealLine(TimeStamped):
     one booking per line."""
 
     deal = models.ForeignKey(Deal, verbose_name=_("deal"), on_delete=models.CASCADE, related_name="lines")
-    position = models.PositiveSmallIntegerField(_("position"), default=1)
+    position = models.PositiveSmallIntegerField(pgettext_lazy("line order", "position"), default=1)
     equipment_type = models.ForeignKey(
         "directory.EquipmentType",
         verbose_name=_("equipment type"),

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from arenda.billing.views import invoices_of
 from arenda.core import ui
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
@@ -314,6 +315,7 @@ def _detail_context(request, deal: Deal, **extra) -> dict:
                 "equipment_type", "unit", "driver", "supply_order__supplier"
             ).order_by("start", "pk")
         )
+    invoices = invoices_of(deal.invoices.all()) if can(request.user, Action.VIEW, "invoice") else None
     moves = [s for s in S if s in DEAL_MOVES[deal.stage] and s not in (S.AGREED, S.LOST)]
     token_url = (
         request.build_absolute_uri(reverse("proposal:page", args=[deal.proposal_token]))
@@ -325,6 +327,8 @@ def _detail_context(request, deal: Deal, **extra) -> dict:
         "deal": deal,
         "page": PAGE,
         "bookings": bookings,
+        "invoices": invoices,
+        "can_add_invoice": can(request.user, Action.ADD, "invoice"),
         "can_change": can_change,
         "can_add_booking": can(request.user, Action.ADD, "booking"),
         "moves": moves if can_change else [],

@@ -5,7 +5,13 @@ from rest_framework.test import APIClient
 
 from arenda.core.roles import MATRIX, Role
 from tests.api.conftest import PERMISSION_SPECS, Spec
-from tests.factories import LeadFactory, UserFactory
+from tests.factories import (
+    CounterpartyFactory,
+    InvoiceFactory,
+    LeadFactory,
+    OrganizationFactory,
+    UserFactory,
+)
 
 A, M, C, D = Role.ADMIN, Role.MANAGER, Role.ACCOUNTANT, Role.DIRECTOR
 ROLES = [A, M, C, D]
@@ -32,6 +38,12 @@ EXPECTED = {
     "supply_order": {A: "RCUD", M: "RCU", C: "R", D: "R"},
     # the admin's, in the Django admin only
     "company_settings": {A: "RCUD", M: "R", C: "R", D: "R"},
+    # only a draft may be deleted; cancel is a special right: tests/api/test_billing_api.py
+    "invoice": {A: "RCUD", M: "RCU", C: "RCUD", D: "R"},
+    # no update; delete = a manual payment: tested in tests/api/test_billing_api.py
+    "payment": {A: "RCUD", M: "R", C: "RCUD", D: "R"},
+    # an upload, not CRUD: tested with the bank statement import
+    "bank_statement": {A: "RCUD", M: "", C: "RCUD", D: "R"},
 }
 CRUD_ENDPOINTS = {
     **PERMISSION_SPECS,
@@ -42,6 +54,18 @@ CRUD_ENDPOINTS = {
         lambda: {"name": "Звонков Иван", "phone": LeadFactory.build().phone, "message": "кран"},
         {"company": "ООО «Ромашка»"},
     ),
+    "invoice": Spec(
+        "invoice",
+        "invoices",
+        InvoiceFactory,
+        lambda: {
+            "kind": "postpayment",
+            "counterparty": CounterpartyFactory().pk,
+            "organization": OrganizationFactory().pk,
+            "lines": [{"description": "Автокран, смена", "quantity": "8", "price": "3500"}],
+        },
+        {"notes": "оплата частями"},
+    ),
 }
 LETTER = {"list": "R", "retrieve": "R", "create": "C", "update": "U", "delete": "D"}
 SUCCESS = {"list": 200, "retrieve": 200, "create": 201, "update": 200, "delete": 204}
@@ -50,7 +74,13 @@ SUCCESS = {"list": 200, "retrieve": 200, "create": 201, "update": 200, "delete":
 def test_expected_table_is_the_matrix():
     letters = {"view": "R", "add": "C", "change": "U", "delete": "D"}
     assert set(EXPECTED) == set(MATRIX)
-    assert set(CRUD_ENDPOINTS) == set(MATRIX) - {"supply_order", "company_settings", "intake_token"}
+    assert set(CRUD_ENDPOINTS) == set(MATRIX) - {
+        "supply_order",
+        "company_settings",
+        "intake_token",
+        "payment",
+        "bank_statement",
+    }
     for resource, by_role in MATRIX.items():
         for role in (M, C, D):
             assert set(EXPECTED[resource][role]) == {letters[a] for a in by_role.get(role, ())}, (

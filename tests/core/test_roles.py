@@ -24,6 +24,9 @@ EXPECTED = {
     "booking": ("RCU", "R", "R"),
     "supply_order": ("RCU", "R", "R"),
     "company_settings": ("R", "R", "R"),
+    "invoice": ("RCU", "RCUD", "R"),
+    "payment": ("R", "RCUD", "R"),
+    "bank_statement": ("", "RCUD", "R"),
 }
 LETTERS = {"view": "R", "add": "C", "change": "U", "delete": "D"}
 ROLE_COLUMNS = (Role.MANAGER, Role.ACCOUNTANT, Role.DIRECTOR)
@@ -76,6 +79,7 @@ def test_special_rights(make_user):
     expected = {
         "set_counterparty_accounting_base": {Role.ADMIN, Role.ACCOUNTANT},
         "manage_users": {Role.ADMIN},
+        "cancel_invoice": {Role.ADMIN, Role.ACCOUNTANT},
     }
     for right, roles in expected.items():
         for role in (Role.ADMIN, Role.MANAGER, Role.ACCOUNTANT, Role.DIRECTOR):

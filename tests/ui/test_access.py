@@ -40,12 +40,12 @@ def test_anonymous_is_sent_to_login(client, db, resource, kind, action):
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("url", ["/", "/coming/invoices/", "/coming/1c-sync/", "/accounts/password/"])
+@pytest.mark.parametrize("url", ["/", "/coming/reports/", "/accounts/password/"])
 def test_shell_pages_render_for_every_role(ui, role, url):
     assert ui(role).get(url).status_code == 200
 
 
-@pytest.mark.parametrize("url", ["/", "/coming/invoices/", "/accounts/password/"])
+@pytest.mark.parametrize("url", ["/", "/coming/reports/", "/accounts/password/"])
 def test_shell_pages_need_login(client, db, url):
     response = client.get(url)
     assert response.status_code == 302

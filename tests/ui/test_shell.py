@@ -121,5 +121,5 @@ def test_dashboard_counts_and_warnings(ui):
 
 
 def test_coming_page_explains_the_area(ui):
-    html = ui(Role.MANAGER).get(reverse("coming", args=["invoices"])).content.decode()
-    assert "coming soon" in html and "payment QR code" in html
+    html = ui(Role.MANAGER).get(reverse("coming", args=["reports"])).content.decode()
+    assert "coming soon" in html and "Driver payroll" in html

@@ -1,16 +1,15 @@
 from django.apps import apps
 from django.core.management.base import BaseCommand
-from django.utils.translation import gettext_lazy
 
 from arenda.core import scheduler
 
 
 class Command(BaseCommand):
-    help = gettext_lazy("Enqueue periodic jobs once per period (run one or more, anywhere).")
+    help = "Enqueue periodic jobs once per period (run one or more, anywhere)."
 
     def add_arguments(self, parser):
         parser.add_argument("--interval", type=float, default=5.0)
-        parser.add_argument("--once", action="store_true", help=gettext_lazy("One pass, then exit."))
+        parser.add_argument("--once", action="store_true", help=("One pass, then exit."))
 
     def handle(self, *args, interval, once, **options):
         # Jobs register themselves when their app's tasks module is imported.

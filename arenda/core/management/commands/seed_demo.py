@@ -2,7 +2,6 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from arenda.demo.seed import Plan, demo_present, demo_users, seed_demo
 
@@ -15,31 +14,23 @@ def _positive(value: str) -> int:
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(
-        "Fill an empty database with the demo company (legal entities, customers, units, drivers, users)."
-    )
+    help = "Fill an empty database with the demo company (legal entities, customers, units, drivers, users)."
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--if-empty", action="store_true", help=gettext_lazy("Do nothing if any legal entity exists.")
+            "--if-empty", action="store_true", help=("Do nothing if any legal entity exists.")
         )
+        parser.add_argument("--scale", type=_positive, default=1, help=("Multiply the amounts (benchmarks)."))
         parser.add_argument(
-            "--scale", type=_positive, default=1, help=gettext_lazy("Multiply the amounts (benchmarks).")
+            "--counterparties", type=_positive, help=("Number of customers (overrides --scale).")
         )
-        parser.add_argument(
-            "--counterparties", type=_positive, help=gettext_lazy("Number of customers (overrides --scale).")
-        )
-        parser.add_argument(
-            "--units", type=_positive, help=gettext_lazy("Number of own units (overrides --scale).")
-        )
-        parser.add_argument(
-            "--password", default="demo12345", help=gettext_lazy("Password of the demo users.")
-        )
+        parser.add_argument("--units", type=_positive, help=("Number of own units (overrides --scale)."))
+        parser.add_argument("--password", default="demo12345", help=("Password of the demo users."))
         parser.add_argument(
             "--seed",
             type=int,
             default=1,
-            help=gettext_lazy("Random seed; the same seed gives the same data."),
+            help=("Random seed; the same seed gives the same data."),
         )
 
     def handle(self, *args, if_empty, scale, counterparties, units, password, seed, **options):

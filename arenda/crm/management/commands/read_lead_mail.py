@@ -1,12 +1,11 @@
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
-from django.utils.translation import gettext_lazy
 
 from arenda.crm.mail import read_lead_mail
 
 
 class Command(BaseCommand):
-    help = gettext_lazy("Make leads from the new messages of the leads mailbox (LEAD_IMAP_* settings).")
+    help = "Make leads from the new messages of the leads mailbox (LEAD_IMAP_* settings)."
 
     def handle(self, *args, **options):
         try:

@@ -1,11 +1,10 @@
 from django.core.management.base import BaseCommand
-from django.utils.translation import gettext_lazy
 
 from arenda.integrations.messaging.fake_telegram import FakeTelegram
 
 
 class Command(BaseCommand):
-    help = gettext_lazy("Run a fake Telegram Bot API server for tests and the demo.")
+    help = "Run a fake Telegram Bot API server for tests and the demo."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")

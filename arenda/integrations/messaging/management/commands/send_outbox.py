@@ -1,11 +1,10 @@
 from django.core.management.base import BaseCommand
-from django.utils.translation import gettext_lazy
 
 from arenda.integrations.messaging import outbox
 
 
 class Command(BaseCommand):
-    help = gettext_lazy("Send the outgoing messages that are due (one pass) and recover stalled attempts.")
+    help = "Send the outgoing messages that are due (one pass) and recover stalled attempts."
 
     def handle(self, *args, **options):
         done = outbox.deliver_due()

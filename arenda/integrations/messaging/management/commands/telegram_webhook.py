@@ -1,15 +1,12 @@
 import httpx
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.utils.translation import gettext_lazy
 
 from arenda.integrations.messaging.channels.telegram import api_url
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(
-        "Point the Telegram bot at this site's webhook, with TELEGRAM_WEBHOOK_SECRET as its secret token."
-    )
+    help = "Point the Telegram bot at this site's webhook, with TELEGRAM_WEBHOOK_SECRET as its secret token."
 
     def add_arguments(self, parser):
         parser.add_argument("url", help="https://<host>/integrations/telegram/webhook/")

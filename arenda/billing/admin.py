@@ -1,0 +1,73 @@
+"""Invoices and payments in the Django admin are for looking: numbering, totals, payments
+and the 1C state change only through the billing services (the invoice pages and the
+API), so nothing is added, changed or deleted here."""
+
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from arenda.billing.models import Invoice, InvoiceLine, Payment
+from arenda.core.admin import RoleAdminMixin
+
+
+class ReadOnlyAdmin(RoleAdminMixin):
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class InvoiceLineInline(admin.TabularInline):
+    model = InvoiceLine
+    fields = ("position", "description", "quantity", "unit", "price", "amount")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class PaymentInline(admin.TabularInline):
+    model = Payment
+    fields = ("date", "amount", "source", "reference", "payer")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+    resource = "invoice"
+    list_display = (
+        "__str__",
+        "date",
+        "kind",
+        "status",
+        "counterparty",
+        "organization",
+        "total",
+        "paid_amount",
+        "sync_status",
+    )
+    list_filter = ("status", "kind", "sync_status", "organization")
+    search_fields = ("number", "external_number", "counterparty__name", "counterparty__inn")
+    list_select_related = ("counterparty", "organization")
+    date_hierarchy = "date"
+    inlines = [InvoiceLineInline, PaymentInline]
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+    resource = "payment"
+    list_display = ("date", "amount", "source", "reference", "invoice", "payer")
+    list_filter = ("source",)
+    search_fields = ("reference", "payer", "invoice__number")
+    list_select_related = ("invoice",)
+    date_hierarchy = "date"

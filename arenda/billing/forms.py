@@ -1,0 +1,117 @@
+"""Forms of the invoice pages. They collect input; ``arenda.billing.services`` writes."""
+
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from arenda.billing.models import Invoice
+from arenda.billing.services import LineData
+from arenda.bookings.models import Booking
+from arenda.crm.models import Deal
+from arenda.directory.models import Counterparty, Organization
+
+MONEY = forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"})
+
+
+class ServiceErrors:
+    def add_service_error(self, exc: ValidationError) -> None:
+        """A service's errors on the fields they name; the rest above the form."""
+        if not hasattr(exc, "error_dict"):
+            self.add_error(None, exc)
+            return
+        for name, errors in exc.error_dict.items():
+            target = name if name in self.fields and name != NON_FIELD_ERRORS else None
+            for error in errors:
+                self.add_error(target, error)
+
+
+class InvoiceForm(ServiceErrors, forms.Form):
+    """The header of an invoice made by hand."""
+
+    counterparty = forms.ModelChoiceField(
+        label=_("Counterparty"), queryset=Counterparty.objects.order_by("name")
+    )
+    organization = forms.ModelChoiceField(
+        label=_("Our legal entity"), queryset=Organization.objects.filter(is_active=True).order_by("name")
+    )
+    kind = forms.ChoiceField(label=_("Kind"), choices=Invoice.Kind.choices, initial=Invoice.Kind.POSTPAYMENT)
+    deal = forms.ModelChoiceField(label=_("Deal"), queryset=Deal.objects.order_by("-pk"), required=False)
+    booking = forms.ModelChoiceField(
+        label=_("Booking"), queryset=Booking.objects.select_related("deal").order_by("-pk"), required=False
+    )
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean(self):
+        data = super().clean()
+        deal, booking = data.get("deal"), data.get("booking")
+        if booking is not None:
+            if deal is not None and booking.deal_id != deal.pk:
+                self.add_error("booking", _("The booking belongs to another deal."))
+            else:
+                data["deal"] = booking.deal
+        return data
+
+
+class LineForm(forms.Form):
+    description = forms.CharField(label=_("Description"), max_length=500)
+    quantity = forms.DecimalField(
+        label=_("Quantity"),
+        max_digits=12,
+        decimal_places=3,
+        min_value=Decimal("0.001"),
+        widget=forms.NumberInput(attrs={"step": "any", "min": "0", "inputmode": "decimal"}),
+    )
+    unit = forms.CharField(label=pgettext_lazy("unit of measure", "Unit"), max_length=20, initial="ч")
+    price = forms.DecimalField(label=_("Price"), max_digits=14, decimal_places=2, min_value=0, widget=MONEY)
+
+
+class BaseLineFormSet(forms.BaseFormSet):
+    def lines(self) -> list[LineData]:
+        return [
+            LineData(
+                description=form.cleaned_data["description"],
+                quantity=form.cleaned_data["quantity"],
+                price=form.cleaned_data["price"],
+                unit=form.cleaned_data.get("unit") or "ч",
+            )
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+
+    def clean(self):
+        super().clean()
+        if not any(self.errors) and not self.lines():
+            raise ValidationError(_("An invoice needs at least one line."))
+
+
+LineFormSet = forms.formset_factory(
+    LineForm, formset=BaseLineFormSet, extra=0, min_num=1, can_delete=True, max_num=200, validate_max=True
+)
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for cancelling"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class PaymentForm(ServiceErrors, forms.Form):
+    amount = forms.DecimalField(
+        label=_("Amount"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"), widget=MONEY
+    )
+    date = forms.DateField(
+        label=_("Date"),
+        initial=timezone.localdate,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    reference = forms.CharField(
+        label=_("Reference"),
+        max_length=200,
+        required=False,
+        help_text=_("The payment order number: the same reference is never counted twice."),
+    )
+    payer = forms.CharField(label=_("Payer"), max_length=300, required=False)

@@ -1,0 +1,332 @@
+"""Invoices with their lines, payments, the per-entity yearly numbering, and imported bank
+statements.
+
+Invariants the database keeps: an invoice's total is the sum of its lines and its lines
+are frozen once it is issued (triggers, migration 0002, on SQLite and PostgreSQL); a number
+is unique per legal entity and year; a payment is recorded once per source reference.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+from simple_history.models import HistoricalRecords
+
+from arenda.core.models import TimeStamped
+from arenda.directory.models import VatRate
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class InvoiceQuerySet(models.QuerySet):
+    def open(self):
+        """Issued and not fully paid: what customers owe."""
+        return self.filter(status__in=[Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID])
+
+    def counted(self):
+        """Invoices that bill something (not drafts, not cancelled)."""
+        return self.exclude(status__in=[Invoice.Status.DRAFT, Invoice.Status.CANCELLED])
+
+
+class Invoice(TimeStamped):
+    class Kind(models.TextChoices):
+        PREPAYMENT = "prepayment", _("Prepayment")
+        POSTPAYMENT = "postpayment", _("Post-payment")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        ISSUED = "issued", _("Issued")
+        PARTIALLY_PAID = "partially_paid", _("Partially paid")
+        PAID = "paid", pgettext_lazy("invoice status", "Paid")
+        CANCELLED = "cancelled", pgettext_lazy("invoice status", "Cancelled")
+
+    class SyncStatus(models.TextChoices):
+        NOT_NEEDED = "not_needed", _("Not needed")
+        PENDING = "pending", _("Waiting for 1C")
+        SYNCED = "synced", _("In 1C")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
+    organization = models.ForeignKey(
+        "directory.Organization",
+        verbose_name=_("our legal entity"),
+        on_delete=models.PROTECT,
+        related_name="invoices",
+    )
+    counterparty = models.ForeignKey(
+        "directory.Counterparty",
+        verbose_name=_("counterparty"),
+        on_delete=models.PROTECT,
+        related_name="invoices",
+    )
+    deal = models.ForeignKey(
+        "crm.Deal",
+        verbose_name=_("deal"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invoices",
+    )
+    booking = models.ForeignKey(
+        "bookings.Booking",
+        verbose_name=_("booking"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invoices",
+    )
+    accounting_base = models.ForeignKey(
+        "directory.AccountingBase",
+        verbose_name=_("1C base"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invoices",
+    )
+    # Numbered when issued: unique per legal entity and year, never reused.
+    year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True)
+    sequence = models.PositiveIntegerField(_("sequence"), null=True, blank=True)
+    number = models.CharField(_("number"), max_length=30, blank=True)
+    date = models.DateField(_("date"), null=True, blank=True)
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    vat_rate = models.CharField(_("VAT rate"), max_length=4, choices=VatRate.choices, default=VatRate.VAT22)
+    total = models.DecimalField(_("total"), **MONEY, default=Decimal("0.00"))
+    vat_amount = models.DecimalField(_("VAT"), **MONEY, default=Decimal("0.00"))
+    paid_amount = models.DecimalField(_("paid"), **MONEY, default=Decimal("0.00"))
+    # Hours this invoice bills for its booking (the overtime rule counts them).
+    billed_hours = models.DecimalField(_("billed hours"), max_digits=9, decimal_places=2, default=0)
+    purpose = models.CharField(_("payment purpose"), max_length=210, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
+    issued_at = models.DateTimeField(_("issued"), null=True, blank=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    # The 1C side.
+    sync_status = models.CharField(
+        _("1C sync"), max_length=12, choices=SyncStatus.choices, default=SyncStatus.NOT_NEEDED
+    )
+    sync_error = models.TextField(_("last 1C error"), blank=True)
+    sync_attempts = models.PositiveIntegerField(_("1C attempts"), default=0)
+    sync_next_attempt_at = models.DateTimeField(_("next 1C attempt"), null=True, blank=True)
+    synced_at = models.DateTimeField(_("synced"), null=True, blank=True)
+    external_id = models.CharField(_("1C Ref_Key"), max_length=36, blank=True)
+    external_number = models.CharField(_("1C number"), max_length=30, blank=True)
+
+    objects = InvoiceQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ["-date", "-sequence", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["prepayment", "postpayment"]), name="invoice_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "issued", "partially_paid", "paid", "cancelled"]),
+                name="invoice_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(sync_status__in=["not_needed", "pending", "synced", "failed"]),
+                name="invoice_sync_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(total__gte=0, vat_amount__gte=0, paid_amount__gte=0, billed_hours__gte=0),
+                name="invoice_amounts_non_negative",
+            ),
+            models.CheckConstraint(condition=Q(vat_amount__lte=F("total")), name="invoice_vat_within_total"),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(number__gt="", date__isnull=False, year__isnull=False),
+                name="invoice_issued_has_number",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "year", "sequence"],
+                condition=Q(sequence__isnull=False),
+                name="invoice_number_unique_per_entity_year",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "due_date"], name="invoice_status_due_idx"),
+            models.Index(fields=["counterparty", "status"], name="invoice_cp_status_idx"),
+            models.Index(fields=["sync_status", "sync_next_attempt_at"], name="invoice_sync_idx"),
+        ]
+
+    def __str__(self):
+        if self.number:
+            return _("Invoice № %(number)s") % {"number": self.number}
+        return _("Draft invoice #%(id)s") % {"id": self.pk}
+
+    def get_absolute_url(self):
+        return reverse("billing:invoice_detail", args=[self.pk])
+
+    @property
+    def debt(self) -> Decimal:
+        return max(self.total - self.paid_amount, Decimal("0.00"))
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(
+        Invoice, verbose_name=_("invoice"), on_delete=models.CASCADE, related_name="lines"
+    )
+    position = models.PositiveSmallIntegerField(pgettext_lazy("line order", "position"), default=1)
+    description = models.CharField(_("description"), max_length=500)
+    quantity = models.DecimalField(
+        _("quantity"), max_digits=12, decimal_places=3, validators=[MinValueValidator(Decimal("0.001"))]
+    )
+    unit = models.CharField(pgettext_lazy("unit of measure", "unit"), max_length=20, default="ч")
+    price = models.DecimalField(_("price"), **MONEY, validators=[MinValueValidator(0)])
+    amount = models.DecimalField(_("amount"), **MONEY)
+
+    class Meta:
+        verbose_name = _("invoice line")
+        verbose_name_plural = _("invoice lines")
+        ordering = ["invoice", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0, price__gte=0, amount__gte=0), name="invoice_line_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return self.description
+
+
+class InvoiceCounter(models.Model):
+    """The last number given per legal entity and year. Issuing locks this row, so two
+    invoices issued at the same moment get consecutive numbers, and a number is never
+    given twice (a cancelled invoice keeps its number)."""
+
+    organization = models.ForeignKey("directory.Organization", on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "year"], name="invoice_counter_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.organization_id}/{self.year}: {self.last}"
+
+
+class Payment(TimeStamped):
+    class Source(models.TextChoices):
+        MANUAL = "manual", _("Entered by hand")
+        ONEC = "1c", _("From 1C")
+        BANK_STATEMENT = "bank_statement", _("Bank statement")
+
+    invoice = models.ForeignKey(
+        Invoice, verbose_name=_("invoice"), on_delete=models.PROTECT, related_name="payments"
+    )
+    amount = models.DecimalField(_("amount"), **MONEY, validators=[MinValueValidator(Decimal("0.01"))])
+    date = models.DateField(_("date"))
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.MANUAL)
+    # What the source calls it: 1C's document Ref_Key + line, the statement's document key.
+    reference = models.CharField(_("reference"), max_length=200, blank=True)
+    payer = models.CharField(_("payer"), max_length=300, blank=True)
+    purpose = models.TextField(_("payment purpose"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-date", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(source__in=["manual", "1c", "bank_statement"]), name="payment_source_valid"
+            ),
+            # A payment seen twice (1C sync, a re-imported statement) is recorded once.
+            models.UniqueConstraint(
+                fields=["source", "reference"], condition=~Q(reference=""), name="payment_reference_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.amount} · {self.date}"
+
+
+class BankStatement(TimeStamped):
+    """An imported 1CClientBankExchange file."""
+
+    file_name = models.CharField(_("file"), max_length=255)
+    sha256 = models.CharField(max_length=64, editable=False)
+    account = models.CharField(_("account"), max_length=20, blank=True)
+    period_start = models.DateField(_("from"), null=True, blank=True)
+    period_end = models.DateField(_("to"), null=True, blank=True)
+    documents = models.PositiveIntegerField(_("documents"), default=0)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        verbose_name = _("bank statement")
+        verbose_name_plural = _("bank statements")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.file_name
+
+
+class StatementPayment(TimeStamped):
+    """An incoming payment read from a statement. Matched ones become Payments; ambiguous
+    and unmatched ones wait for the accountant."""
+
+    class State(models.TextChoices):
+        MATCHED = "matched", _("Matched")
+        AMBIGUOUS = "ambiguous", _("Several invoices fit")
+        UNMATCHED = "unmatched", _("No invoice found")
+        ASSIGNED = "assigned", _("Assigned by hand")
+        IGNORED = "ignored", _("Not ours")
+
+    statement = models.ForeignKey(BankStatement, on_delete=models.CASCADE, related_name="payments")
+    key = models.CharField(
+        max_length=200, unique=True, help_text="number|date|amount|payer INN|payer account"
+    )
+    number = models.CharField(_("number"), max_length=30, blank=True)
+    date = models.DateField(_("date"))
+    amount = models.DecimalField(_("amount"), **MONEY)
+    payer_name = models.CharField(_("payer"), max_length=300, blank=True)
+    payer_inn = models.CharField(_("payer INN"), max_length=12, blank=True)
+    payer_account = models.CharField(_("payer account"), max_length=20, blank=True)
+    purpose = models.TextField(_("payment purpose"), blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices)
+    candidates = models.ManyToManyField(Invoice, blank=True, related_name="+")
+    payment = models.OneToOneField(
+        Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("statement payment")
+        verbose_name_plural = _("statement payments")
+        ordering = ["-date", "-id"]
+
+    def __str__(self):
+        return f"{self.number} · {self.amount}"

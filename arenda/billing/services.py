@@ -1,0 +1,381 @@
+"""Writes of invoices and payments. Views, the API, the 1C sync, the statement import
+and the overtime rule all call these.
+
+- ``invoice_create`` makes a draft with lines (amount = quantity × price, to kopecks;
+  total = Σ lines; VAT inside the prices at our legal entity's rate for the date).
+- ``invoice_issue`` gives the next number of the legal entity and year under a row lock
+  on the counter (no gaps from races, no reuse), freezes the lines (a database trigger
+  keeps them frozen), and queues the 1C push after commit.
+- ``payment_record`` is idempotent on (source, reference) and recomputes the invoice's
+  status; a paid prepayment tells the manager the booking can be confirmed, and the deal
+  follows its bookings and invoices (``crm.rules``).
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from arenda.billing.models import Invoice, InvoiceCounter, InvoiceLine, Payment
+from arenda.core.money import to_money, vat_included
+from arenda.core.notify import notify
+from arenda.directory.models import AccountingBase, Organization, VatRate
+
+
+@dataclass
+class BillingRefused(Exception):
+    """A move invoices do not allow; the API answers 409 with ``code``."""
+
+    code: str
+    detail: str
+
+    def __str__(self):
+        return self.detail
+
+
+def _author(instance, by):
+    if by is not None and getattr(by, "is_authenticated", False):
+        instance._history_user = by
+
+
+def _lock(model, pk):
+    return model.objects.select_for_update().get(pk=pk)
+
+
+def vat_rate_for(organization: Organization, on: date) -> str:
+    """Our legal entity's rate on a date. 22 % replaced 20 % on 1 January 2026 (425-FZ):
+    an entity marked 22 % bills 20 % for dates before that."""
+    if organization.vat_rate == VatRate.VAT22 and on < date(2026, 1, 1):
+        return VatRate.VAT20
+    return organization.vat_rate
+
+
+def accounting_base_for(counterparty, organization) -> AccountingBase | None:
+    """The 1C base an invoice goes to: the counterparty's (set by the accountant), else our
+    legal entity's default base."""
+    if counterparty.accounting_base_id and counterparty.accounting_base.is_active:
+        return counterparty.accounting_base
+    base = organization.default_accounting_base
+    return base if base is not None and base.is_active else None
+
+
+def default_organization(deal=None) -> Organization:
+    organization = (
+        getattr(deal, "organization", None)
+        or Organization.objects.filter(is_active=True).order_by("pk").first()
+    )
+    if organization is None:
+        raise ValidationError({"organization": _("Add our legal entity first.")})
+    return organization
+
+
+@dataclass
+class LineData:
+    description: str
+    quantity: Decimal
+    price: Decimal
+    unit: str = "ч"
+
+
+def _write_lines(invoice: Invoice, lines: list[LineData]) -> None:
+    if not lines:
+        raise ValidationError({"lines": _("An invoice needs at least one line.")})
+    rows, errors = [], {}
+    for position, line in enumerate(lines, start=1):
+        quantity, price = Decimal(str(line.quantity)), to_money(line.price)
+        if quantity <= 0:
+            errors[f"lines.{position}.quantity"] = _("The quantity must be more than zero.")
+        if price < 0:
+            errors[f"lines.{position}.price"] = _("The price cannot be negative.")
+        if not (line.description or "").strip():
+            errors[f"lines.{position}.description"] = _("Describe the line.")
+        rows.append(
+            InvoiceLine(
+                invoice=invoice,
+                position=position,
+                description=(line.description or "").strip()[:500],
+                quantity=quantity,
+                unit=(line.unit or "")[:20],
+                price=price,
+                amount=to_money(quantity * price),
+            )
+        )
+    if errors:
+        raise ValidationError(errors)
+    invoice.lines.all().delete()
+    InvoiceLine.objects.bulk_create(rows)
+    invoice.total = sum((row.amount for row in rows), Decimal("0.00"))
+    invoice.vat_amount = vat_included(invoice.total, invoice.vat_rate) or Decimal("0.00")
+
+
+@transaction.atomic
+def invoice_create(
+    *,
+    kind: str,
+    counterparty,
+    lines: list[LineData],
+    by,
+    organization=None,
+    deal=None,
+    booking=None,
+    billed_hours=Decimal("0"),
+    notes: str = "",
+) -> Invoice:
+    """A draft invoice with its lines."""
+    if kind not in Invoice.Kind.values:
+        raise ValidationError({"kind": _("Unknown kind of invoice.")})
+    organization = organization or default_organization(deal)
+    today = timezone.localdate()
+    invoice = Invoice(
+        kind=kind,
+        organization=organization,
+        counterparty=counterparty,
+        deal=deal,
+        booking=booking,
+        vat_rate=vat_rate_for(organization, today),
+        billed_hours=billed_hours,
+        notes=notes,
+    )
+    _author(invoice, by)
+    invoice.save()
+    _write_lines(invoice, lines)
+    invoice.save(update_fields=["total", "vat_amount", "updated_at"])
+    return invoice
+
+
+@transaction.atomic
+def invoice_update_lines(*, invoice: Invoice, lines: list[LineData], by) -> Invoice:
+    invoice = _lock(Invoice, invoice.pk)
+    if invoice.status != Invoice.Status.DRAFT:
+        raise BillingRefused("invoice_frozen", _("An issued invoice's lines cannot be changed."))
+    _write_lines(invoice, lines)
+    _author(invoice, by)
+    invoice.save()
+    return invoice
+
+
+def _next_number(organization: Organization, year: int) -> int:
+    counter, _created = InvoiceCounter.objects.get_or_create(organization=organization, year=year)
+    counter = InvoiceCounter.objects.select_for_update().get(pk=counter.pk)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return counter.last
+
+
+@transaction.atomic
+def invoice_issue(*, invoice: Invoice, by, on: date | None = None) -> Invoice:
+    """Number and issue a draft: the number is the next of its legal entity and year; the
+    due date follows the counterparty's payment terms; the push to 1C is queued."""
+    invoice = _lock(Invoice, invoice.pk)
+    if invoice.status != Invoice.Status.DRAFT:
+        raise BillingRefused("not_draft", _("Only a draft invoice can be issued."))
+    if not invoice.lines.exists():
+        raise ValidationError({"lines": _("An invoice needs at least one line.")})
+    on = on or timezone.localdate()
+    invoice.vat_rate = vat_rate_for(invoice.organization, on)
+    invoice.vat_amount = vat_included(invoice.total, invoice.vat_rate) or Decimal("0.00")
+    sequence = _next_number(invoice.organization, on.year)
+    invoice.year, invoice.sequence, invoice.number = on.year, sequence, str(sequence)
+    invoice.date = on
+    invoice.due_date = on + timedelta(days=invoice.counterparty.payment_terms_days)
+    invoice.status = Invoice.Status.ISSUED
+    invoice.issued_at = timezone.now()
+    invoice.issued_by = by if getattr(by, "is_authenticated", False) else None
+    if not invoice.purpose:
+        # A bank document: in the company's language, whatever the issuer's screen says.
+        with translation.override(settings.LANGUAGE_CODE):
+            invoice.purpose = _("Payment for invoice № %(number)s of %(date)s") % {
+                "number": invoice.number,
+                "date": on.strftime("%d.%m.%Y"),
+            }
+    base = accounting_base_for(invoice.counterparty, invoice.organization)
+    invoice.accounting_base = base
+    needs_push = base is not None and base.kind == AccountingBase.Kind.ODATA
+    invoice.sync_status = Invoice.SyncStatus.PENDING if needs_push else Invoice.SyncStatus.NOT_NEEDED
+    _author(invoice, by)
+    invoice.save()
+    if needs_push:
+        from arenda.billing import tasks
+
+        transaction.on_commit(lambda: tasks.push_invoice.enqueue(invoice.pk))
+    return invoice
+
+
+@transaction.atomic
+def invoice_cancel(*, invoice: Invoice, reason: str, by) -> Invoice:
+    """The accountant's: a cancelled invoice keeps its number (never reused)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the invoice is cancelled.")})
+    invoice = _lock(Invoice, invoice.pk)
+    if invoice.status in (Invoice.Status.CANCELLED, Invoice.Status.PAID, Invoice.Status.PARTIALLY_PAID):
+        raise BillingRefused("cannot_cancel", _("A paid or cancelled invoice cannot be cancelled."))
+    invoice.status = Invoice.Status.CANCELLED
+    invoice.cancel_reason = reason
+    _author(invoice, by)
+    invoice.save()
+    return invoice
+
+
+def _status_for(invoice: Invoice) -> str:
+    if invoice.status in (Invoice.Status.DRAFT, Invoice.Status.CANCELLED):
+        return invoice.status
+    if invoice.paid_amount <= 0:
+        return Invoice.Status.ISSUED
+    if invoice.paid_amount < invoice.total:
+        return Invoice.Status.PARTIALLY_PAID
+    return Invoice.Status.PAID
+
+
+@transaction.atomic
+def invoice_recompute(*, invoice: Invoice) -> Invoice:
+    """Paid amount and status from the payments."""
+    invoice = _lock(Invoice, invoice.pk)
+    before = invoice.status
+    invoice.paid_amount = invoice.payments.aggregate(s=Sum("amount"))["s"] or Decimal("0.00")
+    invoice.status = _status_for(invoice)
+    invoice.save(update_fields=["paid_amount", "status", "updated_at"])
+    if invoice.status == Invoice.Status.PAID and before != Invoice.Status.PAID:
+        transaction.on_commit(lambda: _on_paid(invoice))
+    return invoice
+
+
+def _on_paid(invoice: Invoice) -> None:
+    from arenda.crm.rules import deal_follow_bookings
+
+    if (
+        invoice.kind == Invoice.Kind.PREPAYMENT
+        and invoice.booking_id
+        and invoice.deal
+        and invoice.deal.manager
+    ):
+        notify(
+            invoice.deal.manager,
+            _("Prepayment received — booking #%(id)s can be confirmed.") % {"id": invoice.booking_id},
+            invoice.booking.get_absolute_url(),
+        )
+    if invoice.deal_id:
+        with transaction.atomic():
+            deal_follow_bookings(invoice.deal_id)
+
+
+@dataclass
+class Recorded:
+    payment: Payment
+    created: bool
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    invoice: Invoice,
+    amount,
+    on: date,
+    source: str,
+    by=None,
+    reference: str = "",
+    payer: str = "",
+    purpose: str = "",
+) -> Recorded:
+    """Record a payment once: the same (source, reference) seen again returns the first."""
+    amount = to_money(amount)
+    if amount <= 0:
+        raise ValidationError({"amount": _("The amount must be more than zero.")})
+    if source not in Payment.Source.values:
+        raise ValidationError({"source": _("Unknown source.")})
+    invoice = _lock(Invoice, invoice.pk)
+    if invoice.status in (Invoice.Status.DRAFT, Invoice.Status.CANCELLED):
+        raise BillingRefused("not_payable", _("A draft or cancelled invoice cannot be paid."))
+    if reference:
+        existing = Payment.objects.filter(source=source, reference=reference).first()
+        if existing is not None:
+            return Recorded(existing, False)
+    try:
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                invoice=invoice,
+                amount=amount,
+                date=on,
+                source=source,
+                reference=reference[:200],
+                payer=payer[:300],
+                purpose=purpose,
+                created_by=by if getattr(by, "is_authenticated", False) else None,
+            )
+    except IntegrityError:
+        return Recorded(Payment.objects.get(source=source, reference=reference), False)
+    invoice_recompute(invoice=invoice)
+    return Recorded(payment, True)
+
+
+def booking_hours_invoiced(booking) -> Decimal:
+    """Hours already billed for a booking by invoices that count (not drafts' twins: every
+    non-cancelled invoice counts, drafts included, so nothing is billed twice)."""
+    return booking.invoices.exclude(status=Invoice.Status.CANCELLED).aggregate(h=Sum("billed_hours"))[
+        "h"
+    ] or Decimal("0")
+
+
+@transaction.atomic
+def prepayment_invoice_for_booking(*, booking, by, issue: bool = True) -> Invoice:
+    """The prepayment invoice for the ordered hours (and delivery km where the booking bills
+    km). One per booking: asking again returns the open one."""
+    from arenda.bookings.models import Booking
+
+    booking = (
+        Booking.objects.select_for_update(of=("self",))
+        .select_related("deal__counterparty", "deal__organization", "equipment_type", "unit")
+        .get(pk=booking.pk)
+    )
+    existing = (
+        booking.invoices.filter(kind=Invoice.Kind.PREPAYMENT).exclude(status=Invoice.Status.CANCELLED).first()
+    )
+    if existing is not None:
+        return existing
+    if booking.ordered_hours <= 0 or booking.rate_per_hour <= 0:
+        raise ValidationError({"ordered_hours": _("Set the ordered hours and the rate per hour first.")})
+    machine = booking.unit or booking.equipment_type
+    when = timezone.localtime(booking.start).strftime("%d.%m.%Y")
+    lines = [
+        LineData(
+            description=_("Services of %(machine)s with a driver, %(date)s, %(site)s")
+            % {"machine": machine, "date": when, "site": booking.site_address},
+            quantity=booking.ordered_hours,
+            price=booking.rate_per_hour,
+            unit="ч",
+        )
+    ]
+    invoice = invoice_create(
+        kind=Invoice.Kind.PREPAYMENT,
+        counterparty=booking.deal.counterparty,
+        organization=default_organization(booking.deal),
+        deal=booking.deal,
+        booking=booking,
+        lines=lines,
+        billed_hours=booking.ordered_hours,
+        by=by,
+    )
+    return invoice_issue(invoice=invoice, by=by) if issue else invoice
+
+
+@transaction.atomic
+def invoice_retry_sync(*, invoice: Invoice, by) -> Invoice:
+    """Queue a failed 1C push again, now, with a fresh count of attempts."""
+    invoice = _lock(Invoice, invoice.pk)
+    if invoice.sync_status != Invoice.SyncStatus.FAILED:
+        raise BillingRefused("not_failed", _("Only an invoice whose 1C push failed can be retried."))
+    invoice.sync_status = Invoice.SyncStatus.PENDING
+    invoice.sync_attempts = 0
+    invoice.sync_next_attempt_at = None
+    _author(invoice, by)
+    invoice.save()
+    from arenda.billing import tasks
+
+    transaction.on_commit(lambda: tasks.push_invoice.enqueue(invoice.pk))
+    return invoice

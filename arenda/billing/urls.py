@@ -1,0 +1,46 @@
+from django.urls import path
+
+from arenda.billing import print_views, statement_views, sync_views, views
+
+# Included at /invoices/.
+app_name = "billing"
+urlpatterns = [
+    path("", views.invoice_list, name="invoice_list"),
+    path("new/", views.invoice_create, name="invoice_create"),
+    path("<int:pk>/", views.invoice_detail, name="invoice_detail"),
+    path("<int:pk>/edit/", views.invoice_edit, name="invoice_edit"),
+    path("<int:pk>/issue/", views.invoice_issue, name="invoice_issue"),
+    path("<int:pk>/cancel/", views.invoice_cancel, name="invoice_cancel"),
+    path("<int:pk>/payment/", views.invoice_payment, name="invoice_payment"),
+    path("<int:pk>/retry-sync/", views.invoice_retry_sync, name="invoice_retry_sync"),
+    path("<int:pk>/delete/", views.invoice_delete, name="invoice_delete"),
+    path("booking/<int:booking_pk>/prepayment/", views.booking_prepayment, name="booking_prepayment"),
+    path("payments/", views.payment_list, name="payment_list"),
+]
+
+# Bank statements (statement_views).
+urlpatterns += [
+    path("statements/", statement_views.statement_list, name="statement_list"),
+    path("statements/waiting/", statement_views.statement_waiting, name="statement_waiting"),
+    path("statements/<int:pk>/", statement_views.statement_detail, name="statement_detail"),
+    path(
+        "statement-payments/<int:pk>/assign/",
+        statement_views.statement_payment_assign,
+        name="statement_payment_assign",
+    ),
+    path(
+        "statement-payments/<int:pk>/ignore/",
+        statement_views.statement_payment_ignore,
+        name="statement_payment_ignore",
+    ),
+]
+
+# The printed invoice (print_views).
+urlpatterns += [path("<int:pk>/pdf/", print_views.invoice_pdf, name="invoice_pdf")]
+
+# The 1C sync page (sync_views).
+urlpatterns += [
+    path("sync/", sync_views.sync_overview, name="sync"),
+    path("sync/bases/<int:pk>/now/", sync_views.sync_base_now, name="sync_base_now"),
+    path("sync/invoices/<int:pk>/retry/", sync_views.sync_retry, name="sync_retry"),
+]

@@ -1,0 +1,399 @@
+"""Invoice pages: the list with totals of what is shown, an invoice with its actions
+(issue, print, cancel, record a payment, retry the 1C push), the hand-made invoice with
+its lines, the booking's prepayment invoice, and the payments list. Every write goes
+through ``arenda.billing.services``."""
+
+import json
+from datetime import date
+from decimal import Decimal
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, DecimalField, F, Prefetch, Q, Sum, Value
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from arenda.billing import services
+from arenda.billing.forms import CancelForm, InvoiceForm, LineFormSet, PaymentForm
+from arenda.billing.models import Invoice, InvoiceLine, Payment
+from arenda.bookings.models import Booking
+from arenda.core.money import vat_rate_percent
+from arenda.core.permissions import require
+from arenda.core.roles import Action, can, has_special
+from arenda.core.services import record_delete
+from arenda.core.ui import history_entries
+from arenda.crm.models import Deal
+from arenda.directory.models import Counterparty, Organization
+
+PAGE_SIZE = 50
+ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
+
+
+def _choice(raw: str, allowed) -> str:
+    return raw if raw in allowed else ""
+
+
+def _date(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _page(request, qs):
+    return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+# --- the list -------------------------------------------------------------------------------
+@require(Action.VIEW, "invoice")
+def invoice_list(request):
+    params = request.GET
+    qs = Invoice.objects.select_related("counterparty", "organization")
+    q = params.get("q", "").strip()
+    if q:
+        condition = Q(number=q) | Q(external_number=q) | Q(counterparty__inn=q)
+        for v in {q, q.lower(), q.upper(), q.capitalize()}:
+            condition |= Q(counterparty__name__icontains=v)
+        qs = qs.filter(condition)
+    selected = {
+        "status": _choice(params.get("status", ""), Invoice.Status.values),
+        "kind": _choice(params.get("kind", ""), Invoice.Kind.values),
+        "sync_status": _choice(params.get("sync_status", ""), Invoice.SyncStatus.values),
+        "counterparty": params.get("counterparty", "") if params.get("counterparty", "").isdigit() else "",
+    }
+    for name, value in selected.items():
+        if value:
+            qs = qs.filter(**{f"{name}_id" if name == "counterparty" else name: value})
+    overdue = params.get("overdue") == "1"
+    if overdue:
+        qs = qs.open().filter(due_date__lt=timezone.localdate())
+    totals = qs.aggregate(
+        count=Count("pk"),
+        billed=Coalesce(
+            Sum("total", filter=~Q(status__in=[Invoice.Status.DRAFT, Invoice.Status.CANCELLED])), ZERO
+        ),
+        received=Coalesce(Sum("paid_amount"), ZERO),
+        owed=Coalesce(
+            Sum(
+                F("total") - F("paid_amount"),
+                filter=Q(status__in=[Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID]),
+            ),
+            ZERO,
+        ),
+    )
+    page_obj = _page(request, qs.order_by(F("date").desc(nulls_first=True), "-sequence", "-pk"))
+    counterparties = list(
+        Counterparty.objects.filter(invoices__isnull=False).distinct().order_by("name").only("pk", "name")
+    )
+    context = {
+        "page_obj": page_obj,
+        "invoices": page_obj.object_list,
+        "q": q,
+        "selected": selected,
+        "overdue": overdue,
+        "totals": totals,
+        "today": timezone.localdate(),
+        "statuses": Invoice.Status.choices,
+        "kinds": Invoice.Kind.choices,
+        "sync_statuses": Invoice.SyncStatus.choices,
+        "counterparties": counterparties,
+        "filtered": bool(q or overdue or any(selected.values())),
+        "can_add": can(request.user, Action.ADD, "invoice"),
+    }
+    template = "billing/invoice_list.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#results"
+    return render(request, template, context)
+
+
+# --- one invoice ----------------------------------------------------------------------------
+def _actions(invoice: Invoice, user) -> dict:
+    draft = invoice.status == Invoice.Status.DRAFT
+    payable = invoice.status in (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID)
+    return {
+        "issue": draft and can(user, Action.CHANGE, "invoice"),
+        "edit": draft and can(user, Action.CHANGE, "invoice"),
+        "delete": draft and can(user, Action.DELETE, "invoice"),
+        "print": invoice.status != Invoice.Status.CANCELLED,
+        "cancel": invoice.status == Invoice.Status.ISSUED and has_special(user, "cancel_invoice"),
+        "pay": payable and can(user, Action.ADD, "payment"),
+        "retry": invoice.sync_status == Invoice.SyncStatus.FAILED
+        and can(user, Action.CHANGE, "accounting_base"),
+    }
+
+
+def _render_detail(request, pk, *, cancel_form=None, payment_form=None, error=None, status=200):
+    invoice = get_object_or_404(
+        Invoice.objects.select_related(
+            "counterparty", "organization", "deal", "booking", "accounting_base", "issued_by"
+        ).prefetch_related(
+            Prefetch("lines", queryset=InvoiceLine.objects.order_by("position", "pk")),
+            Prefetch(
+                "payments", queryset=Payment.objects.select_related("created_by").order_by("date", "pk")
+            ),
+        ),
+        pk=pk,
+    )
+    context = {
+        "invoice": invoice,
+        "lines": list(invoice.lines.all()),
+        "payments": list(invoice.payments.all()),
+        "vat_percent": vat_rate_percent(invoice.vat_rate),
+        "actions": _actions(invoice, request.user),
+        "cancel_form": cancel_form or CancelForm(),
+        "payment_form": payment_form or PaymentForm(initial={"amount": invoice.debt}),
+        "error": error,
+        "overdue": invoice.due_date is not None
+        and invoice.due_date < timezone.localdate()
+        and invoice.status in (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID),
+        "history": history_entries(invoice),
+    }
+    return render(request, "billing/invoice_detail.html", context, status=status)
+
+
+@require(Action.VIEW, "invoice")
+def invoice_detail(request, pk):
+    return _render_detail(request, pk)
+
+
+def _refused(request, pk, exc: services.BillingRefused):
+    return _render_detail(request, pk, error=exc.detail, status=409)
+
+
+@require(Action.CHANGE, "invoice")
+@require_POST
+def invoice_issue(request, pk):
+    invoice = get_object_or_404(Invoice, pk=pk)
+    try:
+        invoice = services.invoice_issue(invoice=invoice, by=request.user)
+    except services.BillingRefused as exc:
+        return _refused(request, pk, exc)
+    except ValidationError as exc:
+        return _render_detail(request, pk, error=" ".join(exc.messages), status=400)
+    messages.success(request, _("%(name)s issued.") % {"name": invoice})
+    return redirect(invoice.get_absolute_url())
+
+
+@require(Action.VIEW, "invoice")
+@require_POST
+def invoice_cancel(request, pk):
+    if not has_special(request.user, "cancel_invoice"):
+        raise PermissionDenied
+    invoice = get_object_or_404(Invoice, pk=pk)
+    form = CancelForm(request.POST)
+    if form.is_valid():
+        try:
+            invoice = services.invoice_cancel(
+                invoice=invoice, reason=form.cleaned_data["reason"], by=request.user
+            )
+        except services.BillingRefused as exc:
+            return _refused(request, pk, exc)
+        except ValidationError as exc:
+            form.add_error("reason", exc.message_dict.get("reason", exc.messages))
+        else:
+            messages.success(request, _("%(name)s cancelled; its number stays used.") % {"name": invoice})
+            return redirect(invoice.get_absolute_url())
+    return _render_detail(request, pk, cancel_form=form, status=400)
+
+
+@require(Action.ADD, "payment")
+@require_POST
+def invoice_payment(request, pk):
+    invoice = get_object_or_404(Invoice, pk=pk)
+    form = PaymentForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            got = services.payment_record(
+                invoice=invoice,
+                amount=data["amount"],
+                on=data["date"],
+                source=Payment.Source.MANUAL,
+                by=request.user,
+                reference=data["reference"],
+                payer=data["payer"],
+            )
+        except services.BillingRefused as exc:
+            return _refused(request, pk, exc)
+        except ValidationError as exc:
+            form.add_service_error(exc)
+        else:
+            if got.created:
+                messages.success(
+                    request, _("Payment of %(amount)s recorded.") % {"amount": got.payment.amount}
+                )
+            else:
+                messages.info(request, _("This payment was already recorded: nothing was added."))
+            return redirect(invoice.get_absolute_url())
+    return _render_detail(request, pk, payment_form=form, status=400)
+
+
+@require(Action.CHANGE, "accounting_base")
+@require_POST
+def invoice_retry_sync(request, pk):
+    invoice = get_object_or_404(Invoice, pk=pk)
+    try:
+        services.invoice_retry_sync(invoice=invoice, by=request.user)
+    except services.BillingRefused as exc:
+        return _refused(request, pk, exc)
+    messages.success(request, _("The invoice is queued for 1C again."))
+    return redirect(invoice.get_absolute_url())
+
+
+@require(Action.DELETE, "invoice")
+@require_POST
+def invoice_delete(request, pk):
+    invoice = get_object_or_404(Invoice, pk=pk, status=Invoice.Status.DRAFT)
+    record_delete(invoice, by=request.user)
+    messages.success(request, _("The draft was deleted."))
+    return redirect("billing:invoice_list")
+
+
+# --- the hand-made invoice ------------------------------------------------------------------
+def _vat_rates() -> str:
+    """Our legal entities' rates for the live totals (VAT inside the prices)."""
+    today = timezone.localdate()
+    return json.dumps(
+        {
+            str(org.pk): str(vat_rate_percent(services.vat_rate_for(org, today)) or "")
+            for org in Organization.objects.filter(is_active=True)
+        }
+    )
+
+
+def _initial(request) -> dict:
+    """A new invoice opened from a deal or a booking starts with their parties."""
+    initial: dict = {"organization": Organization.objects.filter(is_active=True).order_by("pk").first()}
+    booking = Booking.objects.select_related("deal").filter(pk=request.GET.get("booking") or 0).first()
+    deal = booking.deal if booking else Deal.objects.filter(pk=request.GET.get("deal") or 0).first()
+    if deal is not None:
+        initial.update(deal=deal, booking=booking, counterparty=deal.counterparty_id)
+        if deal.organization_id:
+            initial["organization"] = deal.organization_id
+    return initial
+
+
+def _form_page(request, *, invoice: Invoice | None):
+    post = request.POST if request.method == "POST" else None
+    header = None if invoice else InvoiceForm(post, initial=_initial(request))
+    initial_lines = (
+        [
+            {"description": x.description, "quantity": x.quantity, "unit": x.unit, "price": x.price}
+            for x in invoice.lines.order_by("position", "pk")
+        ]
+        if invoice
+        else [{"unit": "ч"}]
+    )
+    lines = LineFormSet(post, initial=None if post else initial_lines, prefix="lines")
+    if post is not None and lines.is_valid() and (header is None or header.is_valid()):
+        try:
+            if invoice is None:
+                data = header.cleaned_data
+                invoice = services.invoice_create(
+                    kind=data["kind"],
+                    counterparty=data["counterparty"],
+                    organization=data["organization"],
+                    deal=data["deal"],
+                    booking=data["booking"],
+                    notes=data["notes"],
+                    lines=lines.lines(),
+                    by=request.user,
+                )
+                messages.success(request, _("%(name)s saved. Check it and issue it.") % {"name": invoice})
+            else:
+                invoice = services.invoice_update_lines(invoice=invoice, lines=lines.lines(), by=request.user)
+                messages.success(request, _("Lines of %(name)s saved.") % {"name": invoice})
+            return redirect(invoice.get_absolute_url())
+        except services.BillingRefused as exc:
+            messages.error(request, exc.detail)
+            return redirect(invoice.get_absolute_url())
+        except ValidationError as exc:
+            if header is not None:
+                header.add_service_error(exc)
+            else:
+                lines._non_form_errors = lines.error_class(exc.messages)
+    return render(
+        request,
+        "billing/invoice_form.html",
+        {"form": header, "lines": lines, "invoice": invoice, "vat_rates": _vat_rates()},
+        status=400 if post is not None else 200,
+    )
+
+
+@require(Action.ADD, "invoice")
+@require_http_methods(["GET", "POST"])
+def invoice_create(request):
+    return _form_page(request, invoice=None)
+
+
+@require(Action.CHANGE, "invoice")
+@require_http_methods(["GET", "POST"])
+def invoice_edit(request, pk):
+    invoice = get_object_or_404(Invoice.objects.select_related("organization"), pk=pk)
+    if invoice.status != Invoice.Status.DRAFT:
+        messages.error(request, _("An issued invoice's lines cannot be changed."))
+        return redirect(invoice.get_absolute_url())
+    return _form_page(request, invoice=invoice)
+
+
+@require(Action.CHANGE, "booking")
+@require_POST
+def booking_prepayment(request, booking_pk):
+    """The booking page's button: the prepayment invoice for the ordered hours, issued."""
+    if not can(request.user, Action.ADD, "invoice"):
+        raise PermissionDenied
+    booking = get_object_or_404(Booking, pk=booking_pk)
+    try:
+        invoice = services.prepayment_invoice_for_booking(booking=booking, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(booking.get_absolute_url())
+    messages.success(request, _("%(name)s is ready to print and send.") % {"name": invoice})
+    return redirect(invoice.get_absolute_url())
+
+
+def invoices_of(qs) -> list[Invoice]:
+    """Invoices shown on a deal's or a booking's page."""
+    return list(qs.select_related("counterparty").order_by(F("date").desc(nulls_first=True), "-pk"))
+
+
+# --- payments -------------------------------------------------------------------------------
+@require(Action.VIEW, "payment")
+def payment_list(request):
+    params = request.GET
+    qs = Payment.objects.select_related("invoice__counterparty", "created_by")
+    q = params.get("q", "").strip()
+    if q:
+        condition = Q(reference__icontains=q) | Q(invoice__number=q)
+        for v in {q, q.lower(), q.upper(), q.capitalize()}:
+            condition |= Q(payer__icontains=v) | Q(invoice__counterparty__name__icontains=v)
+        qs = qs.filter(condition)
+    source = _choice(params.get("source", ""), Payment.Source.values)
+    if source:
+        qs = qs.filter(source=source)
+    date_from, date_to = _date(params.get("from")), _date(params.get("to"))
+    if date_from:
+        qs = qs.filter(date__gte=date_from)
+    if date_to:
+        qs = qs.filter(date__lte=date_to)
+    total = qs.aggregate(s=Coalesce(Sum("amount"), ZERO))["s"]
+    page_obj = _page(request, qs.order_by("-date", "-pk"))
+    context = {
+        "page_obj": page_obj,
+        "payments": page_obj.object_list,
+        "q": q,
+        "source": source,
+        "sources": Payment.Source.choices,
+        "date_from": date_from,
+        "date_to": date_to,
+        "total": total,
+        "filtered": bool(q or source or date_from or date_to),
+    }
+    template = "billing/payment_list.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#results"
+    return render(request, template, context)
