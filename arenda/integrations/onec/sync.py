@@ -114,7 +114,7 @@ def _claim(invoice_id: int, force: bool) -> tuple[Invoice, list, str] | None:
     now = timezone.now()
     with transaction.atomic():
         invoice = (
-            Invoice.objects.select_for_update()
+            Invoice.objects.select_for_update(of=("self",))
             .filter(pk=invoice_id, sync_status=S.PENDING)
             .select_related("accounting_base", "organization", "counterparty")
             .first()
@@ -152,7 +152,11 @@ def _record(
 ):
     now = timezone.now()
     with transaction.atomic():
-        invoice = Invoice.objects.select_for_update().select_related("accounting_base").get(pk=invoice_id)
+        invoice = (
+            Invoice.objects.select_for_update(of=("self",))
+            .select_related("accounting_base")
+            .get(pk=invoice_id)
+        )
         if not PushClaim.objects.filter(invoice_id=invoice_id, token=token).delete()[0]:
             log.warning("1C push of invoice %s: a late answer ignored (%s)", invoice_id, error or ref)
             return invoice.sync_status
