@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from arenda.billing.models import Invoice, InvoiceCounter, InvoiceLine, Payment
 from arenda.core.money import to_money, vat_included
 from arenda.core.notify import notify
+from arenda.core.services import locked, set_author
 from arenda.directory.models import AccountingBase, Organization, VatRate
 
 
@@ -37,15 +38,6 @@ class BillingRefused(Exception):
 
     def __str__(self):
         return self.detail
-
-
-def _author(instance, by):
-    if by is not None and getattr(by, "is_authenticated", False):
-        instance._history_user = by
-
-
-def _lock(model, pk):
-    return model.objects.select_for_update().get(pk=pk)
 
 
 def vat_rate_for(organization: Organization, on: date) -> str:
@@ -142,7 +134,7 @@ def invoice_create(
         billed_hours=billed_hours,
         notes=notes,
     )
-    _author(invoice, by)
+    set_author(invoice, by)
     invoice.save()
     _write_lines(invoice, lines)
     invoice.save(update_fields=["total", "vat_amount", "updated_at"])
@@ -151,11 +143,11 @@ def invoice_create(
 
 @transaction.atomic
 def invoice_update_lines(*, invoice: Invoice, lines: list[LineData], by) -> Invoice:
-    invoice = _lock(Invoice, invoice.pk)
+    invoice = locked(Invoice, invoice.pk)
     if invoice.status != Invoice.Status.DRAFT:
         raise BillingRefused("invoice_frozen", _("An issued invoice's lines cannot be changed."))
     _write_lines(invoice, lines)
-    _author(invoice, by)
+    set_author(invoice, by)
     invoice.save()
     return invoice
 
@@ -172,7 +164,7 @@ def _next_number(organization: Organization, year: int) -> int:
 def invoice_issue(*, invoice: Invoice, by, on: date | None = None) -> Invoice:
     """Number and issue a draft: the number is the next of its legal entity and year; the
     due date follows the counterparty's payment terms; the push to 1C is queued."""
-    invoice = _lock(Invoice, invoice.pk)
+    invoice = locked(Invoice, invoice.pk)
     if invoice.status != Invoice.Status.DRAFT:
         raise BillingRefused("not_draft", _("Only a draft invoice can be issued."))
     if not invoice.lines.exists():
@@ -198,7 +190,7 @@ def invoice_issue(*, invoice: Invoice, by, on: date | None = None) -> Invoice:
     invoice.accounting_base = base
     needs_push = base is not None and base.kind == AccountingBase.Kind.ODATA
     invoice.sync_status = Invoice.SyncStatus.PENDING if needs_push else Invoice.SyncStatus.NOT_NEEDED
-    _author(invoice, by)
+    set_author(invoice, by)
     invoice.save()
     if needs_push:
         from arenda.billing import tasks
@@ -213,12 +205,12 @@ def invoice_cancel(*, invoice: Invoice, reason: str, by) -> Invoice:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Say why the invoice is cancelled.")})
-    invoice = _lock(Invoice, invoice.pk)
+    invoice = locked(Invoice, invoice.pk)
     if invoice.status in (Invoice.Status.CANCELLED, Invoice.Status.PAID, Invoice.Status.PARTIALLY_PAID):
         raise BillingRefused("cannot_cancel", _("A paid or cancelled invoice cannot be cancelled."))
     invoice.status = Invoice.Status.CANCELLED
     invoice.cancel_reason = reason
-    _author(invoice, by)
+    set_author(invoice, by)
     invoice.save()
     return invoice
 
@@ -236,7 +228,7 @@ def _status_for(invoice: Invoice) -> str:
 @transaction.atomic
 def invoice_recompute(*, invoice: Invoice) -> Invoice:
     """Paid amount and status from the payments."""
-    invoice = _lock(Invoice, invoice.pk)
+    invoice = locked(Invoice, invoice.pk)
     before = invoice.status
     invoice.paid_amount = invoice.payments.aggregate(s=Sum("amount"))["s"] or Decimal("0.00")
     invoice.status = _status_for(invoice)
@@ -289,7 +281,7 @@ def payment_record(
         raise ValidationError({"amount": _("The amount must be more than zero.")})
     if source not in Payment.Source.values:
         raise ValidationError({"source": _("Unknown source.")})
-    invoice = _lock(Invoice, invoice.pk)
+    invoice = locked(Invoice, invoice.pk)
     if invoice.status in (Invoice.Status.DRAFT, Invoice.Status.CANCELLED):
         raise BillingRefused("not_payable", _("A draft or cancelled invoice cannot be paid."))
     if reference:
@@ -367,13 +359,13 @@ def prepayment_invoice_for_booking(*, booking, by, issue: bool = True) -> Invoic
 @transaction.atomic
 def invoice_retry_sync(*, invoice: Invoice, by) -> Invoice:
     """Queue a failed 1C push again, now, with a fresh count of attempts."""
-    invoice = _lock(Invoice, invoice.pk)
+    invoice = locked(Invoice, invoice.pk)
     if invoice.sync_status != Invoice.SyncStatus.FAILED:
         raise BillingRefused("not_failed", _("Only an invoice whose 1C push failed can be retried."))
     invoice.sync_status = Invoice.SyncStatus.PENDING
     invoice.sync_attempts = 0
     invoice.sync_next_attempt_at = None
-    _author(invoice, by)
+    set_author(invoice, by)
     invoice.save()
     from arenda.billing import tasks
 

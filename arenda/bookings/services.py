@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from arenda.bookings import selectors
 from arenda.bookings.models import Booking, SupplyOrder
 from arenda.bookings.rules import prepayment_satisfied
-from arenda.core.services import record_create, record_update
+from arenda.core.services import locked, record_create, record_update, set_author
 from arenda.crm.rules import deal_follow_bookings
 from arenda.directory.models import Driver, Unit
 
@@ -34,15 +34,6 @@ class BookingConflict(Exception):
 
     def __str__(self):
         return self.detail
-
-
-def _author(instance, by):
-    if by is not None and getattr(by, "is_authenticated", False):
-        instance._history_user = by
-
-
-def _lock(model, pk):
-    return model.objects.select_for_update().get(pk=pk)
 
 
 def _check_window(booking: Booking) -> None:
@@ -65,7 +56,7 @@ def booking_create(*, deal, by, **data) -> Booking:
         setattr(booking, name, value)
     _check_window(booking)
     booking.full_clean()
-    _author(booking, by)
+    set_author(booking, by)
     booking.save()
     return booking
 
@@ -74,7 +65,7 @@ def booking_create(*, deal, by, **data) -> Booking:
 def booking_update(*, booking: Booking, by, **data) -> Booking:
     """Change a booking's details. New times of a booking holding a unit or driver are
     checked against the no-overlap rule exactly as a new reservation is."""
-    booking = _lock(Booking, booking.pk)
+    booking = locked(Booking, booking.pk)
     if booking.status in (Booking.Status.CLOSED, Booking.Status.CANCELLED):
         raise BookingConflict("booking_closed", _("A closed or cancelled booking cannot be changed."))
     data.pop("status", None)
@@ -88,7 +79,7 @@ def booking_update(*, booking: Booking, by, **data) -> Booking:
         booking.busy_until = booking.end  # served by a supplier's machine: nothing of ours to check
     elif booking.is_active and (times_changed or unit != booking.unit or driver != booking.driver):
         return _reserve_locked(booking=booking, unit=unit, driver=driver, by=by, fields=None)
-    _author(booking, by)
+    set_author(booking, by)
     booking.save()
     return booking
 
@@ -131,8 +122,8 @@ def _reserve_locked(*, booking: Booking, unit, driver, by, fields=RESERVATION_FI
                 if value is None
             }
         )
-    unit = _lock(Unit, unit.pk)
-    driver = _lock(Driver, driver.pk)
+    unit = locked(Unit, unit.pk)
+    driver = locked(Driver, driver.pk)
     _check_unit_fits(booking, unit)
     if not driver.is_active:
         raise ValidationError({"driver": _("This driver is not active.")}, code="inactive")
@@ -161,7 +152,7 @@ def _reserve_locked(*, booking: Booking, unit, driver, by, fields=RESERVATION_FI
     # Every service path locks the unit and the driver first, so on PostgreSQL the
     # exclusion constraint can only fire for a writer that bypassed the services; it then
     # stops the write with an IntegrityError (the API answers 409 "conflict").
-    _author(booking, by)
+    set_author(booking, by)
     booking.save(update_fields=fields)
     return booking
 
@@ -220,7 +211,7 @@ def _raise_if_busy(booking, unit, driver, start, busy_until) -> None:
 def booking_request_supply(*, booking: Booking, supplier, by, **data) -> SupplyOrder:
     """A supplier's machine will serve this booking: the booking holds none of our units or
     drivers and counts as reserved."""
-    booking = _lock(Booking, booking.pk)
+    booking = locked(Booking, booking.pk)
     if booking.status not in (Booking.Status.DRAFT, Booking.Status.RESERVED):
         raise BookingConflict(
             "wrong_status", _("Only a draft or reserved booking can be given to a supplier.")
@@ -234,7 +225,7 @@ def booking_request_supply(*, booking: Booking, supplier, by, **data) -> SupplyO
     booking.unit = booking.driver = None
     booking.busy_until = booking.end
     booking.status = Booking.Status.RESERVED
-    _author(booking, by)
+    set_author(booking, by)
     booking.save()
     return order
 
@@ -245,7 +236,7 @@ def supply_order_set_status(*, supply_order: SupplyOrder, status: str, by) -> Su
         SupplyOrder.Status.REQUESTED: {SupplyOrder.Status.CONFIRMED, SupplyOrder.Status.CANCELLED},
         SupplyOrder.Status.CONFIRMED: {SupplyOrder.Status.COMPLETED, SupplyOrder.Status.CANCELLED},
     }
-    supply_order = _lock(SupplyOrder, supply_order.pk)
+    supply_order = locked(SupplyOrder, supply_order.pk)
     if status not in allowed.get(supply_order.status, set()):
         raise BookingConflict(
             "wrong_status",
@@ -254,17 +245,17 @@ def supply_order_set_status(*, supply_order: SupplyOrder, status: str, by) -> Su
         )
     supply_order = record_update(supply_order, data={"status": status}, by=by)
     if status == SupplyOrder.Status.CANCELLED:
-        booking = _lock(Booking, supply_order.booking_id)
+        booking = locked(Booking, supply_order.booking_id)
         if booking.status == Booking.Status.RESERVED:
             booking.status, booking.busy_until = Booking.Status.DRAFT, None
-            _author(booking, by)
+            set_author(booking, by)
             booking.save()
     return supply_order
 
 
 @transaction.atomic
 def booking_confirm(*, booking: Booking, by) -> Booking:
-    booking = _lock(Booking, booking.pk)
+    booking = locked(Booking, booking.pk)
     if booking.status != Booking.Status.RESERVED:
         raise BookingConflict("wrong_status", _("Only a reserved booking can be confirmed."))
     if not prepayment_satisfied(booking):
@@ -273,7 +264,7 @@ def booking_confirm(*, booking: Booking, by) -> Booking:
             _("The customer works with prepayment: the prepayment invoice of this booking is not paid yet."),
         )
     booking.status = Booking.Status.CONFIRMED
-    _author(booking, by)
+    set_author(booking, by)
     booking.save()
     return booking
 
@@ -281,11 +272,11 @@ def booking_confirm(*, booking: Booking, by) -> Booking:
 @transaction.atomic
 def booking_complete(*, booking: Booking, by) -> Booking:
     """The job is done (the waybill capability calls this when a waybill is recorded)."""
-    booking = _lock(Booking, booking.pk)
+    booking = locked(Booking, booking.pk)
     if booking.status not in (Booking.Status.CONFIRMED, Booking.Status.DISPATCHED):
         raise BookingConflict("wrong_status", _("Only a confirmed or dispatched booking can be completed."))
     booking.status = Booking.Status.COMPLETED
-    _author(booking, by)
+    set_author(booking, by)
     booking.save()
     deal_follow_bookings(booking.deal_id)
     return booking
@@ -297,7 +288,7 @@ def booking_cancel(*, booking: Booking, reason: str, by) -> Booking:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Say why the booking is cancelled.")}, code="required")
-    booking = _lock(Booking, booking.pk)
+    booking = locked(Booking, booking.pk)
     if booking.status in (Booking.Status.COMPLETED, Booking.Status.CLOSED, Booking.Status.CANCELLED):
         raise BookingConflict(
             "wrong_status",
@@ -306,7 +297,7 @@ def booking_cancel(*, booking: Booking, reason: str, by) -> Booking:
         )
     booking.status = Booking.Status.CANCELLED
     booking.cancel_reason = reason
-    _author(booking, by)
+    set_author(booking, by)
     booking.save()
     supply = SupplyOrder.objects.filter(booking=booking).exclude(status=SupplyOrder.Status.CANCELLED).first()
     if supply is not None and supply.status != SupplyOrder.Status.COMPLETED:

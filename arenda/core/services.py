@@ -19,6 +19,18 @@ class RecordInUse(Exception):
         super().__init__(str(instance))
 
 
+def set_author(instance: models.Model, by) -> None:
+    """The next save of ``instance`` is recorded in its history as made by ``by``."""
+    if by is not None and getattr(by, "is_authenticated", False):
+        instance._history_user = by
+
+
+def locked(model: type[models.Model], pk):
+    """The row re-read under a row lock (PostgreSQL); on SQLite the IMMEDIATE transaction
+    already holds the write lock."""
+    return model.objects.select_for_update().get(pk=pk)
+
+
 def _assign(instance: models.Model, data: dict) -> None:
     for field, value in data.items():
         model_field = instance._meta.get_field(field)
@@ -33,8 +45,7 @@ def _assign(instance: models.Model, data: dict) -> None:
 
 def _save(instance: models.Model, *, by) -> models.Model:
     instance.full_clean()
-    if by is not None and getattr(by, "is_authenticated", False):
-        instance._history_user = by
+    set_author(instance, by)
     try:
         with transaction.atomic():
             instance.save()
@@ -62,8 +73,7 @@ def record_update(instance: models.Model, *, data: dict, by) -> models.Model:
 
 @transaction.atomic
 def record_delete(instance: models.Model, *, by) -> None:
-    if by is not None and getattr(by, "is_authenticated", False):
-        instance._history_user = by
+    set_author(instance, by)
     try:
         with transaction.atomic():
             instance.delete()

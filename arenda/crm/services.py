@@ -19,7 +19,7 @@ from arenda.bookings import services as booking_services
 from arenda.core.models import User
 from arenda.core.notify import notify
 from arenda.core.roles import Role
-from arenda.core.services import record_create, record_update
+from arenda.core.services import locked, record_create, record_update, set_author
 from arenda.core.validators import inn_is_valid, normalize_phone
 from arenda.crm.models import Deal, DealComment, DealLine, Lead, LeadMessage
 from arenda.directory.models import Contact, Counterparty
@@ -34,15 +34,6 @@ class FunnelRefused(Exception):
 
     def __str__(self):
         return self.detail
-
-
-def _author(instance, by):
-    if by is not None and getattr(by, "is_authenticated", False):
-        instance._history_user = by
-
-
-def _lock(model, pk):
-    return model.objects.select_for_update().get(pk=pk)
 
 
 # --- the deal funnel ----------------------------------------------------------------------
@@ -76,7 +67,7 @@ def deal_update(*, instance: Deal, by, **data) -> Deal:
     """Change a deal's details. A stage change goes through ``deal_move``."""
     stage = data.pop("stage", None)
     reason = data.pop("lost_reason", None)
-    deal = record_update(_lock(Deal, instance.pk), data=data, by=by) if data else instance
+    deal = record_update(locked(Deal, instance.pk), data=data, by=by) if data else instance
     if stage and stage != deal.stage:
         deal = deal_move(deal=deal, stage=stage, by=by, reason=reason or "")
     return deal
@@ -86,7 +77,7 @@ def deal_update(*, instance: Deal, by, **data) -> Deal:
 def deal_move(*, deal: Deal, stage: str, by, reason: str = "") -> Deal:
     """Move a deal along the funnel, refusing a move the funnel does not allow — with the
     reason in words (the kanban board shows it)."""
-    deal = _lock(Deal, deal.pk)
+    deal = locked(Deal, deal.pk)
     if stage not in Deal.Stage.values:
         raise ValidationError({"stage": _("Unknown stage.")})
     if stage == deal.stage:
@@ -116,7 +107,7 @@ def deal_move(*, deal: Deal, stage: str, by, reason: str = "") -> Deal:
     if stage == S.WON and deal.bookings.exclude(status__in=["closed", "cancelled"]).exists():
         raise FunnelRefused("work_not_done", _("A deal is won when all its bookings are closed."))
     deal.stage = stage
-    _author(deal, by)
+    set_author(deal, by)
     deal.save()
     return deal
 
@@ -136,7 +127,7 @@ def proposal_token_for(deal: Deal) -> str:
 def deal_agree(*, deal: Deal, by, by_customer: bool = False) -> Deal:
     """The КП is agreed: one draft booking per line, the deal moves to "agreed". Agreeing
     twice (two clicks, the customer and the manager) makes the bookings once."""
-    deal = _lock(Deal, deal.pk)
+    deal = locked(Deal, deal.pk)
     if deal.agreed_at is not None:
         return deal
     if deal.stage in (S.WON, S.LOST):
@@ -162,7 +153,7 @@ def deal_agree(*, deal: Deal, by, by_customer: bool = False) -> Deal:
     deal.agreed_at = timezone.now()
     deal.agreed_by_customer = by_customer
     deal.stage = S.AGREED
-    _author(deal, by)
+    set_author(deal, by)
     deal.save()
     if by_customer and deal.manager_id:
         transaction.on_commit(
@@ -184,7 +175,7 @@ def _editable(deal: Deal) -> None:
 
 @transaction.atomic
 def deal_line_add(*, deal: Deal, by, **data) -> DealLine:
-    deal = _lock(Deal, deal.pk)
+    deal = locked(Deal, deal.pk)
     _editable(deal)
     data.setdefault("position", (deal.lines.aggregate(last=Max("position"))["last"] or 0) + 1)
     return record_create(DealLine, data={"deal": deal, **data}, by=by)
@@ -192,15 +183,15 @@ def deal_line_add(*, deal: Deal, by, **data) -> DealLine:
 
 @transaction.atomic
 def deal_line_update(*, line: DealLine, by, **data) -> DealLine:
-    _editable(_lock(Deal, line.deal_id))
+    _editable(locked(Deal, line.deal_id))
     data.pop("deal", None)
     return record_update(line, data=data, by=by)
 
 
 @transaction.atomic
 def deal_line_delete(*, line: DealLine, by) -> None:
-    _editable(_lock(Deal, line.deal_id))
-    _author(line, by)
+    _editable(locked(Deal, line.deal_id))
+    set_author(line, by)
     line.delete()
 
 
@@ -378,25 +369,25 @@ def _first_response(lead: Lead, when) -> None:
 @transaction.atomic
 def lead_take(*, lead: Lead, by) -> Lead:
     """A manager picks the lead up: it is theirs and "in work"; the first response is now."""
-    lead = _lock(Lead, lead.pk)
+    lead = locked(Lead, lead.pk)
     if not lead.is_open:
         raise FunnelRefused("lead_closed", _("The lead is already closed."))
     if lead.manager_id is None or lead.status == Lead.Status.NEW:
         lead.manager = lead.manager or by
     lead.status = Lead.Status.IN_WORK
     _first_response(lead, timezone.now())
-    _author(lead, by)
+    set_author(lead, by)
     lead.save()
     return lead
 
 
 @transaction.atomic
 def lead_assign(*, lead: Lead, manager, by) -> Lead:
-    lead = _lock(Lead, lead.pk)
+    lead = locked(Lead, lead.pk)
     if manager is not None and (manager.role != Role.MANAGER or not manager.is_active):
         raise ValidationError({"manager": _("Choose an active manager.")})
     lead.manager = manager
-    _author(lead, by)
+    set_author(lead, by)
     lead.save()
     if manager is not None and manager != by:
         transaction.on_commit(
@@ -412,7 +403,7 @@ def lead_reply(*, lead: Lead, text: str, by) -> LeadMessage:
     text = (text or "").strip()
     if not text:
         raise ValidationError({"text": _("Write the reply.")})
-    lead = _lock(Lead, lead.pk)
+    lead = locked(Lead, lead.pk)
     entry = LeadMessage.objects.create(
         lead=lead,
         direction=LeadMessage.Direction.OUT,
@@ -432,7 +423,7 @@ def lead_reply(*, lead: Lead, text: str, by) -> LeadMessage:
         lead.status = Lead.Status.IN_WORK
         lead.manager = lead.manager or by
     _first_response(lead, entry.created_at)
-    _author(lead, by)
+    set_author(lead, by)
     lead.save()
     return entry
 
@@ -442,13 +433,13 @@ def lead_reject(*, lead: Lead, reason: str, by) -> Lead:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Say why the lead is junk.")})
-    lead = _lock(Lead, lead.pk)
+    lead = locked(Lead, lead.pk)
     if not lead.is_open:
         raise FunnelRefused("lead_closed", _("The lead is already closed."))
     lead.status = Lead.Status.JUNK
     lead.junk_reason = reason
     _first_response(lead, timezone.now())
-    _author(lead, by)
+    set_author(lead, by)
     lead.save()
     return lead
 
@@ -464,7 +455,7 @@ def lead_qualify(*, lead: Lead, by, counterparty: Counterparty | None = None, ti
     """The lead is a real customer: a deal is made with the given, the linked, or a new
     counterparty and contact. Qualifying twice (two clicks at once) makes one deal — the
     second call waits for the lead's lock and finds it."""
-    lead = _lock(Lead, lead.pk)
+    lead = locked(Lead, lead.pk)
     if lead.status == Lead.Status.QUALIFIED:
         return Qualified(lead.deal, False)
     if lead.status == Lead.Status.JUNK:
@@ -503,7 +494,7 @@ def lead_qualify(*, lead: Lead, by, counterparty: Counterparty | None = None, ti
     lead.deal, lead.counterparty, lead.contact = deal, counterparty, contact
     lead.status = Lead.Status.QUALIFIED
     _first_response(lead, timezone.now())
-    _author(lead, by)
+    set_author(lead, by)
     lead.save()
     return Qualified(deal, True)
 
