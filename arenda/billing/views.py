@@ -268,8 +268,14 @@ def _vat_rates() -> str:
 def _initial(request) -> dict:
     """A new invoice opened from a deal or a booking starts with their parties."""
     initial: dict = {"organization": Organization.objects.filter(is_active=True).order_by("pk").first()}
-    booking = Booking.objects.select_related("deal").filter(pk=request.GET.get("booking") or 0).first()
-    deal = booking.deal if booking else Deal.objects.filter(pk=request.GET.get("deal") or 0).first()
+    # A hand-edited ?booking=abc must open an empty form, not fail on the lookup.
+    booking_pk, deal_pk = (request.GET.get(k, "") for k in ("booking", "deal"))
+    booking = (
+        Booking.objects.select_related("deal").filter(pk=booking_pk).first() if booking_pk.isdigit() else None
+    )
+    deal = (
+        booking.deal if booking else (Deal.objects.filter(pk=deal_pk).first() if deal_pk.isdigit() else None)
+    )
     if deal is not None:
         initial.update(deal=deal, booking=booking, counterparty=deal.counterparty_id)
         if deal.organization_id:

@@ -241,6 +241,14 @@ def test_a_new_invoice_from_a_deal_starts_with_its_parties(ui):
     assert initial["organization"] == deal.organization_id
 
 
+def test_a_new_invoice_with_a_garbled_deal_or_booking_opens_empty(ui):
+    url = reverse("billing:invoice_create")
+    for query in ("?deal=abc", "?booking=1x", "?booking=&deal=%20"):
+        response = ui(M).get(url + query)
+        assert response.status_code == 200
+        assert "deal" not in response.context["form"].initial
+
+
 # --- actions on an invoice ------------------------------------------------------------------
 def test_the_accountant_records_a_payment_once(ui):
     client = ui(C)
