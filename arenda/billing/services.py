@@ -154,7 +154,7 @@ def invoice_update_lines(*, invoice: Invoice, lines: list[LineData], by) -> Invo
 
 def _next_number(organization: Organization, year: int) -> int:
     counter, _created = InvoiceCounter.objects.get_or_create(organization=organization, year=year)
-    counter = InvoiceCounter.objects.select_for_update().get(pk=counter.pk)
+    counter = locked(InvoiceCounter, counter.pk)
     counter.last += 1
     counter.save(update_fields=["last"])
     return counter.last

@@ -21,7 +21,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -29,6 +29,8 @@ from django.utils.translation import gettext as _
 
 from arenda.billing.models import BankStatement, Invoice, Payment, StatementPayment
 from arenda.billing.services import BillingRefused, payment_record
+from arenda.core.money import to_money
+from arenda.core.services import locked
 from arenda.directory.models import Organization
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -94,10 +96,7 @@ def parse_amount(raw: str) -> Decimal | None:
     text = re.sub(r"[\s\u00a0\u202f']", "", raw or "").replace(",", ".")
     if not re.fullmatch(r"-?\d+(\.\d{1,2})?", text):
         return None
-    try:
-        return Decimal(text).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        return None
+    return to_money(text)
 
 
 def parse_date(raw: str) -> date | None:
@@ -593,7 +592,7 @@ def statement_payment_assign(
     *, statement_payment: StatementPayment, invoice: Invoice, by
 ) -> StatementPayment:
     """The accountant says which invoice a waiting payment pays."""
-    row = StatementPayment.objects.select_for_update().get(pk=statement_payment.pk)
+    row = locked(StatementPayment, statement_payment.pk)
     if row.state not in (*WAITING, StatementPayment.State.IGNORED):
         raise BillingRefused("already_recorded", _("This payment is already recorded against an invoice."))
     row.payment = _pay(row, invoice, by)
@@ -605,7 +604,7 @@ def statement_payment_assign(
 @transaction.atomic
 def statement_payment_ignore(*, statement_payment: StatementPayment, by) -> StatementPayment:
     """Not a payment for our invoices (a refund, a loan, someone else's money)."""
-    row = StatementPayment.objects.select_for_update().get(pk=statement_payment.pk)
+    row = locked(StatementPayment, statement_payment.pk)
     if row.state not in WAITING:
         raise BillingRefused("already_recorded", _("Only a payment waiting for a decision can be set aside."))
     row.state = StatementPayment.State.IGNORED
