@@ -101,6 +101,17 @@ class Invoice(TimeStamped):
     paid_amount = models.DecimalField(_("paid"), **MONEY, default=Decimal("0.00"))
     # Hours this invoice bills for its booking (the overtime rule counts them).
     billed_hours = models.DecimalField(_("billed hours"), max_digits=9, decimal_places=2, default=0)
+    billed_km = models.DecimalField(_("billed km"), max_digits=10, decimal_places=2, default=0)
+    # Made by the overtime rule from the waybills (``billing.overtime``).
+    is_overtime = models.BooleanField(_("overtime"), default=False)
+    corrects = models.ForeignKey(
+        "self",
+        verbose_name=_("corrects invoice"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="corrections",
+    )
     purpose = models.CharField(_("payment purpose"), max_length=210, blank=True)
     notes = models.TextField(_("notes"), blank=True)
     cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
@@ -147,6 +158,7 @@ class Invoice(TimeStamped):
                 condition=Q(total__gte=0, vat_amount__gte=0, paid_amount__gte=0, billed_hours__gte=0),
                 name="invoice_amounts_non_negative",
             ),
+            models.CheckConstraint(condition=Q(billed_km__gte=0), name="invoice_billed_km_non_negative"),
             models.CheckConstraint(condition=Q(vat_amount__lte=F("total")), name="invoice_vat_within_total"),
             models.CheckConstraint(
                 condition=Q(status="draft") | Q(number__gt="", date__isnull=False, year__isnull=False),

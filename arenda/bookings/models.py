@@ -84,6 +84,11 @@ class Booking(TimeStamped):
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.DRAFT)
     notes = models.TextField(_("notes"), blank=True)
     cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
+    # Dispatch: how many times the order went to the driver (the second and later are
+    # updates), when last, and the status of that last message (the outbox mirrors it).
+    dispatch_count = models.PositiveSmallIntegerField(_("times dispatched"), default=0, editable=False)
+    dispatched_at = models.DateTimeField(_("dispatched"), null=True, blank=True, editable=False)
+    delivery_status = models.CharField(_("order message"), max_length=20, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -166,6 +171,112 @@ class Booking(TimeStamped):
         if supply is None or supply.status == SupplyOrder.Status.CANCELLED:
             return None
         return self.rate_per_hour - supply.cost_per_hour
+
+
+def waybill_scan_path(instance, filename):
+    return f"waybills/{instance.booking_id}/{filename}"
+
+
+class Waybill(TimeStamped):
+    """The paper waybill of a trip («путевой лист»): what was really worked. A multi-day
+    booking has one per day. Hours and km decide the overtime invoice (``billing.overtime``)
+    and feed the payroll and plates reports."""
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", _("Entered by a manager")
+        DRIVER = "driver", _("Reported by the driver")
+
+    booking = models.ForeignKey(
+        Booking, verbose_name=_("booking"), on_delete=models.PROTECT, related_name="waybills"
+    )
+    number = models.CharField(_("waybill number"), max_length=50)
+    started_at = models.DateTimeField(_("started"))
+    finished_at = models.DateTimeField(_("finished"))
+    hours = models.DecimalField(_("hours worked"), **HOURS, validators=NON_NEGATIVE)
+    km = models.DecimalField(
+        _("kilometres"), max_digits=9, decimal_places=1, default=0, validators=NON_NEGATIVE
+    )
+    odometer_start = models.DecimalField(
+        _("odometer at start"),
+        max_digits=10,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=NON_NEGATIVE,
+    )
+    odometer_end = models.DecimalField(
+        _("odometer at end"), max_digits=10, decimal_places=1, null=True, blank=True, validators=NON_NEGATIVE
+    )
+    engine_hours = models.DecimalField(
+        _("engine hours"), **HOURS, null=True, blank=True, validators=NON_NEGATIVE
+    )
+    downtime_hours = models.DecimalField(
+        _("idle / downtime, hours"), **HOURS, default=0, validators=NON_NEGATIVE
+    )
+    scan = models.FileField(_("scan or photo"), upload_to=waybill_scan_path, blank=True)
+    # Who drove and what they earned an hour on this trip (pay rates change; the payroll
+    # reads this, not the driver's current rate). Empty for a supplier's machine.
+    driver = models.ForeignKey(
+        "directory.Driver",
+        verbose_name=_("driver"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="waybills",
+    )
+    unit = models.ForeignKey(
+        "directory.Unit",
+        verbose_name=_("unit"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="waybills",
+    )
+    hourly_pay = models.DecimalField(_("driver's hourly pay"), **MONEY, default=0, validators=NON_NEGATIVE)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.MANUAL)
+    notes = models.TextField(_("notes"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("waybill")
+        verbose_name_plural = _("waybills")
+        ordering = ["started_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(finished_at__gt=F("started_at")), name="waybill_finish_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(hours__gte=0, km__gte=0, downtime_hours__gte=0, hourly_pay__gte=0),
+                name="waybill_amounts_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(odometer_start__isnull=True)
+                | Q(odometer_end__isnull=True)
+                | Q(odometer_end__gte=F("odometer_start")),
+                name="waybill_odometer_not_decreasing",
+            ),
+            models.UniqueConstraint(fields=["booking", "number"], name="waybill_number_unique_per_booking"),
+        ]
+        indexes = [
+            models.Index(fields=["started_at"], name="waybill_started_idx"),
+            models.Index(fields=["driver", "started_at"], name="waybill_driver_started_idx"),
+            models.Index(fields=["unit", "started_at"], name="waybill_unit_started_idx"),
+        ]
+
+    def __str__(self):
+        return _("Waybill № %(number)s") % {"number": self.number}
+
+    def get_absolute_url(self):
+        return self.booking.get_absolute_url() + f"#waybill-{self.pk}"
 
 
 class SupplyOrder(TimeStamped):

@@ -13,6 +13,11 @@ class User(AbstractUser):
     full_name = models.CharField(_("full name"), max_length=200, blank=True)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.MANAGER)
     phone = models.CharField(_("phone"), max_length=20, blank=True, validators=[validate_phone])
+    may_see_driver_pay = models.BooleanField(
+        _("may see drivers' pay"),
+        default=False,
+        help_text=_("Managers see reports without the drivers' pay columns unless this is set."),
+    )
 
     history = HistoricalRecords(excluded_fields=["password", "last_login"])
 
@@ -52,6 +57,24 @@ class CompanySettings(models.Model):
         _("transit buffer between jobs, minutes"),
         default=0,
         help_text=_("A unit or a driver stays busy this long after a booking ends, to reach the next site."),
+    )
+    dispatch_template = models.TextField(
+        _("order template for drivers"),
+        blank=True,
+        help_text=_(
+            "The message a driver receives on dispatch, in Django template language. "
+            "Empty: the built-in template."
+        ),
+    )
+    waybill_tolerance_minutes = models.PositiveIntegerField(
+        _("waybill hours tolerance, minutes"),
+        default=30,
+        help_text=_("Hours worked may exceed the waybill's start-to-finish span by this much."),
+    )
+    overtime_auto_issue = models.BooleanField(
+        _("issue overtime invoices at once"),
+        default=True,
+        help_text=_("Otherwise an overtime invoice stays a draft until a manager issues it."),
     )
 
     history = HistoricalRecords()

@@ -57,6 +57,10 @@ MATRIX: dict[str, dict[str, frozenset]] = {
     # add = a payment entered by hand; delete = a manual one entered by mistake
     "payment": {Role.MANAGER: READ, Role.ACCOUNTANT: ALL, Role.DIRECTOR: READ},
     "bank_statement": {Role.MANAGER: NONE, Role.ACCOUNTANT: ALL, Role.DIRECTOR: READ},
+    # the paper waybill of a trip: hours, km, the scan; change = correct it
+    "waybill": {Role.MANAGER: frozenset({V, A, C}), Role.ACCOUNTANT: frozenset({V, C}), Role.DIRECTOR: READ},
+    # payroll, plates, receivables, fleet (drivers' pay columns: see view_driver_pay)
+    "report": {Role.MANAGER: READ, Role.ACCOUNTANT: READ, Role.DIRECTOR: READ},
 }
 
 # Special rights beyond the CRUD matrix.
@@ -67,12 +71,15 @@ SPECIAL: dict[str, frozenset] = {
     "manage_users": frozenset({Role.ADMIN}),
     # cancel an issued invoice (its number stays used)
     "cancel_invoice": frozenset({Role.ADMIN, Role.ACCOUNTANT}),
+    # drivers' pay in reports (a manager too when the admin ticks «may see drivers' pay»)
+    "view_driver_pay": frozenset({Role.ADMIN, Role.ACCOUNTANT, Role.DIRECTOR}),
 }
 
 SPECIAL_LABELS = {
     "set_counterparty_accounting_base": _("Set a counterparty's 1C base"),
     "manage_users": _("Manage users and roles"),
     "cancel_invoice": _("Cancel an invoice"),
+    "view_driver_pay": _("See drivers' pay in reports"),
 }
 
 
@@ -99,7 +106,11 @@ def can(user, action: str, resource: str) -> bool:
 
 def has_special(user, right: str) -> bool:
     role = role_of(user)
-    return role is not None and role in SPECIAL[right]
+    if role is None:
+        return False
+    if right == "view_driver_pay" and getattr(user, "may_see_driver_pay", False):
+        return True
+    return role in SPECIAL[right]
 
 
 def matrix_markdown() -> str:

@@ -504,6 +504,11 @@ class Driver(TimeStamped):
     license_number = models.CharField(_("licence number"), max_length=30, blank=True)
     license_valid_until = models.DateField(_("licence valid until"), null=True, blank=True)
     telegram_chat_id = models.CharField(_("Telegram chat id"), max_length=32, blank=True)
+    # The payload of the driver's personal invite link (t.me/<bot>?start=drv_<token>):
+    # opening it binds the chat to this driver. Regenerating it cuts the old link off.
+    telegram_invite_token = models.CharField(
+        _("Telegram invite token"), max_length=40, blank=True, editable=False
+    )
     is_active = models.BooleanField(pgettext_lazy("in use", "active"), default=True)
     notes = models.TextField(_("notes"), blank=True)
 
@@ -517,6 +522,11 @@ class Driver(TimeStamped):
             models.CheckConstraint(condition=Q(hourly_pay__gte=0), name="driver_pay_non_negative"),
             models.CheckConstraint(
                 condition=Q(employment__in=["staff", "contractor"]), name="driver_employment_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["telegram_invite_token"],
+                condition=~Q(telegram_invite_token=""),
+                name="driver_invite_token_unique",
             ),
         ]
 

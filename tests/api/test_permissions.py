@@ -44,6 +44,10 @@ EXPECTED = {
     "payment": {A: "RCUD", M: "R", C: "RCUD", D: "R"},
     # an upload, not CRUD: tested with the bank statement import
     "bank_statement": {A: "RCUD", M: "", C: "RCUD", D: "R"},
+    # recorded through bookings/{id}/waybill/: tested in tests/bookings/test_waybills.py
+    "waybill": {A: "RCUD", M: "RCU", C: "RU", D: "R"},
+    # read-only: tested in tests/reports/
+    "report": {A: "RCUD", M: "R", C: "R", D: "R"},
 }
 CRUD_ENDPOINTS = {
     **PERMISSION_SPECS,
@@ -80,6 +84,8 @@ def test_expected_table_is_the_matrix():
         "intake_token",
         "payment",
         "bank_statement",
+        "waybill",
+        "report",
     }
     for resource, by_role in MATRIX.items():
         for role in (M, C, D):
@@ -93,7 +99,7 @@ def test_every_viewset_names_a_matrix_resource():
     from arenda.api import urls
 
     resources = {viewset.resource for _prefix, viewset, _basename in urls.router.registry}
-    assert resources | {"maintenance", "company_settings"} == set(MATRIX)
+    assert resources | {"maintenance", "company_settings", "waybill", "report"} == set(MATRIX)
 
 
 def _request(client, spec, action):

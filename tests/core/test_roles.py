@@ -4,7 +4,7 @@ deliberate change of this table too."""
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from arenda.core.roles import MATRIX, Role, can, has_special, role_of
+from arenda.core.roles import MATRIX, SPECIAL, Role, can, has_special, role_of
 
 # resource: (manager, accountant, director); R view, C add, U change, D delete.
 EXPECTED = {
@@ -27,6 +27,8 @@ EXPECTED = {
     "invoice": ("RCU", "RCUD", "R"),
     "payment": ("R", "RCUD", "R"),
     "bank_statement": ("", "RCUD", "R"),
+    "waybill": ("RCU", "RU", "R"),
+    "report": ("R", "R", "R"),
 }
 LETTERS = {"view": "R", "add": "C", "change": "U", "delete": "D"}
 ROLE_COLUMNS = (Role.MANAGER, Role.ACCOUNTANT, Role.DIRECTOR)
@@ -80,7 +82,18 @@ def test_special_rights(make_user):
         "set_counterparty_accounting_base": {Role.ADMIN, Role.ACCOUNTANT},
         "manage_users": {Role.ADMIN},
         "cancel_invoice": {Role.ADMIN, Role.ACCOUNTANT},
+        "view_driver_pay": {Role.ADMIN, Role.ACCOUNTANT, Role.DIRECTOR},
     }
+    assert set(expected) == set(SPECIAL)
     for right, roles in expected.items():
         for role in (Role.ADMIN, Role.MANAGER, Role.ACCOUNTANT, Role.DIRECTOR):
             assert has_special(make_user(role), right) is (role in roles), (right, role)
+
+
+def test_a_manager_may_be_allowed_to_see_drivers_pay(make_user):
+    manager = make_user(Role.MANAGER, may_see_driver_pay=True)
+    assert has_special(manager, "view_driver_pay")
+    assert not has_special(manager, "cancel_invoice")
+    assert not has_special(
+        make_user(Role.MANAGER, may_see_driver_pay=True, is_active=False), "view_driver_pay"
+    )
