@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "arenda.integrations.onec",
     "arenda.api",
     "arenda.integrations.messaging",
+    "arenda.reports",
 ]
 
 MIDDLEWARE = [

@@ -14,6 +14,7 @@ urlpatterns = [
     path("bookings/", include("arenda.bookings.urls")),
     path("deals/", include("arenda.crm.urls")),
     path("invoices/", include("arenda.billing.urls")),
+    path("reports/", include("arenda.reports.urls")),
     path("integrations/telegram/", include("arenda.integrations.messaging.urls")),
     path("p/", include("arenda.crm.public_urls")),
     path("", include("arenda.core.urls")),

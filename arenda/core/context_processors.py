@@ -59,7 +59,7 @@ def _navigation(user) -> list[dict]:
                 *_area(user, "accounting_base", _("1C sync"), "billing:sync"),
             ],
         ),
-        (_("Analytics"), [_coming("reports")]),
+        (_("Analytics"), _area(user, "report", _("Reports"), "reports:index")),
         (_("Reference data"), [item for resource, item in reference if can(user, Action.VIEW, resource)]),
         (
             _("Administration"),

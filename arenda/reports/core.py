@@ -1,0 +1,264 @@
+"""What the four reports share: the period in the company time zone, the query parameters
+(one form for the UI and the API, so both refuse the same input), the columns, money in
+whole kopecks computed by the database, and the :class:`Report` that pages, totals and
+streams its rows.
+
+Money is computed as integer kopecks in SQL (``hours × rate`` rounded half-up per row),
+so the totals are exactly the sum of the rows shown, on PostgreSQL and SQLite alike.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django import forms
+from django.db.models import BigIntegerField, F, Value
+from django.db.models.functions import Cast, Round
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from arenda.core.roles import has_special
+
+MAX_PERIOD_DAYS = 3 * 366
+PAGE_SIZE = 100
+MAX_PAGE_SIZE = 500
+CHUNK = 2000
+
+PRESETS = [
+    ("this_month", _("This month")),
+    ("last_month", _("Last month")),
+    ("this_quarter", _("This quarter")),
+    ("custom", _("Custom")),
+]
+
+
+# --- money in kopecks -------------------------------------------------------------------------
+def kopecks(expr):
+    """A decimal expression (2 or fewer decimals) as an integer number of hundredths."""
+    return Cast(Round(expr * Value(100)), BigIntegerField())
+
+
+def product_kopecks(quantity, price):
+    """round_half_up(quantity × price, 2) in kopecks, in integer arithmetic (exact on SQLite too)."""
+    return Cast((kopecks(quantity) * kopecks(price) + Value(50)) / Value(100), BigIntegerField())
+
+
+def rub(k) -> Decimal:
+    """Kopecks (int, None) → Decimal roubles."""
+    return Decimal(int(k or 0)).scaleb(-2).quantize(Decimal("0.01"))
+
+
+def dec(value, places: str = "0.01") -> Decimal:
+    return Decimal(value or 0).quantize(Decimal(places))
+
+
+# --- the period -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+    preset: str
+
+    @property
+    def start_at(self) -> datetime:
+        return timezone.make_aware(datetime.combine(self.start, time.min))
+
+    @property
+    def end_before(self) -> datetime:
+        """The local midnight after the last day: the period is [start_at, end_before)."""
+        return timezone.make_aware(datetime.combine(self.end + timedelta(days=1), time.min))
+
+    @property
+    def hours(self) -> Decimal:
+        return Decimal((self.end_before - self.start_at).total_seconds()) / 3600
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def label(self) -> str:
+        return f"{self.start:%d.%m.%Y} — {self.end:%d.%m.%Y}"
+
+
+def preset_range(preset: str, today: date) -> tuple[date, date]:
+    first = today.replace(day=1)
+    if preset == "last_month":
+        end = first - timedelta(days=1)
+        return end.replace(day=1), end
+    if preset == "this_quarter":
+        month = 3 * ((today.month - 1) // 3) + 1
+        start = today.replace(month=month, day=1)
+        after = (start + timedelta(days=95)).replace(day=1)
+        return start, after - timedelta(days=1)
+    after = (first + timedelta(days=32)).replace(day=1)
+    return first, after - timedelta(days=1)
+
+
+class ISODateField(forms.DateField):
+    input_formats = ["%Y-%m-%d"]
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+        super().__init__(**kwargs)
+
+
+class ReportForm(forms.Form):
+    """The query string of a report. ``cleaned_data["period"]`` becomes a :class:`Period`."""
+
+    period_required = True
+    sort_keys: tuple[str, ...] = ()
+
+    period = forms.ChoiceField(label=_("Period"), choices=PRESETS, required=False)
+    start = ISODateField(label=_("from"))
+    end = ISODateField(label=_("to"))
+    sort = forms.CharField(required=False, widget=forms.HiddenInput)
+    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    page_size = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_PAGE_SIZE, widget=forms.HiddenInput
+    )
+    format = forms.ChoiceField(
+        required=False, choices=[("html", "html"), ("json", "json"), ("csv", "csv"), ("xlsx", "xlsx")]
+    )
+    sep = forms.ChoiceField(required=False, choices=[("comma", "comma"), ("semicolon", "semicolon")])
+
+    HIDDEN = ("period", "start", "end", "sort", "page", "page_size", "format", "sep")
+
+    @property
+    def filter_names(self) -> list[str]:
+        """The report's own filters, drawn after the period."""
+        return [name for name in self.fields if name not in self.HIDDEN]
+
+    def clean_sort(self):
+        sort = self.cleaned_data.get("sort") or ""
+        if sort and sort.lstrip("-") not in self.sort_keys:
+            raise forms.ValidationError(_("Unknown sort column."))
+        return sort
+
+    def clean(self):
+        data = super().clean()
+        if not self.period_required:
+            return data
+        preset = data.get("period") or ""
+        start, end = data.get("start"), data.get("end")
+        if "start" in self.errors or "end" in self.errors:
+            return data
+        if preset in ("", "custom") and (start or end or preset == "custom"):
+            if not start:
+                self.add_error("start", _("Give the first day of the period."))
+            if not end:
+                self.add_error("end", _("Give the last day of the period."))
+            if start and end:
+                if end < start:
+                    self.add_error("end", _("The period ends before it starts."))
+                elif (end - start).days + 1 > MAX_PERIOD_DAYS:
+                    self.add_error("end", _("The period is longer than three years."))
+                else:
+                    data["period"] = Period(start, end, "custom")
+            return data
+        preset = preset or "this_month"
+        start, end = preset_range(preset, timezone.localdate())
+        data["period"] = Period(start, end, preset)
+        data["start"], data["end"] = start, end
+        return data
+
+
+# --- columns and the report -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    kind: str = "text"  # text, date, money, hours, km, number, percent, int
+    pay: bool = False  # a driver's pay: hidden without the view_driver_pay right
+    sort: str | None = None  # the ORDER BY field when the column sorts
+    width: int = 14  # in the XLSX
+
+
+class Report:
+    """A report over a queryset: rows paged or streamed, totals in one aggregate."""
+
+    slug = ""
+    title = ""
+    form_class = ReportForm
+    columns: list[Column] = []
+    default_sort = ""
+
+    def __init__(self, data: dict, user):
+        self.data = data
+        self.user = user
+        self.show_pay = has_special(user, "view_driver_pay")
+
+    @property
+    def period(self) -> Period | None:
+        return self.data.get("period")
+
+    @property
+    def visible_columns(self) -> list[Column]:
+        return [c for c in self.columns if self.show_pay or not c.pay]
+
+    # to be given by each report
+    def queryset(self):
+        raise NotImplementedError
+
+    def value_fields(self) -> list[str]:
+        raise NotImplementedError
+
+    def make_row(self, values: dict) -> dict:
+        raise NotImplementedError
+
+    def totals(self) -> dict:
+        raise NotImplementedError
+
+    def filter_labels(self) -> list[str]:
+        return []
+
+    # shared
+    def order(self) -> list:
+        sort = self.data.get("sort") or self.default_sort
+        desc = sort.startswith("-")
+        column = {c.key: c for c in self.columns}[sort.lstrip("-")]
+        field = F(column.sort)
+        first = field.desc(nulls_last=True) if desc else field.asc(nulls_first=True)
+        return [first, "-pk" if desc else "pk"]
+
+    def ordered(self):
+        return self.queryset().order_by(*self.order())
+
+    def page(self, number: int, size: int) -> list[dict]:
+        offset = (number - 1) * size
+        values = self.ordered().values(*self.value_fields())[offset : offset + size]
+        return [self._visible(self.make_row(v)) for v in values]
+
+    def iter_rows(self):
+        for values in self.ordered().values(*self.value_fields()).iterator(chunk_size=CHUNK):
+            yield self._visible(self.make_row(values))
+
+    def visible_totals(self) -> dict:
+        return self._visible(self.totals())
+
+    extra_pay_keys: frozenset = frozenset()
+
+    @property
+    def pay_keys(self) -> set[str]:
+        return {c.key for c in self.columns if c.pay} | set(self.extra_pay_keys)
+
+    def _visible(self, row: dict) -> dict:
+        if self.show_pay:
+            return row
+        hidden = self.pay_keys
+        return {k: v for k, v in row.items() if k not in hidden}
+
+    def links(self, row: dict) -> dict:
+        """Links of a row's cells on the page (not in the exports)."""
+        return {}
+
+    def period_query(self) -> str:
+        p = self.period
+        return f"?period=custom&start={p.start:%Y-%m-%d}&end={p.end:%Y-%m-%d}" if p else ""
+
+    def title_line(self) -> str:
+        parts = [str(self.title)]
+        if self.period:
+            parts.append(self.period.label())
+        parts.extend(self.filter_labels())
+        return " · ".join(parts)

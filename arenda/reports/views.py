@@ -1,0 +1,154 @@
+"""The report pages: a filter form in the URL, the table of one page of rows, totals of the
+whole period, charts, and the same report as XLSX or CSV (``?format=xlsx|csv``).
+
+Each page runs a fixed number of queries whatever the number of rows: the totals in one
+aggregate, each chart in one grouped query, the page of rows in one query."""
+
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from arenda.core.money import format_rub
+from arenda.core.permissions import require
+from arenda.core.roles import Action
+from arenda.directory.models import Driver
+from arenda.reports import exports, svg
+from arenda.reports.core import PAGE_SIZE
+from arenda.reports.payroll import DriverPayrollReport, PayrollReport
+
+REPORTS = [
+    (
+        "reports:payroll",
+        _("Driver payroll"),
+        _("Trips, hours and pay of every driver; staff and contractors."),
+    ),
+]
+
+
+def _hours(value) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".").replace(".", ",") + "\u00a0" + _("h")
+
+
+def _querystring(request, **changes) -> str:
+    params = request.GET.copy()
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return "?" + params.urlencode() if params else "?"
+
+
+def _sort_links(request, report) -> list[dict]:
+    current = report.data.get("sort") or report.default_sort
+    out = []
+    for c in report.visible_columns:
+        item = {"column": c, "url": None, "dir": None}
+        if c.sort:
+            if current.lstrip("-") == c.key:
+                item["dir"] = "desc" if current.startswith("-") else "asc"
+                new = c.key if current.startswith("-") else f"-{c.key}"
+            else:
+                new = c.key
+            item["url"] = _querystring(request, sort=new, page=None)
+        out.append(item)
+    return out
+
+
+def run(request, report_class, template: str, extra=None, context=None, **form_kwargs):
+    """Validate the query string; answer with an export, the page, or the form's errors."""
+    form = report_class.form_class(request.GET, **form_kwargs)
+    context = {"form": form, "report_class": report_class, "reports": REPORTS, **(context or {})}
+    if not form.is_valid():
+        return render(request, template, context, status=400)
+    report = report_class(form.cleaned_data, request.user)
+    fmt = form.cleaned_data.get("format") or "html"
+    if fmt == "csv":
+        return exports.csv_response(report)
+    if fmt == "xlsx":
+        return exports.xlsx_response(report)
+    totals = report.visible_totals()
+    count = totals.get("count", 0)
+    pages = max((count + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    page = min(form.cleaned_data.get("page") or 1, pages)
+    rows = report.page(page, PAGE_SIZE)
+    for row in rows:
+        row["links"] = report.links(row) if hasattr(report, "links") else {}
+    context.update(
+        report=report,
+        rows=rows,
+        totals=totals,
+        headers=_sort_links(request, report),
+        page=page,
+        pages=pages,
+        previous_url=_querystring(request, page=page - 1) if page > 1 else None,
+        next_url=_querystring(request, page=page + 1) if page < pages else None,
+        xlsx_url=_querystring(request, format="xlsx", page=None),
+        csv_url=_querystring(request, format="csv", sep=None, page=None),
+        csv_semicolon_url=_querystring(request, format="csv", sep="semicolon", page=None),
+    )
+    if extra:
+        context.update(extra(report))
+    return render(request, template, context)
+
+
+@require(Action.VIEW, "report")
+def index(request):
+    return render(request, "reports/index.html", {"reports": REPORTS})
+
+
+# --- payroll ----------------------------------------------------------------------------------
+def _payroll_extra(report):
+    by_driver = report.by_driver()
+    top = by_driver[:20]
+    charts = [
+        svg.bars([(r["driver"], r["hours"], _hours(r["hours"])) for r in top], title=_("Hours per driver"))
+    ]
+    if report.show_pay:
+        ranked = sorted(top, key=lambda r: r["amount"], reverse=True)
+        charts.append(
+            svg.bars(
+                [(r["driver"], r["amount"], format_rub(r["amount"])) for r in ranked],
+                title=_("Earnings per driver"),
+                color=svg.COLORS[1],
+            )
+        )
+    for r in by_driver:
+        r["url"] = reverse("reports:payroll_driver", args=[r["driver_id"]]) + report.period_query()
+    return {"by_driver": by_driver, "charts": charts}
+
+
+@require(Action.VIEW, "report")
+def payroll(request):
+    return run(request, PayrollReport, "reports/payroll.html", extra=_payroll_extra)
+
+
+def _driver_extra(report):
+    weeks = report.by_week()
+    charts = [
+        svg.columns(
+            [(f"{w['week']:%d.%m}", w["hours"], _hours(w["hours"])) for w in weeks], title=_("Hours per week")
+        )
+    ]
+    if report.show_pay:
+        charts.append(
+            svg.columns(
+                [(f"{w['week']:%d.%m}", w["amount"], format_rub(w["amount"])) for w in weeks],
+                title=_("Earnings per week"),
+                color=svg.COLORS[1],
+            )
+        )
+    return {"weeks": weeks, "charts": charts}
+
+
+@require(Action.VIEW, "report")
+def payroll_driver(request, pk: int):
+    driver = get_object_or_404(Driver, pk=pk)
+    return run(
+        request,
+        DriverPayrollReport,
+        "reports/payroll_driver.html",
+        extra=_driver_extra,
+        context={"driver": driver},
+        driver=driver,
+    )
