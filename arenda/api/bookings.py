@@ -57,6 +57,9 @@ class BookingSerializer(ModelCleanSerializer):
             "supply_order",
             "margin_per_hour",
             "status",
+            "dispatch_count",
+            "dispatched_at",
+            "delivery_status",
             "cancel_reason",
             "notes",
             "invoiced_hours",
@@ -106,6 +109,10 @@ class CancelSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
+class DispatchSerializer(serializers.Serializer):
+    manual = serializers.BooleanField(required=False, default=False)
+
+
 class SupplyOrderSerializer(ModelCleanSerializer):
     class Meta(ModelCleanSerializer.Meta):
         model = SupplyOrder
@@ -142,6 +149,7 @@ class BookingViewSet(viewsets.ModelViewSet):
         "confirm": "change",
         "cancel": "change",
         "prepayment_invoice": "change",
+        "send_order": "change",
     }
     # The serializer shows related records by id; only the supply order (margin) is read.
     # Hours billed by the booking's non-cancelled invoices, in the same query.
@@ -250,6 +258,36 @@ class BookingViewSet(viewsets.ModelViewSet):
             services.booking_cancel(
                 booking=self._target(), reason=body.validated_data["reason"], by=request.user
             )
+        )
+
+    @extend_schema(
+        request=DispatchSerializer,
+        responses={
+            202: inline_serializer(
+                "Dispatched",
+                {"message": serializers.IntegerField(allow_null=True), "status": serializers.CharField()},
+            )
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="dispatch", url_name="dispatch")
+    def send_order(self, request, pk=None):
+        """Send the order to the driver's Telegram (an update if sent before), or with
+        ``manual`` record that it was sent by hand. 409 ``driver_not_linked`` carries a
+        ``fallback`` (the text, WhatsApp and SMS links) to send it by hand."""
+        from arenda.bookings.dispatch import DriverNotLinked, dispatch
+
+        body = DispatchSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            result = dispatch(booking=self._target(), by=request.user, manual=body.validated_data["manual"])
+        except DriverNotLinked as exc:
+            return Response(
+                {"detail": exc.detail, "code": exc.code, "fallback": exc.fallback},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(
+            {"message": result.message.pk if result.message else None, "status": result.status},
+            status=status.HTTP_202_ACCEPTED,
         )
 
 
