@@ -70,7 +70,10 @@ def _navigation(user) -> list[dict]:
                     else []
                 ),
                 *(
-                    [{"label": _("Company settings"), "url": "/admin/core/companysettings/"}]
+                    [
+                        {"label": _("Company settings"), "url": "/admin/core/companysettings/"},
+                        {"label": _("Order template"), "url": reverse("bookings:dispatch_template")},
+                    ]
                     if can(user, Action.CHANGE, "company_settings")
                     else []
                 ),

@@ -39,6 +39,12 @@ def _maintenance_context(request, unit, form=None) -> dict:
     }
 
 
+def _driver_telegram(request, driver) -> dict:
+    from arenda.bookings.dispatch_views import driver_telegram_context
+
+    return driver_telegram_context(request, driver)
+
+
 PAGES = [
     _page(
         m.Organization,
@@ -186,6 +192,8 @@ PAGES = [
             ),
             ui.Filter("active", gettext_lazy("Active"), "is_active", ui.yes_no, boolean=True),
         ],
+        detail_extra="directory/driver_telegram.html",
+        detail_context=_driver_telegram,
     ),
 ]
 UNIT_PAGE = next(page for page in PAGES if page.model is m.Unit)

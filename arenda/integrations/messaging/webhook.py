@@ -40,6 +40,21 @@ def register_start_handler(prefix: str, func: StartHandler) -> None:
     START_HANDLERS[prefix] = func
 
 
+# handler(chat_id=str, text=str, user=dict, update=dict) → None when the chat is not its
+# business; otherwise the message is handled (not a lead) and the result is the reply:
+# a str (sent to the chat through the outbox), a dict (the webhook's answer, a Bot API
+# method) or True (nothing to say). Drivers' chats are handled this way (issue 6).
+ChatHandler = Callable[..., str | dict | bool | None]
+CHAT_HANDLERS: list[ChatHandler] = []
+
+
+def register_chat_handler(func: ChatHandler) -> None:
+    """A private message (not ``/start``) goes to ``func`` before it may become a lead; the
+    first handler that claims it wins. Runs in the webhook's transaction."""
+    if func not in CHAT_HANDLERS:
+        CHAT_HANDLERS.append(func)
+
+
 def invite_link(payload: str) -> str:
     return f"https://t.me/{settings.TELEGRAM_BOT_USERNAME}?start={payload}"
 
@@ -81,6 +96,13 @@ def _handle(update: dict) -> dict | None:
     if text == "/start" or text.startswith("/start "):
         _start(text.removeprefix("/start").strip(), chat_id=chat_id, user=user)
         return None
+    for handler in CHAT_HANDLERS:
+        reply = handler(chat_id=chat_id, text=text, user=user, update=update)
+        if reply is None or reply is False:
+            continue
+        if isinstance(reply, str) and reply:
+            outbox.enqueue(channel="telegram", recipient=chat_id, text=reply)
+        return reply if isinstance(reply, dict) else None
     from arenda.crm.services import intake_receive
 
     name = " ".join(filter(None, [user.get("first_name"), user.get("last_name")]))

@@ -1,0 +1,460 @@
+"""Sending the order (наряд) of a booking to its driver, and the driver's Telegram link.
+
+``dispatch`` renders the order from the company's template and queues it in the outbox
+(Telegram, with the «Принял» button) in the same transaction that moves the booking
+``confirmed → dispatched``; the outbox sends it after commit and mirrors the message
+status onto ``Booking.delivery_status``. A later dispatch of a changed booking is an
+update, marked as such in the text. When the driver cannot be reached through the bot
+(a supplier's machine, a driver who has not opened the invite link) the manager sends the
+same text by hand — copy, WhatsApp or SMS (``fallback``) — and marks it sent (``manual``).
+
+Message status as the booking shows it::
+
+    queued → sending → delivered → acknowledged (the driver pressed «Принял»)
+                    ↘ failed (retry by hand → queued)
+    manual (sent by hand, no message)
+
+Drivers bind their Telegram chat by opening ``t.me/<bot>?start=drv_<token>`` (the
+``/start`` handler below); their later messages go to the manager of their current order
+as an in-app notification instead of becoming leads.
+"""
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models import Q
+from django.template import Context, Engine, TemplateSyntaxError
+from django.template.defaultfilters import floatformat
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
+
+from arenda.bookings.models import Booking, SupplyOrder
+from arenda.bookings.services import BookingConflict
+from arenda.core.models import CompanySettings
+from arenda.core.services import locked, set_author
+from arenda.core.ui import format_plate
+from arenda.core.validators import format_phone
+from arenda.directory.models import Driver
+from arenda.integrations.messaging import outbox, webhook
+from arenda.integrations.messaging.models import OutboxMessage
+
+INVITE_PREFIX = "drv_"
+MANUAL = "manual"  # delivery_status of an order sent by hand
+# Statuses after which nothing changes by itself: the booking page stops polling.
+SETTLED = {OutboxMessage.Status.ACKNOWLEDGED, OutboxMessage.Status.FAILED, MANUAL}
+
+# The built-in order, in English msgids rendered in the company's language.
+BUILTIN_TEMPLATE = """{% blocktranslate %}Order for {{ date }}, {{ start_time }}–{{ end_time }}{% endblocktranslate %}
+{% translate "Site" %}: {{ site_address }}
+{% if site_contact_name or site_contact_phone %}{% translate "Contact on site" %}: {{ site_contact_name }}{% if site_contact_name and site_contact_phone %}, {% endif %}{{ site_contact_phone }}
+{% endif %}{% translate "Customer" %}: {{ customer }}
+{% translate "Machine" %}: {{ machine }}{% if capacity %}, {{ capacity }} {% translate "t" %}{% endif %}{% if plate %}, {{ plate }}{% endif %}
+{% if driver %}{% translate "Driver" %}: {{ driver }}
+{% endif %}{% translate "Manager" %}: {{ manager_name }}{% if manager_phone %}, {{ manager_phone }}{% endif %}
+{% if notes %}{% translate "Notes" %}: {{ notes }}
+{% endif %}
+{% translate "Press «Accepted» once you have read the order." %}"""
+
+# name → what it holds (shown to the admin next to the template editor).
+VARIABLES = {
+    "date": gettext_lazy("date of the start, dd.mm.yyyy (local time)"),
+    "start_time": gettext_lazy("start time, HH:MM"),
+    "end_time": gettext_lazy("end time, HH:MM"),
+    "end_date": gettext_lazy("date of the end, dd.mm.yyyy"),
+    "site_address": gettext_lazy("site address"),
+    "site_contact_name": gettext_lazy("contact person on site"),
+    "site_contact_phone": gettext_lazy("their phone"),
+    "customer": gettext_lazy("customer"),
+    "machine": gettext_lazy("unit (model) or equipment type"),
+    "capacity": gettext_lazy("capacity, t"),
+    "plate": gettext_lazy("plate number"),
+    "driver": gettext_lazy("driver's name"),
+    "manager_name": gettext_lazy("manager's name"),
+    "manager_phone": gettext_lazy("manager's phone"),
+    "ordered_hours": gettext_lazy("hours ordered"),
+    "notes": gettext_lazy("notes of the booking"),
+    "booking": gettext_lazy("booking number"),
+    "update": gettext_lazy("true when this is an update of an order already sent"),
+}
+
+_ENGINE = Engine(debug=True, autoescape=False, builtins=["django.templatetags.i18n"])
+
+
+class DriverNotLinked(BookingConflict):
+    """The order cannot go through the bot; ``fallback`` has the text and the links to send
+    it by hand."""
+
+    def __init__(self, detail: str, fallback: dict):
+        super().__init__("driver_not_linked", detail)
+        self.fallback = fallback
+
+
+@dataclass
+class Dispatched:
+    booking: Booking
+    message: OutboxMessage | None
+    status: str
+    update: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+# --- the text ---------------------------------------------------------------------------------
+def _booking(pk) -> Booking:
+    return Booking.objects.select_related(
+        "deal__counterparty", "deal__manager", "equipment_type", "unit", "driver", "supply_order"
+    ).get(pk=pk)
+
+
+def _supply(booking: Booking) -> SupplyOrder | None:
+    supply = getattr(booking, "supply_order", None)
+    return supply if supply is not None and supply.status != SupplyOrder.Status.CANCELLED else None
+
+
+def order_context(booking: Booking, *, update: bool = False) -> dict:
+    """The variables of the order template, all plain text in the company's formats."""
+    start, end = timezone.localtime(booking.start), timezone.localtime(booking.end)
+    supply, unit = _supply(booking), booking.unit
+    manager = booking.deal.manager or booking.created_by
+    if unit is not None:
+        machine, capacity, plate = unit.name, floatformat(unit.capacity_t, "-2"), format_plate(unit.plate)
+    else:
+        machine = str(booking.equipment_type)
+        capacity = floatformat(booking.min_capacity_t, "-2") if booking.min_capacity_t else ""
+        plate = format_plate(supply.unit_plate) if supply and supply.unit_plate else ""
+    driver = booking.driver.full_name if booking.driver else (supply.driver_name if supply else "")
+    return {
+        "booking": booking.pk,
+        "update": update,
+        "date": start.strftime("%d.%m.%Y"),
+        "start_time": start.strftime("%H:%M"),
+        "end_date": end.strftime("%d.%m.%Y"),
+        "end_time": end.strftime("%H:%M"),
+        "site_address": booking.site_address,
+        "site_contact_name": booking.site_contact_name,
+        "site_contact_phone": format_phone(booking.site_contact_phone) if booking.site_contact_phone else "",
+        "customer": str(booking.deal.counterparty),
+        "machine": machine,
+        "capacity": capacity,
+        "plate": plate,
+        "driver": driver,
+        "manager_name": (manager.get_full_name() or manager.get_username()) if manager else "",
+        "manager_phone": format_phone(manager.phone) if manager and manager.phone else "",
+        "ordered_hours": floatformat(booking.ordered_hours, "-2"),
+        "notes": booking.notes,
+    }
+
+
+def sample_context() -> dict:
+    """What the template editor previews when there is no booking to show."""
+    return {
+        "booking": 123,
+        "update": False,
+        "date": "12.05.2026",
+        "start_time": "08:00",
+        "end_date": "12.05.2026",
+        "end_time": "17:00",
+        "site_address": "Москва, ул. Строителей, 5",
+        "site_contact_name": "Прораб Петров",
+        "site_contact_phone": format_phone("+79161234567"),
+        "customer": "ООО «СтройМонтаж»",
+        "machine": "КС-55713 «Галичанин»",
+        "capacity": "25",
+        "plate": format_plate("А123ВС77"),
+        "driver": "Иванов Иван",
+        "manager_name": "Анна Смирнова",
+        "manager_phone": format_phone("+79031112233"),
+        "ordered_hours": "8",
+        "notes": "Въезд с ул. Лесной",
+    }
+
+
+def compile_template(source: str):
+    """The template, or ``TemplateSyntaxError`` with ``.line`` (1-based) set."""
+    try:
+        return _ENGINE.from_string(source)
+    except TemplateSyntaxError as exc:
+        exc.line = getattr(exc, "template_debug", {}).get("line")
+        raise
+
+
+def render_text(source: str, context: dict) -> str:
+    """Render in the company's language; tidy blank lines and trailing spaces."""
+    with translation.override(settings.LANGUAGE_CODE):
+        text = compile_template(source or BUILTIN_TEMPLATE).render(Context(context, autoescape=False))
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+
+
+def update_header() -> str:
+    with translation.override(settings.LANGUAGE_CODE):
+        return pgettext("dispatch message header", "ORDER UPDATE")
+
+
+def render_order(booking: Booking, *, update: bool = False, source: str | None = None) -> str:
+    """The order text; an update starts with its header whatever the template says."""
+    if source is None:
+        source = CompanySettings.current().dispatch_template
+    body = render_text(source, order_context(booking, update=update))
+    return f"⚠ {update_header()}\n\n{body}" if update else body
+
+
+# --- sending it by hand ------------------------------------------------------------------------
+def recipient_phone(booking: Booking) -> str:
+    supply = _supply(booking)
+    if supply is not None:
+        return supply.driver_phone
+    return booking.driver.phone if booking.driver else ""
+
+
+def fallback(booking: Booking, text: str | None = None) -> dict:
+    """The order to send by hand: the text, a WhatsApp link and an SMS link with it."""
+    if text is None:
+        text = render_order(booking, update=booking.dispatch_count > 0)
+    phone = recipient_phone(booking)
+    digits = re.sub(r"\D", "", phone)
+    encoded = quote(text, safe="")
+    return {
+        "text": text,
+        "phone": phone,
+        "whatsapp": f"https://wa.me/{digits}?text={encoded}" if digits else f"https://wa.me/?text={encoded}",
+        "sms": f"sms:{'+' + digits if digits else ''}?body={encoded}",
+    }
+
+
+def not_linked_reason(booking: Booking) -> str | None:
+    """Why the bot cannot carry this booking's order, or None when it can."""
+    if _supply(booking) is not None:
+        return _(
+            "The machine is a supplier's: its driver is not connected to our Telegram bot. "
+            "Send the order by hand (copy the text, WhatsApp or SMS) and mark it sent."
+        )
+    if booking.driver is None:
+        return _("The booking has no driver yet.")
+    if not booking.driver.telegram_chat_id:
+        return _(
+            "The driver %(driver)s has not connected the Telegram bot yet. Send the order by hand "
+            "(copy the text, WhatsApp or SMS) and mark it sent; give the driver the invite link "
+            "from the driver's page."
+        ) % {"driver": booking.driver}
+    return None
+
+
+# --- dispatch ----------------------------------------------------------------------------------
+def dispatch_key_prefix(booking_pk: int) -> str:
+    return f"dispatch:booking:{booking_pk}:"
+
+
+def last_message(booking: Booking) -> OutboxMessage | None:
+    return (
+        OutboxMessage.objects.filter(
+            content_type=ContentType.objects.get_for_model(Booking),
+            object_id=booking.pk,
+            idempotency_key__startswith=dispatch_key_prefix(booking.pk),
+        )
+        .order_by("-queued_at", "-id")
+        .first()
+    )
+
+
+@transaction.atomic
+def dispatch(*, booking: Booking, by, manual: bool = False) -> Dispatched:
+    """Send the order to the driver (or record that it was sent by hand). A dispatched
+    booking sent again is an update; asked again with nothing changed, it returns the
+    message already sent instead of sending a copy."""
+    locked(Booking, booking.pk)
+    booking = _booking(booking.pk)
+    if booking.status not in (Booking.Status.CONFIRMED, Booking.Status.DISPATCHED):
+        raise BookingConflict(
+            "wrong_status",
+            _("Only a confirmed or dispatched booking can be sent to the driver (this one is «%(status)s»).")
+            % {"status": booking.get_status_display()},
+        )
+    update = booking.dispatch_count > 0
+    if manual:
+        booking.delivery_status, message = MANUAL, None
+    else:
+        reason = not_linked_reason(booking)
+        if reason:
+            raise DriverNotLinked(reason, fallback(booking))
+        text = render_order(booking, update=update)
+        previous = last_message(booking)
+        if (
+            previous is not None
+            and booking.delivery_status != MANUAL
+            and previous.recipient == booking.driver.telegram_chat_id
+            and previous.status != OutboxMessage.Status.FAILED
+            and _body(previous.text) == _body(text)
+        ):
+            # Nothing changed since the last order: a double click or a retried request.
+            return Dispatched(booking, previous, previous.status, update=False)
+        message = outbox.enqueue(
+            channel="telegram",
+            recipient=booking.driver.telegram_chat_id,
+            text=text,
+            subject=booking,
+            buttons=[outbox.ack_button()],
+            title=_("Order #%(id)s") % {"id": booking.pk},
+            idempotency_key=f"{dispatch_key_prefix(booking.pk)}v{booking.dispatch_count + 1}",
+        )
+        booking.delivery_status = message.status
+    booking.dispatch_count += 1
+    booking.dispatched_at = timezone.now()
+    booking.status = Booking.Status.DISPATCHED
+    set_author(booking, by)
+    booking.save()
+    return Dispatched(booking, message, booking.delivery_status, update=update)
+
+
+def _body(text: str) -> str:
+    """The order without the update header (the same order re-sent is not a change)."""
+    header = f"⚠ {update_header()}\n\n"
+    return text.removeprefix(header)
+
+
+def retry(*, booking: Booking, by) -> OutboxMessage | None:
+    """Send the booking's failed order again."""
+    message = last_message(booking)
+    if message is None or message.status != OutboxMessage.Status.FAILED:
+        return message
+    return outbox.retry(message)
+
+
+def delivery(booking: Booking) -> dict:
+    """What the booking page shows about the last order: status, label, error, message."""
+    message = None if booking.delivery_status == MANUAL else last_message(booking)
+    status = MANUAL if booking.delivery_status == MANUAL else (message.status if message else "")
+    return {
+        "status": status,
+        "label": status_label(status),
+        "message": message,
+        "error": message.last_error if message else "",
+        "settled": not status or status in SETTLED,
+    }
+
+
+def status_label(status: str) -> str:
+    if status == MANUAL:
+        return pgettext("order message", "sent by hand")
+    labels = {
+        "queued": pgettext("order message", "queued"),
+        "sending": pgettext("order message", "sending"),
+        "sent": pgettext("order message", "sent"),
+        "delivered": pgettext("order message", "delivered"),
+        "acknowledged": pgettext("order message", "accepted"),
+        "failed": pgettext("order message", "error"),
+    }
+    return labels.get(status, status)
+
+
+# --- the template, edited by the admin ---------------------------------------------------------
+@transaction.atomic
+def dispatch_template_set(*, source: str, by) -> CompanySettings:
+    """Save the order template (empty = the built-in one). Refuses (``TemplateSyntaxError``
+    with ``.line``) a template Django cannot compile."""
+    source = (source or "").replace("\r\n", "\n").strip()
+    if source:
+        compile_template(source)
+    row = CompanySettings.current()
+    row = locked(CompanySettings, row.pk)
+    row.dispatch_template = source
+    set_author(row, by)
+    row.save()
+    return row
+
+
+# --- the driver's Telegram -------------------------------------------------------------------
+def invite_link(driver: Driver) -> str:
+    return (
+        webhook.invite_link(INVITE_PREFIX + driver.telegram_invite_token)
+        if driver.telegram_invite_token
+        else ""
+    )
+
+
+@transaction.atomic
+def driver_invite(*, driver: Driver, by, regenerate: bool = False) -> Driver:
+    """The driver's personal invite token, made on first use; ``regenerate`` replaces it, so
+    the old link binds nobody any more."""
+    driver = locked(Driver, driver.pk)
+    if driver.telegram_invite_token and not regenerate:
+        return driver
+    driver.telegram_invite_token = secrets.token_urlsafe(18)  # 24 characters
+    set_author(driver, by)
+    driver.save(update_fields=["telegram_invite_token", "updated_at"])
+    return driver
+
+
+@transaction.atomic
+def driver_unlink(*, driver: Driver, by) -> Driver:
+    """Orders stop going to the driver's chat (a new phone, a driver who left)."""
+    driver = locked(Driver, driver.pk)
+    driver.telegram_chat_id = ""
+    set_author(driver, by)
+    driver.save(update_fields=["telegram_chat_id", "updated_at"])
+    return driver
+
+
+def bind_driver(*, payload: str, chat_id: str, user: dict) -> str | None:
+    """``/start drv_<token>``: this chat is now the driver's (a chat belongs to one driver).
+    Runs in the webhook's transaction; answers None when the token is unknown."""
+    if not payload:
+        return None
+    driver = Driver.objects.select_for_update().filter(telegram_invite_token=payload).first()
+    if driver is None:
+        return None
+    for other in (
+        Driver.objects.select_for_update().filter(telegram_chat_id=str(chat_id)).exclude(pk=driver.pk)
+    ):
+        other.telegram_chat_id = ""
+        other.save(update_fields=["telegram_chat_id", "updated_at"])
+    driver.telegram_chat_id = str(chat_id)
+    driver.save(update_fields=["telegram_chat_id", "updated_at"])
+    with translation.override(settings.LANGUAGE_CODE):
+        return _("Hello, %(name)s! From now on, your orders will come here.") % {"name": driver.full_name}
+
+
+def current_booking(driver: Driver) -> Booking | None:
+    """The driver's dispatched booking going on now or next; else the latest one."""
+    qs = Booking.objects.select_related("deal__manager", "created_by").filter(
+        driver=driver, status__in=[Booking.Status.DISPATCHED, Booking.Status.COMPLETED]
+    )
+    now = timezone.now()
+    return (
+        qs.filter(status=Booking.Status.DISPATCHED, end__gte=now).order_by("start", "pk").first()
+        or qs.filter(Q(end__lt=now) | Q(status=Booking.Status.COMPLETED)).order_by("-start", "-pk").first()
+    )
+
+
+def driver_message(*, chat_id: str, text: str, user: dict, update: dict) -> str | None:
+    """A driver writes to the bot: not a lead — the manager of their current order gets it
+    as a notification. None when the chat is not a driver's."""
+    from arenda.core.notify import notify
+
+    driver = Driver.objects.filter(telegram_chat_id=str(chat_id)).first()
+    if driver is None:
+        return None
+    booking = current_booking(driver)
+    manager = (booking.deal.manager or booking.created_by) if booking else None
+    with translation.override(settings.LANGUAGE_CODE):
+        if manager is None or not manager.is_active:
+            return _("You have no current order. Please call the office.")
+        notify(
+            manager,
+            _("Driver %(driver)s (booking #%(id)s): %(text)s")
+            % {"driver": driver.full_name, "id": booking.pk, "text": text or _("(a message without text)")},
+            reverse("bookings:booking_detail", args=[booking.pk]),
+        )
+        return _("Passed on to the manager.")
+
+
+def register() -> None:
+    """Called from the bookings app's ready()."""
+    webhook.register_start_handler(INVITE_PREFIX, bind_driver)
+    webhook.register_chat_handler(driver_message)

@@ -1,0 +1,193 @@
+"""Pages of dispatch: sending the order from the booking page, its live status, the order
+template editor, and the driver's Telegram link on the driver's page. The writes are in
+``arenda.bookings.dispatch``."""
+
+import segno
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template import TemplateSyntaxError
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from arenda.bookings import dispatch
+from arenda.bookings.dispatch import DriverNotLinked
+from arenda.bookings.models import Booking
+from arenda.bookings.services import BookingConflict
+from arenda.core.models import CompanySettings
+from arenda.core.permissions import require
+from arenda.core.roles import Action, can
+from arenda.directory.models import Driver
+
+PANEL_STATUSES = ("reserved", "confirmed", "dispatched")
+
+
+# --- the booking page ------------------------------------------------------------------------
+def panel_context(booking: Booking, user) -> dict:
+    """What ``bookings/_dispatch.html`` shows: the order's status, the send button, the
+    order text with WhatsApp/SMS links, and why the bot cannot carry it, if it cannot."""
+    if booking.status not in PANEL_STATUSES and not booking.dispatch_count:
+        return {"show": False}
+    booking = dispatch._booking(booking.pk)
+    may = can(user, Action.CHANGE, "booking")
+    sendable = booking.status in (Booking.Status.CONFIRMED, Booking.Status.DISPATCHED)
+    return {
+        "show": True,
+        "booking": booking,
+        "may_send": may and sendable,
+        "may_change": may,
+        "update": booking.dispatch_count > 0,
+        "not_linked": dispatch.not_linked_reason(booking),
+        "fallback": dispatch.fallback(booking),
+        "delivery": dispatch.delivery(booking),
+    }
+
+
+def _back(booking_pk: int):
+    return redirect(reverse("bookings:booking_detail", args=[booking_pk]) + "#dispatch")
+
+
+@require(Action.CHANGE, "booking")
+@require_POST
+def booking_dispatch(request, pk):
+    booking = get_object_or_404(Booking.objects.only("pk"), pk=pk)
+    manual = request.POST.get("manual") in ("1", "true", "on")
+    try:
+        result = dispatch.dispatch(booking=booking, by=request.user, manual=manual)
+    except DriverNotLinked as exc:
+        messages.warning(request, exc.detail)
+    except BookingConflict as exc:
+        messages.error(request, exc.detail)
+    else:
+        if manual:
+            messages.success(request, _("The order is marked as sent by hand."))
+        elif result.update:
+            messages.success(request, _("The update of the order is on its way to the driver."))
+        else:
+            messages.success(request, _("The order is on its way to the driver."))
+    return _back(pk)
+
+
+@require(Action.VIEW, "booking")
+def booking_dispatch_status(request, pk):
+    """The status badge alone (HTMX polls it while the order is on its way)."""
+    booking = get_object_or_404(
+        Booking.objects.only("pk", "status", "delivery_status", "dispatch_count"), pk=pk
+    )
+    context = {
+        "booking": booking,
+        "delivery": dispatch.delivery(booking),
+        "may_change": can(request.user, Action.CHANGE, "booking"),
+    }
+    return render(request, "bookings/_dispatch_status.html", context)
+
+
+@require(Action.CHANGE, "booking")
+@require_POST
+def booking_dispatch_retry(request, pk):
+    booking = get_object_or_404(Booking.objects.only("pk"), pk=pk)
+    message = dispatch.retry(booking=booking, by=request.user)
+    if message is not None and message.status == "queued":
+        messages.success(request, _("The order will be sent again."))
+    if request.htmx:
+        return booking_dispatch_status(request, pk)
+    return _back(pk)
+
+
+# --- the order template --------------------------------------------------------------------
+def _preview_booking(raw: str | None) -> Booking | None:
+    qs = Booking.objects.filter(status__in=["confirmed", "dispatched", "completed"])
+    if raw and raw.isdigit():
+        return Booking.objects.filter(pk=int(raw)).first()
+    return qs.order_by("-start", "-pk").first()
+
+
+@require(Action.CHANGE, "company_settings")
+@require_http_methods(["GET", "POST"])
+def dispatch_template(request):
+    row = CompanySettings.current()
+    source = row.dispatch_template
+    error, preview = None, ""
+    booking = _preview_booking(request.POST.get("booking") or request.GET.get("booking"))
+    if request.method == "POST":
+        action = request.POST.get("action", "save")
+        if action == "reset":
+            dispatch.dispatch_template_set(source="", by=request.user)
+            messages.success(request, _("The built-in order template is in use again."))
+            return redirect("bookings:dispatch_template")
+        source = request.POST.get("source", "")
+        try:
+            dispatch.compile_template(source or dispatch.BUILTIN_TEMPLATE)
+        except TemplateSyntaxError as exc:
+            error = _("Line %(line)s: %(error)s") % {"line": exc.line or "?", "error": exc}
+        else:
+            if action == "save":
+                dispatch.dispatch_template_set(source=source, by=request.user)
+                messages.success(request, _("The order template is saved."))
+                return redirect("bookings:dispatch_template")
+    if error is None:
+        try:
+            context = (
+                dispatch.order_context(dispatch._booking(booking.pk))
+                if booking
+                else dispatch.sample_context()
+            )
+            preview = dispatch.render_text(source, context)
+        except Exception as exc:  # a template that compiles may still fail on rendering
+            error = _("The template cannot be rendered: %(error)s") % {"error": exc}
+    return render(
+        request,
+        "bookings/dispatch_template.html",
+        {
+            "source": source or dispatch.BUILTIN_TEMPLATE,
+            "is_builtin": not row.dispatch_template,
+            "error": error,
+            "preview": preview,
+            "preview_booking": booking,
+            "variables": dispatch.VARIABLES.items(),
+        },
+        status=400 if error and request.method == "POST" else 200,
+    )
+
+
+# --- the driver's Telegram ------------------------------------------------------------------
+def driver_telegram_context(request, driver: Driver) -> dict:
+    """The «Telegram» section of the driver's page."""
+    link = dispatch.invite_link(driver)
+    qr = (
+        mark_safe(segno.make(link, error="m", micro=False).svg_inline(scale=4, dark="#1f2933"))
+        if link
+        else ""
+    )
+    return {
+        "telegram": {
+            "linked": bool(driver.telegram_chat_id),
+            "link": link,
+            "qr": qr,
+            "bot_configured": bool(settings.TELEGRAM_BOT_USERNAME),
+            "may_change": can(request.user, Action.CHANGE, "driver"),
+        }
+    }
+
+
+@require(Action.CHANGE, "driver")
+@require_POST
+def driver_telegram_invite(request, pk):
+    driver = get_object_or_404(Driver, pk=pk)
+    regenerate = request.POST.get("regenerate") == "1"
+    dispatch.driver_invite(driver=driver, by=request.user, regenerate=regenerate)
+    if regenerate:
+        messages.success(request, _("A new invite link is made; the old one no longer works."))
+    return redirect(driver.get_absolute_url() + "#telegram")
+
+
+@require(Action.CHANGE, "driver")
+@require_POST
+def driver_telegram_unlink(request, pk):
+    driver = get_object_or_404(Driver, pk=pk)
+    if driver.telegram_chat_id:
+        dispatch.driver_unlink(driver=driver, by=request.user)
+        messages.success(request, _("Orders no longer go to this driver's Telegram."))
+    return redirect(driver.get_absolute_url() + "#telegram")
