@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("payroll/", views.payroll, name="payroll"),
     path("payroll/driver/<int:pk>/", views.payroll_driver, name="payroll_driver"),
+    path("plates/", views.plates, name="plates"),
 ]

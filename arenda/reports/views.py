@@ -11,10 +11,12 @@ from django.utils.translation import gettext as _
 from arenda.core.money import format_rub
 from arenda.core.permissions import require
 from arenda.core.roles import Action
+from arenda.core.ui import format_plate
 from arenda.directory.models import Driver
 from arenda.reports import exports, svg
 from arenda.reports.core import PAGE_SIZE
 from arenda.reports.payroll import DriverPayrollReport, PayrollReport
+from arenda.reports.plates import PlatesReport
 
 REPORTS = [
     (
@@ -152,3 +154,35 @@ def payroll_driver(request, pk: int):
         context={"driver": driver},
         driver=driver,
     )
+
+
+# --- plates -----------------------------------------------------------------------------------
+def _plates_extra(report):
+    by_plate = report.by_plate()
+    totals = report.visible_totals()
+    charts = [
+        svg.bars(
+            [
+                (format_plate(r["plate"]) or "—", r["revenue"], format_rub(r["revenue"]))
+                for r in by_plate[:15]
+            ],
+            title=_("Revenue per plate"),
+        ),
+        svg.stacked(
+            [
+                (_("Own machines"), totals["own_revenue"], format_rub(totals["own_revenue"])),
+                (
+                    _("Suppliers' machines"),
+                    totals["supplier_revenue"],
+                    format_rub(totals["supplier_revenue"]),
+                ),
+            ],
+            title=_("Revenue: own vs suppliers' machines"),
+        ),
+    ]
+    return {"by_plate": by_plate, "charts": charts}
+
+
+@require(Action.VIEW, "report")
+def plates(request):
+    return run(request, PlatesReport, "reports/plates.html", extra=_plates_extra)

@@ -1,0 +1,283 @@
+"""Plates (госномера): one row per trip with what it earned, reconciled with the invoices.
+
+A booking bills max(Σ its waybill hours, its minimum order) hours; the top-up up to the
+minimum is shown on the booking's last waybill («billed hours»), so the rows of all of a
+booking's trips add up to what was invoiced for it: billed hours × the booking's rate per
+hour plus km × its rate per km. A supplier's machine (a supply order served the booking,
+the waybill has no unit) shows the supplier, the purchase cost (hours × cost per hour)
+and the margin."""
+
+from decimal import Decimal
+
+from django import forms
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from arenda.bookings.models import Waybill
+from arenda.directory.models import Counterparty, EquipmentType, Unit
+from arenda.reports.core import Column, Report, ReportForm, dec, product_kopecks, rub
+
+HOURS = DecimalField(max_digits=9, decimal_places=2)
+ZERO_HOURS = Value(Decimal("0.00"), output_field=HOURS)
+SUPPLIER_ROW = Q(unit__isnull=True) | Q(unit__owner=Unit.Owner.SUPPLIER)
+OWNERS = [("own", _("Own machines")), ("supplier", _("Suppliers' machines"))]
+
+
+class PlatesForm(ReportForm):
+    sort_keys = (
+        "date",
+        "counterparty",
+        "equipment_type",
+        "plate",
+        "supplier",
+        "hours",
+        "billed_hours",
+        "km",
+        "revenue",
+        "purchase_cost",
+        "margin",
+    )
+
+    owner = forms.ChoiceField(label=_("Owner"), choices=[("", _("all"))] + OWNERS, required=False)
+    counterparty = forms.ModelChoiceField(
+        label=_("Counterparty"), queryset=Counterparty.objects.all(), required=False
+    )
+    equipment_type = forms.ModelChoiceField(
+        label=_("Equipment type"), queryset=EquipmentType.objects.all(), required=False
+    )
+
+
+def billed_hours_expression():
+    """A waybill's hours plus, on the booking's last waybill, the top-up to the minimum order."""
+    later = Waybill.objects.filter(booking=OuterRef("booking")).filter(
+        Q(started_at__gt=OuterRef("started_at")) | Q(started_at=OuterRef("started_at"), pk__gt=OuterRef("pk"))
+    )
+    worked = Subquery(
+        Waybill.objects.filter(booking=OuterRef("booking"))
+        .order_by()
+        .values("booking")
+        .annotate(s=Sum("hours"))
+        .values("s")[:1],
+        output_field=HOURS,
+    )
+    top_up = Case(
+        When(
+            Q(booking__min_hours__gt=0) & ~Exists(later),
+            then=Greatest(F("booking__min_hours") - worked, ZERO_HOURS, output_field=HOURS),
+        ),
+        default=ZERO_HOURS,
+        output_field=HOURS,
+    )
+    return F("hours") + top_up
+
+
+def with_money(qs):
+    """Annotate billed hours, revenue (by hours, by km, both), purchase cost, in kopecks."""
+    qs = qs.annotate(billed=billed_hours_expression())
+    return qs.annotate(
+        revenue_hours_k=product_kopecks(F("billed"), F("booking__rate_per_hour")),
+        revenue_km_k=product_kopecks(F("km"), F("booking__rate_per_km")),
+        cost_k=Case(
+            When(
+                unit__isnull=True,
+                booking__supply_order__isnull=False,
+                then=product_kopecks(F("hours"), F("booking__supply_order__cost_per_hour")),
+            ),
+            default=None,
+        ),
+    ).annotate(revenue_k=F("revenue_hours_k") + F("revenue_km_k"))
+
+
+def plate_expression():
+    return Coalesce(
+        F("unit__plate"), F("booking__supply_order__unit_plate"), Value(""), output_field=CharField()
+    )
+
+
+class PlatesReport(Report):
+    slug = "plates"
+    title = _("Plates")
+    form_class = PlatesForm
+    default_sort = "date"
+    columns = [
+        Column("date", _("Date"), "date", sort="started_at", width=11),
+        Column("counterparty", _("Counterparty"), "text", sort="booking__deal__counterparty__name", width=30),
+        Column("equipment_type", _("Equipment type"), "text", sort="booking__equipment_type__name", width=18),
+        Column("capacity_t", _("Capacity, t"), "number", width=10),
+        Column("plate", _("Plate"), "text", sort="plate_x", width=12),
+        Column("supplier", _("Supplier"), "text", sort="supplier_x", width=22),
+        Column("hours", _("Hours"), "hours", sort="hours", width=8),
+        Column("billed_hours", _("Hours billed"), "hours", sort="billed", width=9),
+        Column("rate_per_hour", _("Rate per hour"), "money", width=12),
+        Column("km", _("Km"), "km", sort="km", width=8),
+        Column("rate_per_km", _("Rate per km"), "money", width=11),
+        Column("revenue_hours", _("Revenue by hours"), "money", width=14),
+        Column("revenue_km", _("Revenue by km"), "money", width=13),
+        Column("revenue", _("Revenue"), "money", sort="revenue_k", width=14),
+        Column("purchase_cost", _("Purchase cost"), "money", sort="cost_k", width=13),
+        Column("margin", _("Margin"), "money", sort="margin_k", width=13),
+    ]
+
+    def base(self):
+        p = self.period
+        qs = Waybill.objects.filter(started_at__gte=p.start_at, started_at__lt=p.end_before)
+        owner = self.data.get("owner")
+        if owner == "own":
+            qs = qs.filter(unit__isnull=False, unit__owner=Unit.Owner.OWN)
+        elif owner == "supplier":
+            qs = qs.filter(SUPPLIER_ROW)
+        if self.data.get("counterparty"):
+            qs = qs.filter(booking__deal__counterparty=self.data["counterparty"])
+        if self.data.get("equipment_type"):
+            qs = qs.filter(booking__equipment_type=self.data["equipment_type"])
+        return qs
+
+    def queryset(self):
+        return with_money(self.base()).annotate(
+            plate_x=plate_expression(),
+            supplier_x=Case(
+                When(unit__isnull=True, then=F("booking__supply_order__supplier__name")),
+                default=F("unit__supplier__name"),
+                output_field=CharField(),
+            ),
+            margin_k=Case(When(cost_k__isnull=False, then=F("revenue_k") - F("cost_k")), default=None),
+        )
+
+    def value_fields(self):
+        return [
+            "pk",
+            "started_at",
+            "booking_id",
+            "booking__deal__counterparty_id",
+            "booking__deal__counterparty__name",
+            "booking__equipment_type__name",
+            "unit__capacity_t",
+            "booking__min_capacity_t",
+            "plate_x",
+            "supplier_x",
+            "hours",
+            "billed",
+            "booking__rate_per_hour",
+            "km",
+            "booking__rate_per_km",
+            "revenue_hours_k",
+            "revenue_km_k",
+            "revenue_k",
+            "cost_k",
+            "margin_k",
+        ]
+
+    def make_row(self, v):
+        capacity = v["unit__capacity_t"]
+        return {
+            "date": timezone.localtime(v["started_at"]).date(),
+            "booking": v["booking_id"],
+            "counterparty_id": v["booking__deal__counterparty_id"],
+            "counterparty": v["booking__deal__counterparty__name"],
+            "equipment_type": v["booking__equipment_type__name"],
+            "capacity_t": capacity if capacity is not None else v["booking__min_capacity_t"],
+            "plate": v["plate_x"] or "",
+            "supplier": v["supplier_x"] or "",
+            "hours": v["hours"],
+            "billed_hours": dec(v["billed"]),
+            "rate_per_hour": v["booking__rate_per_hour"],
+            "km": v["km"],
+            "rate_per_km": v["booking__rate_per_km"],
+            "revenue_hours": rub(v["revenue_hours_k"]),
+            "revenue_km": rub(v["revenue_km_k"]),
+            "revenue": rub(v["revenue_k"]),
+            "purchase_cost": rub(v["cost_k"]) if v["cost_k"] is not None else None,
+            "margin": rub(v["margin_k"]) if v["margin_k"] is not None else None,
+        }
+
+    def links(self, row):
+        return {
+            "counterparty": reverse("directory:counterparty_detail", args=[row["counterparty_id"]]),
+            "date": reverse("bookings:booking_detail", args=[row["booking"]]),
+        }
+
+    def totals(self):
+        supplier = SUPPLIER_ROW
+        t = self.queryset().aggregate(
+            count=Count("pk"),
+            t_hours=Sum("hours"),
+            t_billed=Sum("billed"),
+            t_km=Sum("km"),
+            t_revenue_hours=Sum("revenue_hours_k"),
+            t_revenue_km=Sum("revenue_km_k"),
+            t_revenue=Sum("revenue_k"),
+            t_cost=Sum("cost_k"),
+            t_margin=Sum("margin_k"),
+            own_revenue=Sum("revenue_k", filter=~supplier),
+            supplier_revenue=Sum("revenue_k", filter=supplier),
+            own_hours=Sum("hours", filter=~supplier),
+            supplier_hours=Sum("hours", filter=supplier),
+        )
+        return {
+            "count": t["count"],
+            "hours": dec(t["t_hours"]),
+            "billed_hours": dec(t["t_billed"]),
+            "km": dec(t["t_km"], "0.1"),
+            "revenue_hours": rub(t["t_revenue_hours"]),
+            "revenue_km": rub(t["t_revenue_km"]),
+            "revenue": rub(t["t_revenue"]),
+            "purchase_cost": rub(t["t_cost"]),
+            "margin": rub(t["t_margin"]),
+            "own_revenue": rub(t["own_revenue"]),
+            "supplier_revenue": rub(t["supplier_revenue"]),
+            "own_hours": dec(t["own_hours"]),
+            "supplier_hours": dec(t["supplier_hours"]),
+        }
+
+    def by_plate(self, limit: int = 30) -> list[dict]:
+        """Totals per plate, the best earners first: one grouped query."""
+        rows = (
+            self.queryset()
+            .values("plate_x")
+            .annotate(
+                trips=Count("pk"),
+                t_hours=Sum("billed"),
+                t_km=Sum("km"),
+                t_revenue=Sum("revenue_k"),
+                t_cost=Sum("cost_k"),
+            )
+            .order_by("-t_revenue", "plate_x")[:limit]
+        )
+        return [
+            {
+                "plate": r["plate_x"],
+                "trips": r["trips"],
+                "billed_hours": dec(r["t_hours"]),
+                "km": dec(r["t_km"], "0.1"),
+                "revenue": rub(r["t_revenue"]),
+                "purchase_cost": rub(r["t_cost"]) if r["t_cost"] is not None else None,
+                "margin": rub(r["t_revenue"] - r["t_cost"]) if r["t_cost"] is not None else None,
+            }
+            for r in rows
+        ]
+
+    def filter_labels(self):
+        labels = []
+        if self.data.get("owner"):
+            labels.append(f"{_('Owner')}: {dict(OWNERS)[self.data['owner']]}")
+        if self.data.get("counterparty"):
+            labels.append(f"{_('Counterparty')}: {self.data['counterparty'].name}")
+        if self.data.get("equipment_type"):
+            labels.append(f"{_('Equipment type')}: {self.data['equipment_type'].name}")
+        return labels
