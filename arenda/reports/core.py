@@ -224,13 +224,16 @@ class Report:
     def ordered(self):
         return self.queryset().order_by(*self.order())
 
+    def rows_queryset(self):
+        return self.ordered().values(*self.value_fields())
+
     def page(self, number: int, size: int) -> list[dict]:
         offset = (number - 1) * size
-        values = self.ordered().values(*self.value_fields())[offset : offset + size]
+        values = self.rows_queryset()[offset : offset + size]
         return [self._visible(self.make_row(v)) for v in values]
 
     def iter_rows(self):
-        for values in self.ordered().values(*self.value_fields()).iterator(chunk_size=CHUNK):
+        for values in self.rows_queryset().iterator(chunk_size=CHUNK):
             yield self._visible(self.make_row(values))
 
     def visible_totals(self) -> dict:

@@ -42,7 +42,7 @@ def neutralise(value):
 
 def _filename(report, ext: str) -> str:
     p = report.period
-    stamp = f"{p.start:%Y-%m-%d}_{p.end:%Y-%m-%d}" if p else f"{report.data.get('as_of'):%Y-%m-%d}"
+    stamp = f"{p.start:%Y-%m-%d}_{p.end:%Y-%m-%d}" if p else f"{report.data['as_of']:%Y-%m-%d}"
     return f"{report.slug}_{stamp}.{ext}"
 
 

@@ -8,4 +8,5 @@ urlpatterns = [
     path("payroll/", views.payroll, name="payroll"),
     path("payroll/driver/<int:pk>/", views.payroll_driver, name="payroll_driver"),
     path("plates/", views.plates, name="plates"),
+    path("receivables/", views.receivables, name="receivables"),
 ]

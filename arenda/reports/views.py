@@ -17,6 +17,7 @@ from arenda.reports import exports, svg
 from arenda.reports.core import PAGE_SIZE
 from arenda.reports.payroll import DriverPayrollReport, PayrollReport
 from arenda.reports.plates import PlatesReport
+from arenda.reports.receivables import BUCKETS, ReceivablesReport
 
 REPORTS = [
     (
@@ -186,3 +187,21 @@ def _plates_extra(report):
 @require(Action.VIEW, "report")
 def plates(request):
     return run(request, PlatesReport, "reports/plates.html", extra=_plates_extra)
+
+
+# --- receivables ------------------------------------------------------------------------------
+def _receivables_extra(report):
+    totals = report.visible_totals()
+    charts = [
+        svg.bars(
+            [(label, totals[key], format_rub(totals[key])) for key, label in BUCKETS],
+            title=_("Ageing of the debt"),
+            color=svg.COLORS[3],
+        )
+    ]
+    return {"invoice_rows": report.invoice_rows(), "charts": charts, "as_of": report.as_of}
+
+
+@require(Action.VIEW, "report")
+def receivables(request):
+    return run(request, ReceivablesReport, "reports/receivables.html", extra=_receivables_extra)

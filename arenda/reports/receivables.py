@@ -1,0 +1,184 @@
+"""Receivables: what each counterparty owed on a date, by how long it was overdue.
+
+An invoice counts when it was issued on or before the date (not a draft, not cancelled)
+and the payments dated on or before that day do not cover it; payments after the date do
+not count, so the report for a past date shows what was owed then. Overtime invoices are
+also shown apart."""
+
+from datetime import timedelta
+
+from django import forms
+from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from arenda.billing.models import Invoice, Payment
+from arenda.directory.models import Counterparty
+from arenda.reports.core import Column, ISODateField, Report, ReportForm, kopecks, rub
+
+MONEY = DecimalField(max_digits=14, decimal_places=2)
+BUCKETS = [
+    ("not_due", _("Not due")),
+    ("d1_7", _("1–7 days")),
+    ("d8_30", _("8–30 days")),
+    ("d31_60", _("31–60 days")),
+    ("d60", _("over 60 days")),
+]
+
+
+class ReceivablesForm(ReportForm):
+    period_required = False
+    sort_keys = ("counterparty", "invoices", "not_due", "d1_7", "d8_30", "d31_60", "d60", "overtime", "total")
+
+    as_of = ISODateField(label=_("As of"))
+    counterparty = forms.ModelChoiceField(
+        label=_("Counterparty"), queryset=Counterparty.objects.all(), required=False
+    )
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("as_of") and "as_of" not in self.errors:
+            data["as_of"] = timezone.localdate()
+        data["period"] = None
+        return data
+
+
+def bucket_filters(as_of) -> dict[str, Q]:
+    """Overdue days = as_of − due date; an invoice without a due date is not due."""
+    d = lambda days: as_of - timedelta(days=days)  # noqa: E731
+    return {
+        "not_due": Q(due_date__isnull=True) | Q(due_date__gte=as_of),
+        "d1_7": Q(due_date__lte=d(1), due_date__gte=d(7)),
+        "d8_30": Q(due_date__lte=d(8), due_date__gte=d(30)),
+        "d31_60": Q(due_date__lte=d(31), due_date__gte=d(60)),
+        "d60": Q(due_date__lt=d(60)),
+    }
+
+
+class ReceivablesReport(Report):
+    slug = "receivables"
+    title = _("Receivables")
+    form_class = ReceivablesForm
+    default_sort = "-total"
+    columns = [
+        Column("counterparty", _("Counterparty"), "text", sort="counterparty__name", width=36),
+        Column("invoices", _("Invoices"), "int", sort="n_invoices", width=9),
+        *[Column(key, label, "money", sort=f"{key}_k", width=14) for key, label in BUCKETS],
+        Column("overtime", _("Unpaid overtime"), "money", sort="overtime_k", width=14),
+        Column("total", _("Total due"), "money", sort="due_total_k", width=15),
+    ]
+
+    @property
+    def as_of(self):
+        return self.data["as_of"]
+
+    def invoices(self):
+        """Invoices unpaid on ``as_of`` with ``due_k``, what was still owed, in kopecks."""
+        paid = Subquery(
+            Payment.objects.filter(invoice=OuterRef("pk"), date__lte=self.as_of)
+            .order_by()
+            .values("invoice")
+            .annotate(s=Sum("amount"))
+            .values("s")[:1],
+            output_field=MONEY,
+        )
+        qs = Invoice.objects.counted().filter(date__lte=self.as_of)
+        if self.data.get("counterparty"):
+            qs = qs.filter(counterparty=self.data["counterparty"])
+        qs = qs.annotate(paid_k=kopecks(Coalesce(paid, Value(0, output_field=MONEY))))
+        return qs.annotate(due_k=kopecks(F("total")) - F("paid_k")).filter(due_k__gt=0)
+
+    def _sums(self, prefix: str = "") -> dict:
+        sums = {f"{key}_k": Sum("due_k", filter=q) for key, q in bucket_filters(self.as_of).items()}
+        sums["overtime_k"] = Sum("due_k", filter=Q(is_overtime=True))
+        sums["due_total_k"] = Sum("due_k")
+        return sums
+
+    def queryset(self):
+        return (
+            self.invoices()
+            .values("counterparty_id", "counterparty__name")
+            .annotate(n_invoices=Count("pk"), **self._sums())
+        )
+
+    def rows_queryset(self):
+        return self.ordered()
+
+    def order(self):
+        first, _pk = super().order()
+        return [first, "counterparty__name", "counterparty_id"]
+
+    def make_row(self, v):
+        row = {
+            "counterparty_id": v["counterparty_id"],
+            "counterparty": v["counterparty__name"],
+            "invoices": v["n_invoices"],
+            "overtime": rub(v["overtime_k"]),
+            "total": rub(v["due_total_k"]),
+        }
+        for key, _label in BUCKETS:
+            row[key] = rub(v[f"{key}_k"])
+        return row
+
+    def links(self, row):
+        return {"counterparty": f"?as_of={self.as_of:%Y-%m-%d}&counterparty={row['counterparty_id']}"}
+
+    def totals(self):
+        t = self.invoices().aggregate(
+            count=Count("counterparty", distinct=True), n_invoices=Count("pk"), **self._sums()
+        )
+        totals = {"count": t["count"], "invoices": t["n_invoices"]}
+        totals.update({key: rub(t[f"{key}_k"]) for key, _label in BUCKETS})
+        totals["overtime"] = rub(t["overtime_k"])
+        totals["total"] = rub(t["due_total_k"])
+        totals["overdue"] = totals["total"] - totals["not_due"]
+        return totals
+
+    def invoice_rows(self, limit: int = 100) -> list[dict]:
+        """The unpaid invoices themselves (oldest due first) with links: one query."""
+        rows = (
+            self.invoices()
+            .order_by(F("due_date").asc(nulls_last=True), "pk")
+            .values(
+                "pk",
+                "number",
+                "date",
+                "due_date",
+                "total",
+                "paid_k",
+                "due_k",
+                "is_overtime",
+                "counterparty__name",
+                "deal_id",
+                "deal__title",
+                "booking_id",
+            )[:limit]
+        )
+        out = []
+        for r in rows:
+            overdue = (self.as_of - r["due_date"]).days if r["due_date"] else 0
+            out.append(
+                {
+                    "url": reverse("billing:invoice_detail", args=[r["pk"]]),
+                    "number": r["number"],
+                    "date": r["date"],
+                    "due_date": r["due_date"],
+                    "overdue_days": max(overdue, 0),
+                    "counterparty": r["counterparty__name"],
+                    "deal": r["deal__title"],
+                    "deal_url": reverse("crm:deal_detail", args=[r["deal_id"]]) if r["deal_id"] else None,
+                    "total": r["total"],
+                    "paid": rub(r["paid_k"]),
+                    "due": rub(r["due_k"]),
+                    "is_overtime": r["is_overtime"],
+                }
+            )
+        return out
+
+    def title_line(self) -> str:
+        parts = [str(self.title), f"{_('as of')} {self.as_of:%d.%m.%Y}"]
+        if self.data.get("counterparty"):
+            parts.append(f"{_('Counterparty')}: {self.data['counterparty'].name}")
+        return " · ".join(parts)
