@@ -155,7 +155,9 @@ def dispatch_template(request):
 # --- the driver's Telegram ------------------------------------------------------------------
 def driver_telegram_context(request, driver: Driver) -> dict:
     """The «Telegram» section of the driver's page."""
-    link = dispatch.invite_link(driver)
+    # The link is a key to the driver's orders: only those who may change the driver see it.
+    may_change = can(request.user, Action.CHANGE, "driver")
+    link = dispatch.invite_link(driver) if may_change else ""
     qr = (
         mark_safe(segno.make(link, error="m", micro=False).svg_inline(scale=4, dark="#1f2933"))
         if link
@@ -167,7 +169,7 @@ def driver_telegram_context(request, driver: Driver) -> dict:
             "link": link,
             "qr": qr,
             "bot_configured": bool(settings.TELEGRAM_BOT_USERNAME),
-            "may_change": can(request.user, Action.CHANGE, "driver"),
+            "may_change": may_change,
         }
     }
 
