@@ -252,6 +252,11 @@ def _on_paid(invoice: Invoice) -> None:
             _("Prepayment received — booking #%(id)s can be confirmed.") % {"id": invoice.booking_id},
             invoice.booking.get_absolute_url(),
         )
+    if invoice.booking_id:
+        from arenda.billing.overtime import close_if_settled
+
+        with transaction.atomic():  # the last invoice of a completed booking paid → closed
+            close_if_settled(booking=invoice.booking)
     if invoice.deal_id:
         with transaction.atomic():
             deal_follow_bookings(invoice.deal_id)

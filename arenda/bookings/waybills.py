@@ -1,0 +1,318 @@
+"""Writes of waybills («путевой лист»): recording one completes the booking and settles it
+(``billing.overtime``); correcting one settles it again. Every path — the booking page, the
+API, the driver's report — comes here.
+
+The booking row is locked first, so two waybills of one booking saved at the same moment
+settle one after the other and the second sees the first's invoice: nothing is billed twice.
+Everything is checked before anything is written; a scan is stored only with a valid waybill.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from arenda.bookings.models import Booking, Waybill
+from arenda.bookings.services import BookingConflict, booking_complete
+from arenda.core.models import CompanySettings
+from arenda.core.services import locked, set_author
+
+MAX_SCAN_BYTES = 10 * 1024 * 1024
+# What a scan may be, told by its first bytes (never by its name or declared type).
+SCAN_KINDS = ("jpeg", "png", "webp", "heic", "pdf")
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif"}
+# Statuses that take a new waybill: the job is done (or being done) and not yet closed.
+RECORDING_STATUSES = (Booking.Status.CONFIRMED, Booking.Status.DISPATCHED, Booking.Status.COMPLETED)
+FIELDS = (
+    "number",
+    "started_at",
+    "finished_at",
+    "hours",
+    "km",
+    "odometer_start",
+    "odometer_end",
+    "engine_hours",
+    "downtime_hours",
+    "notes",
+)
+
+
+# --- the scan ---------------------------------------------------------------------------------
+def scan_kind(file) -> str:
+    """The kind of an uploaded scan from its content: JPEG, PNG, WebP or HEIC image, or PDF,
+    at most 10 MB. Raises a ValidationError on ``scan`` otherwise."""
+    size = getattr(file, "size", None)
+    if size is None:
+        file.seek(0, 2)
+        size = file.tell()
+    if size > MAX_SCAN_BYTES:
+        raise ValidationError(
+            {
+                "scan": _("The scan is too large: at most %(mb)s MB.")
+                % {"mb": MAX_SCAN_BYTES // (1024 * 1024)}
+            },
+            code="too_large",
+        )
+    if size == 0:
+        raise ValidationError({"scan": _("The scan is an empty file.")}, code="empty")
+    file.seek(0)
+    kind = sniff(file.read(32))
+    file.seek(0)
+    if kind in ("jpeg", "png", "webp") and not _image_is_whole(file):
+        kind = None
+    file.seek(0)
+    if kind is None:
+        raise ValidationError(
+            {"scan": _("The scan must be a photo (JPEG, PNG, WebP, HEIC) or a PDF.")}, code="bad_type"
+        )
+    return kind
+
+
+def sniff(head: bytes) -> str | None:
+    """The kind of a file from its first bytes (magic numbers), or None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return "heic"
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    return None
+
+
+CONTENT_TYPES = {
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "heic": "image/heic",
+    "pdf": "application/pdf",
+}
+
+
+def _image_is_whole(file) -> bool:
+    from PIL import Image
+
+    try:
+        file.seek(0)
+        with Image.open(file) as image:
+            image.verify()
+    except Exception:  # Pillow raises many kinds for a broken file; all mean "not an image"
+        return False
+    finally:
+        file.seek(0)
+    return True
+
+
+# --- checks -------------------------------------------------------------------------------------
+def _hours_between(start, finish) -> Decimal:
+    return Decimal((finish - start).total_seconds()) / Decimal(3600)
+
+
+def _check(waybill: Waybill, booking: Booking, *, km_given: bool) -> None:
+    """The rules of a waybill, all of them at once, by field."""
+    errors: dict[str, str] = {}
+    waybill.number = (waybill.number or "").strip()
+    if not waybill.number:
+        errors["number"] = _("Give the waybill number.")
+    elif (
+        Waybill.objects.filter(booking_id=booking.pk, number__iexact=waybill.number)
+        .exclude(pk=waybill.pk)
+        .exists()
+    ):
+        errors["number"] = _("This booking already has a waybill with this number.")
+    start, finish = waybill.started_at, waybill.finished_at
+    if start is None:
+        errors["started_at"] = _("Give the start time.")
+    if finish is None:
+        errors["finished_at"] = _("Give the finish time.")
+    elif start is not None and finish <= start:
+        errors["finished_at"] = _("The finish must be after the start.")
+    if waybill.hours is None:
+        errors["hours"] = _("Give the hours worked.")
+    elif waybill.hours < 0:
+        errors["hours"] = _("The hours cannot be negative.")
+    elif start is not None and finish is not None and finish > start:
+        tolerance = CompanySettings.current().waybill_tolerance_minutes
+        span = finish - start + timedelta(minutes=tolerance)
+        if waybill.hours > _hours_between(start, start + span):
+            errors["hours"] = _(
+                "%(hours)s h is more than the time from start to finish (%(span)s h, with %(tolerance)s min of tolerance)."
+            ) % {
+                "hours": waybill.hours,
+                "span": round(_hours_between(start, finish), 2),
+                "tolerance": tolerance,
+            }
+    if waybill.downtime_hours is None:
+        waybill.downtime_hours = Decimal("0")
+    if waybill.downtime_hours < 0:
+        errors["downtime_hours"] = _("The downtime cannot be negative.")
+    elif (
+        start is not None
+        and finish is not None
+        and finish > start
+        and (waybill.downtime_hours > _hours_between(start, finish))
+    ):
+        errors["downtime_hours"] = _("The downtime is longer than the time from start to finish.")
+    o_start, o_end = waybill.odometer_start, waybill.odometer_end
+    if o_start is not None and o_start < 0:
+        errors["odometer_start"] = _("The odometer cannot be negative.")
+    if o_end is not None and o_end < 0:
+        errors["odometer_end"] = _("The odometer cannot be negative.")
+    odometer = o_start is not None and o_end is not None
+    if (o_start is None) != (o_end is None):
+        missing = "odometer_end" if o_end is None else "odometer_start"
+        errors.setdefault(missing, _("Give the odometer at both start and end, or at neither."))
+    elif odometer and o_end < o_start:
+        errors.setdefault("odometer_end", _("The odometer cannot go down: the end is below the start."))
+    if waybill.km is not None and waybill.km < 0:
+        errors["km"] = _("The kilometres cannot be negative.")
+    elif odometer and o_end >= o_start and "odometer_start" not in errors:
+        driven = o_end - o_start
+        if not km_given or waybill.km is None:
+            waybill.km = driven
+        elif waybill.km != driven:
+            errors["km"] = _("%(km)s km does not match the odometer (%(driven)s km driven).") % {
+                "km": waybill.km,
+                "driven": driven,
+            }
+    if waybill.km is None:
+        waybill.km = Decimal("0")
+    if waybill.engine_hours is not None:
+        unit = booking.unit
+        if unit is None or not unit.has_hour_meter:
+            errors["engine_hours"] = _("This unit has no engine-hour meter; leave the engine hours empty.")
+        elif waybill.engine_hours < 0:
+            errors["engine_hours"] = _("The engine hours cannot be negative.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _pay_rate_at(driver, when) -> Decimal:
+    """The driver's hourly pay in force at ``when`` (their history), else the current one."""
+    try:
+        return driver.history.as_of(when).hourly_pay
+    except driver.__class__.DoesNotExist:
+        return driver.hourly_pay
+
+
+def _copy_from_booking(waybill: Waybill, booking: Booking) -> None:
+    waybill.unit = booking.unit
+    waybill.driver = booking.driver
+    waybill.hourly_pay = _pay_rate_at(booking.driver, waybill.started_at) if booking.driver else Decimal("0")
+
+
+def _save(waybill: Waybill, *, scan, by) -> None:
+    if scan is not None:
+        scan_kind(scan)
+        waybill.scan = scan
+    waybill.full_clean(exclude=["scan"])
+    set_author(waybill, by)
+    waybill.save()
+
+
+@dataclass
+class Recorded:
+    waybill: Waybill
+    booking: Booking
+    overtime_invoice: object  # billing.Invoice or None
+
+
+def _locked_booking(pk) -> Booking:
+    locked(Booking, pk)
+    return Booking.objects.select_related("unit", "driver", "deal").get(pk=pk)
+
+
+@transaction.atomic
+def waybill_record(
+    *, booking: Booking, data: dict, by, scan=None, source: str = Waybill.Source.MANUAL
+) -> Recorded:
+    """Record a waybill of a booking. The first one completes a confirmed or dispatched
+    booking; then the booking is settled (an overtime invoice if more was worked than was
+    billed) and closed if everything is paid."""
+    from arenda.billing import overtime
+
+    booking = _locked_booking(booking.pk)
+    if booking.status not in RECORDING_STATUSES:
+        raise BookingConflict(
+            "wrong_status",
+            _("A booking in status «%(status)s» takes no waybills.")
+            % {"status": booking.get_status_display()},
+        )
+    unknown = set(data) - set(FIELDS)
+    if unknown:
+        raise ValidationError({name: _("Unknown field.") for name in sorted(unknown)})
+    waybill = Waybill(
+        booking=booking, source=source, created_by=by if getattr(by, "is_authenticated", False) else None
+    )
+    for name, value in data.items():
+        setattr(waybill, name, value)
+    if scan is not None:
+        scan_kind(scan)  # before anything is written
+    _check(waybill, booking, km_given=data.get("km") is not None)
+    _copy_from_booking(waybill, booking)
+    with _scan_removed_on_error(waybill):
+        _save(waybill, scan=scan, by=by)
+        if booking.status in (Booking.Status.CONFIRMED, Booking.Status.DISPATCHED):
+            booking = booking_complete(booking=booking, by=by)
+        invoice = overtime.settle(booking=booking, by=by)
+        overtime.close_if_settled(booking=booking, by=by)
+    booking.refresh_from_db()
+    return Recorded(waybill=waybill, booking=booking, overtime_invoice=invoice)
+
+
+@transaction.atomic
+def waybill_update(*, waybill: Waybill, data: dict, by, scan=None) -> Recorded:
+    """Correct a waybill; the booking is settled again (the overtime invoice corrected).
+    A closed booking's waybills are final."""
+    from arenda.billing import overtime
+
+    booking = _locked_booking(waybill.booking_id)
+    if booking.status in (Booking.Status.CLOSED, Booking.Status.CANCELLED):
+        raise BookingConflict("booking_closed", _("A closed booking's waybills cannot be changed."))
+    waybill = locked(Waybill, waybill.pk)
+    unknown = set(data) - set(FIELDS)
+    if unknown:
+        raise ValidationError({name: _("Unknown field.") for name in sorted(unknown)})
+    for name, value in data.items():
+        setattr(waybill, name, value)
+    if scan is not None:
+        scan_kind(scan)
+    odometer_changed = "odometer_start" in data or "odometer_end" in data
+    _check(waybill, booking, km_given=data.get("km") is not None or not odometer_changed)
+    if "started_at" in data:
+        _copy_from_booking(waybill, booking)
+    old_scan = waybill.scan.name if (scan is not None and waybill.scan) else ""
+    with _scan_removed_on_error(waybill, only_new=scan is not None):
+        _save(waybill, scan=scan, by=by)
+        invoice = overtime.settle(booking=booking, by=by, correction=True)
+        overtime.close_if_settled(booking=booking, by=by)
+    if old_scan and old_scan != waybill.scan.name:
+        storage = waybill.scan.storage
+        transaction.on_commit(lambda: storage.delete(old_scan))
+    booking.refresh_from_db()
+    return Recorded(waybill=waybill, booking=booking, overtime_invoice=invoice)
+
+
+class _scan_removed_on_error:
+    """If anything fails after the scan was stored, the stored file goes too (the database
+    rolls back; the file system would not)."""
+
+    def __init__(self, waybill: Waybill, only_new: bool = True):
+        self.waybill, self.only_new = waybill, only_new
+        self.before = waybill.scan.name if waybill.scan else ""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None and self.only_new and self.waybill.scan:
+            name = self.waybill.scan.name
+            if name and name != self.before:
+                self.waybill.scan.storage.delete(name)
+        return False
