@@ -3,7 +3,7 @@ validate and present, the services in ``arenda.bookings.services`` write."""
 
 from decimal import Decimal
 
-from django.db.models import Q, Sum, Value
+from django.db.models import OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -15,11 +15,12 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from arenda.api import waybills as waybill_api
 from arenda.api.billing import InvoiceSerializer, InvoiceViewSet
 from arenda.api.serializers import ModelCleanSerializer
 from arenda.billing.services import prepayment_invoice_for_booking
 from arenda.bookings import calendar, selectors, services
-from arenda.bookings.models import Booking, CalendarFeed, SupplyOrder
+from arenda.bookings.models import Booking, CalendarFeed, SupplyOrder, Waybill
 from arenda.core.services import record_delete, record_update
 from arenda.directory.models import Driver, EquipmentType, Supplier, Unit
 
@@ -86,11 +87,19 @@ class BookingSerializer(ModelCleanSerializer):
             hours = booking_hours_invoiced(obj)
         return f"{hours:.2f}"
 
+    def _worked(self, obj, name):
+        """Σ of the booking's waybills (annotated by the viewset; null before the first)."""
+        if not hasattr(obj, f"waybill_{name}"):
+            setattr(obj, f"waybill_{name}", obj.waybills.aggregate(s=Sum(name))["s"])
+        return getattr(obj, f"waybill_{name}")
+
     def get_actual_hours(self, obj) -> str | None:
-        return None
+        hours = self._worked(obj, "hours")
+        return None if hours is None else f"{hours:.2f}"
 
     def get_actual_km(self, obj) -> str | None:
-        return None
+        km = self._worked(obj, "km")
+        return None if km is None else f"{km:.1f}"
 
     def validate(self, attrs):
         start = attrs.get("start", getattr(self.instance, "start", None))
@@ -150,6 +159,7 @@ class BookingViewSet(viewsets.ModelViewSet):
         "cancel": "change",
         "prepayment_invoice": "change",
         "send_order": "change",
+        "waybill": "view",  # and «add waybill», checked by the action
     }
     # The serializer shows related records by id; only the supply order (margin) is read.
     # Hours billed by the booking's non-cancelled invoices, in the same query.
@@ -158,7 +168,17 @@ class BookingViewSet(viewsets.ModelViewSet):
         .annotate(
             hours_invoiced=Coalesce(
                 Sum("invoices__billed_hours", filter=~Q(invoices__status="cancelled")), Value(Decimal("0"))
-            )
+            ),
+            **{
+                f"waybill_{name}": Subquery(
+                    Waybill.objects.filter(booking=OuterRef("pk"))
+                    .order_by()
+                    .values("booking")
+                    .annotate(s=Sum(name))
+                    .values("s")
+                )
+                for name in ("hours", "km")
+            },
         )
         .order_by("start", "id")
     )
@@ -242,6 +262,30 @@ class BookingViewSet(viewsets.ModelViewSet):
         return Response(
             InvoiceSerializer(invoice, context=self.get_serializer_context()).data,
             status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        request=waybill_api.WaybillInputSerializer,
+        responses=inline_serializer(
+            "WaybillRecorded",
+            {
+                "booking": BookingSerializer(),
+                "overtime_invoice": serializers.IntegerField(allow_null=True),
+                "waybill": serializers.IntegerField(),
+            },
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def waybill(self, request, pk=None):
+        """Record a waybill: completes the booking, bills any overtime at once."""
+        result = waybill_api.record(request, self._target())
+        booking = self.get_queryset().get(pk=result.booking.pk)
+        return Response(
+            {
+                "booking": BookingSerializer(booking, context=self.get_serializer_context()).data,
+                "overtime_invoice": getattr(result.overtime_invoice, "pk", None),
+                "waybill": result.waybill.pk,
+            }
         )
 
     @extend_schema(request=None, responses=BookingSerializer)

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from arenda.api import billing, bookings, crm, statements, views
+from arenda.api import billing, bookings, crm, statements, views, waybills
 from arenda.bookings.feeds import calendar_feed
 
 router = DefaultRouter()
@@ -20,6 +20,7 @@ router.register("intake-tokens", crm.IntakeTokenViewSet, basename="intake-token"
 router.register("bookings", bookings.BookingViewSet, basename="booking")
 router.register("calendar-feeds", bookings.CalendarFeedViewSet, basename="calendar-feeds")
 router.register("supply-orders", bookings.SupplyOrderViewSet, basename="supply-order")
+router.register("waybills", waybills.WaybillViewSet, basename="waybill")
 router.register("invoices", billing.InvoiceViewSet, basename="invoice")
 router.register("payments", billing.PaymentViewSet, basename="payment")
 router.register("bank-statements", statements.BankStatementViewSet, basename="bank-statement")

@@ -1,0 +1,114 @@
+"""API of waybills: recorded through ``POST bookings/{id}/waybill/`` (``record``, called by the
+booking viewset), listed, read and corrected here (``waybills/``). Thin: the serializers
+parse, ``arenda.bookings.waybills`` checks and writes."""
+
+from django.urls import reverse
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from arenda.bookings import waybills
+from arenda.bookings.models import Waybill
+from arenda.core.roles import Action, can, has_special
+
+HOURS = {"max_digits": 7, "decimal_places": 2, "min_value": 0}
+KM = {"max_digits": 9, "decimal_places": 1, "min_value": 0}
+ODOMETER = {"max_digits": 10, "decimal_places": 1, "min_value": 0}
+
+
+class WaybillInputSerializer(serializers.Serializer):
+    number = serializers.CharField(max_length=50)
+    started_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField()
+    hours = serializers.DecimalField(**HOURS)
+    km = serializers.DecimalField(**KM, required=False, allow_null=True)
+    odometer_start = serializers.DecimalField(**ODOMETER, required=False, allow_null=True)
+    odometer_end = serializers.DecimalField(**ODOMETER, required=False, allow_null=True)
+    engine_hours = serializers.DecimalField(**HOURS, required=False, allow_null=True)
+    downtime_hours = serializers.DecimalField(**HOURS, required=False)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    scan = serializers.FileField(required=False, allow_empty_file=True)
+
+    def split(self) -> tuple[dict, object]:
+        data = dict(self.validated_data)
+        return data, data.pop("scan", None)
+
+
+class WaybillSerializer(serializers.ModelSerializer):
+    scan = serializers.SerializerMethodField()
+    hourly_pay = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Waybill
+        fields = [
+            "id",
+            "booking",
+            "number",
+            "started_at",
+            "finished_at",
+            "hours",
+            "km",
+            "odometer_start",
+            "odometer_end",
+            "engine_hours",
+            "downtime_hours",
+            "scan",
+            "driver",
+            "unit",
+            "hourly_pay",
+            "source",
+            "notes",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_scan(self, obj) -> str | None:
+        if not obj.scan:
+            return None
+        url = reverse("bookings:waybill_scan", args=[obj.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+    def get_hourly_pay(self, obj) -> str | None:
+        """Drivers' pay is shown only to those who may see it."""
+        request = self.context.get("request")
+        if request is None or not has_special(request.user, "view_driver_pay"):
+            return None
+        return f"{obj.hourly_pay:.2f}"
+
+
+def record(request, booking):
+    """The body of ``POST bookings/{id}/waybill/``: the booking viewset answers with it."""
+    if not can(request.user, Action.ADD, "waybill"):
+        raise PermissionDenied
+    body = WaybillInputSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    data, scan = body.split()
+    return waybills.waybill_record(booking=booking, data=data, scan=scan, by=request.user)
+
+
+class WaybillViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet
+):
+    """Waybills: list, read, correct (``PATCH``; the booking is settled again). A closed
+    booking's waybills answer 409."""
+
+    resource = "waybill"
+    http_method_names = ["get", "patch", "head", "options"]
+    queryset = Waybill.objects.all().order_by("-started_at", "-id")
+    serializer_class = WaybillSerializer
+    filterset_fields = ["booking", "driver", "unit", "source"]
+    search_fields = ["number", "booking__deal__title", "booking__site_address"]
+    ordering_fields = ["started_at", "created_at", "number"]
+
+    def partial_update(self, request, *args, **kwargs):
+        waybill = self.get_object()
+        body = WaybillInputSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        data, scan = body.split()
+        result = waybills.waybill_update(waybill=waybill, data=data, scan=scan, by=request.user)
+        payload = self.get_serializer(result.waybill).data
+        payload["overtime_invoice"] = getattr(result.overtime_invoice, "pk", None)
+        payload["booking_status"] = result.booking.status
+        return Response(payload)
