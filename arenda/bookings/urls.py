@@ -1,6 +1,6 @@
 from django.urls import path
 
-from arenda.bookings import dispatch_views, views
+from arenda.bookings import dispatch_views, views, waybill_views
 
 app_name = "bookings"
 urlpatterns = [
@@ -13,12 +13,23 @@ urlpatterns = [
     path("<int:pk>/confirm/", views.booking_confirm, name="booking_confirm"),
     path("<int:pk>/complete/", views.booking_complete, name="booking_complete"),
     path("<int:pk>/cancel/", views.booking_cancel, name="booking_cancel"),
+    path("<int:pk>/waybill/", waybill_views.waybill_create, name="waybill_create"),
+    path("waybills/<int:pk>/edit/", waybill_views.waybill_update, name="waybill_update"),
+    path("waybills/<int:pk>/scan/", waybill_views.waybill_scan, name="waybill_scan"),
     path("<int:pk>/dispatch/", dispatch_views.booking_dispatch, name="booking_dispatch"),
     path("<int:pk>/dispatch/status/", dispatch_views.booking_dispatch_status, name="booking_dispatch_status"),
     path("<int:pk>/dispatch/retry/", dispatch_views.booking_dispatch_retry, name="booking_dispatch_retry"),
     path("dispatch-template/", dispatch_views.dispatch_template, name="dispatch_template"),
-    path("drivers/<int:pk>/telegram/invite/", dispatch_views.driver_telegram_invite, name="driver_telegram_invite"),
-    path("drivers/<int:pk>/telegram/unlink/", dispatch_views.driver_telegram_unlink, name="driver_telegram_unlink"),
+    path(
+        "drivers/<int:pk>/telegram/invite/",
+        dispatch_views.driver_telegram_invite,
+        name="driver_telegram_invite",
+    ),
+    path(
+        "drivers/<int:pk>/telegram/unlink/",
+        dispatch_views.driver_telegram_unlink,
+        name="driver_telegram_unlink",
+    ),
     path("availability/", views.availability, name="availability"),
     path("timeline/", views.timeline, name="timeline"),
     path("day/", views.day, name="day"),

@@ -1,0 +1,101 @@
+"""The waybill form of the booking page. It parses; ``bookings.waybills`` checks the rules
+(span, tolerance, odometer, number) and writes."""
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from arenda.bookings.forms import LocalDateTimeInput
+from arenda.bookings.waybills import FIELDS, MAX_SCAN_BYTES
+
+DECIMAL = {"attrs": {"step": "0.01", "min": "0", "inputmode": "decimal"}}
+TENTHS = {"attrs": {"step": "0.1", "min": "0", "inputmode": "decimal"}}
+
+
+class WaybillForm(forms.Form):
+    number = forms.CharField(label=_("Waybill number"), max_length=50)
+    started_at = forms.DateTimeField(label=_("Started"), widget=LocalDateTimeInput())
+    finished_at = forms.DateTimeField(label=_("Finished"), widget=LocalDateTimeInput())
+    hours = forms.DecimalField(
+        label=_("Hours worked"),
+        max_digits=7,
+        decimal_places=2,
+        min_value=0,
+        widget=forms.NumberInput(**DECIMAL),
+    )
+    odometer_start = forms.DecimalField(
+        label=_("Odometer at start"),
+        max_digits=10,
+        decimal_places=1,
+        min_value=0,
+        required=False,
+        widget=forms.NumberInput(**TENTHS),
+    )
+    odometer_end = forms.DecimalField(
+        label=_("Odometer at end"),
+        max_digits=10,
+        decimal_places=1,
+        min_value=0,
+        required=False,
+        widget=forms.NumberInput(**TENTHS),
+    )
+    km = forms.DecimalField(
+        label=_("Kilometres"),
+        max_digits=9,
+        decimal_places=1,
+        min_value=0,
+        required=False,
+        help_text=_("Leave empty to take them from the odometer."),
+        widget=forms.NumberInput(**TENTHS),
+    )
+    engine_hours = forms.DecimalField(
+        label=_("Engine hours"),
+        max_digits=7,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        widget=forms.NumberInput(**DECIMAL),
+    )
+    downtime_hours = forms.DecimalField(
+        label=_("Idle / downtime, hours"),
+        max_digits=7,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        widget=forms.NumberInput(**DECIMAL),
+    )
+    scan = forms.FileField(
+        label=_("Scan or photo of the paper waybill"),
+        required=False,
+        help_text=_("JPEG, PNG, WebP, HEIC or PDF, up to %(mb)s MB.")
+        % {"mb": MAX_SCAN_BYTES // (1024 * 1024)},
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/webp,image/heic,application/pdf"}
+        ),
+    )
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, booking, waybill=None, **kwargs):
+        self.booking, self.waybill = booking, waybill
+        if waybill is not None and "initial" not in kwargs:
+            kwargs["initial"] = {name: getattr(waybill, name) for name in FIELDS}
+        super().__init__(*args, **kwargs)
+        if booking.unit is None or not booking.unit.has_hour_meter:
+            # The service refuses engine hours of a unit without a meter; do not ask.
+            del self.fields["engine_hours"]
+        self.fields["scan"].widget.is_required = False
+
+    def service_data(self) -> dict:
+        data = {name: value for name, value in self.cleaned_data.items() if name in FIELDS}
+        if data.get("downtime_hours") is None:
+            data["downtime_hours"] = 0
+        return data
+
+    def add_service_error(self, exc: ValidationError) -> None:
+        if not hasattr(exc, "error_dict"):
+            self.add_error(None, exc)
+            return
+        for name, errors in exc.error_dict.items():
+            target = name if name in self.fields and name != NON_FIELD_ERRORS else None
+            for error in errors:
+                self.add_error(target, error)

@@ -1,0 +1,111 @@
+"""Waybill pages: record a waybill of a booking, correct one, open its scan. The booking
+page shows them with the settlement (``templatetags.waybill_tags``)."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from arenda.bookings import waybills
+from arenda.bookings.models import Booking, Waybill
+from arenda.bookings.services import BookingConflict
+from arenda.bookings.waybill_forms import WaybillForm
+from arenda.core.permissions import require
+from arenda.core.roles import Action
+
+
+def _booking(pk) -> Booking:
+    return get_object_or_404(
+        Booking.objects.select_related("deal__counterparty", "unit", "driver", "equipment_type"), pk=pk
+    )
+
+
+def _done_message(result) -> str:
+    text = _("%(waybill)s saved.") % {"waybill": result.waybill}
+    invoice = result.overtime_invoice
+    if invoice is not None:
+        text += " " + _("Overtime: %(invoice)s for %(hours)s h.") % {
+            "invoice": invoice,
+            "hours": f"{invoice.billed_hours:g}",
+        }
+    if result.booking.status == Booking.Status.CLOSED:
+        text += " " + _("Everything is paid: the booking is closed.")
+    return text
+
+
+def _form_page(request, *, booking, waybill=None):
+    form = WaybillForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
+        booking=booking,
+        waybill=waybill,
+    )
+    conflict, status = None, 200
+    if request.method == "POST":
+        if form.is_valid():
+            data, scan = form.service_data(), form.cleaned_data.get("scan") or None
+            try:
+                if waybill is None:
+                    result = waybills.waybill_record(booking=booking, data=data, scan=scan, by=request.user)
+                else:
+                    result = waybills.waybill_update(waybill=waybill, data=data, scan=scan, by=request.user)
+            except ValidationError as exc:
+                form.add_service_error(exc)
+            except BookingConflict as exc:
+                conflict = exc.detail
+            else:
+                messages.success(request, _done_message(result))
+                return redirect(booking.get_absolute_url() + "#waybills")
+        status = 409 if conflict else 400
+    elif waybill is None and booking.status not in waybills.RECORDING_STATUSES:
+        conflict, status = (
+            _("A booking in status «%(status)s» takes no waybills.")
+            % {"status": booking.get_status_display()},
+            409,
+        )
+    elif waybill is not None and booking.status in (Booking.Status.CLOSED, Booking.Status.CANCELLED):
+        conflict, status = _("A closed booking's waybills cannot be changed."), 409
+    return render(
+        request,
+        "bookings/waybill_form.html",
+        {
+            "form": form,
+            "booking": booking,
+            "deal": booking.deal,
+            "waybill": waybill,
+            "conflict_text": conflict,
+        },
+        status=status,
+    )
+
+
+@require(Action.ADD, "waybill")
+@require_http_methods(["GET", "POST"])
+def waybill_create(request, pk):
+    return _form_page(request, booking=_booking(pk))
+
+
+@require(Action.CHANGE, "waybill")
+@require_http_methods(["GET", "POST"])
+def waybill_update(request, pk):
+    waybill = get_object_or_404(Waybill, pk=pk)
+    return _form_page(request, booking=_booking(waybill.booking_id), waybill=waybill)
+
+
+@require(Action.VIEW, "waybill")
+def waybill_scan(request, pk):
+    """The stored scan, shown inline with the type its content says it is."""
+    waybill = get_object_or_404(Waybill, pk=pk)
+    if not waybill.scan:
+        raise Http404
+    try:
+        handle = waybill.scan.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    kind = waybills.sniff(handle.read(32))
+    handle.seek(0)
+    response = FileResponse(handle, content_type=waybills.CONTENT_TYPES.get(kind, "application/octet-stream"))
+    response["Content-Disposition"] = "inline"
+    return response
