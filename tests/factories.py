@@ -270,3 +270,20 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
         lines = [LineData("Услуги автокрана с экипажем", quantity, price)]
         invoice = invoice_create(lines=lines, by=None, **kwargs)
         return invoice_issue(invoice=invoice, by=None) if issued else invoice
+
+
+class WaybillFactory(factory.django.DjangoModelFactory):
+    """A waybill written straight to the table (no settling); tests of the rules use
+    ``arenda.bookings.waybills.waybill_record``."""
+
+    class Meta:
+        model = "bookings.Waybill"
+
+    booking = factory.SubFactory(BookingFactory)
+    number = factory.Sequence(lambda n: f"ПЛ-{n + 1}")
+    started_at = factory.LazyAttribute(lambda o: o.booking.start)
+    finished_at = factory.LazyAttribute(lambda o: o.started_at + timedelta(hours=8))
+    hours = Decimal("8")
+    km = Decimal("0")
+    unit = factory.LazyAttribute(lambda o: o.booking.unit)
+    driver = factory.LazyAttribute(lambda o: o.booking.driver)
