@@ -9,4 +9,5 @@ urlpatterns = [
     path("payroll/driver/<int:pk>/", views.payroll_driver, name="payroll_driver"),
     path("plates/", views.plates, name="plates"),
     path("receivables/", views.receivables, name="receivables"),
+    path("fleet/", views.fleet, name="fleet"),
 ]

@@ -15,6 +15,7 @@ from arenda.core.ui import format_plate
 from arenda.directory.models import Driver
 from arenda.reports import exports, svg
 from arenda.reports.core import PAGE_SIZE
+from arenda.reports.fleet import FleetReport
 from arenda.reports.payroll import DriverPayrollReport, PayrollReport
 from arenda.reports.plates import PlatesReport
 from arenda.reports.receivables import BUCKETS, ReceivablesReport
@@ -205,3 +206,40 @@ def _receivables_extra(report):
 @require(Action.VIEW, "report")
 def receivables(request):
     return run(request, ReceivablesReport, "reports/receivables.html", extra=_receivables_extra)
+
+
+# --- fleet ------------------------------------------------------------------------------------
+def _percent(value) -> str:
+    return "—" if value is None else f"{value * 100:.1f}".replace(".", ",") + "\u00a0%"
+
+
+def _fleet_extra(report):
+    totals = report.visible_totals()
+    ranked = sorted(report._rows(), key=lambda r: r["utilisation"] or 0, reverse=True)[:20]
+    charts = [
+        svg.bars(
+            [
+                (f"{format_plate(r['plate'])} {r['unit']}", r["utilisation"] or 0, _percent(r["utilisation"]))
+                for r in ranked
+            ],
+            title=_("Utilisation per unit"),
+            color=svg.COLORS[1],
+        ),
+        svg.stacked(
+            [
+                (_("Own machines"), totals["own_revenue"], format_rub(totals["own_revenue"])),
+                (
+                    _("Suppliers' machines"),
+                    totals["supplier_revenue"],
+                    format_rub(totals["supplier_revenue"]),
+                ),
+            ],
+            title=_("Revenue: own vs suppliers' machines"),
+        ),
+    ]
+    return {"by_type": report.by_type(), "charts": charts}
+
+
+@require(Action.VIEW, "report")
+def fleet(request):
+    return run(request, FleetReport, "reports/fleet.html", extra=_fleet_extra)

@@ -74,7 +74,7 @@ def test_period_edges_are_moscow_local_dates(ui):
     # 31 October 20:00–23:30 Moscow is 17:00–20:30 UTC: October
     late = trip(day=31, start_hour=20, hours="3.5", unit=unit, driver=driver)
     # 1 November 00:30 Moscow is 31 October 21:30 UTC: November
-    early = trip(day=1, month=11, start_hour=0, hours="2", unit=unit, driver=driver)
+    early = trip(day=1, month=11, start_hour=0, hours="2", unit=f.UnitFactory(), driver=f.DriverFactory())
     early.started_at = msk(1, 0, 30, month=11)
     early.finished_at = early.started_at + timedelta(hours=2)
     early.save()
