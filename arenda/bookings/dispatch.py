@@ -21,7 +21,7 @@ as an in-app notification instead of becoming leads.
 
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from django.conf import settings
@@ -102,7 +102,7 @@ class Dispatched:
     message: OutboxMessage | None
     status: str
     update: bool = False
-    extra: dict = field(default_factory=dict)
+    repeated: bool = False  # nothing changed: the message already sent, nothing new queued
 
 
 # --- the text ---------------------------------------------------------------------------------
@@ -201,7 +201,8 @@ def render_order(booking: Booking, *, update: bool = False, source: str | None =
     """The order text; an update starts with its header whatever the template says."""
     if source is None:
         source = CompanySettings.current().dispatch_template
-    body = render_text(source, order_context(booking, update=update))
+    with translation.override(settings.LANGUAGE_CODE):  # numbers in the company's format too
+        body = render_text(source, order_context(booking, update=update))
     return f"⚠ {update_header()}\n\n{body}" if update else body
 
 
@@ -247,6 +248,22 @@ def not_linked_reason(booking: Booking) -> str | None:
 
 
 # --- dispatch ----------------------------------------------------------------------------------
+def order_changed(booking: Booking, text: str | None = None, previous=None) -> bool:
+    """Whether the order differs from the last one sent through the bot (an update is due).
+    True when there was none, it failed, or it went by hand."""
+    previous = previous if previous is not None else last_message(booking)
+    if (
+        previous is None
+        or booking.delivery_status == MANUAL
+        or previous.status == OutboxMessage.Status.FAILED
+    ):
+        return True
+    if booking.driver is None or previous.recipient != booking.driver.telegram_chat_id:
+        return True
+    text = text if text is not None else render_order(booking, update=booking.dispatch_count > 0)
+    return _body(previous.text) != _body(text)
+
+
 def dispatch_key_prefix(booking_pk: int) -> str:
     return f"dispatch:booking:{booking_pk}:"
 
@@ -285,15 +302,9 @@ def dispatch(*, booking: Booking, by, manual: bool = False) -> Dispatched:
             raise DriverNotLinked(reason, fallback(booking))
         text = render_order(booking, update=update)
         previous = last_message(booking)
-        if (
-            previous is not None
-            and booking.delivery_status != MANUAL
-            and previous.recipient == booking.driver.telegram_chat_id
-            and previous.status != OutboxMessage.Status.FAILED
-            and _body(previous.text) == _body(text)
-        ):
+        if previous is not None and not order_changed(booking, text, previous):
             # Nothing changed since the last order: a double click or a retried request.
-            return Dispatched(booking, previous, previous.status, update=False)
+            return Dispatched(booking, previous, previous.status, update=False, repeated=True)
         message = outbox.enqueue(
             channel="telegram",
             recipient=booking.driver.telegram_chat_id,

@@ -33,14 +33,18 @@ def panel_context(booking: Booking, user) -> dict:
     booking = dispatch._booking(booking.pk)
     may = can(user, Action.CHANGE, "booking")
     sendable = booking.status in (Booking.Status.CONFIRMED, Booking.Status.DISPATCHED)
+    order = dispatch.fallback(booking)
     return {
         "show": True,
         "booking": booking,
         "may_send": may and sendable,
         "may_change": may,
         "update": booking.dispatch_count > 0,
+        # A dispatched booking offers «send the update» only once something changed.
+        "changed": booking.status != Booking.Status.DISPATCHED
+        or dispatch.order_changed(booking, order["text"]),
         "not_linked": dispatch.not_linked_reason(booking),
-        "fallback": dispatch.fallback(booking),
+        "fallback": order,
         "delivery": dispatch.delivery(booking),
     }
 
@@ -63,6 +67,8 @@ def booking_dispatch(request, pk):
     else:
         if manual:
             messages.success(request, _("The order is marked as sent by hand."))
+        elif result.repeated:
+            messages.info(request, _("Nothing has changed since the last order: it was not sent again."))
         elif result.update:
             messages.success(request, _("The update of the order is on its way to the driver."))
         else:

@@ -294,6 +294,16 @@ def test_the_booking_page_sends_shows_status_and_retries(make_user):
     response = client.post(f"/bookings/{booking.pk}/dispatch/")
     assert response.status_code == 302
     message = OutboxMessage.objects.get()
+    # Sent and unchanged: no «send the update» button; a second click sends nothing new.
+    page = client.get(booking.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Nothing has changed since the last order." in page
+    assert "Send the update to the driver" not in page
+    client.post(f"/bookings/{booking.pk}/dispatch/")
+    assert OutboxMessage.objects.count() == 1
+    Booking.objects.filter(pk=booking.pk).update(notes="Въезд с ул. Садовой")
+    page = client.get(booking.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Send the update to the driver" in page
+    Booking.objects.filter(pk=booking.pk).update(notes="Въезд с ул. Лесной")
     status = client.get(f"/bookings/{booking.pk}/dispatch/status/").content.decode()
     assert "dl-queued" in status and 'hx-trigger="every' in status
 
