@@ -446,3 +446,26 @@ def test_the_booking_page_lists_waybills_in_constant_queries(client, django_asse
         f.WaybillFactory(booking=booking, started_at=booking.start + timedelta(days=day))
     with django_assert_max_num_queries(len(one.captured_queries)):
         client.get(f"/bookings/{booking.pk}/")
+
+
+def test_the_booking_list_api_shows_actual_hours_in_constant_queries(api, django_assert_max_num_queries):
+    client = api(Role.DIRECTOR)
+
+    def add(n):
+        for _ in range(n):
+            booking = job()
+            Booking.objects.filter(pk=booking.pk).update(status="completed")
+            f.WaybillFactory(booking=booking, hours=Decimal("5.5"), km=Decimal("12"))
+            f.WaybillFactory(booking=booking, hours=Decimal("2"), km=Decimal("3"))
+
+    add(2)
+    with django_assert_max_num_queries(30) as few:
+        response = client.get("/api/v1/bookings/")
+    rows = response.json()["results"]
+    assert {(r["actual_hours"], r["actual_km"]) for r in rows} == {("7.50", "15.0")}
+    add(8)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        rows = client.get("/api/v1/bookings/").json()["results"]
+    assert len(rows) == 10 and all(r["actual_hours"] == "7.50" for r in rows)
+    bare = job()
+    assert client.get(f"/api/v1/bookings/{bare.pk}/").json()["actual_hours"] is None
