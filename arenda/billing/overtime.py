@@ -160,14 +160,13 @@ def settle(*, booking: Booking, by, correction: bool = False) -> Invoice | None:
     draft = overtime.filter(status=Invoice.Status.DRAFT).order_by("-pk").first()
     state = settlement(booking, exclude_invoice=draft)
     replaced = None
-    if state.credit_hours > 0 or state.invoiced_km > state.billable_km:
-        # Fewer hours (or km) than billed: an issued, unpaid overtime invoice is cancelled
-        # and re-issued below for the right amount; a paid one stays (a credit).
-        for invoice in overtime.exclude(pk=getattr(draft, "pk", None)).order_by("-pk"):
-            if not _unpaid_issued(invoice):
-                continue
-            if not (state.credit_hours > 0 or state.invoiced_km > state.billable_km):
-                break
+    # Fewer hours (or km) than billed: an issued, unpaid overtime invoice that bills what is
+    # now over-billed is cancelled and re-issued below for the right amount; a paid one
+    # stays (a credit). One that bills only what is still due stays as it is.
+    for invoice in overtime.exclude(pk=getattr(draft, "pk", None)).order_by("-pk"):
+        over_hours = invoice.billed_hours > 0 and state.invoiced_hours > state.billable_hours
+        over_km = invoice.billed_km > 0 and state.invoiced_km > state.billable_km
+        if _unpaid_issued(invoice) and (over_hours or over_km):
             invoice_cancel(invoice=invoice, reason=CORRECTION_REASON, by=by)
             replaced = replaced or invoice
             state = settlement(booking, exclude_invoice=draft)
@@ -236,36 +235,44 @@ def settle(*, booking: Booking, by, correction: bool = False) -> Invoice | None:
 OPEN_STATUSES = (Invoice.Status.DRAFT, Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID)
 
 
-# A booking whose waybills stop short of its last day closes this long after its end.
-LAST_DAY_GRACE = timedelta(days=2)
+# A booking whose waybills stop short of its last day is closed by the sweep this long
+# after its end (and a day after its last waybill was entered), not at once: waybills are
+# often entered days late.
+LAST_DAY_GRACE = timedelta(days=7)
 
 
-def work_done(booking: Booking) -> bool:
-    """A waybill for every day of the booking (a multi-day booking has one a day), or the
-    booking ended long enough ago that no more are coming."""
-    starts = list(booking.waybills.values_list("started_at", flat=True))
-    if not starts:
+def work_done(booking: Booking, *, late: bool = False) -> bool:
+    """A waybill for every day of the booking (a multi-day booking has one a day); with
+    ``late``, also a booking that ended long ago whose waybills stopped coming."""
+    rows = list(booking.waybills.values_list("started_at", "created_at"))
+    if not rows:
         return False
     first_day = timezone.localtime(booking.start).date()
     last_day = timezone.localtime(booking.end - timedelta(microseconds=1)).date()
-    covered = {timezone.localtime(start).date() for start in starts}
-    return len(covered) >= (last_day - first_day).days + 1 or timezone.now() >= booking.end + LAST_DAY_GRACE
+    covered = {timezone.localtime(started).date() for started, _created in rows}
+    if len(covered) >= (last_day - first_day).days + 1:
+        return True
+    now = timezone.now()
+    return (
+        late and now >= booking.end + LAST_DAY_GRACE and max(c for _s, c in rows) <= now - timedelta(days=1)
+    )
 
 
-def settled(booking: Booking) -> bool:
+def settled(booking: Booking, *, late: bool = False) -> bool:
     """The work is done, every non-cancelled invoice paid, no draft, nothing extra to bill."""
-    if booking.invoices.filter(status__in=OPEN_STATUSES).exists() or not work_done(booking):
+    if booking.invoices.filter(status__in=OPEN_STATUSES).exists() or not work_done(booking, late=late):
         return False
     return not settlement(booking).has_extra
 
 
 @transaction.atomic
-def close_if_settled(*, booking: Booking, by=None) -> bool:
-    """A completed booking whose invoices are all paid becomes closed; the deal follows."""
+def close_if_settled(*, booking: Booking, by=None, late: bool = False) -> bool:
+    """A completed booking whose invoices are all paid becomes closed; the deal follows.
+    ``late`` (the sweep): also one short of waybills that ended long ago."""
     from arenda.crm.rules import deal_follow_bookings
 
     booking = locked(Booking, booking.pk)
-    if booking.status != Booking.Status.COMPLETED or not settled(booking):
+    if booking.status != Booking.Status.COMPLETED or not settled(booking, late=late):
         return False
     booking.status = Booking.Status.CLOSED
     set_author(booking, by)
@@ -285,6 +292,6 @@ def close_settled_bookings(limit: int = 500) -> int:
     )
     closed = 0
     for pk in list(candidates):
-        if close_if_settled(booking=Booking(pk=pk)):
+        if close_if_settled(booking=Booking(pk=pk), late=True):
             closed += 1
     return closed

@@ -259,3 +259,19 @@ def test_two_waybills_saved_at_once_bill_the_overtime_once():
     assert overtime_invoices.count() == 1
     assert overtime_invoices.get().billed_hours == 2
     assert billed(booking)[0] == 10
+
+
+@pytest.mark.django_db
+def test_a_second_days_km_add_an_invoice_and_leave_the_first_days_alone():
+    booking = job(min_hours="4", rate_km="100.00", days=2)
+    booking.ordered_hours = D("16")
+    booking.save()
+    prepay(booking)  # 16 h: the hours are covered, the km are not
+    first = record(booking, "ПЛ-1", day=0, hours="8", km=D("56")).overtime_invoice
+    second = record(booking, "ПЛ-2", day=1, hours="7", km=D("57")).overtime_invoice
+    first.refresh_from_db()
+    assert first.status == "issued" and first.billed_km == 56 and first.billed_hours == 0
+    assert second.billed_km == 57 and second.total == D("5700.00") and second.corrects is None
+    assert not booking.invoices.filter(status="cancelled").exists()
+    assert billed(booking) == (D("16"), D("113"))
+    assert overtime.settlement(booking).credit_hours == 1
