@@ -178,7 +178,14 @@ class _Builder:
         self._maintenance()
         self._drivers()
         self._counterparties()
+        self._jobs()
         return self.counts
+
+    def _jobs(self) -> None:
+        """Past jobs with waybills, invoices and payments; today's and tomorrow's bookings."""
+        from arenda.demo.jobs import JobBuilder
+
+        self.counts.update(JobBuilder(self).build())
 
     def _users(self, password: str) -> None:
         hashed = make_password(password)  # one slow hash for all the demo users

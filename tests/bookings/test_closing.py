@@ -86,14 +86,15 @@ def test_a_multi_day_booking_waits_for_the_waybill_of_every_day():
     assert record(booking, "ПЛ-2", day=1, hours="8").booking.status == "closed"
 
 
-def test_a_multi_day_booking_short_of_waybills_closes_two_days_after_its_end(time_machine):
+def test_a_multi_day_booking_short_of_waybills_is_closed_by_the_sweep_a_week_after_its_end(time_machine):
     booking = job(min_hours="4", days=2)
     booking.ordered_hours = Decimal("20")
     booking.save()
     pay(prepayment_invoice_for_booking(booking=booking, by=None), reference="pre")
     record(booking, "ПЛ-1", day=0, hours="8")
     assert overtime.close_settled_bookings() == 0
-    time_machine.move_to(booking.end + timedelta(days=2, minutes=1))
+    time_machine.move_to(booking.end + timedelta(days=7, minutes=1))
+    assert not overtime.close_if_settled(booking=booking)  # the hooks wait for every day
     assert overtime.close_settled_bookings() == 1
     assert status(booking) == "closed"
 
@@ -126,3 +127,24 @@ def test_a_cancelled_invoice_does_not_hold_the_booking_open():
 def test_a_booking_without_waybills_never_closes_by_itself():
     booking = job(min_hours="4", status="completed")
     assert overtime.close_settled_bookings() == 0 and not overtime.close_if_settled(booking=booking)
+
+
+def test_the_demo_has_jobs_with_waybills_overtime_closed_bookings_and_a_credit():
+    from django.core.management import call_command
+
+    from arenda.billing.models import Invoice
+    from arenda.bookings.models import Waybill
+
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert Waybill.objects.count() >= 14 and Waybill.objects.exclude(hourly_pay=0).exists()
+    statuses = set(Booking.objects.values_list("status", flat=True))
+    assert {"closed", "completed", "confirmed"} <= statuses
+    extra = Invoice.objects.filter(is_overtime=True)
+    assert extra.filter(status="paid").exists() and extra.filter(status="issued").exists()
+    assert extra.filter(billed_km__gt=0).exists()
+    for booking in Booking.objects.filter(status="closed"):
+        assert not booking.invoices.exclude(status__in=["paid", "cancelled"]).exists()
+        assert not overtime.settlement(booking).has_extra
+    assert any(overtime.settlement(b).credit_amount > 0 for b in Booking.objects.filter(status="closed"))
+    multi = [b for b in Booking.objects.all() if b.waybills.count() > 1]
+    assert multi and all(b.waybills.count() == 2 for b in multi)
