@@ -5,6 +5,8 @@ template editor, and the driver's Telegram link on the driver's page. The writes
 import segno
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import TemplateSyntaxError
 from django.urls import reverse
@@ -14,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from arenda.bookings import dispatch
 from arenda.bookings.dispatch import DriverNotLinked
-from arenda.bookings.models import Booking
+from arenda.bookings.models import Booking, DriverReport
 from arenda.bookings.services import BookingConflict
 from arenda.core.models import CompanySettings
 from arenda.core.permissions import require
@@ -46,6 +48,10 @@ def panel_context(booking: Booking, user) -> dict:
         "not_linked": dispatch.not_linked_reason(booking),
         "fallback": order,
         "delivery": dispatch.delivery(booking),
+        "reports": list(
+            booking.driver_reports.filter(status=DriverReport.Status.PENDING).select_related("driver")
+        ),
+        "may_confirm_report": can(user, Action.ADD, "waybill"),
     }
 
 
@@ -100,6 +106,31 @@ def booking_dispatch_retry(request, pk):
     if request.htmx:
         return booking_dispatch_status(request, pk)
     return _back(pk)
+
+
+@require(Action.ADD, "waybill")
+@require_POST
+def driver_report_decide(request, pk, decision):
+    """Confirm a driver's hours into a waybill, or reject them."""
+    if decision not in ("confirm", "reject"):
+        raise Http404
+    report = get_object_or_404(DriverReport, pk=pk)
+    try:
+        if decision == "confirm":
+            recorded = dispatch.report_confirm(report=report, by=request.user)
+            messages.success(
+                request,
+                _("The waybill %(number)s is recorded from the driver's report.")
+                % {"number": recorded.waybill.number},
+            )
+        else:
+            dispatch.report_reject(report=report, by=request.user)
+            messages.success(request, _("The driver's report is rejected."))
+    except BookingConflict as exc:
+        messages.error(request, exc.detail)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect(reverse("bookings:booking_detail", args=[report.booking_id]) + "#dispatch")
 
 
 # --- the order template --------------------------------------------------------------------

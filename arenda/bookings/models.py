@@ -381,3 +381,60 @@ class CalendarFeed(TimeStamped):
     def __str__(self):
         subject = self.user or self.driver or self.unit or _("company")
         return f"{self.get_kind_display()}: {subject}"
+
+
+class DriverReport(TimeStamped):
+    """Hours (and km) a driver reported through the bot for a booking. A manager confirms
+    it in one click, which records a waybill (source «driver»), or rejects it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the manager")
+        CONFIRMED = "confirmed", _("Confirmed")
+        REJECTED = "rejected", _("Rejected")
+
+    booking = models.ForeignKey(
+        Booking, verbose_name=_("booking"), on_delete=models.CASCADE, related_name="driver_reports"
+    )
+    driver = models.ForeignKey(
+        "directory.Driver", verbose_name=_("driver"), on_delete=models.SET_NULL, null=True, blank=True
+    )
+    hours = models.DecimalField(_("hours worked"), **HOURS, validators=NON_NEGATIVE)
+    km = models.DecimalField(
+        _("kilometres"), max_digits=9, decimal_places=1, null=True, blank=True, validators=NON_NEGATIVE
+    )
+    text = models.CharField(_("the driver's message"), max_length=200, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    waybill = models.ForeignKey(
+        Waybill, verbose_name=_("waybill"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("driver's report")
+        verbose_name_plural = _("drivers' reports")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "confirmed", "rejected"]),
+                name="driver_report_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(hours__gte=0) & (Q(km__isnull=True) | Q(km__gte=0)),
+                name="driver_report_non_negative",
+            ),
+            # One report waits per booking: a newer message replaces it.
+            models.UniqueConstraint(
+                fields=["booking"], condition=Q(status="pending"), name="driver_report_one_pending"
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.booking_id}: {self.hours} h"

@@ -30,6 +30,11 @@ urlpatterns = [
         dispatch_views.driver_telegram_unlink,
         name="driver_telegram_unlink",
     ),
+    path(
+        "driver-reports/<int:pk>/<decision>/",
+        dispatch_views.driver_report_decide,
+        name="driver_report_decide",
+    ),
     path("availability/", views.availability, name="availability"),
     path("timeline/", views.timeline, name="timeline"),
     path("day/", views.day, name="day"),
