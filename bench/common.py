@@ -65,7 +65,7 @@ def stopwatch():
 
 
 def report(title, rows):
-    print(f"\n== {title}")
+    print(f"\n== {title}", flush=True)
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
-        print(f"  {name.ljust(width)}  {value}")
+        print(f"  {name.ljust(width)}  {value}", flush=True)
