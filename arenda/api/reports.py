@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from arenda.reports import exports
+from arenda.reports.core import report_queries
 from arenda.reports.fleet import FleetReport
 from arenda.reports.payroll import PayrollReport
 from arenda.reports.plates import PlatesReport
@@ -76,11 +77,12 @@ class ReportView(APIView):
             return exports.csv_response(report, keys_in_header=True)
         if fmt == "xlsx":
             return exports.xlsx_response(report, keys_in_header=True)
-        totals = report.visible_totals()
         page = form.cleaned_data.get("page") or 1
         size = form.cleaned_data.get("page_size") or DEFAULT_PAGE_SIZE
-        count = totals.get("count", 0)
-        rows = report.page(page, size) if (page - 1) * size < count else []
+        with report_queries():
+            totals = report.visible_totals()
+            count = totals.get("count", 0)
+            rows = report.page(page, size) if (page - 1) * size < count else []
 
         def link(number):
             params = request.query_params.copy()

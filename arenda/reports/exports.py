@@ -20,6 +20,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from arenda.reports.core import report_queries
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 NUMBER_FORMATS = {
     "date": "DD.MM.YYYY",
@@ -96,7 +98,9 @@ def csv_response(report, *, keys_in_header: bool = False) -> StreamingHttpRespon
                     yield buffer.getvalue()
                     buffer.seek(0)
                     buffer.truncate()
-            writer.writerow([_csv_value(v, semicolon) for v in _totals_cells(report, columns)])
+            with report_queries():
+                totals = _totals_cells(report, columns)
+            writer.writerow([_csv_value(v, semicolon) for v in totals])
             yield buffer.getvalue()
 
     response = StreamingHttpResponse(generate(), content_type="text/csv; charset=utf-8")
@@ -133,7 +137,8 @@ def write_xlsx(report, path: str, *, keys_in_header: bool = False) -> int:
     for row in report.iter_rows():
         ws.append([_xlsx_cell(ws, row.get(k), kind) for k, kind in zip(keys, kinds, strict=True)])
         count += 1
-    totals = _totals_cells(report, columns)
+    with report_queries():
+        totals = _totals_cells(report, columns)
     ws.append([_xlsx_cell(ws, v, kind, bold=True) for v, kind in zip(totals, kinds, strict=True)])
     last = get_column_letter(max(len(columns), 1))
     ws.auto_filter.ref = f"A3:{last}{3 + count}"

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from arenda.bookings.models import Booking, Waybill
 from arenda.directory.models import EquipmentType, MaintenanceWindow, Unit
 from arenda.reports.core import Column, Report, ReportForm, dec, rub
-from arenda.reports.plates import OWNERS, SUPPLIER_ROW, with_money
+from arenda.reports.plates import OWNERS, cost_sum, revenue_hours_sum, revenue_km_sum, with_money
 
 BOOKED_STATUSES = ("reserved", "confirmed", "dispatched", "completed", "closed")
 OWNER_LABELS = dict(Unit.Owner.choices)
@@ -124,7 +124,7 @@ class FleetReport(Report):
             )
             .order_by()
             .values("unit_id")
-            .annotate(n=Count("pk"), r=Sum("revenue_k"))
+            .annotate(n=Count("pk"), r=Sum(revenue_hours_sum() + revenue_km_sum()))
         }
         period_hours = p.hours.quantize(Decimal("0.01"))
         rows = []
@@ -187,12 +187,13 @@ class FleetReport(Report):
         split = with_money(Waybill.objects.filter(started_at__gte=p.start_at, started_at__lt=p.end_before))
         if self.data.get("equipment_type"):
             split = split.filter(booking__equipment_type=self.data["equipment_type"])
+        revenue_k = revenue_hours_sum() + revenue_km_sum()
         shares = split.aggregate(
-            own=Sum("revenue_k", filter=~SUPPLIER_ROW),
-            supplier=Sum("revenue_k", filter=SUPPLIER_ROW),
-            own_hours=Sum("hours", filter=~SUPPLIER_ROW),
-            supplier_hours=Sum("hours", filter=SUPPLIER_ROW),
-            cost=Sum("cost_k"),
+            own=Sum(revenue_k, filter=Q(is_supplier=False)),
+            supplier=Sum(revenue_k, filter=Q(is_supplier=True)),
+            own_hours=Sum("hours", filter=Q(is_supplier=False)),
+            supplier_hours=Sum("hours", filter=Q(is_supplier=True)),
+            cost=Sum(cost_sum()),
         )
         return {
             "count": len(rows),

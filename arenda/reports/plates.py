@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django import forms
 from django.db.models import (
+    BooleanField,
     Case,
     CharField,
     Count,
@@ -36,6 +37,7 @@ from arenda.reports.core import Column, Report, ReportForm, dec, product_kopecks
 HOURS = DecimalField(max_digits=9, decimal_places=2)
 ZERO_HOURS = Value(Decimal("0.00"), output_field=HOURS)
 SUPPLIER_ROW = Q(unit__isnull=True) | Q(unit__owner=Unit.Owner.SUPPLIER)
+MANY = 2**62
 OWNERS = [("own", _("Own machines")), ("supplier", _("Suppliers' machines"))]
 
 
@@ -64,7 +66,10 @@ class PlatesForm(ReportForm):
 
 
 def billed_hours_expression():
-    """A waybill's hours plus, on the booking's last waybill, the top-up to the minimum order."""
+    """A waybill's hours plus, on the booking's last waybill, the top-up to the minimum order.
+
+    The cheap test comes first: a waybill that alone reaches the minimum needs no top-up,
+    so the two look-ups of the booking's other waybills run only for short trips."""
     later = Waybill.objects.filter(booking=OuterRef("booking")).filter(
         Q(started_at__gt=OuterRef("started_at")) | Q(started_at=OuterRef("started_at"), pk__gt=OuterRef("pk"))
     )
@@ -78,7 +83,7 @@ def billed_hours_expression():
     )
     top_up = Case(
         When(
-            Q(booking__min_hours__gt=0) & ~Exists(later),
+            Q(booking__min_hours__gt=F("hours")) & ~Exists(later),
             then=Greatest(F("booking__min_hours") - worked, ZERO_HOURS, output_field=HOURS),
         ),
         default=ZERO_HOURS,
@@ -88,20 +93,39 @@ def billed_hours_expression():
 
 
 def with_money(qs):
-    """Annotate billed hours, revenue (by hours, by km, both), purchase cost, in kopecks."""
-    qs = qs.annotate(billed=billed_hours_expression())
-    return qs.annotate(
-        revenue_hours_k=product_kopecks(F("billed"), F("booking__rate_per_hour")),
-        revenue_km_k=product_kopecks(F("km"), F("booking__rate_per_km")),
-        cost_k=Case(
-            When(
-                unit__isnull=True,
-                booking__supply_order__isnull=False,
-                then=product_kopecks(F("hours"), F("booking__supply_order__cost_per_hour")),
-            ),
+    """Billed hours, the booking's rates and the supplier's price per hour (for a supplier's
+    machine) as columns; revenue and cost in kopecks for the rows. Totals aggregate over the
+    columns (see :func:`money_sums`), so the booking look-ups run once per waybill."""
+    qs = qs.annotate(
+        billed=billed_hours_expression(),
+        rate_h=F("booking__rate_per_hour"),
+        rate_km=F("booking__rate_per_km"),
+        cost_ph=Case(
+            When(unit__isnull=True, then=F("booking__supply_order__cost_per_hour")),
             default=None,
+            output_field=DecimalField(max_digits=14, decimal_places=2),
         ),
+        is_supplier=Case(
+            When(SUPPLIER_ROW, then=Value(True)), default=Value(False), output_field=BooleanField()
+        ),
+    )
+    return qs.annotate(
+        revenue_hours_k=product_kopecks(F("billed"), F("rate_h")),
+        revenue_km_k=product_kopecks(F("km"), F("rate_km")),
+        cost_k=product_kopecks(F("hours"), F("cost_ph")),
     ).annotate(revenue_k=F("revenue_hours_k") + F("revenue_km_k"))
+
+
+def revenue_hours_sum():
+    return product_kopecks(F("billed"), F("rate_h"))
+
+
+def revenue_km_sum():
+    return product_kopecks(F("km"), F("rate_km"))
+
+
+def cost_sum():
+    return product_kopecks(F("hours"), F("cost_ph"))
 
 
 def plate_expression():
@@ -213,20 +237,23 @@ class PlatesReport(Report):
         }
 
     def totals(self):
-        supplier = SUPPLIER_ROW
-        t = self.queryset().aggregate(
+        own, supplier = Q(is_supplier=False), Q(is_supplier=True)
+        revenue = revenue_hours_sum() + revenue_km_sum()
+        # Sliced, the rows become a subquery: each waybill's billed hours are computed once
+        # and every sum reads that column.
+        t = self.queryset()[:MANY].aggregate(
             count=Count("pk"),
             t_hours=Sum("hours"),
             t_billed=Sum("billed"),
             t_km=Sum("km"),
-            t_revenue_hours=Sum("revenue_hours_k"),
-            t_revenue_km=Sum("revenue_km_k"),
-            t_revenue=Sum("revenue_k"),
-            t_cost=Sum("cost_k"),
-            t_margin=Sum("margin_k"),
-            own_revenue=Sum("revenue_k", filter=~supplier),
-            supplier_revenue=Sum("revenue_k", filter=supplier),
-            own_hours=Sum("hours", filter=~supplier),
+            t_revenue_hours=Sum(revenue_hours_sum()),
+            t_revenue_km=Sum(revenue_km_sum()),
+            t_revenue=Sum(revenue),
+            t_cost=Sum(cost_sum()),
+            t_supplied=Sum(revenue, filter=Q(cost_ph__isnull=False)),
+            own_revenue=Sum(revenue, filter=own),
+            supplier_revenue=Sum(revenue, filter=supplier),
+            own_hours=Sum("hours", filter=own),
             supplier_hours=Sum("hours", filter=supplier),
         )
         return {
@@ -238,7 +265,7 @@ class PlatesReport(Report):
             "revenue_km": rub(t["t_revenue_km"]),
             "revenue": rub(t["t_revenue"]),
             "purchase_cost": rub(t["t_cost"]),
-            "margin": rub(t["t_margin"]),
+            "margin": rub((t["t_supplied"] or 0) - (t["t_cost"] or 0)),
             "own_revenue": rub(t["own_revenue"]),
             "supplier_revenue": rub(t["supplier_revenue"]),
             "own_hours": dec(t["own_hours"]),
@@ -254,8 +281,8 @@ class PlatesReport(Report):
                 trips=Count("pk"),
                 t_hours=Sum("billed"),
                 t_km=Sum("km"),
-                t_revenue=Sum("revenue_k"),
-                t_cost=Sum("cost_k"),
+                t_revenue=Sum(revenue_hours_sum() + revenue_km_sum()),
+                t_cost=Sum(cost_sum()),
             )
             .order_by("-t_revenue", "plate_x")[:limit]
         )

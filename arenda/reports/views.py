@@ -14,7 +14,7 @@ from arenda.core.roles import Action
 from arenda.core.ui import format_plate
 from arenda.directory.models import Driver
 from arenda.reports import exports, svg
-from arenda.reports.core import PAGE_SIZE
+from arenda.reports.core import PAGE_SIZE, report_queries
 from arenda.reports.fleet import FleetReport
 from arenda.reports.payroll import DriverPayrollReport, PayrollReport
 from arenda.reports.plates import PlatesReport
@@ -71,13 +71,15 @@ def run(request, report_class, template: str, extra=None, context=None, **form_k
         return exports.csv_response(report)
     if fmt == "xlsx":
         return exports.xlsx_response(report)
-    totals = report.visible_totals()
-    count = totals.get("count", 0)
-    pages = max((count + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    page = min(form.cleaned_data.get("page") or 1, pages)
-    rows = report.page(page, PAGE_SIZE)
+    with report_queries():
+        totals = report.visible_totals()
+        count = totals.get("count", 0)
+        pages = max((count + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+        page = min(form.cleaned_data.get("page") or 1, pages)
+        rows = report.page(page, PAGE_SIZE)
+        extra_context = extra(report) if extra else {}
     for row in rows:
-        row["links"] = report.links(row) if hasattr(report, "links") else {}
+        row["links"] = report.links(row)
     context.update(
         report=report,
         rows=rows,
@@ -91,8 +93,7 @@ def run(request, report_class, template: str, extra=None, context=None, **form_k
         csv_url=_querystring(request, format="csv", sep=None, page=None),
         csv_semicolon_url=_querystring(request, format="csv", sep="semicolon", page=None),
     )
-    if extra:
-        context.update(extra(report))
+    context.update(extra_context)
     return render(request, template, context)
 
 
