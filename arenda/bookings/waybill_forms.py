@@ -1,8 +1,11 @@
 """The waybill form of the booking page. It parses; ``bookings.waybills`` checks the rules
 (span, tolerance, odometer, number) and writes."""
 
+from datetime import timedelta
+
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from arenda.bookings.forms import LocalDateTimeInput
@@ -10,6 +13,19 @@ from arenda.bookings.waybills import FIELDS, MAX_SCAN_BYTES
 
 DECIMAL = {"attrs": {"step": "0.01", "min": "0", "inputmode": "decimal"}}
 TENTHS = {"attrs": {"step": "0.1", "min": "0", "inputmode": "decimal"}}
+
+
+def _first_free_day(booking) -> dict:
+    """A new waybill starts at the booking's times on its first day without a waybill."""
+    start, end = timezone.localtime(booking.start), timezone.localtime(booking.end)
+    taken = {timezone.localtime(w).date() for w in booking.waybills.values_list("started_at", flat=True)}
+    day = start
+    while day.date() in taken and day.date() < end.date():
+        day += timedelta(days=1)
+    finish = day.replace(hour=end.hour, minute=end.minute)
+    if finish <= day:
+        finish = day + (end - start) if end - start < timedelta(days=1) else day + timedelta(hours=9)
+    return {"started_at": day, "finished_at": finish}
 
 
 class WaybillForm(forms.Form):
@@ -79,6 +95,8 @@ class WaybillForm(forms.Form):
         self.booking, self.waybill = booking, waybill
         if waybill is not None and "initial" not in kwargs:
             kwargs["initial"] = {name: getattr(waybill, name) for name in FIELDS}
+        elif waybill is None and "initial" not in kwargs:
+            kwargs["initial"] = _first_free_day(booking)
         super().__init__(*args, **kwargs)
         if booking.unit is None or not booking.unit.has_hour_meter:
             # The service refuses engine hours of a unit without a meter; do not ask.

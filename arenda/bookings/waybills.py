@@ -193,6 +193,21 @@ def _check(waybill: Waybill, booking: Booking, *, km_given: bool) -> None:
         raise ValidationError(errors)
 
 
+def _check_all(waybill: Waybill, booking: Booking, *, scan, km_given: bool) -> None:
+    """The scan and the rules, every error at once."""
+    errors: dict = {}
+    for check in (
+        lambda: scan is not None and scan_kind(scan),
+        lambda: _check(waybill, booking, km_given=km_given),
+    ):
+        try:
+            check()
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+
+
 def _pay_rate_at(driver, when) -> Decimal:
     """The driver's hourly pay in force at ``when`` (their history), else the current one."""
     try:
@@ -253,9 +268,7 @@ def waybill_record(
     )
     for name, value in data.items():
         setattr(waybill, name, value)
-    if scan is not None:
-        scan_kind(scan)  # before anything is written
-    _check(waybill, booking, km_given=data.get("km") is not None)
+    _check_all(waybill, booking, scan=scan, km_given=data.get("km") is not None)  # before any write
     _copy_from_booking(waybill, booking)
     with _scan_removed_on_error(waybill):
         _save(waybill, scan=scan, by=by)
@@ -282,10 +295,8 @@ def waybill_update(*, waybill: Waybill, data: dict, by, scan=None) -> Recorded:
         raise ValidationError({name: _("Unknown field.") for name in sorted(unknown)})
     for name, value in data.items():
         setattr(waybill, name, value)
-    if scan is not None:
-        scan_kind(scan)
     odometer_changed = "odometer_start" in data or "odometer_end" in data
-    _check(waybill, booking, km_given=data.get("km") is not None or not odometer_changed)
+    _check_all(waybill, booking, scan=scan, km_given=data.get("km") is not None or not odometer_changed)
     if "started_at" in data:
         _copy_from_booking(waybill, booking)
     old_scan = waybill.scan.name if (scan is not None and waybill.scan) else ""

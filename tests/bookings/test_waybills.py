@@ -397,6 +397,8 @@ def test_the_page_form_records_a_waybill_with_a_scan(client):
     assert f"/bookings/{booking.pk}/complete/".encode() not in page.content
     form = client.get(f"/bookings/{booking.pk}/waybill/")
     assert form.status_code == 200 and b'name="engine_hours"' not in form.content
+    start = timezone.localtime(booking.start).strftime("%Y-%m-%dT%H:%M")
+    assert f'value="{start}"'.encode() in form.content  # starts at the booking's time
     data = _form(booking, hours="9")
     data["scan"] = SimpleUploadedFile("scan.pdf", PDF, content_type="application/pdf")
     response = client.post(f"/bookings/{booking.pk}/waybill/", data)
@@ -415,7 +417,7 @@ def test_the_page_form_shows_the_rule_errors_on_their_fields(client):
     response = client.post(f"/bookings/{booking.pk}/waybill/", data)
     assert response.status_code == 400
     form = response.context["form"]
-    assert "scan" in form.errors or "hours" in form.errors
+    assert "scan" in form.errors and "hours" in form.errors  # every error at once
     assert not Waybill.objects.exists() and not _stored_scans(booking)
     data = _form(booking, hours="12")
     response = client.post(f"/bookings/{booking.pk}/waybill/", data)
