@@ -335,6 +335,8 @@ def prepayment_invoice_for_booking(*, booking, by, issue: bool = True) -> Invoic
     )
     if existing is not None:
         return existing
+    if booking.waybills.exists():  # the waybills bill the work now (billing.overtime)
+        raise ValidationError({"booking": _("The job is done: its waybills bill it, not a prepayment.")})
     if booking.ordered_hours <= 0 or booking.rate_per_hour <= 0:
         raise ValidationError({"ordered_hours": _("Set the ordered hours and the rate per hour first.")})
     machine = booking.unit or booking.equipment_type

@@ -275,3 +275,12 @@ def test_a_second_days_km_add_an_invoice_and_leave_the_first_days_alone():
     assert not booking.invoices.filter(status="cancelled").exists()
     assert billed(booking) == (D("16"), D("113"))
     assert overtime.settlement(booking).credit_hours == 1
+
+
+@pytest.mark.django_db
+def test_no_prepayment_invoice_once_the_waybills_bill_the_job(api):
+    booking = job(min_hours="4")
+    record(booking, hours="9")  # 9 h billed by the overtime invoice
+    response = api(Role.MANAGER).post(f"/api/v1/bookings/{booking.pk}/prepayment-invoice/")
+    assert response.status_code == 400 and "booking" in response.json()
+    assert billed(booking)[0] == 9
