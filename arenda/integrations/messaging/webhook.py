@@ -1,6 +1,7 @@
 """The Telegram bot webhook: customers' messages become leads, «Принял» presses
 acknowledge outbox messages, and ``/start <token>`` goes to whoever registered the token's
-prefix (issue 6 binds drivers that way).
+prefix (issue 6 binds drivers that way). Before a private message becomes a lead, the
+registered chat handlers may claim it (a driver's chat is not a customer's).
 
 Telegram is told about this URL with ``manage.py telegram_webhook <url>``, which also gives
 it ``TELEGRAM_WEBHOOK_SECRET``; every call must carry that secret in
