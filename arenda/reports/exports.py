@@ -28,7 +28,7 @@ NUMBER_FORMATS = {
     "money": "#,##0.00",
     "hours": "0.00",
     "km": "0.0",
-    "number": "0.##",
+    "number": "General",
     "percent": "0.0%",
     "int": "0",
 }

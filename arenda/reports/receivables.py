@@ -37,6 +37,12 @@ class ReceivablesForm(ReportForm):
         label=_("Counterparty"), queryset=Counterparty.objects.all(), required=False
     )
 
+    def __init__(self, data=None, **kwargs):
+        if data is not None and not data.get("as_of"):
+            data = data.copy()
+            data["as_of"] = timezone.localdate().isoformat()
+        super().__init__(data, **kwargs)
+
     def clean(self):
         data = super().clean()
         if not data.get("as_of") and "as_of" not in self.errors:

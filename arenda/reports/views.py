@@ -7,6 +7,7 @@ aggregate, each chart in one grouped query, the page of rows in one query."""
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from arenda.core.money import format_rub
 from arenda.core.permissions import require
@@ -23,8 +24,23 @@ from arenda.reports.receivables import BUCKETS, ReceivablesReport
 REPORTS = [
     (
         "reports:payroll",
-        _("Driver payroll"),
-        _("Trips, hours and pay of every driver; staff and contractors."),
+        gettext_lazy("Driver payroll"),
+        gettext_lazy("Trips, hours and pay of every driver; staff and contractors."),
+    ),
+    (
+        "reports:plates",
+        gettext_lazy("Plates"),
+        gettext_lazy("What every machine earned per trip, by hours and km; suppliers' margin."),
+    ),
+    (
+        "reports:receivables",
+        gettext_lazy("Receivables"),
+        gettext_lazy("Who owes what on a date, by how long it is overdue; unpaid overtime."),
+    ),
+    (
+        "reports:fleet",
+        gettext_lazy("Fleet"),
+        gettext_lazy("Utilisation and revenue of every unit; own vs suppliers' machines."),
     ),
 ]
 
