@@ -5,15 +5,24 @@ import argparse
 
 from bench.common import BENCH_DATABASE_URL, report, setup_django, stopwatch
 
+PARTS = ("bookings", "reports")
+REPORTS = ("payroll", "plates", "receivables", "fleet")
+
 
 def main():
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--bookings", type=int, default=1_000_000)
     parser.add_argument("--units", type=int, default=1000)
+    parser.add_argument("--only", choices=PARTS, action="append", help="run only this part (repeatable)")
+    parser.add_argument(
+        "--report", choices=REPORTS, action="append", help="reports: only this report (repeatable)"
+    )
+    parser.add_argument("--no-export", action="store_true", help="reports: skip the year's XLSX exports")
     args = parser.parse_args()
+    parts = args.only or PARTS
 
     setup_django()
-    from bench import bookings, dataset
+    from bench import bookings, dataset, reports
 
     with stopwatch() as sw:
         facts = dataset.ensure(bookings=args.bookings, units=args.units)
@@ -21,7 +30,10 @@ def main():
         "dataset",
         [*facts.items(), ("database url", BENCH_DATABASE_URL), ("ready in s", round(sw["seconds"], 1))],
     )
-    bookings.run()
+    if "bookings" in parts:
+        bookings.run()
+    if "reports" in parts:
+        reports.run(names=args.report or REPORTS, export=not args.no_export)
 
 
 if __name__ == "__main__":

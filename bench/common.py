@@ -64,6 +64,20 @@ def stopwatch():
     box["seconds"] = time.perf_counter() - start
 
 
+def cpu_probe() -> float:
+    """Seconds for a fixed pure-Python loop: how busy the machine was (a shared or loaded
+    machine stretches every figure; the ratios to the floors much less)."""
+    start = time.perf_counter()
+    total = 0
+    for i in range(5_000_000):
+        total += i
+    return round(time.perf_counter() - start, 2)
+
+
+def machine_state() -> str:
+    return f"load average {os.getloadavg()[0]:.1f}, 5M-step Python loop {cpu_probe()} s"
+
+
 def report(title, rows):
     print(f"\n== {title}", flush=True)
     width = max(len(name) for name, _ in rows)
