@@ -43,18 +43,23 @@ ORDER BY w.started_at, w.id
 # A trip's billed hours: its hours plus, on the booking's last waybill, the top-up to the
 # booking's minimum order (as arenda.reports.plates bills it).
 TRIPS_CTE = """
-WITH w AS (
+WITH w AS MATERIALIZED (
     SELECT w.id, w.booking_id, w.unit_id, w.started_at, w.hours, w.km
     FROM bookings_waybill w WHERE w.started_at >= %(start)s AND w.started_at < %(end)s
+), ids AS (
+    SELECT ARRAY(SELECT DISTINCT booking_id FROM w) AS a
+), bk AS MATERIALIZED (
+    SELECT id, deal_id, equipment_type_id, min_hours, rate_per_hour, rate_per_km
+    FROM bookings_booking WHERE id = ANY ((SELECT a FROM ids)::bigint[])
 ), per_booking AS (
     SELECT booking_id, sum(hours) AS worked, (array_agg(id ORDER BY started_at DESC, id DESC))[1] AS last_id
-    FROM bookings_waybill WHERE booking_id IN (SELECT booking_id FROM w) GROUP BY booking_id
+    FROM bookings_waybill WHERE booking_id = ANY ((SELECT a FROM ids)::bigint[]) GROUP BY booking_id
 ), trips AS (
     SELECT w.*, b.deal_id, b.equipment_type_id, b.rate_per_hour, b.rate_per_km, s.unit_plate, s.supplier_id,
            s.cost_per_hour,
            w.hours + CASE WHEN b.min_hours > 0 AND w.id = pb.last_id
                           THEN greatest(b.min_hours - pb.worked, 0) ELSE 0 END AS billed
-    FROM w JOIN bookings_booking b ON b.id = w.booking_id JOIN per_booking pb ON pb.booking_id = w.booking_id
+    FROM w JOIN bk b ON b.id = w.booking_id JOIN per_booking pb ON pb.booking_id = w.booking_id
     LEFT JOIN bookings_supplyorder s ON s.booking_id = w.booking_id
 )
 """
@@ -410,6 +415,7 @@ def run(names=("payroll", "plates", "receivables", "fleet"), export=True):
     call_command("collectstatic", interactive=False, verbosity=0)
 
     with psycopg.connect(BENCH_DATABASE_URL, autocommit=True) as conn:
+        conn.execute("SET jit = off")  # as the reports set it for their queries
         months = past_months(conn)
         years = full_years(conn)
         client, user = _client()
