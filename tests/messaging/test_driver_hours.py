@@ -95,8 +95,10 @@ def test_the_driver_reports_and_the_manager_confirms_it_into_a_waybill(job):
     assert (report.hours, report.km) == (Decimal("8.5"), Decimal("120"))
     assert Lead.objects.count() == 0
     note = Notification.objects.get(user=job.deal.manager)
-    assert f"#{job.pk}" in note.text and note.url.startswith(job.get_absolute_url())
-    assert f"#{job.pk}" in OutboxMessage.objects.get(recipient="4242").text
+    # In the company's language, whatever it is: the booking's number and the amounts are there.
+    assert str(job.pk) in note.text and "120" in note.text and note.url.startswith(job.get_absolute_url())
+    reply = OutboxMessage.objects.get(recipient="4242").text
+    assert str(job.pk) in reply and "120" in reply
 
     say(2, "9 130")  # corrected: the waiting report is replaced, not doubled
     report = DriverReport.objects.get()
