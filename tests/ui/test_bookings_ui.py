@@ -1,7 +1,6 @@
 """The booking pages: who may open them, the picker that reserves in one step and explains
 a refusal with links, cancelling with a reason, the timeline's constant query count."""
 
-import time as clock
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
@@ -290,12 +289,10 @@ def test_timeline_query_count_is_constant(client, login, crane, django_assert_ma
         small = client.get(url)
     assert small.status_code == 200
     _fleet(crane, 290, first)
-    began = clock.perf_counter()
+    # Speed is measured in bench/, not asserted here: the query count is what must hold.
     with django_assert_max_num_queries(6):
         big = client.get(url)
-    elapsed = clock.perf_counter() - began
     assert big.status_code == 200 and big.content.decode().count('class="tl-row"') == 300
-    assert elapsed < 1.5, f"300 units × 31 days took {elapsed:.3f}s"
     with django_assert_max_num_queries(6):
         assert client.get(url + "&by=driver").status_code == 200
 
