@@ -110,6 +110,8 @@ def csv_response(report, *, keys_in_header: bool = False) -> StreamingHttpRespon
 
 # --- XLSX -------------------------------------------------------------------------------------
 def _xlsx_cell(ws, value, kind: str, bold: bool = False):
+    if not bold and (value is None or kind not in NUMBER_FORMATS or isinstance(value, str)):
+        return neutralise(value)  # a plain cell: no style object needed
     cell = WriteOnlyCell(ws, value=neutralise(value) if isinstance(value, str) else value)
     if kind in NUMBER_FORMATS and not isinstance(value, str):
         cell.number_format = NUMBER_FORMATS[kind]

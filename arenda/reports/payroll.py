@@ -187,6 +187,8 @@ class PayrollReport(Report):
 class DriverPayrollForm(PayrollForm):
     """One driver's trips: the driver comes from the URL."""
 
+    driver = None  # not a filter here
+
     def __init__(self, data=None, *, driver, **kwargs):
         super().__init__(data, **kwargs)
         self.driver = driver
