@@ -155,8 +155,18 @@ def reserve_raw_sql_bench(n=1000):
     return n / sw["seconds"]
 
 
-def reserve_http_bench(n=600, clients=4, port=8765):
-    """Through the real HTTP API: gunicorn with two workers, `clients` concurrent clients."""
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def reserve_http_bench(n=600, clients=4, port=None):
+    """Through the real HTTP API: gunicorn with two workers, `clients` concurrent clients.
+    A free port: a developer's server on a fixed one would answer instead of ours."""
+    port = port or _free_port()
     import httpx
     from rest_framework.authtoken.models import Token
 
