@@ -235,3 +235,18 @@ def test_send_outbox_command_sends_what_is_due(fake, tasks):
     assert "attempted: 1" in out.getvalue()
     message.refresh_from_db()
     assert message.status == S.DELIVERED
+
+
+def test_the_subject_shows_its_latest_message_not_a_late_answer_about_an_older_one():
+    from tests.factories import BookingFactory
+
+    booking = BookingFactory()
+    old = outbox.enqueue(channel="telegram", recipient="5551", text="order", subject=booking)
+    new = outbox.enqueue(channel="telegram", recipient="5551", text="order, updated", subject=booking)
+    outbox.acknowledge(new.pk, chat_id="5551")
+    booking.refresh_from_db()
+    assert booking.delivery_status == S.ACKNOWLEDGED
+    outbox.acknowledge(old.pk, chat_id="5551")  # the older copy, answered late
+    outbox.retry(OutboxMessage.objects.get(pk=old.pk))
+    booking.refresh_from_db()
+    assert booking.delivery_status == S.ACKNOWLEDGED

@@ -265,8 +265,15 @@ def _log(message: OutboxMessage, when, note: str = "") -> None:
 
 
 def _mirror(message: OutboxMessage) -> None:
+    """The subject's ``delivery_status`` follows its latest message only: a late answer
+    about an older copy (an order superseded by its update) must not overwrite it."""
     model = message.content_type.model_class() if message.content_type_id else None
-    if model is not None and any(f.name == "delivery_status" for f in model._meta.concrete_fields):
+    if model is None or not any(f.name == "delivery_status" for f in model._meta.concrete_fields):
+        return
+    newer = OutboxMessage.objects.filter(
+        content_type_id=message.content_type_id, object_id=message.object_id, pk__gt=message.pk
+    )
+    if not newer.exists():
         model._default_manager.filter(pk=message.object_id).update(delivery_status=message.status)
 
 
