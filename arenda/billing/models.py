@@ -101,6 +101,9 @@ class Invoice(TimeStamped):
     paid_amount = models.DecimalField(_("paid"), **MONEY, default=Decimal("0.00"))
     # Hours this invoice bills for its booking (the overtime rule counts them).
     billed_hours = models.DecimalField(_("billed hours"), max_digits=9, decimal_places=2, default=0)
+    # The day it became fully paid (by payment dates), kept by ``invoice_recompute``: an
+    # invoice is owed on day D when date <= D < settled_on (the receivables report).
+    settled_on = models.DateField(_("settled on"), null=True, blank=True, editable=False)
     billed_km = models.DecimalField(_("billed km"), max_digits=10, decimal_places=2, default=0)
     # Made by the overtime rule from the waybills (``billing.overtime``).
     is_overtime = models.BooleanField(_("overtime"), default=False)

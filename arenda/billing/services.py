@@ -230,12 +230,27 @@ def invoice_recompute(*, invoice: Invoice) -> Invoice:
     """Paid amount and status from the payments."""
     invoice = locked(Invoice, invoice.pk)
     before = invoice.status
-    invoice.paid_amount = invoice.payments.aggregate(s=Sum("amount"))["s"] or Decimal("0.00")
+    payments = list(invoice.payments.order_by("date", "pk").values_list("date", "amount"))
+    invoice.paid_amount = sum((amount for _date, amount in payments), Decimal("0.00"))
     invoice.status = _status_for(invoice)
-    invoice.save(update_fields=["paid_amount", "status", "updated_at"])
+    invoice.settled_on = _settled_on(invoice, payments)
+    invoice.save(update_fields=["paid_amount", "status", "settled_on", "updated_at"])
     if invoice.status == Invoice.Status.PAID and before != Invoice.Status.PAID:
         transaction.on_commit(lambda: _on_paid(invoice))
     return invoice
+
+
+def _settled_on(invoice: Invoice, payments) -> date | None:
+    """The day the payments first covered the total (what the receivables report asks:
+    was it open on a date?); None while anything is owed."""
+    if invoice.status != Invoice.Status.PAID:
+        return None
+    running = Decimal("0.00")
+    for on, amount in payments:
+        running += amount
+        if running >= invoice.total:
+            return on
+    return None
 
 
 def _on_paid(invoice: Invoice) -> None:

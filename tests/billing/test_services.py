@@ -290,3 +290,15 @@ def test_the_deal_is_won_when_bookings_are_closed_and_invoices_paid(django_captu
     with django_capture_on_commit_callbacks(execute=True):
         _pay(invoice, invoice.total)
     assert Deal.objects.get(pk=deal.pk).stage == "won"
+
+
+def test_settled_on_is_the_day_the_payments_first_covered_the_total():
+    from datetime import date
+
+    invoice = _issue(_draft())
+    services.payment_record(invoice=invoice, amount=invoice.total / 2, on=date(2026, 3, 2), source="manual")
+    invoice.refresh_from_db()
+    assert invoice.settled_on is None
+    services.payment_record(invoice=invoice, amount=invoice.total, on=date(2026, 3, 9), source="manual")
+    invoice.refresh_from_db()
+    assert invoice.status == "paid" and invoice.settled_on == date(2026, 3, 9)
