@@ -90,7 +90,11 @@ class ReceivablesReport(Report):
             .values("s")[:1],
             output_field=MONEY,
         )
-        qs = Invoice.objects.counted().filter(date__lte=self.as_of)
+        # settled_on (the day the payments covered it) skips what was paid by then; the
+        # payments dated up to as_of still decide what was owed.
+        qs = Invoice.objects.counted().filter(
+            Q(settled_on__isnull=True) | Q(settled_on__gt=self.as_of), date__lte=self.as_of
+        )
         if self.data.get("counterparty"):
             qs = qs.filter(counterparty=self.data["counterparty"])
         qs = qs.annotate(paid_k=kopecks(Coalesce(paid, Value(0, output_field=MONEY))))
