@@ -253,7 +253,10 @@ class Report:
                 yield self._visible(self.make_row(values))
 
     def visible_totals(self) -> dict:
-        return self._visible(self.totals())
+        """The totals the user may see, computed once per report (the page and its charts)."""
+        if not hasattr(self, "_totals_cache"):
+            self._totals_cache = self._visible(self.totals())
+        return self._totals_cache
 
     extra_pay_keys: frozenset = frozenset()
 

@@ -75,9 +75,10 @@ class FleetReport(Report):
 
     def units(self):
         p = self.period
-        qs = Unit.objects.filter(
-            Q(is_active=True) | Q(waybills__started_at__gte=p.start_at, waybills__started_at__lt=p.end_before)
-        ).distinct()
+        used = Waybill.objects.filter(started_at__gte=p.start_at, started_at__lt=p.end_before).values(
+            "unit_id"
+        )
+        qs = Unit.objects.filter(Q(is_active=True) | Q(pk__in=used))
         if self.data.get("owner"):
             qs = qs.filter(owner=self.data["owner"])
         if self.data.get("equipment_type"):
