@@ -168,7 +168,12 @@ def _invoices(booking: Booking, user) -> tuple[list | None, bool]:
     invoices = invoices_of(booking.invoices.all())
     has_prepayment = any(i.kind == "prepayment" and i.status != "cancelled" for i in invoices)
     may = can(user, Action.CHANGE, "booking") and can(user, Action.ADD, "invoice")
-    return invoices, may and not has_prepayment and booking.status not in ("closed", "cancelled")
+    return invoices, may and not has_prepayment and booking.status in (
+        "draft",
+        "reserved",
+        "confirmed",
+        "dispatched",
+    )
 
 
 def _render_detail(request, booking: Booking, *, conflict=None, cancel_form=None, status=200):
