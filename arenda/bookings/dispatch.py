@@ -26,6 +26,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from urllib.parse import quote
 
 from django.conf import settings
@@ -55,17 +56,11 @@ MANUAL = "manual"  # delivery_status of an order sent by hand
 # Statuses after which nothing changes by itself: the booking page stops polling.
 SETTLED = {OutboxMessage.Status.ACKNOWLEDGED, OutboxMessage.Status.FAILED, MANUAL}
 
-# The built-in order, in English msgids rendered in the company's language.
-BUILTIN_TEMPLATE = """{% blocktranslate %}Order for {{ date }}, {{ start_time }}–{{ end_time }}{% endblocktranslate %}
-{% translate "Site" %}: {{ site_address }}
-{% if site_contact_name or site_contact_phone %}{% translate "Contact on site" %}: {{ site_contact_name }}{% if site_contact_name and site_contact_phone %}, {% endif %}{{ site_contact_phone }}
-{% endif %}{% translate "Customer" %}: {{ customer }}
-{% translate "Machine" %}: {{ machine }}{% if capacity %}, {{ capacity }} {% translate "t" %}{% endif %}{% if plate %}, {{ plate }}{% endif %}
-{% if driver %}{% translate "Driver" %}: {{ driver }}
-{% endif %}{% translate "Manager" %}: {{ manager_name }}{% if manager_phone %}, {{ manager_phone }}{% endif %}
-{% if notes %}{% translate "Notes" %}: {{ notes }}
-{% endif %}
-{% translate "Press «Accepted» once you have read the order." %}"""
+# The built-in order, in English msgids rendered in the company's language. It lives in a
+# template file so that makemessages finds its strings.
+BUILTIN_TEMPLATE = (Path(__file__).parent / "templates" / "bookings" / "dispatch_order.txt").read_text(
+    encoding="utf-8"
+)
 
 # name → what it holds (shown to the admin next to the template editor).
 VARIABLES = {

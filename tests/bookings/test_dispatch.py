@@ -447,3 +447,20 @@ def test_a_driver_writing_to_the_bot_reaches_the_manager_not_the_leads(settings)
     assert "Буду через 20 минут, пробка" in note.text and note.url == booking.get_absolute_url()
     reply = OutboxMessage.objects.get(recipient="5551")
     assert reply.text and reply.subject is None
+
+
+def test_the_built_in_order_reads_in_russian_whatever_the_managers_language():
+    from arenda.bookings.dispatch import BUILTIN_TEMPLATE, render_text
+
+    text = render_text(
+        BUILTIN_TEMPLATE,
+        {
+            "date": "27.11.2026",
+            "start_time": "08:00",
+            "end_time": "18:00",
+            "site_address": "ул. Строителей, 5",
+        },
+    )
+    assert text.startswith("Наряд на 27.11.2026, 08:00–18:00")
+    assert "Объект: ул. Строителей, 5" in text and "Нажмите «Принял»" in text
+    assert not any(word in text for word in ("Order", "Press", "Site", "Customer"))
