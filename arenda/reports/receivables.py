@@ -8,6 +8,7 @@ also shown apart."""
 from datetime import timedelta
 
 from django import forms
+from django.db import connection
 from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -18,6 +19,16 @@ from arenda.billing.models import Invoice, Payment
 from arenda.directory.models import Counterparty
 from arenda.reports.core import Column, ISODateField, Report, ReportForm, kopecks, rub
 
+# "Owed on day D": date <= D < settled_on, as a range overlapping the one-day range [D, D]
+# ("&&", not "@>": PostgreSQL rewrites "daterange(a, b) @> d" into "a <= d AND b > d", which no
+# index expression matches). A NULL settled_on (still owed) is an unbounded range; a payment
+# dated before the invoice gives an empty one (never owed). An expression index on exactly
+# this daterange(...) finds the few open invoices among millions.
+OWED_RANGE_SQL = (
+    "daterange(billing_invoice.date, CASE WHEN billing_invoice.settled_on < billing_invoice.date"
+    " THEN billing_invoice.date ELSE billing_invoice.settled_on END, '[)')"
+)
+OWED_ON_SQL = OWED_RANGE_SQL + " && daterange(%s::date, %s::date, '[]')"
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 BUCKETS = [
     ("not_due", _("Not due")),
@@ -92,9 +103,11 @@ class ReceivablesReport(Report):
         )
         # settled_on (the day the payments covered it) skips what was paid by then; the
         # payments dated up to as_of still decide what was owed.
-        qs = Invoice.objects.counted().filter(
-            Q(settled_on__isnull=True) | Q(settled_on__gt=self.as_of), date__lte=self.as_of
-        )
+        qs = Invoice.objects.counted()
+        if connection.vendor == "postgresql":
+            qs = qs.extra(where=[OWED_ON_SQL], params=[self.as_of, self.as_of])
+        else:
+            qs = qs.filter(Q(settled_on__isnull=True) | Q(settled_on__gt=self.as_of), date__lte=self.as_of)
         if self.data.get("counterparty"):
             qs = qs.filter(counterparty=self.data["counterparty"])
         qs = qs.annotate(paid_k=kopecks(Coalesce(paid, Value(0, output_field=MONEY))))
