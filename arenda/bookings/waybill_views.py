@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -28,7 +29,7 @@ def _done_message(result) -> str:
     if invoice is not None:
         text += " " + _("Overtime: %(invoice)s for %(hours)s h.") % {
             "invoice": invoice,
-            "hours": f"{invoice.billed_hours:g}",
+            "hours": number_format(invoice.billed_hours.normalize()),
         }
     if result.booking.status == Booking.Status.CLOSED:
         text += " " + _("Everything is paid: the booking is closed.")
