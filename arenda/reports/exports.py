@@ -1,5 +1,5 @@
-"""Exports of a report: CSV streamed row by row, XLSX written by openpyxl's write-only
-workbook to a temporary file and streamed from it. Both read the rows through
+"""Exports of a report: CSV streamed row by row, XLSX streamed too (``xlsxstream`` writes the
+sheet XML into a zip stream as the rows come, so the first bytes leave at once). Both read the rows through
 ``Report.iter_rows`` (a server-side iterator), so memory does not grow with the period.
 
 Text that a spreadsheet would run as a formula (it begins with = + - @, a tab or a CR)
@@ -7,31 +7,17 @@ gets a leading apostrophe; numbers and dates stay numbers and dates."""
 
 import csv
 import io
-import os
-import tempfile
 from datetime import date
 from decimal import Decimal
 
-from django.http import FileResponse, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
+from arenda.reports import xlsxstream
 from arenda.reports.core import report_queries
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-NUMBER_FORMATS = {
-    "date": "DD.MM.YYYY",
-    "money": "#,##0.00",
-    "hours": "0.00",
-    "km": "0.0",
-    "number": "General",
-    "percent": "0.0%",
-    "int": "0",
-}
 FLUSH_EVERY = 500
 
 
@@ -109,56 +95,66 @@ def csv_response(report, *, keys_in_header: bool = False) -> StreamingHttpRespon
 
 
 # --- XLSX -------------------------------------------------------------------------------------
-def _xlsx_cell(ws, value, kind: str, bold: bool = False):
-    if not bold and (value is None or kind not in NUMBER_FORMATS or isinstance(value, str)):
-        return neutralise(value)  # a plain cell: no style object needed
-    cell = WriteOnlyCell(ws, value=neutralise(value) if isinstance(value, str) else value)
-    if kind in NUMBER_FORMATS and not isinstance(value, str):
-        cell.number_format = NUMBER_FORMATS[kind]
-    if bold:
-        cell.font = Font(bold=True)
-    return cell
+class _LazyTotals:
+    """The totals row, computed when the writer reaches it (after the rows), so the first
+    bytes of the file leave before the totals' aggregate has run."""
+
+    def __init__(self, report, columns):
+        self.report, self.columns, self._cells = report, columns, None
+
+    def _get(self) -> list:
+        if self._cells is None:
+            with report_queries():
+                self._cells = _totals_cells(self.report, self.columns)
+        return self._cells
+
+    def __len__(self):
+        return len(self._get())
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __getitem__(self, index):
+        return self._get()[index]
 
 
-def write_xlsx(report, path: str, *, keys_in_header: bool = False) -> int:
-    """Write the report to ``path``; returns the number of data rows."""
+def xlsx_chunks(report, *, keys_in_header: bool = False):
+    """The report as an .xlsx file, chunk by chunk (the sheet XML written as the rows come)."""
     columns = report.visible_columns
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(title=str(report.title)[:31])
-    for i, c in enumerate(columns, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = c.width
-    ws.freeze_panes = "A4"
-    ws.append([_xlsx_cell(ws, report.title_line(), "text", bold=True)])
-    ws.append(
-        [_xlsx_cell(ws, _("Made %(when)s") % {"when": f"{timezone.localtime():%d.%m.%Y %H:%M}"}, "text")]
-    )
-    ws.append([_xlsx_cell(ws, c.key if keys_in_header else str(c.label), "text", bold=True) for c in columns])
-    count = 0
-    kinds = [c.kind for c in columns]
+    language = translation.get_language()
+    with translation.override(language):
+        title_lines = [
+            report.title_line(),
+            _("Made %(when)s") % {"when": f"{timezone.localtime():%d.%m.%Y %H:%M}"},
+        ]
+        sheet_columns = [
+            xlsxstream.Column(c.key if keys_in_header else str(c.label), c.kind, c.width) for c in columns
+        ]
+        sheet_title = str(report.title)
     keys = [c.key for c in columns]
-    for row in report.iter_rows():
-        ws.append([_xlsx_cell(ws, row.get(k), kind) for k, kind in zip(keys, kinds, strict=True)])
-        count += 1
-    with report_queries():
-        totals = _totals_cells(report, columns)
-    ws.append([_xlsx_cell(ws, v, kind, bold=True) for v, kind in zip(totals, kinds, strict=True)])
-    last = get_column_letter(max(len(columns), 1))
-    ws.auto_filter.ref = f"A3:{last}{3 + count}"
-    wb.save(path)
-    return count
+
+    def rows():
+        with translation.override(language):
+            for row in report.iter_rows():
+                yield [row.get(k) for k in keys]
+
+    def generate():
+        with translation.override(language):
+            yield from xlsxstream.stream_xlsx(
+                sheet_title=sheet_title,
+                title_lines=title_lines,
+                columns=sheet_columns,
+                rows=rows(),
+                totals=_LazyTotals(report, columns),
+            )
+
+    return generate()
 
 
-def xlsx_response(report, *, keys_in_header: bool = False) -> FileResponse:
-    handle, path = tempfile.mkstemp(suffix=".xlsx", prefix="arenda-report-")
-    os.close(handle)
-    try:
-        write_xlsx(report, path, keys_in_header=keys_in_header)
-        stream = open(path, "rb")  # noqa: SIM115 - FileResponse closes it
-    finally:
-        os.unlink(path)  # the open handle keeps the data until the response is sent
-    return FileResponse(
-        stream,
-        as_attachment=True,
-        filename=_filename(report, "xlsx"),
+def xlsx_response(report, *, keys_in_header: bool = False) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(
+        xlsx_chunks(report, keys_in_header=keys_in_header),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+    response["Content-Disposition"] = f'attachment; filename="{_filename(report, "xlsx")}"'
+    return response
