@@ -118,6 +118,23 @@ class ISODateField(forms.DateField):
         super().__init__(**kwargs)
 
 
+class SelectedOnly(forms.Select):
+    """A model select that renders the empty choice and the chosen object only: a directory
+    of thousands (counterparties) is not sent in every report page, nor read for it. The
+    URL keeps ``?name=<id>``; the field still refuses an unknown id."""
+
+    def optgroups(self, name, value, attrs=None):
+        ids = [v for v in value if v and str(v).isdigit()]
+        choices = [("", "---------")]
+        if ids:
+            choices += [(str(o.pk), str(o)) for o in self.choices.queryset.filter(pk__in=ids)]
+        selected = {str(v) for v in value}
+        return [
+            (None, [self.create_option(name, v, label, v in selected, i, attrs=attrs)], i)
+            for i, (v, label) in enumerate(choices)
+        ]
+
+
 class ReportForm(forms.Form):
     """The query string of a report. ``cleaned_data["period"]`` becomes a :class:`Period`."""
 

@@ -32,7 +32,7 @@ from django.utils.translation import gettext_lazy as _
 
 from arenda.bookings.models import Waybill
 from arenda.directory.models import Counterparty, EquipmentType, Unit
-from arenda.reports.core import Column, Report, ReportForm, dec, product_kopecks, rub
+from arenda.reports.core import Column, Report, ReportForm, SelectedOnly, dec, product_kopecks, rub
 
 HOURS = DecimalField(max_digits=9, decimal_places=2)
 ZERO_HOURS = Value(Decimal("0.00"), output_field=HOURS)
@@ -58,7 +58,7 @@ class PlatesForm(ReportForm):
 
     owner = forms.ChoiceField(label=_("Owner"), choices=[("", _("all"))] + OWNERS, required=False)
     counterparty = forms.ModelChoiceField(
-        label=_("Counterparty"), queryset=Counterparty.objects.all(), required=False
+        label=_("Counterparty"), queryset=Counterparty.objects.all(), required=False, widget=SelectedOnly
     )
     equipment_type = forms.ModelChoiceField(
         label=_("Equipment type"), queryset=EquipmentType.objects.all(), required=False

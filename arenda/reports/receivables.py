@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from arenda.billing.models import Invoice, Payment
 from arenda.directory.models import Counterparty
-from arenda.reports.core import Column, ISODateField, Report, ReportForm, kopecks, rub
+from arenda.reports.core import Column, ISODateField, Report, ReportForm, SelectedOnly, kopecks, rub
 
 # "Owed on day D": date <= D < settled_on, as a range overlapping the one-day range [D, D]
 # ("&&", not "@>": PostgreSQL rewrites "daterange(a, b) @> d" into "a <= d AND b > d", which no
@@ -45,7 +45,7 @@ class ReceivablesForm(ReportForm):
 
     as_of = ISODateField(label=_("As of"))
     counterparty = forms.ModelChoiceField(
-        label=_("Counterparty"), queryset=Counterparty.objects.all(), required=False
+        label=_("Counterparty"), queryset=Counterparty.objects.all(), required=False, widget=SelectedOnly
     )
 
     def __init__(self, data=None, **kwargs):
