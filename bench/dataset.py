@@ -156,6 +156,14 @@ def _facts():
 # checked once over the whole set before the commit.
 
 SUPPLIED_SHARE = 0.05
+
+
+def _settled_on_fill() -> str:
+    from importlib import import_module
+
+    return import_module("arenda.billing.migrations.0004_invoice_settled_on").FILL
+
+
 PAY_RAISE_PER_YEAR = 0.06
 
 
@@ -177,6 +185,8 @@ def ensure_trips(*, quiet=False) -> bool:
         buffers, counters, counts = _trip_rows(cursor)
         timings["generated"] = time.monotonic() - started
         _copy_trips(cursor, buffers, counters)
+        # The day each invoice was settled, as billing migration 0004 fills it.
+        cursor.execute(_settled_on_fill())
         timings["copied"] = time.monotonic() - started
         _check_trips(cursor)
         timings["checked"] = time.monotonic() - started

@@ -81,3 +81,22 @@ def test_receivables_of_one_counterparty(ui, debts):
     response = ui(Role.MANAGER).get(f"/reports/receivables/{AS_OF}&counterparty={debts['a'].pk}")
     assert [r["counterparty"] for r in response.context["rows"]] == ["ООО «Альфа»"]
     assert {i["number"] for i in response.context["invoice_rows"]} == {debts["a1"].number, debts["a2"].number}
+
+
+@pytest.mark.postgres
+def test_owed_on_a_date_is_answered_by_the_range_index():
+    from django.db import connection
+
+    from arenda.billing.models import Invoice
+    from arenda.reports.receivables import OWED_ON_SQL
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        sql, params = (
+            Invoice.objects.counted()
+            .extra(where=[OWED_ON_SQL], params=["2026-11-27", "2026-11-27"])
+            .query.sql_with_params()
+        )
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "invoice_owed_range_idx" in plan, plan
