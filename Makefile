@@ -26,6 +26,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
@@ -35,7 +36,7 @@ bench: $(STAMP)
 	$(PY) -m bench
 
 messages: $(STAMP)
-	cd arenda && DEBUG=1 ../$(PY) ../manage.py makemessages -l ru -l en --no-obsolete --no-location
+	cd arenda && DEBUG=1 ../$(PY) ../manage.py makemessages -l ru -l en --no-obsolete --no-location --no-wrap
 	cd arenda && DEBUG=1 ../$(PY) ../manage.py compilemessages
 
 check-migrations: $(STAMP)

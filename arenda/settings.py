@@ -265,6 +265,17 @@ TASKS = {
     }
 }
 
+# Periodic jobs (``manage.py run_scheduler`` enqueues each once per period, however many
+# schedulers run): name → (seconds, the task's dotted path). The names are the scheduler's
+# records (core.PeriodicJob); keep them when a task moves.
+PERIODIC_JOBS = {
+    "messaging.deliver_due": (60, "arenda.integrations.messaging.outbox.deliver_due_task"),
+    "crm.read_lead_mail": (60, "arenda.crm.tasks.read_lead_mail_task"),
+    "billing.push_due_invoices": (60, "arenda.billing.onec.push_due_invoices"),
+    "billing.pull_1c_payments": (300, "arenda.flows.tasks.pull_1c_payments"),
+    "bookings.close_settled_bookings": (600, "arenda.flows.tasks.close_settled_bookings"),
+}
+
 # --- Company-wide defaults ----------------------------------------------------------------------
 INTAKE_TOKEN = env_str("INTAKE_TOKEN")
 # Requests per minute one address may make to one intake source (429 beyond).

@@ -3,6 +3,10 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from arenda.api.telegram import telegram_webhook
+
+telegram_urls = ([path("webhook/", telegram_webhook, name="telegram-webhook")], "messaging")
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -15,7 +19,7 @@ urlpatterns = [
     path("deals/", include("arenda.crm.urls")),
     path("invoices/", include("arenda.billing.urls")),
     path("reports/", include("arenda.reports.urls")),
-    path("integrations/telegram/", include("arenda.integrations.messaging.urls")),
+    path("integrations/telegram/", include(telegram_urls)),
     path("p/", include("arenda.crm.public_urls")),
     path("", include("arenda.core.urls")),
 ]

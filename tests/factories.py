@@ -274,7 +274,7 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
 
 class WaybillFactory(factory.django.DjangoModelFactory):
     """A waybill written straight to the table (no settling); tests of the rules use
-    ``arenda.bookings.waybills.waybill_record``."""
+    ``arenda.flows.trips.waybill_record``."""
 
     class Meta:
         model = "bookings.Waybill"

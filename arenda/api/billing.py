@@ -24,6 +24,7 @@ from arenda.core.roles import Action, can, has_special
 from arenda.core.services import record_delete, record_update
 from arenda.crm.models import Deal
 from arenda.directory.models import Organization
+from arenda.flows import payments
 
 
 class InvoiceLineSerializer(serializers.ModelSerializer):
@@ -314,7 +315,7 @@ class PaymentViewSet(viewsets.ModelViewSet):
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        got = services.payment_record(
+        got = payments.payment_record(
             invoice=data["invoice"],
             amount=data["amount"],
             on=data.get("date") or timezone.localdate(),
@@ -329,11 +330,5 @@ class PaymentViewSet(viewsets.ModelViewSet):
             status=status.HTTP_201_CREATED if got.created else status.HTTP_200_OK,
         )
 
-    @transaction.atomic
     def perform_destroy(self, instance):
-        # 1C and statement payments would come back with the next sync: fix them at the source.
-        if instance.source != Payment.Source.MANUAL:
-            raise services.BillingRefused("not_manual", _("Only a payment entered by hand can be deleted."))
-        invoice = instance.invoice
-        record_delete(instance, by=self.request.user)
-        services.invoice_recompute(invoice=invoice)
+        services.payment_delete(payment=instance, by=self.request.user)

@@ -1,5 +1,6 @@
-"""API of bookings, supply orders and availability (API.md); deals are in ``api.crm``. Thin: serializers
-validate and present, the services in ``arenda.bookings.services`` write."""
+"""API of bookings, supply orders and availability (``docs/api.md``); deals are in ``api.crm``.
+Thin: serializers validate and present, the services in ``arenda.bookings.services`` write,
+and ``arenda.flows`` where a change reaches other apps (confirming, cancelling, waybills)."""
 
 from decimal import Decimal
 
@@ -18,11 +19,13 @@ from rest_framework.views import APIView
 from arenda.api import waybills as waybill_api
 from arenda.api.billing import InvoiceSerializer, InvoiceViewSet
 from arenda.api.serializers import ModelCleanSerializer
-from arenda.billing.services import prepayment_invoice_for_booking
+from arenda.billing.services import booking_hours_invoiced, prepayment_invoice_for_booking
 from arenda.bookings import calendar, selectors, services
+from arenda.bookings.dispatch import DriverNotLinked, dispatch
 from arenda.bookings.models import Booking, CalendarFeed, SupplyOrder, Waybill
 from arenda.core.services import record_delete, record_update
 from arenda.directory.models import Driver, EquipmentType, Supplier, Unit
+from arenda.flows import deals
 
 
 class BookingSerializer(ModelCleanSerializer):
@@ -82,8 +85,6 @@ class BookingSerializer(ModelCleanSerializer):
     def get_invoiced_hours(self, obj) -> str:
         hours = getattr(obj, "hours_invoiced", None)
         if hours is None:
-            from arenda.billing.services import booking_hours_invoiced
-
             hours = booking_hours_invoiced(obj)
         return f"{hours:.2f}"
 
@@ -291,7 +292,7 @@ class BookingViewSet(viewsets.ModelViewSet):
     @extend_schema(request=None, responses=BookingSerializer)
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
-        return self._answer(services.booking_confirm(booking=self._target(), by=request.user))
+        return self._answer(deals.booking_confirm(booking=self._target(), by=request.user))
 
     @extend_schema(request=CancelSerializer, responses=BookingSerializer)
     @action(detail=True, methods=["post"])
@@ -299,7 +300,7 @@ class BookingViewSet(viewsets.ModelViewSet):
         body = CancelSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         return self._answer(
-            services.booking_cancel(
+            deals.booking_cancel(
                 booking=self._target(), reason=body.validated_data["reason"], by=request.user
             )
         )
@@ -318,8 +319,6 @@ class BookingViewSet(viewsets.ModelViewSet):
         """Send the order to the driver's Telegram (an update if sent before), or with
         ``manual`` record that it was sent by hand. 409 ``driver_not_linked`` carries a
         ``fallback`` (the text, WhatsApp and SMS links) to send it by hand."""
-        from arenda.bookings.dispatch import DriverNotLinked, dispatch
-
         body = DispatchSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:

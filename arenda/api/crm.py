@@ -26,8 +26,10 @@ from arenda.core.services import record_delete, record_update
 from arenda.crm import services
 from arenda.crm.intake import INTAKE_SOURCES, call_event_request, client_address, rate_limit_wait
 from arenda.crm.models import Deal, DealComment, DealLine, IntakeToken, Lead, LeadMessage
+from arenda.crm.proposal import render_proposal_pdf
 from arenda.crm.tokens import intake_token_accepts, intake_token_create, intake_token_revoke
 from arenda.directory.models import Counterparty, Organization
+from arenda.flows import deals
 
 # --- intake ---------------------------------------------------------------------------------
 
@@ -476,7 +478,7 @@ class DealViewSet(viewsets.ModelViewSet):
         serializer.instance = services.deal_create(by=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer):
-        serializer.instance = services.deal_update(
+        serializer.instance = deals.deal_update(
             instance=serializer.instance, by=self.request.user, **serializer.validated_data
         )
 
@@ -503,7 +505,7 @@ class DealViewSet(viewsets.ModelViewSet):
         # Locked here to tell a first agreement (201) from a repeated one (200) exactly.
         deal = Deal.objects.select_for_update().get(pk=self._deal().pk)
         first = deal.agreed_at is None
-        services.deal_agree(deal=deal, by=request.user)
+        deals.deal_agree(deal=deal, by=request.user)
         bookings = list(deal.bookings.order_by("pk").values_list("pk", flat=True))
         return Response(
             {"bookings": bookings}, status=status.HTTP_201_CREATED if first else status.HTTP_200_OK
@@ -573,8 +575,6 @@ class DealProposalView(APIView):
 
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
     def get(self, request, pk):
-        from arenda.crm.proposal import render_proposal_pdf
-
         deal = get_object_or_404(
             Deal.objects.select_related("counterparty", "contact", "manager", "organization"), pk=pk
         )

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from arenda.billing import statements
 from arenda.billing.models import BankStatement, Invoice, StatementPayment
+from arenda.flows import payments
 
 
 class StatementPaymentSerializer(serializers.ModelSerializer):
@@ -115,7 +116,7 @@ class BankStatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         upload = request.FILES.get("file")
         try:
             data = statements.read_upload(upload)
-            result = statements.statement_import(file_name=upload.name, data=data, by=request.user)
+            result = payments.statement_import(file_name=upload.name, data=data, by=request.user)
         except statements.StatementError as exc:
             return _bad(exc.message)
         return Response(
@@ -187,7 +188,7 @@ class StatementPaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         row = self.get_object()
         body = AssignSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        row = statements.statement_payment_assign(
+        row = payments.statement_payment_assign(
             statement_payment=row, invoice=body.validated_data["invoice"], by=request.user
         )
         return Response(self.get_serializer(_payments().get(pk=row.pk)).data)

@@ -17,6 +17,7 @@ from arenda.api.filters import UnitFilter
 from arenda.core import user_services
 from arenda.directory import models as m
 from arenda.directory.services import SERVICES
+from arenda.flows import payments
 
 
 class ServiceViewSet(viewsets.ModelViewSet):
@@ -95,9 +96,7 @@ class AccountingBaseViewSet(ServiceViewSet):
     def sync(self, request, pk=None):
         """Push the base's pending and failed invoices to 1C now and read its payments:
         how many went, how many did not, how many payments are new."""
-        from arenda.integrations.onec.sync import sync_base
-
-        return Response(sync_base(self.get_object().pk))
+        return Response(payments.sync_base(self.get_object().pk))
 
 
 class CounterpartyViewSet(ServiceViewSet):

@@ -1,15 +1,15 @@
 """API of waybills: recorded through ``POST bookings/{id}/waybill/`` (``record``, called by the
 booking viewset), listed, read and corrected here (``waybills/``). Thin: the serializers
-parse, ``arenda.bookings.waybills`` checks and writes."""
+parse, ``flows/trips.py`` records (``bookings/waybills.py`` checks and writes)."""
 
 from django.urls import reverse
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from arenda.bookings import waybills
 from arenda.bookings.models import Waybill
 from arenda.core.roles import Action, can, has_special
+from arenda.flows import trips
 
 HOURS = {"max_digits": 7, "decimal_places": 2, "min_value": 0}
 KM = {"max_digits": 9, "decimal_places": 1, "min_value": 0}
@@ -85,7 +85,7 @@ def record(request, booking):
     body = WaybillInputSerializer(data=request.data)
     body.is_valid(raise_exception=True)
     data, scan = body.split()
-    return waybills.waybill_record(booking=booking, data=data, scan=scan, by=request.user)
+    return trips.waybill_record(booking=booking, data=data, scan=scan, by=request.user)
 
 
 class WaybillViewSet(
@@ -107,7 +107,7 @@ class WaybillViewSet(
         body = WaybillInputSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         data, scan = body.split()
-        result = waybills.waybill_update(waybill=waybill, data=data, scan=scan, by=request.user)
+        result = trips.waybill_update(waybill=waybill, data=data, scan=scan, by=request.user)
         payload = self.get_serializer(result.waybill).data
         payload["overtime_invoice"] = getattr(result.overtime_invoice, "pk", None)
         payload["booking_status"] = result.booking.status

@@ -9,7 +9,7 @@
   unpaid; a paid one stays and the manager is told of the credit.
 
 ``settle`` runs under a lock on the booking row, so nothing is ever billed twice.
-``close_if_settled`` closes a completed booking once every invoice of it is paid.
+``settled`` says when a completed booking may close (``flows/trips.py`` closes it).
 """
 
 from dataclasses import dataclass
@@ -35,7 +35,7 @@ from arenda.bookings.models import Booking
 from arenda.core.models import CompanySettings
 from arenda.core.money import to_money
 from arenda.core.notify import notify
-from arenda.core.services import locked, record_delete, set_author
+from arenda.core.services import locked, record_delete
 
 ZERO = Decimal("0")
 CORRECTION_REASON = "corrected waybill"
@@ -265,33 +265,13 @@ def settled(booking: Booking, *, late: bool = False) -> bool:
     return not settlement(booking).has_extra
 
 
-@transaction.atomic
-def close_if_settled(*, booking: Booking, by=None, late: bool = False) -> bool:
-    """A completed booking whose invoices are all paid becomes closed; the deal follows.
-    ``late`` (the sweep): also one short of waybills that ended long ago."""
-    from arenda.crm.rules import deal_follow_bookings
-
-    booking = locked(Booking, booking.pk)
-    if booking.status != Booking.Status.COMPLETED or not settled(booking, late=late):
-        return False
-    booking.status = Booking.Status.CLOSED
-    set_author(booking, by)
-    booking.save()
-    deal_follow_bookings(booking.deal_id)
-    return True
-
-
-def close_settled_bookings(limit: int = 500) -> int:
-    """The sweep: close every completed booking that is settled (a missed hook loses nothing)."""
-    candidates = (
+def closing_candidates(limit: int = 500) -> list[int]:
+    """Completed bookings with waybills and no open invoice: those the closing sweep
+    (``flows/trips.py``) looks at."""
+    return list(
         Booking.objects.filter(status=Booking.Status.COMPLETED, waybills__isnull=False)
         .exclude(Q(invoices__status__in=OPEN_STATUSES))
         .values_list("pk", flat=True)
         .distinct()
         .order_by("pk")[:limit]
     )
-    closed = 0
-    for pk in list(candidates):
-        if close_if_settled(booking=Booking(pk=pk), late=True):
-            closed += 1
-    return closed

@@ -1,14 +1,14 @@
 """Writes of invoices and payments. Views, the API, the 1C sync, the statement import
-and the overtime rule all call these.
+and the overtime rule all call these; what a payment sets off in other apps (the booking
+closes, the deal follows) is ``flows/payments.py``'s.
 
 - ``invoice_create`` makes a draft with lines (amount = quantity × price, to kopecks;
   total = Σ lines; VAT inside the prices at our legal entity's rate for the date).
 - ``invoice_issue`` gives the next number of the legal entity and year under a row lock
   on the counter (no gaps from races, no reuse), freezes the lines (a database trigger
   keeps them frozen), and queues the 1C push after commit.
-- ``payment_record`` is idempotent on (source, reference) and recomputes the invoice's
-  status; a paid prepayment tells the manager the booking can be confirmed, and the deal
-  follows its bookings and invoices (``crm.rules``).
+- ``payment_record`` is idempotent on (source, reference), recomputes the invoice's
+  status and says whether this payment settled it (``Recorded.settled``).
 """
 
 from dataclasses import dataclass
@@ -22,10 +22,11 @@ from django.db.models import Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from arenda.billing import onec
 from arenda.billing.models import Invoice, InvoiceCounter, InvoiceLine, Payment
+from arenda.bookings.models import Booking
 from arenda.core.money import to_money, vat_included
-from arenda.core.notify import notify
-from arenda.core.services import locked, set_author
+from arenda.core.services import locked, record_delete, set_author
 from arenda.directory.models import AccountingBase, Organization, VatRate
 
 
@@ -193,9 +194,7 @@ def invoice_issue(*, invoice: Invoice, by, on: date | None = None) -> Invoice:
     set_author(invoice, by)
     invoice.save()
     if needs_push:
-        from arenda.billing import tasks
-
-        transaction.on_commit(lambda: tasks.push_invoice.enqueue(invoice.pk))
+        onec.schedule_push(invoice.pk)
     return invoice
 
 
@@ -226,8 +225,9 @@ def _status_for(invoice: Invoice) -> str:
 
 
 @transaction.atomic
-def invoice_recompute(*, invoice: Invoice) -> Invoice:
-    """Paid amount and status from the payments."""
+def invoice_recompute(*, invoice: Invoice) -> tuple[Invoice, bool]:
+    """Paid amount and status from the payments; and whether this recomputation made the
+    invoice paid in full (settled it)."""
     invoice = locked(Invoice, invoice.pk)
     before = invoice.status
     payments = list(invoice.payments.order_by("date", "pk").values_list("date", "amount"))
@@ -235,9 +235,7 @@ def invoice_recompute(*, invoice: Invoice) -> Invoice:
     invoice.status = _status_for(invoice)
     invoice.settled_on = _settled_on(invoice, payments)
     invoice.save(update_fields=["paid_amount", "status", "settled_on", "updated_at"])
-    if invoice.status == Invoice.Status.PAID and before != Invoice.Status.PAID:
-        transaction.on_commit(lambda: _on_paid(invoice))
-    return invoice
+    return invoice, invoice.status == Invoice.Status.PAID and before != Invoice.Status.PAID
 
 
 def _settled_on(invoice: Invoice, payments) -> date | None:
@@ -253,34 +251,12 @@ def _settled_on(invoice: Invoice, payments) -> date | None:
     return None
 
 
-def _on_paid(invoice: Invoice) -> None:
-    from arenda.crm.rules import deal_follow_bookings
-
-    if (
-        invoice.kind == Invoice.Kind.PREPAYMENT
-        and invoice.booking_id
-        and invoice.deal
-        and invoice.deal.manager
-    ):
-        notify(
-            invoice.deal.manager,
-            _("Prepayment received — booking #%(id)s can be confirmed.") % {"id": invoice.booking_id},
-            invoice.booking.get_absolute_url(),
-        )
-    if invoice.booking_id:
-        from arenda.billing.overtime import close_if_settled
-
-        with transaction.atomic():  # the last invoice of a completed booking paid → closed
-            close_if_settled(booking=invoice.booking)
-    if invoice.deal_id:
-        with transaction.atomic():
-            deal_follow_bookings(invoice.deal_id)
-
-
 @dataclass
 class Recorded:
     payment: Payment
     created: bool
+    # This payment made its invoice paid in full: what follows is ``flows/payments.py``'s.
+    settled: bool = False
 
 
 @transaction.atomic
@@ -322,8 +298,19 @@ def payment_record(
             )
     except IntegrityError:
         return Recorded(Payment.objects.get(source=source, reference=reference), False)
-    invoice_recompute(invoice=invoice)
-    return Recorded(payment, True)
+    payment.invoice, settled = invoice_recompute(invoice=invoice)
+    return Recorded(payment, True, settled=settled)
+
+
+@transaction.atomic
+def payment_delete(*, payment: Payment, by) -> Invoice:
+    """Delete a payment entered by hand (1C and statement payments would come back with the
+    next sync: they are fixed at the source); the invoice is recomputed."""
+    if payment.source != Payment.Source.MANUAL:
+        raise BillingRefused("not_manual", _("Only a payment entered by hand can be deleted."))
+    invoice = payment.invoice
+    record_delete(payment, by=by)
+    return invoice_recompute(invoice=invoice)[0]
 
 
 def booking_hours_invoiced(booking) -> Decimal:
@@ -338,8 +325,6 @@ def booking_hours_invoiced(booking) -> Decimal:
 def prepayment_invoice_for_booking(*, booking, by, issue: bool = True) -> Invoice:
     """The prepayment invoice for the ordered hours (and delivery km where the booking bills
     km). One per booking: asking again returns the open one."""
-    from arenda.bookings.models import Booking
-
     booking = (
         Booking.objects.select_for_update(of=("self",))
         .select_related("deal__counterparty", "deal__organization", "equipment_type", "unit")
@@ -389,7 +374,5 @@ def invoice_retry_sync(*, invoice: Invoice, by) -> Invoice:
     invoice.sync_next_attempt_at = None
     set_author(invoice, by)
     invoice.save()
-    from arenda.billing import tasks
-
-    transaction.on_commit(lambda: tasks.push_invoice.enqueue(invoice.pk))
+    onec.schedule_push(invoice.pk)
     return invoice

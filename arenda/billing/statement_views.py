@@ -20,6 +20,7 @@ from arenda.billing.models import BankStatement, Invoice, StatementPayment
 from arenda.billing.services import BillingRefused
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
+from arenda.flows import payments
 
 RESOURCE = "bank_statement"
 PAGE_SIZE = 50
@@ -71,7 +72,7 @@ def statement_list(request):
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                result = statements.statement_import(
+                result = payments.statement_import(
                     file_name=upload.name, data=statements.read_upload(upload), by=request.user
                 )
             except statements.StatementError as exc:
@@ -205,7 +206,7 @@ def statement_payment_assign(request, pk):
         return _render_waiting(request, bound=(row.pk, form), status=400)
     invoice = form.cleaned_data["invoice"]
     try:
-        statements.statement_payment_assign(statement_payment=row, invoice=invoice, by=request.user)
+        payments.statement_payment_assign(statement_payment=row, invoice=invoice, by=request.user)
     except BillingRefused as exc:
         form.add_error(None, exc.detail)
         return _render_waiting(request, bound=(row.pk, form), status=409)

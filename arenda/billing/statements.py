@@ -426,6 +426,8 @@ class ImportResult:
     known: int = 0
     outgoing: int = 0
     warnings: list[str] = field(default_factory=list)
+    # Invoices this import made paid in full (what follows is ``flows/payments.py``'s).
+    settled: list[Invoice] = field(default_factory=list)
 
     @property
     def matched(self) -> list[StatementPayment]:
@@ -493,7 +495,7 @@ def _record(parsed: Statement, *, file_name: str, sha256: str, by) -> ImportResu
                 % {"number": document.number or "?", "line": document.line}
             )
             continue
-        row = _record_document(statement, document, ours, by)
+        row = _record_document(statement, document, ours, by, result.settled)
         if row is None:
             result.known += 1
         else:
@@ -509,7 +511,9 @@ def _incoming(document: Document, ours: dict[str, int]) -> bool:
     return document.received_on is not None and document.written_off_on is None
 
 
-def _record_document(statement, document: Document, ours: dict[str, int], by) -> StatementPayment | None:
+def _record_document(
+    statement, document: Document, ours: dict[str, int], by, settled: list[Invoice]
+) -> StatementPayment | None:
     key = payment_key(document)
     if StatementPayment.objects.filter(key=key).exists():
         return None
@@ -544,7 +548,7 @@ def _record_document(statement, document: Document, ours: dict[str, int], by) ->
     if match.candidates:
         row.candidates.set(match.candidates)
     if match.invoice is not None:
-        row.payment = twin or _pay(row, match.invoice, by)
+        row.payment = twin or _pay(row, match.invoice, by, settled)
         row.save(update_fields=["payment", "updated_at"])
     return row
 
@@ -565,12 +569,13 @@ def _twin_from_1c(*, amount, on, payer_inn, invoice=None) -> Payment | None:
     return twins.select_related("invoice").order_by("pk").first()
 
 
-def _pay(row: StatementPayment, invoice: Invoice, by) -> Payment:
-    """Record the payment, unless 1C already brought the same money in for this invoice."""
+def _pay(row: StatementPayment, invoice: Invoice, by, settled: list[Invoice]) -> Payment:
+    """Record the payment, unless 1C already brought the same money in for this invoice;
+    an invoice it settles goes to ``settled``."""
     twin = _twin_from_1c(amount=row.amount, on=row.date, payer_inn=row.payer_inn, invoice=invoice)
     if twin is not None:
         return twin
-    return payment_record(
+    recorded = payment_record(
         invoice=invoice,
         amount=row.amount,
         on=row.date,
@@ -579,7 +584,10 @@ def _pay(row: StatementPayment, invoice: Invoice, by) -> Payment:
         reference=row.key,
         payer=row.payer_name,
         purpose=row.purpose,
-    ).payment
+    )
+    if recorded.settled:
+        settled.append(recorded.payment.invoice)
+    return recorded.payment
 
 
 # --- the accountant's decisions ---------------------------------------------------------------
@@ -587,18 +595,24 @@ def _pay(row: StatementPayment, invoice: Invoice, by) -> Payment:
 WAITING = (StatementPayment.State.AMBIGUOUS, StatementPayment.State.UNMATCHED)
 
 
+@dataclass
+class Assigned:
+    row: StatementPayment
+    # The invoice, when this payment made it paid in full (``flows/payments.py`` follows it).
+    settled: Invoice | None = None
+
+
 @transaction.atomic
-def statement_payment_assign(
-    *, statement_payment: StatementPayment, invoice: Invoice, by
-) -> StatementPayment:
+def statement_payment_assign(*, statement_payment: StatementPayment, invoice: Invoice, by) -> Assigned:
     """The accountant says which invoice a waiting payment pays."""
     row = locked(StatementPayment, statement_payment.pk)
     if row.state not in (*WAITING, StatementPayment.State.IGNORED):
         raise BillingRefused("already_recorded", _("This payment is already recorded against an invoice."))
-    row.payment = _pay(row, invoice, by)
+    settled: list[Invoice] = []
+    row.payment = _pay(row, invoice, by, settled)
     row.state = StatementPayment.State.ASSIGNED
     row.save(update_fields=["payment", "state", "updated_at"])
-    return row
+    return Assigned(row, settled[0] if settled else None)
 
 
 @transaction.atomic

@@ -13,6 +13,7 @@ from arenda.billing.models import Invoice
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
 from arenda.directory.models import AccountingBase
+from arenda.flows import payments
 
 S = Invoice.SyncStatus
 SHOWN_PER_BASE = 50
@@ -54,10 +55,8 @@ def sync_overview(request):
 @require(Action.CHANGE, "accounting_base")
 @require_POST
 def sync_base_now(request, pk):
-    from arenda.integrations.onec.sync import sync_base
-
     base = get_object_or_404(AccountingBase, pk=pk, is_active=True)
-    result = sync_base(base.pk)
+    result = payments.sync_base(base.pk)
     messages.success(
         request,
         _("%(base)s: %(pushed)d sent to 1C, %(failed)d not sent, %(payments)d new payments.")

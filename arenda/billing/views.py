@@ -28,6 +28,7 @@ from arenda.core.services import record_delete
 from arenda.core.ui import history_entries
 from arenda.crm.models import Deal
 from arenda.directory.models import Counterparty, Organization
+from arenda.flows import payments
 
 PAGE_SIZE = 50
 ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
@@ -208,7 +209,7 @@ def invoice_payment(request, pk):
     if form.is_valid():
         data = form.cleaned_data
         try:
-            got = services.payment_record(
+            got = payments.payment_record(
                 invoice=invoice,
                 amount=data["amount"],
                 on=data["date"],
@@ -360,11 +361,6 @@ def booking_prepayment(request, booking_pk):
         return redirect(booking.get_absolute_url())
     messages.success(request, _("%(name)s is ready to print and send.") % {"name": invoice})
     return redirect(invoice.get_absolute_url())
-
-
-def invoices_of(qs) -> list[Invoice]:
-    """Invoices shown on a deal's or a booking's page."""
-    return list(qs.select_related("counterparty").order_by(F("date").desc(nulls_first=True), "-pk"))
 
 
 # --- payments -------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ Drivers bind their Telegram chat by opening ``t.me/<bot>?start=drv_<token>`` (th
 ``/start`` handler below); their later messages go to the manager of their current order
 as an in-app notification instead of becoming leads. Hours they send after the start
 («8,5» or «8,5 120»: hours, then km) wait on the booking page as a ``DriverReport`` until
-the manager confirms it into a waybill (``bookings.waybills``, source «driver»).
+the manager confirms it into a waybill (``flows/trips.py``, source «driver»).
 """
 
 import re
@@ -44,6 +44,7 @@ from django.utils.translation import gettext_lazy, pgettext
 from arenda.bookings.models import Booking, DriverReport, SupplyOrder
 from arenda.bookings.services import BookingConflict
 from arenda.core.models import CompanySettings
+from arenda.core.notify import notify
 from arenda.core.services import locked, set_author
 from arenda.core.ui import format_plate
 from arenda.core.validators import format_phone
@@ -484,13 +485,9 @@ def report_receive(*, driver: Driver, booking: Booking, hours, km, text: str) ->
     return report
 
 
-@transaction.atomic
-def report_confirm(*, report: DriverReport, by):
-    """The manager agrees: a waybill (source «driver») from the report — the booking is
-    completed and settled as with any waybill."""
-    from arenda.bookings import waybills
-
-    report = locked(DriverReport, report.pk)
+def report_waybill(report: DriverReport) -> tuple[Booking, dict]:
+    """The waybill a pending report makes (source «driver»): its booking and its data.
+    The caller holds the report's lock (``flows/trips.py``)."""
     if report.status != DriverReport.Status.PENDING:
         raise BookingConflict("report_decided", _("This report is already confirmed or rejected."))
     booking = Booking.objects.get(pk=report.booking_id)
@@ -512,12 +509,15 @@ def report_confirm(*, report: DriverReport, by):
     }
     if report.km is not None:
         data["km"] = report.km
-    recorded = waybills.waybill_record(booking=booking, data=data, by=by, source="driver")
-    report.status, report.waybill = DriverReport.Status.CONFIRMED, recorded.waybill
+    return booking, data
+
+
+def report_mark_confirmed(*, report: DriverReport, waybill, by) -> DriverReport:
+    report.status, report.waybill = DriverReport.Status.CONFIRMED, waybill
     report.decided_by = by if getattr(by, "is_authenticated", False) else None
     report.decided_at = timezone.now()
     report.save()
-    return recorded
+    return report
 
 
 @transaction.atomic
@@ -534,8 +534,6 @@ def report_reject(*, report: DriverReport, by) -> DriverReport:
 
 def _report_hours(driver: Driver, text: str) -> str | None:
     """A driver's «8,5 120»: a report on their booking under way, for the manager to confirm."""
-    from arenda.core.notify import notify
-
     parsed = parse_hours_report(text)
     booking = reporting_booking(driver) if parsed else None
     if booking is None:
@@ -559,12 +557,10 @@ def _report_hours(driver: Driver, text: str) -> str | None:
         }
 
 
-def driver_message(*, chat_id: str, text: str, user: dict, update: dict) -> str | None:
+def driver_message(*, chat_id: str, text: str, user: dict) -> str | None:
     """A driver writes to the bot: not a lead. Hours («8,5 120») become a report on their
     booking under way; anything else goes to the manager of their current order as a
     notification. None when the chat is not a driver's."""
-    from arenda.core.notify import notify
-
     driver = Driver.objects.filter(telegram_chat_id=str(chat_id)).first()
     if driver is None:
         return None
@@ -583,9 +579,3 @@ def driver_message(*, chat_id: str, text: str, user: dict, update: dict) -> str 
             reverse("bookings:booking_detail", args=[booking.pk]),
         )
         return _("Passed on to the manager.")
-
-
-def register() -> None:
-    """Called from the bookings app's ready()."""
-    webhook.register_start_handler(INVITE_PREFIX, bind_driver)
-    webhook.register_chat_handler(driver_message)

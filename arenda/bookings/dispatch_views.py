@@ -22,6 +22,7 @@ from arenda.core.models import CompanySettings
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
 from arenda.directory.models import Driver
+from arenda.flows import trips
 
 PANEL_STATUSES = ("reserved", "confirmed", "dispatched")
 
@@ -117,7 +118,7 @@ def driver_report_decide(request, pk, decision):
     report = get_object_or_404(DriverReport, pk=pk)
     try:
         if decision == "confirm":
-            recorded = dispatch.report_confirm(report=report, by=request.user)
+            recorded = trips.report_confirm(report=report, by=request.user)
             messages.success(
                 request,
                 _("The waybill %(number)s is recorded from the driver's report.")

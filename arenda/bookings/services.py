@@ -1,4 +1,6 @@
-"""Writes of bookings and supply orders. Every path — UI, API, admin, tasks — comes here.
+"""Writes of bookings and supply orders. Every path — UI, API, admin, tasks — comes here;
+what a booking's status sets off elsewhere (the deal follows, the prepayment that gates
+confirming) is ``flows/deals.py``'s, which calls these.
 
 The no-overlap rule: a unit or a driver is never in two active bookings whose busy
 ranges [start, end + transit buffer) overlap. ``booking_reserve`` locks the booking,
@@ -13,14 +15,11 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from arenda.bookings import selectors
 from arenda.bookings.models import Booking, SupplyOrder
-from arenda.bookings.rules import prepayment_satisfied
 from arenda.core.services import locked, record_create, record_update, set_author
-from arenda.crm.rules import deal_follow_bookings
 from arenda.directory.models import Driver, Unit
 
 
@@ -254,11 +253,13 @@ def supply_order_set_status(*, supply_order: SupplyOrder, status: str, by) -> Su
 
 
 @transaction.atomic
-def booking_confirm(*, booking: Booking, by) -> Booking:
+def booking_confirm(*, booking: Booking, by, prepayment_satisfied: bool) -> Booking:
+    """Confirm a reserved booking. Whether the customer's prepayment allows it is billing's
+    rule (``billing/rules.py``): ``flows/deals.py`` asks it and passes the answer."""
     booking = locked(Booking, booking.pk)
     if booking.status != Booking.Status.RESERVED:
         raise BookingConflict("wrong_status", _("Only a reserved booking can be confirmed."))
-    if not prepayment_satisfied(booking):
+    if not prepayment_satisfied:
         raise BookingConflict(
             "prepayment_missing",
             _("The customer works with prepayment: the prepayment invoice of this booking is not paid yet."),
@@ -278,7 +279,19 @@ def booking_complete(*, booking: Booking, by) -> Booking:
     booking.status = Booking.Status.COMPLETED
     set_author(booking, by)
     booking.save()
-    deal_follow_bookings(booking.deal_id)
+    return booking
+
+
+@transaction.atomic
+def booking_close(*, booking: Booking, by) -> Booking:
+    """A completed booking is closed: its work is done and paid (``flows/trips.py`` decides
+    when, by billing's rule)."""
+    booking = locked(Booking, booking.pk)
+    if booking.status != Booking.Status.COMPLETED:
+        raise BookingConflict("wrong_status", _("Only a completed booking can be closed."))
+    booking.status = Booking.Status.CLOSED
+    set_author(booking, by)
+    booking.save()
     return booking
 
 
@@ -302,9 +315,4 @@ def booking_cancel(*, booking: Booking, reason: str, by) -> Booking:
     supply = SupplyOrder.objects.filter(booking=booking).exclude(status=SupplyOrder.Status.CANCELLED).first()
     if supply is not None and supply.status != SupplyOrder.Status.COMPLETED:
         record_update(supply, data={"status": SupplyOrder.Status.CANCELLED}, by=by)
-    deal_follow_bookings(booking.deal_id)
     return booking
-
-
-def now():
-    return timezone.now()

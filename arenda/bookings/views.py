@@ -1,6 +1,6 @@
 """Booking pages: the list, a booking with its status actions, the availability picker,
 the timeline board, the day view, the status board and supply orders. Every write goes
-through ``arenda.bookings.services``; a ``BookingConflict`` is shown in words with links
+through ``arenda.bookings.services`` (or ``arenda.flows.deals`` where the deal follows); a ``BookingConflict`` is shown in words with links
 to what blocks the booking."""
 
 import calendar
@@ -19,17 +19,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from arenda.billing.views import invoices_of
+from arenda.billing.selectors import invoices_of_booking
 from arenda.bookings import selectors, services
 from arenda.bookings.calendar import feed_for, feed_regenerate
+from arenda.bookings.dispatch_views import panel_context
 from arenda.bookings.forms import AvailabilityForm, BookingForm, CancelForm, ReserveForm, SupplyOrderForm
 from arenda.bookings.models import Booking, CalendarFeed, SupplyOrder
 from arenda.bookings.services import BookingConflict
+from arenda.bookings.waybill_views import waybills_panel
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
 from arenda.core.ui import history_entries
 from arenda.crm.models import Deal
 from arenda.directory.models import Counterparty, Driver, MaintenanceWindow, Supplier, Unit
+from arenda.flows import deals
 
 PAGE_SIZE = 50
 BOARD_LIMIT = 200
@@ -165,7 +168,7 @@ def _invoices(booking: Booking, user) -> tuple[list | None, bool]:
     """The booking's invoices, and whether the user may ask for its prepayment invoice."""
     if not can(user, Action.VIEW, "invoice"):
         return None, False
-    invoices = invoices_of(booking.invoices.all())
+    invoices = invoices_of_booking(booking)
     has_prepayment = any(i.kind == "prepayment" and i.status != "cancelled" for i in invoices)
     may = can(user, Action.CHANGE, "booking") and can(user, Action.ADD, "invoice")
     return invoices, may and not has_prepayment and booking.status in (
@@ -191,6 +194,8 @@ def _render_detail(request, booking: Booking, *, conflict=None, cancel_form=None
         "conflict": conflict,
         "cancel_form": cancel_form or CancelForm(),
         "history": history_entries(booking),
+        "dispatch_panel": panel_context(booking, request.user),
+        "waybills_panel": waybills_panel(booking, request.user),
     }
     return render(request, "bookings/booking_detail.html", context, status=status)
 
@@ -264,13 +269,13 @@ def _status_action(request, pk, service, done_message):
 @require(Action.CHANGE, "booking")
 @require_POST
 def booking_confirm(request, pk):
-    return _status_action(request, pk, services.booking_confirm, _("%(name)s confirmed."))
+    return _status_action(request, pk, deals.booking_confirm, _("%(name)s confirmed."))
 
 
 @require(Action.CHANGE, "booking")
 @require_POST
 def booking_complete(request, pk):
-    return _status_action(request, pk, services.booking_complete, _("%(name)s completed."))
+    return _status_action(request, pk, deals.booking_complete, _("%(name)s completed."))
 
 
 @require(Action.CHANGE, "booking")
@@ -280,7 +285,7 @@ def booking_cancel(request, pk):
     form = CancelForm(request.POST)
     if form.is_valid():
         try:
-            services.booking_cancel(booking=booking, reason=form.cleaned_data["reason"], by=request.user)
+            deals.booking_cancel(booking=booking, reason=form.cleaned_data["reason"], by=request.user)
         except ValidationError as exc:
             form.add_error("reason", exc.message_dict.get("reason", exc.messages))
         except BookingConflict as exc:

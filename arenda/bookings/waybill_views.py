@@ -1,5 +1,5 @@
 """Waybill pages: record a waybill of a booking, correct one, open its scan. The booking
-page shows them with the settlement (``templatetags.waybill_tags``)."""
+page shows them with the settlement (``waybills_panel``)."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -9,12 +9,32 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from arenda.billing.overtime import settlement
 from arenda.bookings import waybills
 from arenda.bookings.models import Booking, Waybill
 from arenda.bookings.services import BookingConflict
 from arenda.bookings.waybill_forms import WaybillForm
 from arenda.core.permissions import require
-from arenda.core.roles import Action
+from arenda.core.roles import Action, can, has_special
+from arenda.flows import trips
+
+
+def waybills_panel(booking: Booking, user) -> dict:
+    """The waybills section of the booking page: the waybills with the settlement (three
+    queries, whatever the number of waybills)."""
+    if not can(user, Action.VIEW, "waybill"):
+        return {"visible": False}
+    rows = list(booking.waybills.select_related("driver", "unit"))
+    closed = booking.status in (Booking.Status.CLOSED, Booking.Status.CANCELLED)
+    return {
+        "visible": True,
+        "booking": booking,
+        "waybills": rows,
+        "settlement": settlement(booking) if rows else None,
+        "may_add": can(user, Action.ADD, "waybill") and booking.status in waybills.RECORDING_STATUSES,
+        "may_change": can(user, Action.CHANGE, "waybill") and not closed,
+        "see_pay": has_special(user, "view_driver_pay"),
+    }
 
 
 def _booking(pk) -> Booking:
@@ -49,9 +69,9 @@ def _form_page(request, *, booking, waybill=None):
             data, scan = form.service_data(), form.cleaned_data.get("scan") or None
             try:
                 if waybill is None:
-                    result = waybills.waybill_record(booking=booking, data=data, scan=scan, by=request.user)
+                    result = trips.waybill_record(booking=booking, data=data, scan=scan, by=request.user)
                 else:
-                    result = waybills.waybill_update(waybill=waybill, data=data, scan=scan, by=request.user)
+                    result = trips.waybill_update(waybill=waybill, data=data, scan=scan, by=request.user)
             except ValidationError as exc:
                 form.add_service_error(exc)
             except BookingConflict as exc:

@@ -1,13 +1,13 @@
-"""Writes of waybills («путевой лист»): recording one completes the booking and settles it
-(``billing.overtime``); correcting one settles it again. Every path — the booking page, the
-API, the driver's report — comes here.
+"""Writes of waybills («путевой лист»): the first one completes its booking. What a waybill
+sets off in billing — the overtime settlement, closing the booking when it is paid, the
+deal following — is ``flows/trips.py``'s, which every path (the booking page, the API,
+the driver's report) calls; it calls these.
 
 The booking row is locked first, so two waybills of one booking saved at the same moment
 settle one after the other and the second sees the first's invoice: nothing is billed twice.
 Everything is checked before anything is written; a scan is stored only with a valid waybill.
 """
 
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
@@ -232,27 +232,17 @@ def _save(waybill: Waybill, *, scan, by) -> None:
     waybill.save()
 
 
-@dataclass
-class Recorded:
-    waybill: Waybill
-    booking: Booking
-    overtime_invoice: object  # billing.Invoice or None
-
-
 def _locked_booking(pk) -> Booking:
     locked(Booking, pk)
     return Booking.objects.select_related("unit", "driver", "deal").get(pk=pk)
 
 
 @transaction.atomic
-def waybill_record(
+def waybill_create(
     *, booking: Booking, data: dict, by, scan=None, source: str = Waybill.Source.MANUAL
-) -> Recorded:
-    """Record a waybill of a booking. The first one completes a confirmed or dispatched
-    booking; then the booking is settled (an overtime invoice if more was worked than was
-    billed) and closed if everything is paid."""
-    from arenda.billing import overtime
-
+) -> Waybill:
+    """Write a waybill of a booking (under the booking's lock, which the caller's
+    transaction keeps). The first one completes a confirmed or dispatched booking."""
     booking = _locked_booking(booking.pk)
     if booking.status not in RECORDING_STATUSES:
         raise BookingConflict(
@@ -270,22 +260,17 @@ def waybill_record(
         setattr(waybill, name, value)
     _check_all(waybill, booking, scan=scan, km_given=data.get("km") is not None)  # before any write
     _copy_from_booking(waybill, booking)
-    with _scan_removed_on_error(waybill):
+    with scan_removed_on_error(waybill):
         _save(waybill, scan=scan, by=by)
         if booking.status in (Booking.Status.CONFIRMED, Booking.Status.DISPATCHED):
-            booking = booking_complete(booking=booking, by=by)
-        invoice = overtime.settle(booking=booking, by=by)
-        overtime.close_if_settled(booking=booking, by=by)
-    booking.refresh_from_db()
-    return Recorded(waybill=waybill, booking=booking, overtime_invoice=invoice)
+            waybill.booking = booking_complete(booking=booking, by=by)
+    return waybill
 
 
 @transaction.atomic
-def waybill_update(*, waybill: Waybill, data: dict, by, scan=None) -> Recorded:
-    """Correct a waybill; the booking is settled again (the overtime invoice corrected).
-    A closed booking's waybills are final."""
-    from arenda.billing import overtime
-
+def waybill_correct(*, waybill: Waybill, data: dict, by, scan=None) -> Waybill:
+    """Correct a waybill (under its booking's lock). A closed booking's waybills are final.
+    A replaced scan's old file goes once the caller's transaction commits."""
     booking = _locked_booking(waybill.booking_id)
     if booking.status in (Booking.Status.CLOSED, Booking.Status.CANCELLED):
         raise BookingConflict("booking_closed", _("A closed booking's waybills cannot be changed."))
@@ -300,24 +285,23 @@ def waybill_update(*, waybill: Waybill, data: dict, by, scan=None) -> Recorded:
     if "started_at" in data:
         _copy_from_booking(waybill, booking)
     old_scan = waybill.scan.name if (scan is not None and waybill.scan) else ""
-    with _scan_removed_on_error(waybill, only_new=scan is not None):
+    with scan_removed_on_error(waybill, only_new=scan is not None):
         _save(waybill, scan=scan, by=by)
-        invoice = overtime.settle(booking=booking, by=by, correction=True)
-        overtime.close_if_settled(booking=booking, by=by)
     if old_scan and old_scan != waybill.scan.name:
         storage = waybill.scan.storage
         transaction.on_commit(lambda: storage.delete(old_scan))
-    booking.refresh_from_db()
-    return Recorded(waybill=waybill, booking=booking, overtime_invoice=invoice)
+    waybill.booking = booking
+    return waybill
 
 
-class _scan_removed_on_error:
+class scan_removed_on_error:
     """If anything fails after the scan was stored, the stored file goes too (the database
-    rolls back; the file system would not)."""
+    rolls back; the file system would not). ``before``: the scan the waybill had before
+    this change (kept), when the waybill has been saved with a new one already."""
 
-    def __init__(self, waybill: Waybill, only_new: bool = True):
+    def __init__(self, waybill: Waybill, only_new: bool = True, before: str | None = None):
         self.waybill, self.only_new = waybill, only_new
-        self.before = waybill.scan.name if waybill.scan else ""
+        self.before = before if before is not None else (waybill.scan.name if waybill.scan else "")
 
     def __enter__(self):
         return self

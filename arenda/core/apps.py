@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from arenda.core.sqlite import install_unicode_like
+
 
 class CoreConfig(AppConfig):
     name = "arenda.core"
@@ -8,6 +10,4 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self):
-        from arenda.core.sqlite import install_unicode_like
-
         install_unicode_like()

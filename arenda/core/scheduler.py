@@ -1,11 +1,11 @@
 """A small scheduler for periodic jobs: "enqueue X every N seconds", once per period,
 however many scheduler processes run (on one machine or several).
 
-Apps register jobs at import time::
-
-    from arenda.core.scheduler import every
-
-    every(60, "crm.read_lead_mail")(read_lead_mail_task)   # a django-tasks Task
+The jobs are listed in one place, ``PERIODIC_JOBS`` in settings.py: a name, the period in
+seconds and the dotted path of a django-tasks Task, e.g.
+``"crm.read_lead_mail": (60, "arenda.crm.tasks.read_lead_mail_task")``. The path is
+resolved when the scheduler starts (as Django resolves its own settings), so the
+foundation names no module above it.
 
 ``python manage.py run_scheduler`` ticks every few seconds; each tick, for each job, it
 computes the current period number (seconds since the epoch // period) and tries
@@ -20,8 +20,10 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from arenda.core.models import PeriodicJob
 
@@ -35,19 +37,18 @@ class Job:
     task: object  # a django_tasks Task (has .enqueue())
 
 
-REGISTRY: dict[str, Job] = {}
-
-
-def every(seconds: int, name: str):
-    """Register a task to be enqueued once every ``seconds``."""
-    if seconds < 1:
-        raise ValueError("a period is at least one second")
-
-    def register(task):
-        REGISTRY[name] = Job(name=name, seconds=seconds, task=task)
-        return task
-
-    return register
+def configured_jobs(declared: dict[str, tuple[int, str]] | None = None) -> dict[str, Job]:
+    """The jobs of ``PERIODIC_JOBS`` (or ``declared``), their tasks imported. A period under
+    one second, or a path that names no task, stops the scheduler with the job's name."""
+    jobs = {}
+    for name, (seconds, path) in (settings.PERIODIC_JOBS if declared is None else declared).items():
+        if seconds < 1:
+            raise ValueError(f"periodic job {name!r}: a period is at least one second")
+        task = import_string(path)
+        if not hasattr(task, "enqueue"):
+            raise ValueError(f"periodic job {name!r}: {path} is not a task")
+        jobs[name] = Job(name=name, seconds=seconds, task=task)
+    return jobs
 
 
 def period_of(job: Job, now: datetime) -> int:
@@ -59,7 +60,7 @@ def tick(now: datetime | None = None, jobs: dict[str, Job] | None = None) -> lis
     enqueued for this period. Returns the names enqueued by this call."""
     now = now or timezone.now()
     enqueued = []
-    for job in (jobs or REGISTRY).values():
+    for job in (configured_jobs() if jobs is None else jobs).values():
         period = period_of(job, now)
         PeriodicJob.objects.get_or_create(name=job.name)
         with transaction.atomic():
@@ -75,9 +76,10 @@ def tick(now: datetime | None = None, jobs: dict[str, Job] | None = None) -> lis
 
 
 def run_forever(interval: float = 5.0, stop=lambda: False) -> None:
+    jobs = configured_jobs()
     while not stop():
         try:
-            tick()
+            tick(jobs=jobs)
         except Exception:  # keep scheduling the other jobs; the error is in the log
             log.exception("scheduler tick failed")
         time.sleep(interval)

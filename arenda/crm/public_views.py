@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from arenda.crm import services
 from arenda.crm.models import Deal
 from arenda.crm.proposal import proposal_filename, render_proposal_html, render_proposal_pdf
+from arenda.flows import deals
 
 
 def _deal_for(token: str) -> Deal:
@@ -63,7 +64,7 @@ def proposal_accept(request, token):
     times the button is pressed."""
     deal = _deal_for(token)
     try:
-        services.deal_agree(deal=deal, by=None, by_customer=True)
+        deals.deal_agree(deal=deal, by=None, by_customer=True)
     except services.FunnelRefused as exc:
         messages.error(request, exc.detail)
     return redirect("proposal:page", token=token)

@@ -1,9 +1,10 @@
 """Writes of the sales side: leads from every channel, the lead funnel, deals, their lines
-and comments, the stage moves and "КП agreed → bookings".
+and comments, and the stage moves.
 
-Rules of the funnels live here (``DEAL_MOVES``, ``deal_move``) and in ``rules.py`` (the
-moves the data makes by itself). Views, API, the Telegram webhook and the mail reader all
-call these functions.
+Rules of the funnels live here (``DEAL_MOVES``, ``deal_move``). What crosses into other
+apps — "КП agreed → bookings", the deal following its bookings and invoices — is
+``flows/deals.py``'s, which calls these. Views, API, the Telegram webhook and the mail
+reader call these functions (or the flows).
 """
 
 import secrets
@@ -15,7 +16,6 @@ from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from arenda.bookings import services as booking_services
 from arenda.core.models import User
 from arenda.core.notify import notify
 from arenda.core.roles import Role
@@ -23,6 +23,7 @@ from arenda.core.services import locked, record_create, record_update, set_autho
 from arenda.core.validators import inn_is_valid, normalize_phone
 from arenda.crm.models import Deal, DealComment, DealLine, Lead, LeadMessage
 from arenda.directory.models import Contact, Counterparty
+from arenda.integrations.messaging import outbox
 
 
 @dataclass
@@ -39,8 +40,8 @@ class FunnelRefused(Exception):
 # --- the deal funnel ----------------------------------------------------------------------
 S = Deal.Stage
 # Where a manager may move a deal from each stage. "agreed" is reached by agreeing the
-# proposal (deal_agree), "won" only when the work is done and paid (rules.py) — or by hand
-# from "closing".
+# proposal (``flows/deals.py``), "won" only when the work is done and paid (the deal follows
+# its bookings, ``flows/deals.py``) — or by hand from "closing".
 DEAL_MOVES: dict[str, set[str]] = {
     S.NEW: {S.SELECTION, S.PROPOSAL, S.LOST},
     S.SELECTION: {S.NEW, S.PROPOSAL, S.LOST},
@@ -64,7 +65,8 @@ def deal_create(*, by, **data) -> Deal:
 
 @transaction.atomic
 def deal_update(*, instance: Deal, by, **data) -> Deal:
-    """Change a deal's details. A stage change goes through ``deal_move``."""
+    """Change a deal's details. A stage change goes through ``deal_move`` (agreeing, through
+    ``flows/deals.py``)."""
     stage = data.pop("stage", None)
     reason = data.pop("lost_reason", None)
     deal = record_update(locked(Deal, instance.pk), data=data, by=by) if data else instance
@@ -73,23 +75,32 @@ def deal_update(*, instance: Deal, by, **data) -> Deal:
     return deal
 
 
-@transaction.atomic
-def deal_move(*, deal: Deal, stage: str, by, reason: str = "") -> Deal:
-    """Move a deal along the funnel, refusing a move the funnel does not allow — with the
-    reason in words (the kanban board shows it)."""
-    deal = locked(Deal, deal.pk)
+def move_allowed(deal: Deal, stage: str) -> bool:
+    """Whether the funnel lets the deal go to ``stage``: False when it is there already;
+    refuses (``FunnelRefused``, with the reason in words) a move it does not allow."""
     if stage not in Deal.Stage.values:
         raise ValidationError({"stage": _("Unknown stage.")})
     if stage == deal.stage:
-        return deal
+        return False
     if stage not in DEAL_MOVES[deal.stage]:
         raise FunnelRefused(
             "stage_move_refused",
             _("A deal cannot go from «%(old)s» to «%(new)s».")
             % {"old": deal.get_stage_display(), "new": Deal.Stage(stage).label},
         )
+    return True
+
+
+@transaction.atomic
+def deal_move(*, deal: Deal, stage: str, by, reason: str = "") -> Deal:
+    """Move a deal along the funnel, refusing a move the funnel does not allow — with the
+    reason in words (the kanban board shows it). Agreeing makes bookings, so the move to
+    "agreed" is ``flows/deals.py``'s."""
+    deal = locked(Deal, deal.pk)
+    if not move_allowed(deal, stage):
+        return deal
     if stage == S.AGREED:
-        return deal_agree(deal=deal, by=by)
+        raise FunnelRefused("stage_move_refused", _("A deal is agreed by agreeing its proposal."))
     if stage == S.PROPOSAL and not deal.lines.exists():
         raise FunnelRefused(
             "no_lines", _("Add at least one line (machine, dates, rate) before the proposal.")
@@ -123,33 +134,21 @@ def proposal_token_for(deal: Deal) -> str:
     return deal.proposal_token
 
 
-@transaction.atomic
-def deal_agree(*, deal: Deal, by, by_customer: bool = False) -> Deal:
-    """The КП is agreed: one draft booking per line, the deal moves to "agreed". Agreeing
-    twice (two clicks, the customer and the manager) makes the bookings once."""
-    deal = locked(Deal, deal.pk)
-    if deal.agreed_at is not None:
-        return deal
+def agreeable_lines(deal: Deal) -> list[DealLine]:
+    """The lines an agreement books, one booking each; refuses a closed deal or one
+    without lines. The caller holds the deal's lock and has seen it is not agreed yet."""
     if deal.stage in (S.WON, S.LOST):
         raise FunnelRefused("deal_closed", _("The deal is closed."))
     lines = list(deal.lines.select_related("equipment_type"))
     if not lines:
         raise FunnelRefused("no_lines", _("The deal has no lines to book."))
-    for line in lines:
-        booking_services.booking_create(
-            deal=deal,
-            by=by,
-            equipment_type=line.equipment_type,
-            min_capacity_t=line.min_capacity_t,
-            start=line.start,
-            end=line.end,
-            site_address=line.site_address,
-            ordered_hours=line.ordered_hours,
-            min_hours=line.min_hours,
-            rate_per_hour=line.rate_per_hour,
-            rate_per_km=line.rate_per_km,
-            notes=line.notes,
-        )
+    return lines
+
+
+@transaction.atomic
+def deal_mark_agreed(*, deal: Deal, by, by_customer: bool = False) -> Deal:
+    """The deal is agreed (its bookings made by ``flows/deals.py``): stage "agreed", who
+    agreed and when; the manager hears when the customer did it."""
     deal.agreed_at = timezone.now()
     deal.agreed_by_customer = by_customer
     deal.stage = S.AGREED
@@ -164,6 +163,30 @@ def deal_agree(*, deal: Deal, by, by_customer: bool = False) -> Deal:
             )
         )
     return deal
+
+
+@transaction.atomic
+def deal_follow(*, deal_id: int, bookings_closed: bool, bookings_done: bool, in_work: bool, unpaid: bool):
+    """Move the deal to where its work says it is; returns the new stage, if any: a booking
+    in work → "in progress"; every booking done → "closing"; every booking closed and every
+    invoice paid → "won". Never moves a deal backwards or out of "won"/"lost". The facts
+    come from the other apps (``flows/deals.py``)."""
+    deal = Deal.objects.select_for_update().filter(pk=deal_id).first()
+    if deal is None or deal.stage in (S.WON, S.LOST):
+        return None
+    target = None
+    if bookings_closed:
+        target = S.CLOSING if unpaid else S.WON
+    elif bookings_done:
+        target = S.CLOSING
+    elif in_work:
+        target = S.IN_PROGRESS
+    order = list(S.values)
+    if target is None or order.index(target) <= order.index(deal.stage):
+        return None
+    deal.stage = target
+    deal.save(update_fields=["stage", "updated_at"])
+    return target
 
 
 def _editable(deal: Deal) -> None:
@@ -412,8 +435,6 @@ def lead_reply(*, lead: Lead, text: str, by) -> LeadMessage:
         author=by,
     )
     if lead.telegram_chat_id:
-        from arenda.integrations.messaging import outbox
-
         message = outbox.enqueue(
             channel="telegram", recipient=lead.telegram_chat_id, text=text, subject=entry
         )

@@ -5,11 +5,9 @@ from dataclasses import asdict
 from django.conf import settings
 from django_tasks import task
 
-from arenda.core.scheduler import every
 from arenda.crm.mail import read_lead_mail
 
 
-@every(60, "crm.read_lead_mail")
 @task()
 def read_lead_mail_task() -> dict | None:
     """Leads from the mailbox, every minute while ``LEAD_IMAP_HOST`` is set."""

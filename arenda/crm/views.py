@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from arenda.billing.views import invoices_of
+from arenda.billing.selectors import invoices_of_deal
 from arenda.core import ui
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
@@ -29,6 +29,7 @@ from arenda.crm.models import Deal, DealLine
 from arenda.crm.proposal import organization_for, proposal_filename, render_proposal_pdf, totals, valid_until
 from arenda.crm.services import DEAL_MOVES, FunnelRefused
 from arenda.directory.models import Counterparty
+from arenda.flows import deals
 
 S = Deal.Stage
 BOARD_LIMIT = 50
@@ -60,7 +61,7 @@ PAGE = DealPage(
     select_related=("counterparty", "manager", "organization", "contact"),
     services=(
         services.deal_create,
-        services.deal_update,
+        deals.deal_update,
         None,
     ),
 )
@@ -195,7 +196,7 @@ def deal_move(request, pk):
     stage, reason = request.POST.get("stage", ""), request.POST.get("reason", "")
     refusal = None
     try:
-        services.deal_move(deal=deal, stage=stage, by=request.user, reason=reason)
+        deals.deal_move(deal=deal, stage=stage, by=request.user, reason=reason)
     except FunnelRefused as exc:
         refusal = {"detail": exc.detail}
     except ValidationError as exc:
@@ -315,7 +316,7 @@ def _detail_context(request, deal: Deal, **extra) -> dict:
                 "equipment_type", "unit", "driver", "supply_order__supplier"
             ).order_by("start", "pk")
         )
-    invoices = invoices_of(deal.invoices.all()) if can(request.user, Action.VIEW, "invoice") else None
+    invoices = invoices_of_deal(deal) if can(request.user, Action.VIEW, "invoice") else None
     moves = [s for s in S if s in DEAL_MOVES[deal.stage] and s not in (S.AGREED, S.LOST)]
     token_url = (
         request.build_absolute_uri(reverse("proposal:page", args=[deal.proposal_token]))
@@ -438,7 +439,7 @@ def deal_agree(request, pk):
     """The manager marks the КП agreed: draft bookings, one per line."""
     deal = _deal(pk)
     try:
-        deal = services.deal_agree(deal=deal, by=request.user)
+        deal = deals.deal_agree(deal=deal, by=request.user)
     except FunnelRefused as exc:
         messages.error(request, exc.detail)
     else:
@@ -466,7 +467,7 @@ def deal_proposal(request, pk):
     if "valid" in request.POST:
         form = ProposalForm(request.POST)
         if form.is_valid():
-            services.deal_update(
+            deals.deal_update(
                 instance=deal, by=request.user, proposal_valid_until=form.cleaned_data["proposal_valid_until"]
             )
             messages.success(request, _("The proposal's validity date is saved."))

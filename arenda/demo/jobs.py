@@ -1,6 +1,7 @@
 """Demo jobs: deals with bookings of our units over the last weeks, done the way a manager
-does them — through the services: reserve, prepayment invoice and its payment, confirm,
-the waybill (which completes the booking and bills any overtime), payments, closing.
+does them — through the services and flows: reserve, prepayment invoice and its payment,
+confirm, the waybill (which completes the booking and bills any overtime), payments,
+closing.
 
 So the reports have real numbers: trips with drivers' pay, overtime invoices some paid
 (closed bookings) and some not (receivables), one multi-day booking, one prepayment that
@@ -14,17 +15,16 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from arenda.billing import overtime
 from arenda.billing.models import Invoice, Payment
-from arenda.billing.services import invoice_issue, payment_record, prepayment_invoice_for_booking
+from arenda.billing.services import invoice_issue, prepayment_invoice_for_booking
 from arenda.bookings import services as bookings
 from arenda.bookings.models import Booking, Waybill
 from arenda.bookings.services import BookingConflict
-from arenda.bookings.waybills import waybill_record
-from arenda.core.models import CompanySettings
+from arenda.core.models import CompanySettings, User
 from arenda.crm.models import Deal
 from arenda.demo import data
 from arenda.directory.models import Counterparty, Driver
+from arenda.flows import deals, payments, trips
 
 D = Decimal
 
@@ -65,8 +65,6 @@ class JobBuilder:
         self.counts = dict.fromkeys(("deals", "bookings", "waybills", "invoices", "payments"), 0)
 
     def build(self) -> dict[str, int]:
-        from arenda.core.models import User
-
         self.managers = list(User.objects.filter(username__in=["manager", "manager2"]).order_by("username"))
         if not self.managers:
             return {}
@@ -150,7 +148,7 @@ class JobBuilder:
 
     def _pay(self, invoice: Invoice, day, amount=None, tag="") -> None:
         amount = amount or invoice.total - invoice.paid_amount
-        payment_record(
+        payments.payment_record(
             invoice=invoice,
             amount=amount,
             on=min(day, self.today),
@@ -200,12 +198,12 @@ class JobBuilder:
         prepaid = job.kind == "credit" or customer.prepayment_required
         if prepaid:
             self._prepay(booking, first_day - timedelta(days=3))
-        bookings.booking_confirm(booking=booking, by=manager)
+        deals.booking_confirm(booking=booking, by=manager)
         overtime_invoices = []
         for day_no, worked in enumerate(job.worked):
             day = first_day + timedelta(days=day_no)
             number = f"{(i + 1) * 10 + day_no + 1:04d}"
-            result = waybill_record(
+            result = trips.waybill_record(
                 booking=booking, data=self._sheet(booking, unit, day, worked, number), by=manager
             )
             self.counts["waybills"] += 1
@@ -217,7 +215,7 @@ class JobBuilder:
                 self._pay(invoice, paid_on)
             elif job.kind == "partly_paid":
                 self._pay(invoice, paid_on, amount=(invoice.total / 2).quantize(D("1")), tag="-1")
-        overtime.close_if_settled(booking=booking, by=manager)
+        trips.close_if_settled(booking=booking, by=manager)
 
     def _upcoming(self, units, drivers, customers) -> None:
         """Today's job (waiting for its waybill) and tomorrow's (to dispatch)."""
@@ -234,7 +232,7 @@ class JobBuilder:
                         booking=booking, unit=unit, driver=driver, by=booking.deal.manager
                     )
                 except BookingConflict:  # that unit is in maintenance: the next one
-                    bookings.booking_cancel(booking=booking, reason="Демо: техника на ТО", by=None)
+                    deals.booking_cancel(booking=booking, reason="Демо: техника на ТО", by=None)
                     continue
-                bookings.booking_confirm(booking=booking, by=booking.deal.manager)
+                deals.booking_confirm(booking=booking, by=booking.deal.manager)
                 break

@@ -21,6 +21,7 @@ from simple_history.utils import bulk_create_with_history
 from arenda.core.models import User
 from arenda.core.roles import Role
 from arenda.demo import data
+from arenda.demo.jobs import JobBuilder
 from arenda.demo.requisites import Requisites
 from arenda.directory.models import (
     AccountingBase,
@@ -183,8 +184,6 @@ class _Builder:
 
     def _jobs(self) -> None:
         """Past jobs with waybills, invoices and payments; today's and tomorrow's bookings."""
-        from arenda.demo.jobs import JobBuilder
-
         self.counts.update(JobBuilder(self).build())
 
     def _users(self, password: str) -> None:

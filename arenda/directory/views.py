@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from arenda.bookings.dispatch_views import driver_telegram_context
 from arenda.core import ui
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
@@ -37,12 +38,6 @@ def _maintenance_context(request, unit, form=None) -> dict:
         "maintenance_can_delete": can(request.user, Action.DELETE, "maintenance"),
         "now": timezone.now(),
     }
-
-
-def _driver_telegram(request, driver) -> dict:
-    from arenda.bookings.dispatch_views import driver_telegram_context
-
-    return driver_telegram_context(request, driver)
 
 
 PAGES = [
@@ -193,7 +188,7 @@ PAGES = [
             ui.Filter("active", gettext_lazy("Active"), "is_active", ui.yes_no, boolean=True),
         ],
         detail_extra="directory/driver_telegram.html",
-        detail_context=_driver_telegram,
+        detail_context=driver_telegram_context,
     ),
 ]
 UNIT_PAGE = next(page for page in PAGES if page.model is m.Unit)

@@ -229,10 +229,6 @@ def test_deal_list_queries_do_not_grow_with_the_rows(api):
 
 
 def test_the_proposal_pdf(api):
-    try:
-        from arenda.crm.proposal import render_proposal_pdf  # noqa: F401
-    except ImportError:
-        pytest.skip("arenda.crm.proposal.render_proposal_pdf is not there yet")
     OrganizationFactory()
     deal = DealFactory()
     DealLineFactory(deal=deal)

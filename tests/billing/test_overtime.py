@@ -13,11 +13,12 @@ from django.db.models import Sum
 
 from arenda.billing import overtime
 from arenda.billing.models import Invoice
-from arenda.billing.services import payment_record, prepayment_invoice_for_booking
+from arenda.billing.services import prepayment_invoice_for_booking
 from arenda.bookings.models import Booking, Waybill
-from arenda.bookings.waybills import waybill_record, waybill_update
 from arenda.core.models import CompanySettings, Notification
 from arenda.core.roles import Role
+from arenda.flows.payments import payment_record
+from arenda.flows.trips import waybill_record, waybill_update
 from tests.bookings.test_waybills import as_json, job, sheet
 
 D = Decimal

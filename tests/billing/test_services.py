@@ -17,6 +17,7 @@ from arenda.bookings.models import Booking
 from arenda.core.money import to_money
 from arenda.crm.models import Deal
 from arenda.directory.models import VatRate
+from arenda.flows import payments
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -204,7 +205,7 @@ def test_due_date_follows_the_counterpartys_payment_terms():
 
 
 def _pay(invoice, amount, reference="", source="manual"):
-    return services.payment_record(
+    return payments.payment_record(
         invoice=invoice, amount=amount, on=timezone.localdate(), source=source, reference=reference
     )
 
@@ -253,7 +254,8 @@ def _reserved_booking():
 
 
 def test_paid_prepayment_lets_the_booking_be_confirmed(django_capture_on_commit_callbacks):
-    from arenda.bookings.services import BookingConflict, booking_confirm
+    from arenda.bookings.services import BookingConflict
+    from arenda.flows.deals import booking_confirm
 
     booking = _reserved_booking()
     with pytest.raises(BookingConflict) as refused:
@@ -276,7 +278,7 @@ def test_paid_prepayment_lets_the_booking_be_confirmed(django_capture_on_commit_
 
 
 def test_the_deal_is_won_when_bookings_are_closed_and_invoices_paid(django_capture_on_commit_callbacks):
-    from arenda.crm.rules import deal_follow_bookings
+    from arenda.flows.deals import deal_follow
 
     f.OrganizationFactory()
     deal = f.DealFactory(stage="in_progress")
@@ -284,7 +286,7 @@ def test_the_deal_is_won_when_bookings_are_closed_and_invoices_paid(django_captu
     invoice = services.prepayment_invoice_for_booking(booking=booking, by=None)
     Booking.objects.filter(pk=booking.pk).update(status="closed")
     with transaction.atomic():
-        deal_follow_bookings(deal.pk)
+        deal_follow(deal.pk)
     deal.refresh_from_db()
     assert deal.stage == "closing"  # an invoice is still unpaid
     with django_capture_on_commit_callbacks(execute=True):

@@ -17,6 +17,7 @@ from arenda.billing.services import LineData, invoice_create, invoice_issue, pay
 from arenda.billing.statements import StatementError, parse_statement, statement_import
 from arenda.core.money import format_rub
 from arenda.core.roles import Role
+from arenda.flows import payments
 from tests.factories import CounterpartyFactory, OrganizationFactory, make_account, make_inn10
 
 DATA = Path(__file__).parent / "data"
@@ -389,13 +390,13 @@ def test_accountant_assigns_and_ignores(org, customer, make_user):
     )
     over, stray = sorted(result.waiting, key=lambda r: r.number)
     accountant = make_user(Role.ACCOUNTANT)
-    row = statements.statement_payment_assign(statement_payment=over, invoice=invoice, by=accountant)
+    row = payments.statement_payment_assign(statement_payment=over, invoice=invoice, by=accountant)
     invoice.refresh_from_db()
     assert row.state == State.ASSIGNED and row.payment.created_by == accountant
     assert invoice.status == Invoice.Status.PAID and invoice.paid_amount == Decimal("30000.00")
     assert statements.statement_payment_ignore(statement_payment=stray, by=accountant).state == State.IGNORED
     with pytest.raises(statements.BillingRefused):
-        statements.statement_payment_assign(statement_payment=over, invoice=invoice, by=accountant)
+        payments.statement_payment_assign(statement_payment=over, invoice=invoice, by=accountant)
 
 
 # --- the API --------------------------------------------------------------------------------

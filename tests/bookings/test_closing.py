@@ -8,11 +8,13 @@ from decimal import Decimal
 import pytest
 
 from arenda.billing import overtime
-from arenda.billing.services import invoice_cancel, payment_record, prepayment_invoice_for_booking
+from arenda.billing.services import invoice_cancel, prepayment_invoice_for_booking
 from arenda.bookings.models import Booking
-from arenda.bookings.waybills import waybill_record
 from arenda.core.models import CompanySettings
 from arenda.crm.models import Deal
+from arenda.flows import tasks, trips
+from arenda.flows.payments import payment_record
+from arenda.flows.trips import waybill_record
 from tests.bookings.test_waybills import job, sheet
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +76,7 @@ def test_a_draft_overtime_invoice_keeps_it_open():
     pay(prepayment_invoice_for_booking(booking=booking, by=None), reference="pre")
     draft = record(booking, hours="9").overtime_invoice
     assert draft.status == "draft" and status(booking) == "completed"
-    assert not overtime.close_if_settled(booking=booking)
+    assert not trips.close_if_settled(booking=booking)
 
 
 def test_a_multi_day_booking_waits_for_the_waybill_of_every_day():
@@ -92,16 +94,15 @@ def test_a_multi_day_booking_short_of_waybills_is_closed_by_the_sweep_a_week_aft
     booking.save()
     pay(prepayment_invoice_for_booking(booking=booking, by=None), reference="pre")
     record(booking, "ПЛ-1", day=0, hours="8")
-    assert overtime.close_settled_bookings() == 0
+    assert trips.close_settled_bookings() == 0
     time_machine.move_to(booking.end + timedelta(days=7, minutes=1))
-    assert not overtime.close_if_settled(booking=booking)  # the hooks wait for every day
-    assert overtime.close_settled_bookings() == 1
+    assert not trips.close_if_settled(booking=booking)  # the hooks wait for every day
+    assert trips.close_settled_bookings() == 1
     assert status(booking) == "closed"
 
 
 def test_the_sweep_closes_what_a_missed_hook_left_and_is_registered():
-    from arenda.bookings import tasks
-    from arenda.core.scheduler import REGISTRY
+    from arenda.core.scheduler import configured_jobs
 
     booking = job(min_hours="4")
     invoice = record(booking, hours="5").overtime_invoice
@@ -109,7 +110,7 @@ def test_the_sweep_closes_what_a_missed_hook_left_and_is_registered():
     assert status(booking) == "completed"
     unsettled = job(min_hours="4")
     record(unsettled, hours="5")  # its invoice is unpaid
-    assert REGISTRY["bookings.close_settled_bookings"].task is tasks.close_settled_bookings
+    assert configured_jobs()["bookings.close_settled_bookings"].task is tasks.close_settled_bookings
     assert tasks.close_settled_bookings.call() == 1
     assert status(booking) == "closed" and status(unsettled) == "completed"
 
@@ -121,12 +122,12 @@ def test_a_cancelled_invoice_does_not_hold_the_booking_open():
     invoice = record(booking, hours="5").overtime_invoice
     assert invoice.billed_hours == 5
     pay(invoice, reference="p")
-    assert overtime.close_if_settled(booking=booking) is True
+    assert trips.close_if_settled(booking=booking) is True
 
 
 def test_a_booking_without_waybills_never_closes_by_itself():
     booking = job(min_hours="4", status="completed")
-    assert overtime.close_settled_bookings() == 0 and not overtime.close_if_settled(booking=booking)
+    assert trips.close_settled_bookings() == 0 and not trips.close_if_settled(booking=booking)
 
 
 def test_the_demo_has_jobs_with_waybills_overtime_closed_bookings_and_a_credit():

@@ -10,6 +10,7 @@ from arenda.bookings import services
 from arenda.bookings.models import Booking
 from arenda.bookings.services import BookingConflict
 from arenda.core.models import CompanySettings
+from arenda.flows import deals
 from tests.factories import (
     BookingFactory,
     DriverFactory,
@@ -189,8 +190,8 @@ def test_cancel_frees_the_unit_at_once_and_needs_a_reason(crane_type):
         booking=booking_at(crane_type, at(3, 8)), unit=unit, driver=driver, by=None
     )
     with pytest.raises(ValidationError):
-        services.booking_cancel(booking=first, reason="  ", by=None)
-    services.booking_cancel(booking=first, reason="Заказчик перенёс работы", by=None)
+        deals.booking_cancel(booking=first, reason="  ", by=None)
+    deals.booking_cancel(booking=first, reason="Заказчик перенёс работы", by=None)
     services.booking_reserve(booking=booking_at(crane_type, at(3, 8)), unit=unit, driver=driver, by=None)
 
 
@@ -212,11 +213,11 @@ def test_confirm_needs_prepayment_unless_the_customer_works_without(crane_type):
         booking=booking_at(crane_type, at(3, 8)), unit=unit, driver=driver, by=None
     )
     with pytest.raises(BookingConflict) as err:
-        services.booking_confirm(booking=booking, by=None)
+        deals.booking_confirm(booking=booking, by=None)
     assert err.value.code == "prepayment_missing"
     booking.deal.counterparty.prepayment_required = False
     booking.deal.counterparty.save()
-    assert services.booking_confirm(booking=booking, by=None).status == Booking.Status.CONFIRMED
+    assert deals.booking_confirm(booking=booking, by=None).status == Booking.Status.CONFIRMED
 
 
 @pytest.mark.postgres

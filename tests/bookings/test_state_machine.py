@@ -18,6 +18,7 @@ from arenda.bookings import services
 from arenda.bookings.models import Booking
 from arenda.bookings.services import BookingConflict
 from arenda.core.models import CompanySettings
+from arenda.flows import deals
 from tests.factories import BookingFactory, DealFactory, DriverFactory, EquipmentTypeFactory, UnitFactory
 
 slots = st.integers(min_value=0, max_value=40)  # half-hour steps over ~20 hours
@@ -72,15 +73,15 @@ class BookingMachine(RuleBasedStateMachine):
     @rule(booking=bookings)
     def confirm_and_complete(self, booking):
         try:
-            confirmed = services.booking_confirm(booking=Booking.objects.get(pk=booking), by=None)
-            services.booking_complete(booking=confirmed, by=None)
+            confirmed = deals.booking_confirm(booking=Booking.objects.get(pk=booking), by=None)
+            deals.booking_complete(booking=confirmed, by=None)
         except BookingConflict:
             pass
 
     @rule(booking=bookings)
     def cancel(self, booking):
         with contextlib.suppress(BookingConflict):
-            services.booking_cancel(booking=Booking.objects.get(pk=booking), reason="тест", by=None)
+            deals.booking_cancel(booking=Booking.objects.get(pk=booking), reason="тест", by=None)
 
     @invariant()
     def no_unit_or_driver_is_double_booked(self):

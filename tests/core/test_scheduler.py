@@ -53,10 +53,28 @@ def test_many_schedulers_at_once_enqueue_once():
     assert task.calls == 1
 
 
-def test_every_registers_and_refuses_a_zero_period():
-    task = CountingTask()
-    assert scheduler.every(30, "tests.noop")(task) is task
-    assert scheduler.REGISTRY["tests.noop"].seconds == 30
-    del scheduler.REGISTRY["tests.noop"]
+NOOP = CountingTask()
+
+
+def test_jobs_are_declared_in_settings_and_a_zero_period_is_refused(settings):
+    settings.PERIODIC_JOBS = {"tests.noop": (30, "tests.core.test_scheduler.NOOP")}
+    jobs = scheduler.configured_jobs()
+    assert jobs["tests.noop"].task is NOOP and jobs["tests.noop"].seconds == 30
     with pytest.raises(ValueError):
-        scheduler.every(0, "tests.bad")
+        scheduler.configured_jobs({"tests.bad": (0, "tests.core.test_scheduler.NOOP")})
+    with pytest.raises(ValueError):
+        scheduler.configured_jobs(
+            {"tests.bad": (60, "tests.core.test_scheduler.test_every_declared_job_names_a_task")}
+        )
+
+
+def test_every_declared_job_names_a_task():
+    jobs = scheduler.configured_jobs()
+    assert set(jobs) == {
+        "messaging.deliver_due",
+        "crm.read_lead_mail",
+        "billing.push_due_invoices",
+        "billing.pull_1c_payments",
+        "bookings.close_settled_bookings",
+    }
+    assert all(callable(job.task.enqueue) for job in jobs.values())

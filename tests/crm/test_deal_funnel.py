@@ -1,6 +1,6 @@
 """The deal funnel in the services: moves allowed and refused with the reason, lost needs
 a reason, "КП agreed" makes one draft booking per line once, lines are frozen after it, and
-the bookings move the deal on by themselves (rules.deal_follow_bookings)."""
+the bookings move the deal on by themselves (``flows.deals.deal_follow``)."""
 
 from decimal import Decimal
 
@@ -10,8 +10,9 @@ from django.core.exceptions import ValidationError
 from arenda.bookings.models import Booking
 from arenda.crm import services
 from arenda.crm.models import Deal
-from arenda.crm.rules import deal_follow_bookings
 from arenda.crm.services import FunnelRefused
+from arenda.flows import deals
+from arenda.flows.deals import deal_follow
 from tests.crm.test_proposal import add_line
 from tests.factories import BookingFactory, DealFactory, UserFactory
 
@@ -27,7 +28,7 @@ def test_allowed_moves_move_and_are_recorded(manager):
     deal = DealFactory()
     add_line(deal)
     for stage in ("selection", "proposal", "selection", "new"):
-        deal = services.deal_move(deal=deal, stage=stage, by=manager)
+        deal = deals.deal_move(deal=deal, stage=stage, by=manager)
         assert Deal.objects.get(pk=deal.pk).stage == stage
     assert deal.history.first().history_user == manager
 
@@ -38,7 +39,7 @@ def test_allowed_moves_move_and_are_recorded(manager):
 def test_refused_moves_say_why_and_leave_the_stage(manager, start, target):
     deal = DealFactory(stage=start, lost_reason="")
     with pytest.raises(FunnelRefused) as refused:
-        services.deal_move(deal=deal, stage=target, by=manager)
+        deals.deal_move(deal=deal, stage=target, by=manager)
     assert refused.value.code == "stage_move_refused" and "cannot go from" in refused.value.detail
     assert Deal.objects.get(pk=deal.pk).stage == start
 
@@ -46,22 +47,22 @@ def test_refused_moves_say_why_and_leave_the_stage(manager, start, target):
 def test_a_proposal_needs_lines(manager):
     deal = DealFactory()
     with pytest.raises(FunnelRefused) as refused:
-        services.deal_move(deal=deal, stage="proposal", by=manager)
+        deals.deal_move(deal=deal, stage="proposal", by=manager)
     assert refused.value.code == "no_lines"
 
 
 def test_lost_needs_a_reason_and_no_active_bookings(manager):
     deal = DealFactory()
     with pytest.raises(ValidationError) as error:
-        services.deal_move(deal=deal, stage="lost", by=manager, reason="  ")
+        deals.deal_move(deal=deal, stage="lost", by=manager, reason="  ")
     assert "lost_reason" in error.value.error_dict and Deal.objects.get(pk=deal.pk).stage == "new"
     booking = BookingFactory(deal=deal)
     Booking.objects.filter(pk=booking.pk).update(status="reserved", busy_until=booking.end)
     with pytest.raises(FunnelRefused) as refused:
-        services.deal_move(deal=deal, stage="lost", by=manager, reason="Дорого")
+        deals.deal_move(deal=deal, stage="lost", by=manager, reason="Дорого")
     assert refused.value.code == "active_bookings"
     Booking.objects.filter(deal=deal).update(status="cancelled")
-    deal = services.deal_move(deal=deal, stage="lost", by=manager, reason=" Дорого ")
+    deal = deals.deal_move(deal=deal, stage="lost", by=manager, reason=" Дорого ")
     assert (deal.stage, deal.lost_reason) == ("lost", "Дорого")
 
 
@@ -75,15 +76,15 @@ def test_agree_makes_one_draft_booking_per_line_once(manager):
         km=Decimal("30"),
         rate_per_km=Decimal("90"),
     )
-    deal = services.deal_agree(deal=deal, by=manager)
+    deal = deals.deal_agree(deal=deal, by=manager)
     assert deal.stage == "agreed" and deal.agreed_at is not None and not deal.agreed_by_customer
     bookings = list(deal.bookings.order_by("start", "pk"))
     assert [b.status for b in bookings] == ["draft", "draft"]
     assert {(b.equipment_type_id, b.start, b.ordered_hours, b.rate_per_hour) for b in bookings} >= {
         (first.equipment_type_id, first.start, first.ordered_hours, first.rate_per_hour)
     }
-    services.deal_agree(deal=deal, by=manager)
-    services.deal_agree(deal=deal, by=None, by_customer=True)
+    deals.deal_agree(deal=deal, by=manager)
+    deals.deal_agree(deal=deal, by=None, by_customer=True)
     assert deal.bookings.count() == 2
     assert not Deal.objects.get(pk=deal.pk).agreed_by_customer
 
@@ -91,25 +92,25 @@ def test_agree_makes_one_draft_booking_per_line_once(manager):
 def test_moving_to_agreed_agrees(manager):
     deal = DealFactory(stage="proposal")
     add_line(deal)
-    services.deal_move(deal=deal, stage="agreed", by=manager)
+    deals.deal_move(deal=deal, stage="agreed", by=manager)
     assert deal.bookings.count() == 1 and Deal.objects.get(pk=deal.pk).agreed_at is not None
 
 
 def test_agree_refused_without_lines_or_when_closed(manager):
     with pytest.raises(FunnelRefused):
-        services.deal_agree(deal=DealFactory(), by=manager)
+        deals.deal_agree(deal=DealFactory(), by=manager)
     lost = DealFactory()
     add_line(lost)
     Deal.objects.filter(pk=lost.pk).update(stage="lost", lost_reason="Дорого")
     with pytest.raises(FunnelRefused):
-        services.deal_agree(deal=lost, by=manager)
+        deals.deal_agree(deal=lost, by=manager)
     assert not Booking.objects.exists()
 
 
 def test_lines_are_frozen_after_agreement(manager):
     deal = DealFactory(stage="proposal")
     line = add_line(deal)
-    services.deal_agree(deal=deal, by=manager)
+    deals.deal_agree(deal=deal, by=manager)
     with pytest.raises(FunnelRefused) as refused:
         add_line(deal)
     assert refused.value.code == "deal_agreed"
@@ -134,14 +135,14 @@ def _agreed_with_bookings(n=2):
     deal = DealFactory(stage="proposal")
     for _ in range(n):
         add_line(deal)
-    services.deal_agree(deal=deal, by=None)
+    deals.deal_agree(deal=deal, by=None)
     return deal
 
 
 def _set(deal, *statuses):
     for booking, status in zip(deal.bookings.order_by("pk"), statuses, strict=True):
         Booking.objects.filter(pk=booking.pk).update(status=status, busy_until=booking.end)
-    return deal_follow_bookings(deal.pk)
+    return deal_follow(deal.pk)
 
 
 def test_bookings_move_the_deal_on(manager):
@@ -173,10 +174,8 @@ def test_a_lost_deal_stays_lost(manager):
 
 
 def test_completing_a_booking_through_its_service_moves_the_deal(manager):
-    from arenda.bookings import services as booking_services
-
     deal = _agreed_with_bookings(1)
     booking = deal.bookings.get()
     Booking.objects.filter(pk=booking.pk).update(status="dispatched", busy_until=booking.end)
-    booking_services.booking_complete(booking=booking, by=manager)
+    deals.booking_complete(booking=booking, by=manager)
     assert Deal.objects.get(pk=deal.pk).stage == "closing"

@@ -122,9 +122,9 @@ def test_without_a_mailbox(db):
 
 
 def test_the_task_is_scheduled():
-    from arenda.core.scheduler import REGISTRY
+    from arenda.core.scheduler import configured_jobs
 
-    assert REGISTRY["crm.read_lead_mail"].task is read_lead_mail_task
+    assert configured_jobs()["crm.read_lead_mail"].task is read_lead_mail_task
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from arenda.core.models import Notification
 from arenda.core.roles import Role
 from arenda.crm.models import Lead
 from arenda.directory.models import Driver
-from arenda.integrations.messaging import webhook
+from arenda.flows import telegram
 from arenda.integrations.messaging.models import OutboxMessage
 from tests.factories import BookingFactory, DriverFactory, UserFactory
 from tests.messaging.conftest import SECRET
@@ -147,11 +147,11 @@ def test_anyone_else_still_becomes_a_lead():
 def test_a_chat_handler_may_answer_or_pass(monkeypatch):
     seen = []
 
-    def hours(*, chat_id, text, user, update):
+    def hours(*, chat_id, text, user):
         seen.append(text)
         return "Записал часы." if text == "8,5" else None
 
-    monkeypatch.setattr(webhook, "CHAT_HANDLERS", [hours])
+    monkeypatch.setattr(telegram, "CHAT_HANDLERS", [hours])
     say(1, "8,5")
     say(2, "Нужен кран")
     assert seen == ["8,5", "Нужен кран"]

@@ -15,7 +15,7 @@ from arenda.crm.services import intake_receive, lead_reply
 from arenda.integrations.messaging import outbox
 from arenda.integrations.messaging.channels import Outcome, SendResult, channel_for
 from arenda.integrations.messaging.models import OutboxMessage
-from arenda.integrations.messaging.tasks import send_message
+from arenda.integrations.messaging.outbox import send_message
 from tests.messaging.conftest import calls, control, sent
 
 pytestmark = pytest.mark.django_db

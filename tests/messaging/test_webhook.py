@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 
 from arenda.crm.models import Lead, LeadMessage
+from arenda.flows import telegram
 from arenda.integrations.messaging import outbox, webhook
 from arenda.integrations.messaging.models import OutboxMessage, TelegramUpdate
 from tests.messaging.conftest import SECRET
@@ -140,7 +141,7 @@ def test_start_with_a_registered_prefix_calls_its_handler(monkeypatch):
         seen.append((payload, chat_id, user["first_name"]))
         return "Вы подключены как водитель Иванов." if payload == "good" else None
 
-    monkeypatch.setitem(webhook.START_HANDLERS, "drv_", bind)
+    monkeypatch.setitem(telegram.START_HANDLERS, "drv_", bind)
     post(said(1, "/start drv_good"))
     post(said(2, "/start drv_bad"))
     post(said(2, "/start drv_good"))  # redelivered: not handled twice

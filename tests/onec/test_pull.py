@@ -3,14 +3,14 @@ from decimal import Decimal
 
 import pytest
 
-from arenda.billing.models import Invoice, Payment
+from arenda.billing import onec
+from arenda.billing.models import BaseSync, Invoice, Payment
 from arenda.billing.services import prepayment_invoice_for_booking
 from arenda.bookings import services as bookings
 from arenda.bookings.models import Booking
 from arenda.bookings.services import BookingConflict
-from arenda.integrations.onec import sync
+from arenda.flows import deals, payments
 from arenda.integrations.onec.client import Client
-from arenda.integrations.onec.models import BaseSync
 from tests.factories import BookingFactory, DealFactory, DriverFactory, UnitFactory
 from tests.onec.conftest import PASSWORD, USER, control, issue, pay
 
@@ -18,15 +18,15 @@ from tests.onec.conftest import PASSWORD, USER, control, issue, pay
 @pytest.fixture
 def pushed(fake, org, customer):
     invoice = issue(customer, org)  # 28 000,00
-    assert sync.push_invoice(invoice.pk) == Invoice.SyncStatus.SYNCED
+    assert onec.push_attempt(invoice.pk) == Invoice.SyncStatus.SYNCED
     invoice.refresh_from_db()
     return invoice
 
 
 def test_a_posted_payment_is_recorded_once(fake, pushed, base_a):
     document = pay(fake, "a", pushed, "28000.00", date="2026-03-02T10:15:00")
-    assert sync.pull_payments(base_a.pk) == 1
-    assert sync.pull_payments(base_a.pk) == 0, "seen twice, counted once"
+    assert payments.pull_payments(base_a.pk) == 1
+    assert payments.pull_payments(base_a.pk) == 0, "seen twice, counted once"
     [payment] = Payment.objects.filter(invoice=pushed)
     assert (payment.source, payment.amount, payment.date) == ("1c", Decimal("28000.00"), date(2026, 3, 2))
     assert payment.reference == f"{document['Ref_Key']}:1"
@@ -39,22 +39,22 @@ def test_a_posted_payment_is_recorded_once(fake, pushed, base_a):
 def test_unposted_and_deleted_payments_do_not_count(fake, pushed, base_a):
     unposted = pay(fake, "a", pushed, "10000.00", posted=False)
     pay(fake, "a", pushed, "10000.00", deleted=True, posted=False)
-    assert sync.pull_payments(base_a.pk) == 0
+    assert payments.pull_payments(base_a.pk) == 0
     # The accountant posts it in 1C: now it counts.
     with Client(base_a.odata_url, USER, PASSWORD) as client:
-        client.post_document(sync.PAYMENT_SET, unposted["Ref_Key"])
-    assert sync.pull_payments(base_a.pk) == 1
+        client.post_document(onec.PAYMENT_SET, unposted["Ref_Key"])
+    assert payments.pull_payments(base_a.pk) == 1
     pushed.refresh_from_db()
     assert (pushed.status, pushed.paid_amount) == (Invoice.Status.PARTIALLY_PAID, Decimal("10000.00"))
 
 
 def test_partial_then_full_makes_it_paid(fake, pushed, base_a):
     pay(fake, "a", pushed, "8000.00")
-    sync.pull_payments(base_a.pk)
+    payments.pull_payments(base_a.pk)
     pushed.refresh_from_db()
     assert pushed.status == Invoice.Status.PARTIALLY_PAID
     pay(fake, "a", pushed, "20000.00")
-    assert sync.pull_payments(base_a.pk) == 1
+    assert payments.pull_payments(base_a.pk) == 1
     pushed.refresh_from_db()
     assert (pushed.status, pushed.paid_amount) == (Invoice.Status.PAID, Decimal("28000.00"))
 
@@ -62,20 +62,20 @@ def test_partial_then_full_makes_it_paid(fake, pushed, base_a):
 def test_a_failed_pull_is_kept_on_the_base_and_records_nothing(fake, pushed, base_a):
     pay(fake, "a", pushed, "28000.00")
     control(fake, "a", fail="500", times=1)
-    assert sync.pull_payments(base_a.pk) == 0
+    assert payments.pull_payments(base_a.pk) == 0
     assert "500" in BaseSync.objects.get(base=base_a).pull_error
-    assert sync.pull_payments(base_a.pk) == 1
+    assert payments.pull_payments(base_a.pk) == 1
     assert BaseSync.objects.get(base=base_a).pull_error == ""
 
 
 def test_sync_base_pushes_and_pulls(fake, org, customer, base_a):
     invoices = [issue(customer, org), issue(customer, org)]
     control(fake, "a", fail="500", times=1)
-    assert sync.sync_base(base_a.pk) == {"pushed": 1, "failed": 1, "payments": 0}
-    assert sync.sync_base(base_a.pk) == {"pushed": 1, "failed": 0, "payments": 0}
+    assert payments.sync_base(base_a.pk) == {"pushed": 1, "failed": 1, "payments": 0}
+    assert payments.sync_base(base_a.pk) == {"pushed": 1, "failed": 0, "payments": 0}
     invoices[0].refresh_from_db()
     pay(fake, "a", invoices[0], "28000.00")
-    assert sync.sync_base(base_a.pk) == {"pushed": 0, "failed": 0, "payments": 1}
+    assert payments.sync_base(base_a.pk) == {"pushed": 0, "failed": 0, "payments": 1}
 
 
 def test_the_whole_loop_prepayment_to_confirmed_booking(fake, org, base_a, base_b, customer, make_user):
@@ -87,15 +87,15 @@ def test_the_whole_loop_prepayment_to_confirmed_booking(fake, org, base_a, base_
     booking = bookings.booking_reserve(booking=booking, unit=unit, driver=DriverFactory(), by=manager)
     invoice = prepayment_invoice_for_booking(booking=booking, by=manager)
     with pytest.raises(BookingConflict):
-        bookings.booking_confirm(booking=booking, by=manager)
+        deals.booking_confirm(booking=booking, by=manager)
 
-    sync.push_due()
+    onec.push_due()
     invoice.refresh_from_db()
     assert invoice.sync_status == Invoice.SyncStatus.SYNCED and invoice.accounting_base == base_a
-    assert not fake.dump("b").get("b", {}).get(sync.INVOICE_SET), "not in the other base"
+    assert not fake.dump("b").get("b", {}).get(onec.INVOICE_SET), "not in the other base"
 
     pay(fake, "a", invoice, invoice.total)
-    assert sync.sync_base(base_a.pk) == {"pushed": 0, "failed": 0, "payments": 1}
+    assert payments.sync_base(base_a.pk) == {"pushed": 0, "failed": 0, "payments": 1}
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.PAID
-    assert bookings.booking_confirm(booking=booking, by=manager).status == Booking.Status.CONFIRMED
+    assert deals.booking_confirm(booking=booking, by=manager).status == Booking.Status.CONFIRMED

@@ -4,11 +4,12 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from arenda.billing import onec
 from arenda.billing.models import Invoice
 from arenda.billing.services import LineData, invoice_retry_sync
 from arenda.directory.models import AccountingBase, VatRate
 from arenda.directory.services import SERVICES
-from arenda.integrations.onec import sync
+from arenda.flows import payments
 from tests.factories import AccountingBaseFactory, CounterpartyFactory, OrganizationFactory
 from tests.onec.conftest import control, dump, issue
 
@@ -23,9 +24,9 @@ def test_push_creates_the_catalogs_once_and_the_document_with_its_rows(fake, org
         LineData("Доставка техники", Decimal("1"), Decimal("4999.99"), unit="усл"),
     )
     assert first.sync_status == S.PENDING
-    assert sync.push_invoice(first.pk) == S.SYNCED
+    assert onec.push_attempt(first.pk) == S.SYNCED
     second = issue(customer, org)
-    assert sync.push_invoice(second.pk) == S.SYNCED
+    assert onec.push_attempt(second.pk) == S.SYNCED
 
     a = dump(fake, "a")
     for catalog in (
@@ -49,7 +50,7 @@ def test_push_creates_the_catalogs_once_and_the_document_with_its_rows(fake, org
         organization["Ref_Key"],
     )
     assert contract["ВидДоговора"] == "СПокупателем"
-    assert item["Услуга"] is True and item["Description"] == sync.SERVICE_ITEM
+    assert item["Услуга"] is True and item["Description"] == onec.SERVICE_ITEM
 
     documents = {d["Комментарий"]: d for d in a["Document_СчетНаОплатуПокупателю"]}
     assert len(documents) == 2
@@ -81,7 +82,7 @@ def test_vat_rate_goes_as_1c_enum(fake, rate, enum):
         organization=org, odata_url=fake.base_url("v"), username="odata", password="secret-1c"
     )
     invoice = issue(CounterpartyFactory(accounting_base=base), org)
-    assert sync.push_invoice(invoice.pk) == S.SYNCED
+    assert onec.push_attempt(invoice.pk) == S.SYNCED
     [document] = dump(fake, "v")["Document_СчетНаОплатуПокупателю"]
     row = document["Товары"][0]
     assert row["СтавкаНДС"] == enum
@@ -94,18 +95,18 @@ def test_an_invoice_goes_to_its_counterpartys_base_else_the_default(fake, org, c
     own = issue(customer, org)
     other = issue(CounterpartyFactory(), org)  # no base of its own → our default (B)
     assert (own.accounting_base, other.accounting_base) == (customer.accounting_base, base_b)
-    sync.push_due()
+    onec.push_due()
     a, b = dump(fake, "a"), dump(fake, "b")
-    assert [d["Комментарий"] for d in a["Document_СчетНаОплатуПокупателю"]] == [sync.comment_for(own)]
-    assert [d["Комментарий"] for d in b["Document_СчетНаОплатуПокупателю"]] == [sync.comment_for(other)]
+    assert [d["Комментарий"] for d in a["Document_СчетНаОплатуПокупателю"]] == [onec.comment_for(own)]
+    assert [d["Комментарий"] for d in b["Document_СчетНаОплатуПокупателю"]] == [onec.comment_for(other)]
 
 
 def test_a_manual_base_needs_no_push(fake, org):
     base = AccountingBaseFactory(organization=org, kind=AccountingBase.Kind.MANUAL, odata_url="")
     invoice = issue(CounterpartyFactory(accounting_base=base), org)
     assert invoice.sync_status == S.NOT_NEEDED
-    assert sync.push_due() == {"attempted": 0, "synced": 0}
-    assert sync.sync_base(base.pk) == {"pushed": 0, "failed": 0, "payments": 0}
+    assert onec.push_due() == {"attempted": 0, "synced": 0}
+    assert payments.sync_base(base.pk) == {"pushed": 0, "failed": 0, "payments": 0}
     assert fake.bases == {}
 
 
@@ -113,17 +114,17 @@ def test_500_is_retried_with_back_off_then_synced(fake, org, customer, time_mach
     time_machine.move_to(timezone.now(), tick=False)
     invoice = issue(customer, org)
     control(fake, "a", fail="500", times=2)
-    assert sync.push_invoice(invoice.pk) == S.PENDING
+    assert onec.push_attempt(invoice.pk) == S.PENDING
     invoice.refresh_from_db()
     assert "500" in invoice.sync_error and "внутренняя ошибка" in invoice.sync_error
     assert invoice.sync_next_attempt_at == timezone.now() + timedelta(minutes=1)
-    assert sync.push_due() == {"attempted": 0, "synced": 0}, "not before its time"
+    assert onec.push_due() == {"attempted": 0, "synced": 0}, "not before its time"
     time_machine.shift(timedelta(minutes=1))
-    assert sync.push_due() == {"attempted": 1, "synced": 0}
+    assert onec.push_due() == {"attempted": 1, "synced": 0}
     invoice.refresh_from_db()
     assert invoice.sync_next_attempt_at == timezone.now() + timedelta(minutes=2)
     time_machine.shift(timedelta(minutes=2))
-    assert sync.push_due() == {"attempted": 1, "synced": 1}
+    assert onec.push_due() == {"attempted": 1, "synced": 1}
     invoice.refresh_from_db()
     assert (invoice.sync_status, invoice.sync_attempts, invoice.sync_error) == (S.SYNCED, 3, "")
     assert len(dump(fake, "a")["Document_СчетНаОплатуПокупателю"]) == 1
@@ -133,11 +134,11 @@ def test_a_timeout_is_retried_and_makes_one_document(fake, org, customer, time_m
     time_machine.move_to(timezone.now(), tick=False)
     invoice = issue(customer, org)
     control(fake, "a", fail="timeout", times=1, delay=1.5)
-    assert sync.push_invoice(invoice.pk) == S.PENDING
+    assert onec.push_attempt(invoice.pk) == S.PENDING
     invoice.refresh_from_db()
     assert "did not answer in time" in invoice.sync_error
     time_machine.shift(timedelta(minutes=1))
-    assert sync.push_due()["synced"] == 1
+    assert onec.push_due()["synced"] == 1
     assert len(dump(fake, "a")["Document_СчетНаОплатуПокупателю"]) == 1
 
 
@@ -150,14 +151,14 @@ def test_answers_lost_after_the_write_leave_exactly_one_of_everything(
     item, document."""
     time_machine.move_to(timezone.now(), tick=False)
     if lost == 1:
-        sync.push_invoice(issue(customer, org).pk)
+        onec.push_attempt(issue(customer, org).pk)
     invoice = issue(customer, org)
     control(fake, "a", fail="drop_after_write", times=lost)
     for _attempt in range(lost):
-        assert sync.push_invoice(invoice.pk, force=True) == S.PENDING
+        assert onec.push_attempt(invoice.pk, force=True) == S.PENDING
     invoice.refresh_from_db()
     assert "No answer from 1C" in invoice.sync_error
-    assert sync.push_invoice(invoice.pk, force=True) == S.SYNCED
+    assert onec.push_attempt(invoice.pk, force=True) == S.SYNCED
     a = dump(fake, "a")
     for catalog in (
         "Catalog_Организации",
@@ -166,7 +167,7 @@ def test_answers_lost_after_the_write_leave_exactly_one_of_everything(
         "Catalog_Номенклатура",
     ):
         assert len(a[catalog]) == 1, catalog
-    ours = [d for d in a["Document_СчетНаОплатуПокупателю"] if d["Комментарий"] == sync.comment_for(invoice)]
+    ours = [d for d in a["Document_СчетНаОплатуПокупателю"] if d["Комментарий"] == onec.comment_for(invoice)]
     assert len(ours) == 1
     invoice.refresh_from_db()
     assert (invoice.sync_status, invoice.external_id) == (S.SYNCED, ours[0]["Ref_Key"])
@@ -179,7 +180,7 @@ def test_wrong_password_fails_readably_and_stops_until_the_base_is_fixed(
     base_a.password = "wrong"
     base_a.save()
     invoice = issue(customer, org)
-    assert sync.push_invoice(invoice.pk) == S.FAILED
+    assert onec.push_attempt(invoice.pk) == S.FAILED
     invoice.refresh_from_db()
     assert "refused the user name or password" in invoice.sync_error and "401" in invoice.sync_error
     assert invoice.sync_next_attempt_at is None
@@ -187,8 +188,8 @@ def test_wrong_password_fails_readably_and_stops_until_the_base_is_fixed(
     asked = fake.base("a").requests
     for _minute in range(90):
         time_machine.shift(timedelta(minutes=1))
-        sync.push_due()
-        sync.pull_payments(base_a.pk)
+        onec.push_due()
+        payments.pull_payments(base_a.pk)
     assert fake.base("a").requests == asked + 1, "the new invoice asked once, and nothing else"
     later.refresh_from_db()
     assert later.sync_status == S.FAILED and later.sync_attempts == 1
@@ -196,7 +197,7 @@ def test_wrong_password_fails_readably_and_stops_until_the_base_is_fixed(
     time_machine.shift(timedelta(seconds=1))
     _create, update, _delete = SERVICES[AccountingBase]
     update(instance=base_a, by=None, password="secret-1c")
-    sync.push_due()
+    onec.push_due()
     for each in (invoice, later):
         each.refresh_from_db()
         assert each.sync_status == S.SYNCED
@@ -206,10 +207,10 @@ def test_retry_by_hand_asks_once(fake, org, customer, base_a):
     base_a.password = "wrong"
     base_a.save()
     invoice = issue(customer, org)
-    sync.push_invoice(invoice.pk)
+    onec.push_attempt(invoice.pk)
     asked = fake.base("a").requests
     invoice_retry_sync(invoice=invoice, by=None)
-    assert sync.push_invoice(invoice.pk) == S.FAILED  # what the queued task does
+    assert onec.push_attempt(invoice.pk) == S.FAILED  # what the queued task does
     assert fake.base("a").requests == asked + 1
 
 
@@ -218,7 +219,7 @@ def test_1c_down_for_an_hour_then_back(fake, org, customer, time_machine):
     control(fake, "a", fail="down", times=10_000)
     invoices = [issue(customer, org), issue(customer, org)]
     for _minute in range(60):
-        sync.push_due()
+        onec.push_due()
         time_machine.shift(timedelta(minutes=1))
     for invoice in invoices:
         invoice.refresh_from_db()
@@ -227,7 +228,7 @@ def test_1c_down_for_an_hour_then_back(fake, org, customer, time_machine):
         assert invoice.sync_attempts == 6  # at 0, 1, 3, 7, 15, 31 minutes; the next at 63
     control(fake, "a", fail="none")
     time_machine.shift(timedelta(minutes=4))
-    assert sync.push_due() == {"attempted": 2, "synced": 2}
+    assert onec.push_due() == {"attempted": 2, "synced": 2}
     assert len(dump(fake, "a")["Document_СчетНаОплатуПокупателю"]) == 2
 
 
@@ -236,17 +237,17 @@ def test_giving_up_after_about_a_day(fake, org, customer, time_machine):
     control(fake, "a", fail="500", times=10_000)
     invoice = issue(customer, org)
     for _hour in range(48):
-        sync.push_due()
+        onec.push_due()
         time_machine.shift(timedelta(hours=1))
     invoice.refresh_from_db()
-    assert invoice.sync_status == S.FAILED and invoice.sync_attempts == sync.MAX_ATTEMPTS
+    assert invoice.sync_status == S.FAILED and invoice.sync_attempts == onec.MAX_ATTEMPTS
     assert invoice.sync_error.startswith("Gave up after 30 attempts")
 
 
 def test_an_entity_set_not_published_fails_with_1c_words(fake, org, customer):
     control(fake, "a", unpublish=["Catalog_Номенклатура"])
     invoice = issue(customer, org)
-    assert sync.push_invoice(invoice.pk) == S.FAILED
+    assert onec.push_attempt(invoice.pk) == S.FAILED
     invoice.refresh_from_db()
     assert "404" in invoice.sync_error and "Catalog_Номенклатура" in invoice.sync_error
     assert "published" in invoice.sync_error
@@ -254,7 +255,7 @@ def test_an_entity_set_not_published_fails_with_1c_words(fake, org, customer):
 
 def test_a_push_in_flight_is_not_started_twice(fake, org, customer):
     invoice = issue(customer, org)
-    claim = sync._claim(invoice.pk, force=False)
+    claim = onec._claim(invoice.pk, force=False)
     assert claim is not None
-    assert sync.push_invoice(invoice.pk, force=True) is None
+    assert onec.push_attempt(invoice.pk, force=True) is None
     assert fake.base("a").requests == 0

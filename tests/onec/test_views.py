@@ -2,9 +2,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from arenda.billing import onec
 from arenda.billing.models import Invoice
 from arenda.core.roles import Role
-from arenda.integrations.onec import sync
 from tests.onec.conftest import control, issue, pay
 
 S = Invoice.SyncStatus
@@ -45,10 +45,10 @@ def test_the_sync_page_shows_each_base_with_waiting_and_failed_invoices(
 ):
     control(fake, "a", fail="500", times=1)
     waiting = issue(customer, org)
-    sync.push_invoice(waiting.pk)
+    onec.push_attempt(waiting.pk)
     control(fake, "a", unpublish=["Catalog_Номенклатура"])
     failed = issue(customer, org)
-    sync.push_invoice(failed.pk)
+    onec.push_attempt(failed.pk)
     page = ui(role).get(reverse("billing:sync"))
     assert page.status_code == 200
     html = page.content.decode()
@@ -80,7 +80,7 @@ def test_sync_now_and_retry_from_the_page(ui, fake, org, customer, base_a):
     base_a.password = "wrong"
     base_a.save()
     invoice = issue(customer, org)
-    sync.push_invoice(invoice.pk)
+    onec.push_attempt(invoice.pk)
     client = ui(Role.ACCOUNTANT)
     page = client.get(reverse("billing:sync")).content.decode()
     assert "1C refused the login" in page

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from arenda.bookings.models import Booking
 from arenda.core.roles import Role
-from arenda.crm import services
 from arenda.crm.models import Deal, DealComment
 from arenda.directory.models import VatRate
+from arenda.flows import deals
 from tests.conftest import ROLES
 from tests.crm.test_proposal import add_line
 from tests.factories import (
@@ -345,7 +345,7 @@ def test_comments_and_history_are_one_timeline(client, login):
     assert DealComment.objects.get(deal=deal).author == user
     empty = client.post(reverse("crm:deal_comment", args=[deal.pk]), {"text": " "}, **HTMX).content.decode()
     assert "This field is required." in empty and DealComment.objects.filter(deal=deal).count() == 1
-    services.deal_move(deal=deal, stage="selection", by=user)
+    deals.deal_move(deal=deal, stage="selection", by=user)
     html = client.get(deal.get_absolute_url()).content.decode()
     comment_at, move_at = html.index("Клиент просит скидку"), html.index("Selecting equipment</ins>")
     assert move_at < comment_at  # newest first

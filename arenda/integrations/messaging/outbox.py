@@ -41,6 +41,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
+from django_tasks import task
 
 from arenda.integrations.messaging.channels import CHANNELS, Outcome, SendResult, channel_for
 from arenda.integrations.messaging.models import OutboxMessage
@@ -282,8 +283,6 @@ def _schedule(message_id: int, when=None) -> None:
 
 
 def _enqueue_task(message_id: int, when) -> None:
-    from arenda.integrations.messaging.tasks import send_message
-
     try:
         if when is None:
             send_message.enqueue(message_id)
@@ -293,3 +292,16 @@ def _enqueue_task(message_id: int, when) -> None:
     except Exception:
         # The row is committed and queued; deliver_due() sends it even if this task is lost.
         log.exception("outbox: could not enqueue the task for message %s", message_id)
+
+
+# --- tasks (``manage.py db_worker`` runs them) ----------------------------------------------------
+@task()
+def send_message(message_id: int) -> str | None:
+    """One attempt at a message: queued after the transaction that wrote it commits."""
+    return deliver(message_id)
+
+
+@task()
+def deliver_due_task() -> dict:
+    """Every minute (``PERIODIC_JOBS`` in settings.py): the sweep, ``deliver_due``."""
+    return deliver_due()

@@ -1,6 +1,7 @@
-"""Invoices to 1C and payments back, through the standard OData interface.
+"""Invoices to 1C and payments back, through the standard OData interface: billing's side
+of the exchange (``integrations/onec/client.py`` is the protocol, and knows no invoices).
 
-Push (``push_invoice``), each step finding first and creating only what is missing:
+Push (``push_attempt``), each step finding first and creating only what is missing:
 the document by our id in ``Комментарий`` (so a retry after a lost answer finds the
 document the first attempt made), our organization and the counterparty by ИНН (+ КПП),
 the contract «с покупателем», one service item «Услуги спецтехники с экипажем» for every
@@ -19,30 +20,34 @@ and marks the base refused: no automatic retries and no payment reads for it unt
 is edited (then its failed invoices go again) or someone presses retry or "sync now"; a new
 invoice still asks once. Other
 refusals (an object not published, a request 1C refuses, an answer that is not OData) fail
-the invoice with 1C's words. A base of kind ``manual`` needs no push.
+the invoice with 1C's words. A base of kind ``manual`` needs no push. The tasks that push
+(``push_invoice``, ``push_due_invoices``) live here, next to the retries that enqueue them.
 
-Pull (``pull_payments``): for our open invoices in 1C, the rows of
+Pull (``read_payments``): for our open invoices in 1C, the rows of
 ``Document_ПоступлениеНаРасчетныйСчет_РасшифровкаПлатежа`` that name them, counted only
-when their document is posted and not marked for deletion, each recorded once as a
-payment with reference ``<document Ref_Key>:<LineNumber>``. A payment already recorded is
-not taken back if its document is later unposted or deleted in 1C; the accountant does that.
+when their document is posted and not marked for deletion, each to be recorded once as a
+payment with reference ``<document Ref_Key>:<LineNumber>`` — by ``flows/payments.py``,
+because a payment sets off what follows it (the booking closes, the deal follows). A
+payment already recorded is not taken back if its document is later unposted or deleted
+in 1C; the accountant does that.
 """
 
 import logging
 import uuid
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_tasks import task
 
-from arenda.billing.models import Invoice
-from arenda.billing.services import BillingRefused, payment_record
+from arenda.billing.models import BaseSync, Invoice, PushClaim
 from arenda.core.money import vat_included
 from arenda.directory.models import AccountingBase, Counterparty
 from arenda.integrations.onec.client import Client, Guid, OneCError, Unauthorized, one_c_date
-from arenda.integrations.onec.models import BaseSync, PushClaim
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +80,7 @@ def backoff(attempts: int) -> timedelta:
 
 
 # --- push ------------------------------------------------------------------------------------
-def push_invoice(invoice_id: int, *, force: bool = False) -> str | None:
+def push_attempt(invoice_id: int, *, force: bool = False) -> str | None:
     """One attempt to put the invoice in its 1C base. ``force`` (a person asked) ignores the
     back-off and a refused base. Returns the sync status after it, or None when there was
     nothing to do (not pending, not due, being pushed by another worker)."""
@@ -106,7 +111,7 @@ def push_due(limit: int = 200) -> dict:
         .order_by("sync_next_attempt_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
-    statuses = [push_invoice(pk) for pk in due]
+    statuses = [push_attempt(pk) for pk in due]
     return {"attempted": sum(s is not None for s in statuses), "synced": statuses.count(S.SYNCED)}
 
 
@@ -170,7 +175,7 @@ def _record(
         elif error.retryable and invoice.sync_attempts < MAX_ATTEMPTS:
             invoice.sync_error = str(error)
             invoice.sync_next_attempt_at = now + backoff(invoice.sync_attempts)
-            _schedule(invoice.pk, invoice.sync_next_attempt_at)
+            schedule_push(invoice.pk, invoice.sync_next_attempt_at)
         else:
             invoice.sync_status, invoice.sync_next_attempt_at = S.FAILED, None
             invoice.sync_error = str(error)
@@ -187,15 +192,18 @@ def _record(
     return invoice.sync_status
 
 
-def _schedule(invoice_id: int, when) -> None:
-    def enqueue():
-        from arenda.billing.tasks import push_invoice as task
+def schedule_push(invoice_id: int, when=None) -> None:
+    """Queue the push task after the caller's transaction commits: now, or (a retry) at
+    ``when`` where the task backend can wait. A lost task loses nothing: ``push_due``."""
 
+    def enqueue():
         try:
-            if task.get_backend().supports_defer:
-                task.using(run_after=when).enqueue(invoice_id)
+            if when is None:
+                push_invoice.enqueue(invoice_id)
+            elif push_invoice.get_backend().supports_defer:
+                push_invoice.using(run_after=when).enqueue(invoice_id)
         except Exception:  # the sweep pushes it when due anyway
-            log.exception("1C push of invoice %s: could not enqueue the retry", invoice_id)
+            log.exception("1C push of invoice %s: could not enqueue the push", invoice_id)
 
     transaction.on_commit(enqueue)
 
@@ -298,15 +306,33 @@ def _lift_refusal(base: AccountingBase) -> None:
 
 
 # --- pull ------------------------------------------------------------------------------------
-def pull_payments(base_id: int, *, force: bool = False) -> int:
-    """Read the payments of our open invoices in that base; returns how many are new.
-    A failure is kept on the base (``BaseSync.pull_error``) and not raised: the next pull
-    reads them all again."""
+@dataclass(frozen=True)
+class SeenPayment:
+    """A payment row of a posted 1C document that names one of our invoices."""
+
+    invoice: Invoice
+    amount: Decimal
+    on: date
+    reference: str
+    purpose: str
+
+
+@dataclass
+class PaymentsRead:
+    payments: list[SeenPayment] = field(default_factory=list)
+    error: OneCError | None = None
+
+
+def read_payments(base_id: int, *, force: bool = False) -> PaymentsRead:
+    """The payments of our open invoices in that base, as 1C has them (recording them is
+    ``flows/payments.py``'s). A failure is kept on the base (``BaseSync.pull_error``) and
+    not raised: what was read before it is returned, and the next pull reads them all again."""
     base = AccountingBase.objects.get(pk=base_id)
+    read = PaymentsRead()
     if base.kind != AccountingBase.Kind.ODATA or not base.is_active or (not force and _refused(base)):
-        return 0
+        return read
     invoices = list(Invoice.objects.open().filter(accounting_base=base).exclude(external_id=""))
-    created, now = 0, timezone.now()
+    now = timezone.now()
     try:
         with Client.for_base(base) as client:
             documents: dict[str, dict] = {}
@@ -315,49 +341,60 @@ def pull_payments(base_id: int, *, force: bool = False) -> int:
                     ref = row["Ref_Key"]
                     if ref not in documents:
                         documents[ref] = client.get(PAYMENT_SET, ref)
-                    created += _record_payment(invoice, documents[ref], row)
+                    document = documents[ref]
+                    if document.get("Posted") and not document.get("DeletionMark"):
+                        read.payments.append(_seen(invoice, document, row))
     except OneCError as error:
         log.warning("1C payments of base %s: %s", base.pk, error)
         BaseSync.objects.update_or_create(base=base, defaults={"pull_error": str(error)})
         if isinstance(error, Unauthorized):
             _refuse(base, error, now)
-        return created
+        read.error = error
+        return read
     BaseSync.objects.update_or_create(base=base, defaults={"pulled_at": now, "pull_error": ""})
-    return created
+    return read
 
 
-def _record_payment(invoice: Invoice, document: dict, row: dict) -> int:
-    if not document.get("Posted") or document.get("DeletionMark"):
-        return 0
-    try:
-        recorded = payment_record(
-            invoice=invoice,
-            amount=row["СуммаПлатежа"],
-            on=date.fromisoformat(str(document["Date"])[:10]),
-            source="1c",
-            reference=f"{document['Ref_Key']}:{row['LineNumber']}",
-            purpose=str(document.get("НазначениеПлатежа", "")),
-        )
-    except BillingRefused:  # cancelled meanwhile: the accountant sorts that out
-        return 0
-    return int(recorded.created)
+def _seen(invoice: Invoice, document: dict, row: dict) -> SeenPayment:
+    return SeenPayment(
+        invoice=invoice,
+        amount=row["СуммаПлатежа"],
+        on=date.fromisoformat(str(document["Date"])[:10]),
+        reference=f"{document['Ref_Key']}:{row['LineNumber']}",
+        purpose=str(document.get("НазначениеПлатежа", "")),
+    )
 
 
-def sync_base(base_id: int) -> dict:
-    """ "Sync now": push the base's pending and failed invoices, then read its payments."""
+def push_base(base_id: int) -> dict | None:
+    """ "Sync now", the push half: the base's pending and failed invoices go at once, whatever
+    their back-off. Returns the counts, or None when the base needs no push (a manual one:
+    its invoices are marked as not needing 1C)."""
     base = AccountingBase.objects.get(pk=base_id)
     invoices = Invoice.objects.filter(accounting_base=base, sync_status__in=[S.PENDING, S.FAILED])
     if base.kind != AccountingBase.Kind.ODATA:
         invoices.update(sync_status=S.NOT_NEEDED, sync_error="", sync_next_attempt_at=None)
-        return {"pushed": 0, "failed": 0, "payments": 0}
+        return None
     _lift_refusal(base)
     pushed = failed = 0
     for pk in invoices.order_by("pk").values_list("pk", flat=True):
-        status = push_invoice(pk, force=True)
+        status = push_attempt(pk, force=True)
         if status is None:
             continue
         pushed += status == S.SYNCED
         failed += status != S.SYNCED
         if _refused(base):  # the login is wrong: asking again for each invoice helps nobody
-            return {"pushed": pushed, "failed": failed, "payments": 0}
-    return {"pushed": pushed, "failed": failed, "payments": pull_payments(base.pk, force=True)}
+            break
+    return {"pushed": pushed, "failed": failed, "refused": _refused(base)}
+
+
+# --- tasks -----------------------------------------------------------------------------------
+@task()
+def push_invoice(invoice_id: int) -> str | None:
+    """After an invoice is issued, and (deferred) for each retry."""
+    return push_attempt(invoice_id)
+
+
+@task()
+def push_due_invoices() -> dict:
+    """Every minute (``PERIODIC_JOBS``): whatever is due, so a lost task loses nothing."""
+    return push_due()

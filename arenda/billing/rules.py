@@ -1,4 +1,10 @@
-"""Business rules of bookings that other capabilities plug into."""
+"""Billing's rules that other capabilities ask (they live here, once)."""
+
+from arenda.billing.models import Invoice
+
+
+def paid_prepayment_exists(booking) -> bool:
+    return booking.invoices.filter(kind=Invoice.Kind.PREPAYMENT, status=Invoice.Status.PAID).exists()
 
 
 def prepayment_satisfied(booking) -> bool:
@@ -10,9 +16,3 @@ def prepayment_satisfied(booking) -> bool:
     if not booking.deal.counterparty.prepayment_required:
         return True
     return paid_prepayment_exists(booking)
-
-
-def paid_prepayment_exists(booking) -> bool:
-    from arenda.billing.models import Invoice
-
-    return booking.invoices.filter(kind=Invoice.Kind.PREPAYMENT, status=Invoice.Status.PAID).exists()
