@@ -180,7 +180,7 @@ class InvoiceViewSet(viewsets.ModelViewSet):
         if end:
             qs = qs.filter(date__lte=end)
         if params.get("overdue") in ("1", "true"):
-            qs = qs.open().filter(due_date__lt=timezone.localdate())
+            qs = qs.overdue()
         return qs
 
     def perform_create(self, serializer):

@@ -24,6 +24,7 @@ from arenda.bookings import calendar, selectors, services
 from arenda.bookings.dispatch import DriverNotLinked, dispatch
 from arenda.bookings.models import Booking, CalendarFeed, SupplyOrder, Waybill
 from arenda.core.services import record_delete, record_update
+from arenda.core.validators import period_error
 from arenda.directory.models import Driver, EquipmentType, Supplier, Unit
 from arenda.flows import deals
 
@@ -101,13 +102,6 @@ class BookingSerializer(ModelCleanSerializer):
     def get_actual_km(self, obj) -> str | None:
         km = self._worked(obj, "km")
         return None if km is None else f"{km:.1f}"
-
-    def validate(self, attrs):
-        start = attrs.get("start", getattr(self.instance, "start", None))
-        end = attrs.get("end", getattr(self.instance, "end", None))
-        if start and end and end <= start:
-            raise serializers.ValidationError({"end": [_("The end must be after the start.")]})
-        return super().validate(attrs)
 
 
 class ReserveSerializer(serializers.Serializer):
@@ -366,8 +360,8 @@ class AvailabilityQuery(serializers.Serializer):
     exclude_booking = serializers.IntegerField(required=False)
 
     def validate(self, attrs):
-        if attrs["end"] <= attrs["start"]:
-            raise serializers.ValidationError({"end": [_("The end must be after the start.")]})
+        if error := period_error(attrs["start"], attrs["end"]):
+            raise serializers.ValidationError({"end": [error]})
         if (attrs["end"] - attrs["start"]).days > 92:
             raise serializers.ValidationError({"end": [_("Ask for at most three months at a time.")]})
         return attrs

@@ -383,7 +383,7 @@ def _default_organization(context: dict):
     """The legal entity that sells when a deal names none (the first active one), read once
     per request."""
     if "default_organization" not in context:
-        context["default_organization"] = Organization.objects.filter(is_active=True).order_by("pk").first()
+        context["default_organization"] = Organization.objects.default()
     return context["default_organization"]
 
 

@@ -6,6 +6,7 @@ are frozen once it is issued (triggers, migration 0002, on SQLite and PostgreSQL
 is unique per legal entity and year; a payment is recorded once per source reference.
 """
 
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
@@ -13,6 +14,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
@@ -26,11 +28,15 @@ MONEY = {"max_digits": 14, "decimal_places": 2}
 class InvoiceQuerySet(models.QuerySet):
     def open(self):
         """Issued and not fully paid: what customers owe."""
-        return self.filter(status__in=[Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID])
+        return self.filter(status__in=Invoice.OPEN_STATUSES)
 
     def counted(self):
         """Invoices that bill something (not drafts, not cancelled)."""
         return self.exclude(status__in=[Invoice.Status.DRAFT, Invoice.Status.CANCELLED])
+
+    def overdue(self, on: date | None = None):
+        """Open and past their due date (``Invoice.is_overdue``)."""
+        return self.open().filter(due_date__lt=on or timezone.localdate())
 
 
 class Invoice(TimeStamped):
@@ -50,6 +56,9 @@ class Invoice(TimeStamped):
         PENDING = "pending", _("Waiting for 1C")
         SYNCED = "synced", _("In 1C")
         FAILED = "failed", _("Failed")
+
+    # Issued and not fully paid: what customers owe.
+    OPEN_STATUSES = (Status.ISSUED, Status.PARTIALLY_PAID)
 
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
@@ -190,6 +199,14 @@ class Invoice(TimeStamped):
     @property
     def debt(self) -> Decimal:
         return max(self.total - self.paid_amount, Decimal("0.00"))
+
+    def is_overdue(self, on=None) -> bool:
+        """Issued, not fully paid, and its due date has passed (today, or ``on``)."""
+        return (
+            self.status in self.OPEN_STATUSES
+            and self.due_date is not None
+            and self.due_date < (on or timezone.localdate())
+        )
 
 
 class InvoiceLine(models.Model):

@@ -232,7 +232,7 @@ def settle(*, booking: Booking, by, correction: bool = False) -> Invoice | None:
 
 
 # --- closing ------------------------------------------------------------------------------------
-OPEN_STATUSES = (Invoice.Status.DRAFT, Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID)
+UNSETTLED_STATUSES = (Invoice.Status.DRAFT, Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID)
 
 
 # A booking whose waybills stop short of its last day is closed by the sweep this long
@@ -260,7 +260,7 @@ def work_done(booking: Booking, *, late: bool = False) -> bool:
 
 def settled(booking: Booking, *, late: bool = False) -> bool:
     """The work is done, every non-cancelled invoice paid, no draft, nothing extra to bill."""
-    if booking.invoices.filter(status__in=OPEN_STATUSES).exists() or not work_done(booking, late=late):
+    if booking.invoices.filter(status__in=UNSETTLED_STATUSES).exists() or not work_done(booking, late=late):
         return False
     return not settlement(booking).has_extra
 
@@ -270,7 +270,7 @@ def closing_candidates(limit: int = 500) -> list[int]:
     (``flows/trips.py``) looks at."""
     return list(
         Booking.objects.filter(status=Booking.Status.COMPLETED, waybills__isnull=False)
-        .exclude(Q(invoices__status__in=OPEN_STATUSES))
+        .exclude(Q(invoices__status__in=UNSETTLED_STATUSES))
         .values_list("pk", flat=True)
         .distinct()
         .order_by("pk")[:limit]

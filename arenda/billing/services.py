@@ -59,10 +59,9 @@ def accounting_base_for(counterparty, organization) -> AccountingBase | None:
 
 
 def default_organization(deal=None) -> Organization:
-    organization = (
-        getattr(deal, "organization", None)
-        or Organization.objects.filter(is_active=True).order_by("pk").first()
-    )
+    """Our legal entity that bills a deal: the deal's, else the default one; refuses when
+    there is none (a new installation)."""
+    organization = getattr(deal, "organization", None) or Organization.objects.default()
     if organization is None:
         raise ValidationError({"organization": _("Add our legal entity first.")})
     return organization

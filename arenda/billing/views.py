@@ -71,7 +71,7 @@ def invoice_list(request):
             qs = qs.filter(**{f"{name}_id" if name == "counterparty" else name: value})
     overdue = params.get("overdue") == "1"
     if overdue:
-        qs = qs.open().filter(due_date__lt=timezone.localdate())
+        qs = qs.overdue()
     totals = qs.aggregate(
         count=Count("pk"),
         billed=Coalesce(
@@ -148,9 +148,7 @@ def _render_detail(request, pk, *, cancel_form=None, payment_form=None, error=No
         "cancel_form": cancel_form or CancelForm(),
         "payment_form": payment_form or PaymentForm(initial={"amount": invoice.debt}),
         "error": error,
-        "overdue": invoice.due_date is not None
-        and invoice.due_date < timezone.localdate()
-        and invoice.status in (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID),
+        "overdue": invoice.is_overdue(),
         "history": history_entries(invoice),
     }
     return render(request, "billing/invoice_detail.html", context, status=status)
@@ -268,7 +266,7 @@ def _vat_rates() -> str:
 
 def _initial(request) -> dict:
     """A new invoice opened from a deal or a booking starts with their parties."""
-    initial: dict = {"organization": Organization.objects.filter(is_active=True).order_by("pk").first()}
+    initial: dict = {"organization": Organization.objects.default()}
     # A hand-edited ?booking=abc must open an empty form, not fail on the lookup.
     booking_pk, deal_pk = (request.GET.get(k, "") for k in ("booking", "deal"))
     booking = (

@@ -288,7 +288,7 @@ def dispatch(*, booking: Booking, by, manual: bool = False) -> Dispatched:
     message already sent instead of sending a copy."""
     locked(Booking, booking.pk)
     booking = _booking(booking.pk)
-    if booking.status not in (Booking.Status.CONFIRMED, Booking.Status.DISPATCHED):
+    if not booking.can_dispatch():
         raise BookingConflict(
             "wrong_status",
             _("Only a confirmed or dispatched booking can be sent to the driver (this one is «%(status)s»).")

@@ -35,7 +35,7 @@ def panel_context(booking: Booking, user) -> dict:
         return {"show": False}
     booking = dispatch._booking(booking.pk)
     may = can(user, Action.CHANGE, "booking")
-    sendable = booking.status in (Booking.Status.CONFIRMED, Booking.Status.DISPATCHED)
+    sendable = booking.can_dispatch()
     order = dispatch.fallback(booking)
     return {
         "show": True,

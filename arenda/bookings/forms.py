@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from arenda.bookings.models import Booking, SupplyOrder
 from arenda.core.ui import ServiceForm
+from arenda.core.validators import period_error
 from arenda.directory.models import Driver, EquipmentType, Supplier, Unit
 
 NUMBER = forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"})
@@ -38,12 +39,6 @@ class BookingForm(ServiceForm):
             "site_contact_phone": PHONE,
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
-
-    def clean(self):
-        data = super().clean()
-        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
-            self.add_error("end", _("The end must be after the start."))
-        return data
 
 
 class CancelForm(forms.Form):
@@ -84,6 +79,6 @@ class AvailabilityForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
-            self.add_error("end", _("The end must be after the start."))
+        if error := period_error(data.get("start"), data.get("end")):
+            self.add_error("end", error)
         return data

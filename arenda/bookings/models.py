@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from arenda.core.models import TimeStamped
+from arenda.core.validators import check_period
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 HOURS = {"max_digits": 7, "decimal_places": 2}
@@ -164,6 +165,37 @@ class Booking(TimeStamped):
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
 
+    def clean(self):
+        check_period(self.start, self.end)
+
+    # --- what a booking in its status allows: read by the services, the pages and the API ---
+    def is_editable(self) -> bool:
+        return self.status not in (self.Status.CLOSED, self.Status.CANCELLED)
+
+    def can_reserve(self) -> bool:
+        """A unit and a driver may be (re)assigned (not while a supplier's machine serves it)."""
+        return self.status in (self.Status.DRAFT, self.Status.RESERVED, self.Status.CONFIRMED)
+
+    def can_request_supply(self) -> bool:
+        return self.status in (self.Status.DRAFT, self.Status.RESERVED)
+
+    def can_confirm(self) -> bool:
+        """Its status allows confirming (the prepayment rule is billing's: ``billing/rules.py``)."""
+        return self.status == self.Status.RESERVED
+
+    def can_dispatch(self) -> bool:
+        return self.status in (self.Status.CONFIRMED, self.Status.DISPATCHED)
+
+    def can_complete(self) -> bool:
+        return self.status in (self.Status.CONFIRMED, self.Status.DISPATCHED)
+
+    def can_cancel(self) -> bool:
+        return self.status not in (self.Status.COMPLETED, self.Status.CLOSED, self.Status.CANCELLED)
+
+    def takes_waybills(self) -> bool:
+        """The job is done (or being done) and not yet closed."""
+        return self.status in (self.Status.CONFIRMED, self.Status.DISPATCHED, self.Status.COMPLETED)
+
     @property
     def margin_per_hour(self):
         """Our rate minus the supplier's price, when a supplier's machine serves."""
@@ -306,6 +338,12 @@ class SupplyOrder(TimeStamped):
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.REQUESTED)
     notes = models.TextField(_("notes"), blank=True)
 
+    # Where a supply order may go from each status (the others are final).
+    NEXT_STATUSES = {
+        Status.REQUESTED: (Status.CONFIRMED, Status.CANCELLED),
+        Status.CONFIRMED: (Status.COMPLETED, Status.CANCELLED),
+    }
+
     history = HistoricalRecords()
 
     class Meta:
@@ -325,6 +363,9 @@ class SupplyOrder(TimeStamped):
 
     def get_absolute_url(self):
         return reverse("bookings:supply_order_detail", args=[self.pk])
+
+    def next_statuses(self) -> tuple[str, ...]:
+        return self.NEXT_STATUSES.get(self.status, ())
 
 
 class CalendarFeed(TimeStamped):

@@ -35,14 +35,6 @@ class BookingConflict(Exception):
         return self.detail
 
 
-def _check_window(booking: Booking) -> None:
-    errors = {}
-    if booking.start and booking.end and booking.end <= booking.start:
-        errors["end"] = ValidationError(_("The end must be after the start."), code="order")
-    if errors:
-        raise ValidationError(errors)
-
-
 # --- create / change ---------------------------------------------------------------------
 @transaction.atomic
 def booking_create(*, deal, by, **data) -> Booking:
@@ -53,7 +45,6 @@ def booking_create(*, deal, by, **data) -> Booking:
     booking = Booking(deal=deal, created_by=by if getattr(by, "is_authenticated", False) else None)
     for name, value in data.items():
         setattr(booking, name, value)
-    _check_window(booking)
     booking.full_clean()
     set_author(booking, by)
     booking.save()
@@ -65,14 +56,13 @@ def booking_update(*, booking: Booking, by, **data) -> Booking:
     """Change a booking's details. New times of a booking holding a unit or driver are
     checked against the no-overlap rule exactly as a new reservation is."""
     booking = locked(Booking, booking.pk)
-    if booking.status in (Booking.Status.CLOSED, Booking.Status.CANCELLED):
+    if not booking.is_editable():
         raise BookingConflict("booking_closed", _("A closed or cancelled booking cannot be changed."))
     data.pop("status", None)
     unit, driver = data.pop("unit", booking.unit), data.pop("driver", booking.driver)
     times_changed = any(name in data and data[name] != getattr(booking, name) for name in ("start", "end"))
     for name, value in data.items():
         setattr(booking, name, value)
-    _check_window(booking)
     booking.full_clean(exclude=["unit", "driver"])
     if booking.is_active and booking.unit_id is None and unit is None:
         booking.busy_until = booking.end  # served by a supplier's machine: nothing of ours to check
@@ -93,7 +83,7 @@ def booking_reserve(*, booking: Booking, unit: Unit | None, driver: Driver | Non
     booking = (
         Booking.objects.select_for_update(of=("self",)).select_related("supply_order").get(pk=booking.pk)
     )
-    if booking.status not in (Booking.Status.DRAFT, Booking.Status.RESERVED, Booking.Status.CONFIRMED):
+    if not booking.can_reserve():
         raise BookingConflict(
             "wrong_status",
             _("A booking in status «%(status)s» cannot be reserved.")
@@ -211,7 +201,7 @@ def booking_request_supply(*, booking: Booking, supplier, by, **data) -> SupplyO
     """A supplier's machine will serve this booking: the booking holds none of our units or
     drivers and counts as reserved."""
     booking = locked(Booking, booking.pk)
-    if booking.status not in (Booking.Status.DRAFT, Booking.Status.RESERVED):
+    if not booking.can_request_supply():
         raise BookingConflict(
             "wrong_status", _("Only a draft or reserved booking can be given to a supplier.")
         )
@@ -231,12 +221,8 @@ def booking_request_supply(*, booking: Booking, supplier, by, **data) -> SupplyO
 
 @transaction.atomic
 def supply_order_set_status(*, supply_order: SupplyOrder, status: str, by) -> SupplyOrder:
-    allowed = {
-        SupplyOrder.Status.REQUESTED: {SupplyOrder.Status.CONFIRMED, SupplyOrder.Status.CANCELLED},
-        SupplyOrder.Status.CONFIRMED: {SupplyOrder.Status.COMPLETED, SupplyOrder.Status.CANCELLED},
-    }
     supply_order = locked(SupplyOrder, supply_order.pk)
-    if status not in allowed.get(supply_order.status, set()):
+    if status not in supply_order.next_statuses():
         raise BookingConflict(
             "wrong_status",
             _("A supply order cannot go from «%(old)s» to «%(new)s».")
@@ -257,7 +243,7 @@ def booking_confirm(*, booking: Booking, by, prepayment_satisfied: bool) -> Book
     """Confirm a reserved booking. Whether the customer's prepayment allows it is billing's
     rule (``billing/rules.py``): ``flows/deals.py`` asks it and passes the answer."""
     booking = locked(Booking, booking.pk)
-    if booking.status != Booking.Status.RESERVED:
+    if not booking.can_confirm():
         raise BookingConflict("wrong_status", _("Only a reserved booking can be confirmed."))
     if not prepayment_satisfied:
         raise BookingConflict(
@@ -274,7 +260,7 @@ def booking_confirm(*, booking: Booking, by, prepayment_satisfied: bool) -> Book
 def booking_complete(*, booking: Booking, by) -> Booking:
     """The job is done (the waybill capability calls this when a waybill is recorded)."""
     booking = locked(Booking, booking.pk)
-    if booking.status not in (Booking.Status.CONFIRMED, Booking.Status.DISPATCHED):
+    if not booking.can_complete():
         raise BookingConflict("wrong_status", _("Only a confirmed or dispatched booking can be completed."))
     booking.status = Booking.Status.COMPLETED
     set_author(booking, by)
@@ -302,7 +288,7 @@ def booking_cancel(*, booking: Booking, reason: str, by) -> Booking:
     if not reason:
         raise ValidationError({"reason": _("Say why the booking is cancelled.")}, code="required")
     booking = locked(Booking, booking.pk)
-    if booking.status in (Booking.Status.COMPLETED, Booking.Status.CLOSED, Booking.Status.CANCELLED):
+    if not booking.can_cancel():
         raise BookingConflict(
             "wrong_status",
             _("A booking in status «%(status)s» cannot be cancelled.")

@@ -38,8 +38,6 @@ PAGE_SIZE = 50
 BOARD_LIMIT = 200
 BOARD_STATUSES = ["draft", "reserved", "confirmed", "dispatched", "completed"]
 SUPPLY_STATUSES = ["requested", "confirmed", "completed", "cancelled"]
-# Where a supply order may go from each status (mirrors services.supply_order_set_status).
-SUPPLY_NEXT = {"requested": ["confirmed", "cancelled"], "confirmed": ["completed", "cancelled"]}
 
 
 def _bookings():
@@ -153,14 +151,14 @@ def booking_list(request):
 def _actions(booking: Booking, user) -> dict:
     if not can(user, Action.CHANGE, "booking"):
         return {}
-    status, supplied = booking.status, _active_supply(booking) is not None
+    supplied = _active_supply(booking) is not None
     return {
-        "edit": status not in ("closed", "cancelled"),
-        "reserve": status in ("draft", "reserved", "confirmed") and not supplied,
-        "supply": status in ("draft", "reserved") and not supplied and can(user, Action.ADD, "supply_order"),
-        "confirm": status == "reserved",
-        "complete": status in ("confirmed", "dispatched"),
-        "cancel": status not in ("completed", "closed", "cancelled"),
+        "edit": booking.is_editable(),
+        "reserve": booking.can_reserve() and not supplied,
+        "supply": booking.can_request_supply() and not supplied and can(user, Action.ADD, "supply_order"),
+        "confirm": booking.can_confirm(),
+        "complete": booking.can_complete(),
+        "cancel": booking.can_cancel(),
     }
 
 
@@ -658,7 +656,7 @@ def _render_supply(request, order: SupplyOrder, *, conflict=None, status=200):
             "order": order,
             "booking": order.booking,
             "margin": order.booking.rate_per_hour - order.cost_per_hour,
-            "next_statuses": [(s, SupplyOrder.Status(s).label) for s in SUPPLY_NEXT.get(order.status, [])]
+            "next_statuses": [(s, SupplyOrder.Status(s).label) for s in order.next_statuses()]
             if allowed
             else [],
             "conflict": conflict,

@@ -25,14 +25,13 @@ def waybills_panel(booking: Booking, user) -> dict:
     if not can(user, Action.VIEW, "waybill"):
         return {"visible": False}
     rows = list(booking.waybills.select_related("driver", "unit"))
-    closed = booking.status in (Booking.Status.CLOSED, Booking.Status.CANCELLED)
     return {
         "visible": True,
         "booking": booking,
         "waybills": rows,
         "settlement": settlement(booking) if rows else None,
-        "may_add": can(user, Action.ADD, "waybill") and booking.status in waybills.RECORDING_STATUSES,
-        "may_change": can(user, Action.CHANGE, "waybill") and not closed,
+        "may_add": can(user, Action.ADD, "waybill") and booking.takes_waybills(),
+        "may_change": can(user, Action.CHANGE, "waybill") and booking.is_editable(),
         "see_pay": has_special(user, "view_driver_pay"),
     }
 
@@ -80,13 +79,13 @@ def _form_page(request, *, booking, waybill=None):
                 messages.success(request, _done_message(result))
                 return redirect(booking.get_absolute_url() + "#waybills")
         status = 409 if conflict else 400
-    elif waybill is None and booking.status not in waybills.RECORDING_STATUSES:
+    elif waybill is None and not booking.takes_waybills():
         conflict, status = (
             _("A booking in status «%(status)s» takes no waybills.")
             % {"status": booking.get_status_display()},
             409,
         )
-    elif waybill is not None and booking.status in (Booking.Status.CLOSED, Booking.Status.CANCELLED):
+    elif waybill is not None and not booking.is_editable():
         conflict, status = _("A closed booking's waybills cannot be changed."), 409
     return render(
         request,

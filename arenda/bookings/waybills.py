@@ -19,13 +19,12 @@ from arenda.bookings.models import Booking, Waybill
 from arenda.bookings.services import BookingConflict, booking_complete
 from arenda.core.models import CompanySettings
 from arenda.core.services import locked, set_author
+from arenda.core.validators import period_error
 
 MAX_SCAN_BYTES = 10 * 1024 * 1024
 # What a scan may be, told by its first bytes (never by its name or declared type).
 SCAN_KINDS = ("jpeg", "png", "webp", "heic", "pdf")
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif"}
-# Statuses that take a new waybill: the job is done (or being done) and not yet closed.
-RECORDING_STATUSES = (Booking.Status.CONFIRMED, Booking.Status.DISPATCHED, Booking.Status.COMPLETED)
 FIELDS = (
     "number",
     "started_at",
@@ -131,8 +130,8 @@ def _check(waybill: Waybill, booking: Booking, *, km_given: bool) -> None:
         errors["started_at"] = _("Give the start time.")
     if finish is None:
         errors["finished_at"] = _("Give the finish time.")
-    elif start is not None and finish <= start:
-        errors["finished_at"] = _("The finish must be after the start.")
+    elif error := period_error(start, finish, _("The finish must be after the start.")):
+        errors["finished_at"] = error
     if waybill.hours is None:
         errors["hours"] = _("Give the hours worked.")
     elif waybill.hours < 0:
@@ -244,7 +243,7 @@ def waybill_create(
     """Write a waybill of a booking (under the booking's lock, which the caller's
     transaction keeps). The first one completes a confirmed or dispatched booking."""
     booking = _locked_booking(booking.pk)
-    if booking.status not in RECORDING_STATUSES:
+    if not booking.takes_waybills():
         raise BookingConflict(
             "wrong_status",
             _("A booking in status «%(status)s» takes no waybills.")
@@ -262,7 +261,7 @@ def waybill_create(
     _copy_from_booking(waybill, booking)
     with scan_removed_on_error(waybill):
         _save(waybill, scan=scan, by=by)
-        if booking.status in (Booking.Status.CONFIRMED, Booking.Status.DISPATCHED):
+        if booking.can_complete():
             waybill.booking = booking_complete(booking=booking, by=by)
     return waybill
 
@@ -272,7 +271,7 @@ def waybill_correct(*, waybill: Waybill, data: dict, by, scan=None) -> Waybill:
     """Correct a waybill (under its booking's lock). A closed booking's waybills are final.
     A replaced scan's old file goes once the caller's transaction commits."""
     booking = _locked_booking(waybill.booking_id)
-    if booking.status in (Booking.Status.CLOSED, Booking.Status.CANCELLED):
+    if not booking.is_editable():
         raise BookingConflict("booking_closed", _("A closed booking's waybills cannot be changed."))
     waybill = locked(Waybill, waybill.pk)
     unknown = set(data) - set(FIELDS)

@@ -2,6 +2,9 @@
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.db.models import BigIntegerField, Value
+from django.db.models.functions import Cast, Round
+
 KOPECK = Decimal("0.01")
 
 
@@ -45,3 +48,20 @@ def vat_included(total, vat_rate: str) -> Decimal | None:
     if rate is None:
         return None
     return to_money(to_money(total) * rate / (100 + rate))
+
+
+# --- in the database: whole kopecks, so sums are exact integer arithmetic (SQLite too) --------
+def kopecks(expr):
+    """A decimal expression (2 or fewer decimals) as an integer number of hundredths."""
+    return Cast(Round(expr * Value(100)), BigIntegerField())
+
+
+def product_kopecks(quantity, price):
+    """round_half_up(quantity × price, 2) in kopecks, in integer arithmetic: what
+    ``to_money(quantity * price)`` gives, computed by the database."""
+    return Cast((kopecks(quantity) * kopecks(price) + Value(50)) / Value(100), BigIntegerField())
+
+
+def rubles(k) -> Decimal:
+    """Kopecks (an int, or None for none) → Decimal roubles."""
+    return Decimal(int(k or 0)).scaleb(-2).quantize(KOPECK)

@@ -180,3 +180,19 @@ def format_phone(value: str) -> str:
     except phonenumbers.NumberParseException:
         return value
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+# --- periods ---------------------------------------------------------------------------------------
+def period_error(start, end, message=None) -> str | None:
+    """The one rule of every period (a booking, a deal line, a maintenance window, a waybill,
+    a search): it ends after it starts. The message, or None when it holds (or a bound is
+    missing: "required" is the field's own error)."""
+    if start is not None and end is not None and end <= start:
+        return str(message or _("The end must be after the start."))
+    return None
+
+
+def check_period(start, end, *, end_field: str = "end", message=None) -> None:
+    """``period_error`` as a ValidationError on the end's field (for ``clean()``)."""
+    if error := period_error(start, end, message):
+        raise ValidationError({end_field: ValidationError(error, code="order")})

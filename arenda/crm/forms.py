@@ -54,12 +54,6 @@ class DealLineForm(ServiceForm):
     def adjust_for_user(self, user):
         self.fields["equipment_type"].queryset = EquipmentType.objects.order_by("name")
 
-    def clean(self):
-        data = super().clean()
-        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
-            self.add_error("end", _("The end must be after the start."))
-        return data
-
 
 class CommentForm(forms.Form):
     text = forms.CharField(label=_("Comment"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))

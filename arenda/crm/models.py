@@ -4,7 +4,6 @@ proposal. Bookings hang off a deal (arenda.bookings)."""
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -15,6 +14,7 @@ from simple_history.models import HistoricalRecords
 
 from arenda.core.models import TimeStamped
 from arenda.core.money import to_money
+from arenda.core.validators import check_period
 
 
 class Deal(TimeStamped):
@@ -28,6 +28,8 @@ class Deal(TimeStamped):
         CLOSING = "closing", _("Closing")
         WON = "won", _("Won")
         LOST = "lost", _("Lost")
+
+    CLOSED_STAGES = (Stage.WON, Stage.LOST)
 
     title = models.CharField(_("title"), max_length=300)
     counterparty = models.ForeignKey(
@@ -103,6 +105,15 @@ class Deal(TimeStamped):
 
     def get_absolute_url(self):
         return reverse("crm:deal_detail", args=[self.pk])
+
+    @property
+    def is_closed(self) -> bool:
+        """Won or lost: nothing moves it any more (but a manager's reopening of a lost one)."""
+        return self.stage in self.CLOSED_STAGES
+
+    def is_editable(self) -> bool:
+        """Its lines (the КП) may change, and it may be agreed: not agreed yet, not closed."""
+        return self.agreed_at is None and not self.is_closed
 
 
 class DealLine(TimeStamped):
@@ -184,8 +195,7 @@ class DealLine(TimeStamped):
         return self.hours_amount + self.km_amount
 
     def clean(self):
-        if self.start and self.end and self.end <= self.start:
-            raise ValidationError({"end": _("The end must be after the start.")}, code="order")
+        check_period(self.start, self.end)
 
 
 class DealComment(TimeStamped):

@@ -32,7 +32,7 @@ def organization_for(deal: Deal) -> tuple[Organization | None, bool]:
     """Our legal entity of the deal; without one, the first active — and say it was guessed."""
     if deal.organization_id:
         return deal.organization, False
-    return Organization.objects.filter(is_active=True).order_by("pk").first(), True
+    return Organization.objects.default(), True
 
 
 def valid_until(deal: Deal) -> date:

@@ -43,9 +43,7 @@ def proposal_page(request, token):
         "deal": deal,
         "token": token,
         "document": mark_safe(render_proposal_html(deal, "crm/proposal_body.html")),  # noqa: S308 — our template, autoescaped
-        "can_accept": deal.agreed_at is None
-        and deal.stage not in (Deal.Stage.WON, Deal.Stage.LOST)
-        and deal.lines.exists(),
+        "can_accept": deal.is_editable() and deal.lines.exists(),
     }
     return _private(render(request, "crm/proposal_public.html", context))
 

@@ -137,7 +137,7 @@ def proposal_token_for(deal: Deal) -> str:
 def agreeable_lines(deal: Deal) -> list[DealLine]:
     """The lines an agreement books, one booking each; refuses a closed deal or one
     without lines. The caller holds the deal's lock and has seen it is not agreed yet."""
-    if deal.stage in (S.WON, S.LOST):
+    if deal.is_closed:
         raise FunnelRefused("deal_closed", _("The deal is closed."))
     lines = list(deal.lines.select_related("equipment_type"))
     if not lines:
@@ -172,7 +172,7 @@ def deal_follow(*, deal_id: int, bookings_closed: bool, bookings_done: bool, in_
     invoice paid → "won". Never moves a deal backwards or out of "won"/"lost". The facts
     come from the other apps (``flows/deals.py``)."""
     deal = Deal.objects.select_for_update().filter(pk=deal_id).first()
-    if deal is None or deal.stage in (S.WON, S.LOST):
+    if deal is None or deal.is_closed:
         return None
     target = None
     if bookings_closed:
@@ -190,7 +190,7 @@ def deal_follow(*, deal_id: int, bookings_closed: bool, bookings_done: bool, in_
 
 
 def _editable(deal: Deal) -> None:
-    if deal.agreed_at is not None or deal.stage in (S.WON, S.LOST):
+    if not deal.is_editable():
         raise FunnelRefused(
             "deal_agreed", _("The proposal is agreed: change the bookings, not the deal's lines.")
         )

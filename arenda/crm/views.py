@@ -3,12 +3,11 @@ and timeline, the КП. Every write goes through ``arenda.crm.services``; a move
 refuses comes back in words (HTMX gets the board or the section again, with the reason)."""
 
 from datetime import timedelta
-from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, Q, Sum, Value
-from django.db.models.functions import Cast, Coalesce, Round
+from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, Q, Sum
+from django.db.models.functions import Coalesce
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from arenda.billing.selectors import invoices_of_deal
 from arenda.core import ui
+from arenda.core.money import product_kopecks, rubles
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
 from arenda.crm import services
@@ -90,17 +90,12 @@ def deal_update(request, pk):
     return ui.form_view(request, PAGE, pk)
 
 
-def _kopecks(field: str):
-    # Whole hundredths, so that the sum below is exact integer arithmetic on SQLite too.
-    return Cast(Round(F(field) * 100), BigIntegerField())
-
-
 def line_amount_kopecks(prefix: str = ""):
     """A line's amount in kopecks, each part rounded half-up as ``DealLine.amount`` does."""
-    hours = _kopecks(f"{prefix}ordered_hours") * _kopecks(f"{prefix}rate_per_hour")
-    km = _kopecks(f"{prefix}km") * _kopecks(f"{prefix}rate_per_km")
     return ExpressionWrapper(
-        (hours + Value(50)) / Value(100) + (km + Value(50)) / Value(100), output_field=BigIntegerField()
+        product_kopecks(F(f"{prefix}ordered_hours"), F(f"{prefix}rate_per_hour"))
+        + product_kopecks(F(f"{prefix}km"), F(f"{prefix}rate_per_km")),
+        output_field=BigIntegerField(),
     )
 
 
@@ -108,10 +103,6 @@ def short_name(full_name: str) -> str:
     """«Смирнова Ольга Викторовна» → «Смирнова О. В.»: a card is narrow."""
     surname, *given = full_name.split() or [""]
     return " ".join([surname, *(f"{name[0]}." for name in given[:2])])
-
-
-def _rubles(kopecks) -> Decimal:
-    return Decimal(kopecks or 0) / 100
 
 
 def _board_queryset(request):
@@ -129,7 +120,7 @@ def _board_queryset(request):
         if data["created_to"]:
             qs = qs.filter(created_at__date__lte=data["created_to"])
     cutoff = timezone.now() - timedelta(days=CLOSED_DAYS)
-    qs = qs.filter(~Q(stage__in=[S.WON, S.LOST]) | Q(updated_at__gte=cutoff))
+    qs = qs.filter(~Q(stage__in=Deal.CLOSED_STAGES) | Q(updated_at__gte=cutoff))
     return form, qs
 
 
@@ -151,7 +142,7 @@ def _board_context(request, refusal: dict | None = None) -> dict:
             .order_by("-updated_at", "-pk")[:BOARD_LIMIT]
         )
         for deal in cards:
-            deal.total = _rubles(deal.kop)
+            deal.total = rubles(deal.kop)
             deal.age = timesince(deal.created_at, depth=1)
             deal.manager_name = short_name(deal.manager.get_full_name()) if deal.manager else ""
             deal.moves = [s for s in S if s in DEAL_MOVES[deal.stage]] if can_change else []
@@ -162,8 +153,8 @@ def _board_context(request, refusal: dict | None = None) -> dict:
                 "label": stage.label,
                 "cards": cards,
                 "count": row.get("n", 0),
-                "total": _rubles(row.get("kop")),
-                "closed": stage in (S.WON, S.LOST),
+                "total": rubles(row.get("kop")),
+                "closed": stage in Deal.CLOSED_STAGES,
             }
         )
     query = request.GET.urlencode()
@@ -277,15 +268,11 @@ def _timeline(deal: Deal) -> list[dict]:
     return items[:TIMELINE_LIMIT]
 
 
-def _editable(deal: Deal) -> bool:
-    return deal.agreed_at is None and deal.stage not in (S.WON, S.LOST)
-
-
 def _lines_context(request, deal: Deal, form=None, editing=None, error: str = "") -> dict:
     lines = list(deal.lines.select_related("equipment_type"))
     organization, guessed = organization_for(deal)
     can_change = can(request.user, Action.CHANGE, "deal")
-    if can_change and _editable(deal) and form is None:
+    if can_change and deal.is_editable() and form is None:
         form = DealLineForm(instance=editing, user=request.user)
         if editing is None and lines:
             last = lines[-1]
@@ -296,9 +283,9 @@ def _lines_context(request, deal: Deal, form=None, editing=None, error: str = ""
         "totals": totals(lines, organization.vat_rate if organization else None),
         "org": organization,
         "org_guessed": guessed,
-        "line_form": form if can_change and _editable(deal) else None,
+        "line_form": form if can_change and deal.is_editable() else None,
         "editing": editing,
-        "lines_editable": can_change and _editable(deal),
+        "lines_editable": can_change and deal.is_editable(),
         "lines_error": error,
     }
 
@@ -334,7 +321,7 @@ def _detail_context(request, deal: Deal, **extra) -> dict:
         "can_add_booking": can(request.user, Action.ADD, "booking"),
         "moves": moves if can_change else [],
         "can_lose": can_change and S.LOST in DEAL_MOVES[deal.stage],
-        "can_agree": can_change and deal.agreed_at is None and deal.stage not in (S.WON, S.LOST),
+        "can_agree": can_change and deal.is_editable(),
         "lost_form": LostForm(),
         "timeline": _timeline(deal),
         "comment_form": CommentForm() if can_change else None,

@@ -16,6 +16,7 @@ from arenda.core.crypto import EncryptedTextField
 from arenda.core.models import TimeStamped
 from arenda.core.validators import (
     check_accounts,
+    check_period,
     inn_is_valid,
     normalize_phone,
     normalize_plate,
@@ -75,6 +76,12 @@ class BankRequisites(models.Model):
         return errors
 
 
+class OrganizationQuerySet(models.QuerySet):
+    def default(self):
+        """The legal entity that sells when a deal names none: the first active one (or None)."""
+        return self.filter(is_active=True).order_by("pk").first()
+
+
 class Organization(TimeStamped, BankRequisites):
     """One of our own legal entities — the supplier on invoices."""
 
@@ -100,6 +107,7 @@ class Organization(TimeStamped, BankRequisites):
     )
     is_active = models.BooleanField(pgettext_lazy("in use", "active"), default=True)
 
+    objects = OrganizationQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -484,8 +492,7 @@ class MaintenanceWindow(TimeStamped):
         return reverse("directory:unit_detail", args=[self.unit_id])
 
     def clean(self):
-        if self.start and self.end and self.end <= self.start:
-            raise ValidationError({"end": _("The end must be after the start.")}, code="order")
+        check_period(self.start, self.end)
 
 
 class Driver(TimeStamped):

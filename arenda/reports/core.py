@@ -14,8 +14,7 @@ from decimal import Decimal
 
 from django import forms
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, F, Value
-from django.db.models.functions import Cast, Round
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -32,22 +31,6 @@ PRESETS = [
     ("this_quarter", _("This quarter")),
     ("custom", _("Custom")),
 ]
-
-
-# --- money in kopecks -------------------------------------------------------------------------
-def kopecks(expr):
-    """A decimal expression (2 or fewer decimals) as an integer number of hundredths."""
-    return Cast(Round(expr * Value(100)), BigIntegerField())
-
-
-def product_kopecks(quantity, price):
-    """round_half_up(quantity × price, 2) in kopecks, in integer arithmetic (exact on SQLite too)."""
-    return Cast((kopecks(quantity) * kopecks(price) + Value(50)) / Value(100), BigIntegerField())
-
-
-def rub(k) -> Decimal:
-    """Kopecks (int, None) → Decimal roubles."""
-    return Decimal(int(k or 0)).scaleb(-2).quantize(Decimal("0.01"))
 
 
 def dec(value, places: str = "0.01") -> Decimal:

@@ -16,8 +16,9 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from arenda.bookings.models import Booking, Waybill
+from arenda.core.money import rubles
 from arenda.directory.models import EquipmentType, MaintenanceWindow, Unit
-from arenda.reports.core import Column, Report, ReportForm, dec, rub
+from arenda.reports.core import Column, Report, ReportForm, dec
 from arenda.reports.plates import OWNERS, cost_sum, revenue_hours_sum, revenue_km_sum, with_money
 
 BOOKED_STATUSES = ("reserved", "confirmed", "dispatched", "completed", "closed")
@@ -134,7 +135,7 @@ class FleetReport(Report):
             maint_h = min(_hours(maintenance.get(u["pk"])), period_hours)
             available = period_hours - maint_h
             money = revenue.get(u["pk"], {})
-            revenue_rub = rub(money.get("r"))
+            revenue_rub = rubles(money.get("r"))
             rows.append(
                 {
                     "unit_id": u["pk"],
@@ -205,11 +206,11 @@ class FleetReport(Report):
             "trips": sum(r["trips"] for r in rows),
             "revenue": revenue,
             "revenue_per_hour": (revenue / booked).quantize(Decimal("0.01")) if booked else None,
-            "own_revenue": rub(shares["own"]),
-            "supplier_revenue": rub(shares["supplier"]),
+            "own_revenue": rubles(shares["own"]),
+            "supplier_revenue": rubles(shares["supplier"]),
             "own_hours": dec(shares["own_hours"]),
             "supplier_hours": dec(shares["supplier_hours"]),
-            "supplier_cost": rub(shares["cost"]),
+            "supplier_cost": rubles(shares["cost"]),
         }
 
     def by_type(self) -> list[dict]:

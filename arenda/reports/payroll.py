@@ -8,8 +8,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from arenda.bookings.models import Waybill
+from arenda.core.money import product_kopecks, rubles
 from arenda.directory.models import Driver
-from arenda.reports.core import Column, Report, ReportForm, dec, product_kopecks, rub
+from arenda.reports.core import Column, Report, ReportForm, dec
 
 EMPLOYMENT = dict(Driver.Employment.choices)
 
@@ -95,7 +96,7 @@ class PayrollReport(Report):
             "employment_code": v["driver__employment"],
             "hours": v["hours"],
             "hourly_pay": v["hourly_pay"],
-            "amount": rub(v["amount_k"]),
+            "amount": rubles(v["amount_k"]),
         }
 
     def totals(self):
@@ -115,11 +116,11 @@ class PayrollReport(Report):
             "count": t["count"],
             "drivers": t["drivers"],
             "hours": dec(t["t_hours"]),
-            "amount": rub(t["t_amount"]),
+            "amount": rubles(t["t_amount"]),
             "staff_hours": dec(t["staff_hours"]),
-            "staff_amount": rub(t["staff_amount"]),
+            "staff_amount": rubles(t["staff_amount"]),
             "contractor_hours": dec(t["contractor_hours"]),
-            "contractor_amount": rub(t["contractor_amount"]),
+            "contractor_amount": rubles(t["contractor_amount"]),
         }
 
     def by_driver(self) -> list[dict]:
@@ -138,7 +139,7 @@ class PayrollReport(Report):
                     "employment": str(EMPLOYMENT.get(r["driver__employment"], "")),
                     "trips": r["trips"],
                     "hours": dec(r["t_hours"]),
-                    "amount": rub(r["t_amount"]),
+                    "amount": rubles(r["t_amount"]),
                 }
             )
             for r in rows
@@ -163,7 +164,7 @@ class PayrollReport(Report):
                         "week": week,
                         "trips": r["trips"],
                         "hours": dec(r["t_hours"]),
-                        "amount": rub(r["t_amount"]),
+                        "amount": rubles(r["t_amount"]),
                     }
                 )
             )

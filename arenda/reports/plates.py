@@ -31,8 +31,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from arenda.bookings.models import Waybill
+from arenda.core.money import product_kopecks, rubles
 from arenda.directory.models import Counterparty, EquipmentType, Unit
-from arenda.reports.core import Column, Report, ReportForm, SelectedOnly, dec, product_kopecks, rub
+from arenda.reports.core import Column, Report, ReportForm, SelectedOnly, dec
 
 HOURS = DecimalField(max_digits=9, decimal_places=2)
 ZERO_HOURS = Value(Decimal("0.00"), output_field=HOURS)
@@ -223,11 +224,11 @@ class PlatesReport(Report):
             "rate_per_hour": v["booking__rate_per_hour"],
             "km": v["km"],
             "rate_per_km": v["booking__rate_per_km"],
-            "revenue_hours": rub(v["revenue_hours_k"]),
-            "revenue_km": rub(v["revenue_km_k"]),
-            "revenue": rub(v["revenue_k"]),
-            "purchase_cost": rub(v["cost_k"]) if v["cost_k"] is not None else None,
-            "margin": rub(v["margin_k"]) if v["margin_k"] is not None else None,
+            "revenue_hours": rubles(v["revenue_hours_k"]),
+            "revenue_km": rubles(v["revenue_km_k"]),
+            "revenue": rubles(v["revenue_k"]),
+            "purchase_cost": rubles(v["cost_k"]) if v["cost_k"] is not None else None,
+            "margin": rubles(v["margin_k"]) if v["margin_k"] is not None else None,
         }
 
     def links(self, row):
@@ -261,13 +262,13 @@ class PlatesReport(Report):
             "hours": dec(t["t_hours"]),
             "billed_hours": dec(t["t_billed"]),
             "km": dec(t["t_km"], "0.1"),
-            "revenue_hours": rub(t["t_revenue_hours"]),
-            "revenue_km": rub(t["t_revenue_km"]),
-            "revenue": rub(t["t_revenue"]),
-            "purchase_cost": rub(t["t_cost"]),
-            "margin": rub((t["t_supplied"] or 0) - (t["t_cost"] or 0)),
-            "own_revenue": rub(t["own_revenue"]),
-            "supplier_revenue": rub(t["supplier_revenue"]),
+            "revenue_hours": rubles(t["t_revenue_hours"]),
+            "revenue_km": rubles(t["t_revenue_km"]),
+            "revenue": rubles(t["t_revenue"]),
+            "purchase_cost": rubles(t["t_cost"]),
+            "margin": rubles((t["t_supplied"] or 0) - (t["t_cost"] or 0)),
+            "own_revenue": rubles(t["own_revenue"]),
+            "supplier_revenue": rubles(t["supplier_revenue"]),
             "own_hours": dec(t["own_hours"]),
             "supplier_hours": dec(t["supplier_hours"]),
         }
@@ -292,9 +293,9 @@ class PlatesReport(Report):
                 "trips": r["trips"],
                 "billed_hours": dec(r["t_hours"]),
                 "km": dec(r["t_km"], "0.1"),
-                "revenue": rub(r["t_revenue"]),
-                "purchase_cost": rub(r["t_cost"]) if r["t_cost"] is not None else None,
-                "margin": rub(r["t_revenue"] - r["t_cost"]) if r["t_cost"] is not None else None,
+                "revenue": rubles(r["t_revenue"]),
+                "purchase_cost": rubles(r["t_cost"]) if r["t_cost"] is not None else None,
+                "margin": rubles(r["t_revenue"] - r["t_cost"]) if r["t_cost"] is not None else None,
             }
             for r in rows
         ]

@@ -16,8 +16,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from arenda.billing.models import Invoice, Payment
+from arenda.core.money import kopecks, rubles
 from arenda.directory.models import Counterparty
-from arenda.reports.core import Column, ISODateField, Report, ReportForm, SelectedOnly, kopecks, rub
+from arenda.reports.core import Column, ISODateField, Report, ReportForm, SelectedOnly
 
 # "Owed on day D": date <= D < settled_on, as a range overlapping the one-day range [D, D]
 # ("&&", not "@>": PostgreSQL rewrites "daterange(a, b) @> d" into "a <= d AND b > d", which no
@@ -138,11 +139,11 @@ class ReceivablesReport(Report):
             "counterparty_id": v["counterparty_id"],
             "counterparty": v["counterparty__name"],
             "invoices": v["n_invoices"],
-            "overtime": rub(v["overtime_k"]),
-            "total": rub(v["due_total_k"]),
+            "overtime": rubles(v["overtime_k"]),
+            "total": rubles(v["due_total_k"]),
         }
         for key, _label in BUCKETS:
-            row[key] = rub(v[f"{key}_k"])
+            row[key] = rubles(v[f"{key}_k"])
         return row
 
     def links(self, row):
@@ -153,9 +154,9 @@ class ReceivablesReport(Report):
             count=Count("counterparty", distinct=True), n_invoices=Count("pk"), **self._sums()
         )
         totals = {"count": t["count"], "invoices": t["n_invoices"]}
-        totals.update({key: rub(t[f"{key}_k"]) for key, _label in BUCKETS})
-        totals["overtime"] = rub(t["overtime_k"])
-        totals["total"] = rub(t["due_total_k"])
+        totals.update({key: rubles(t[f"{key}_k"]) for key, _label in BUCKETS})
+        totals["overtime"] = rubles(t["overtime_k"])
+        totals["total"] = rubles(t["due_total_k"])
         totals["overdue"] = totals["total"] - totals["not_due"]
         return totals
 
@@ -193,8 +194,8 @@ class ReceivablesReport(Report):
                     "deal": r["deal__title"],
                     "deal_url": reverse("crm:deal_detail", args=[r["deal_id"]]) if r["deal_id"] else None,
                     "total": r["total"],
-                    "paid": rub(r["paid_k"]),
-                    "due": rub(r["due_k"]),
+                    "paid": rubles(r["paid_k"]),
+                    "due": rubles(r["due_k"]),
                     "is_overtime": r["is_overtime"],
                 }
             )
