@@ -1,5 +1,5 @@
 """Arenda settings. Everything that differs between machines comes from the environment
-(see API.md, "Settings read from the environment", and README.md)."""
+(README.md, "Configuration", lists them)."""
 
 import os
 from pathlib import Path

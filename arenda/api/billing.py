@@ -1,4 +1,4 @@
-"""API of invoices and payments (API.md). Thin: serializers validate and present, the
+"""API of invoices and payments (``docs/api.md``). Thin: serializers validate and present, the
 services in ``arenda.billing.services`` write (numbering, totals, VAT, 1C queueing)."""
 
 from decimal import Decimal

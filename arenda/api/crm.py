@@ -1,5 +1,5 @@
 """API of leads, the intake webhook, deals with their lines and comments, and intake
-tokens (API.md). Thin: serializers validate and present, ``arenda.crm.services`` writes."""
+tokens (``docs/api.md``). Thin: serializers validate and present, ``arenda.crm.services`` writes."""
 
 from collections.abc import Mapping
 

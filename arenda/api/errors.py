@@ -1,5 +1,5 @@
 """One error shape for the whole API: ``{"field": [messages]}`` for invalid input, and
-``{"detail", "code", …}`` for everything else (API.md, "Errors")."""
+``{"detail", "code", …}`` for everything else (``docs/api.md``, "Errors")."""
 
 import logging
 

@@ -1,4 +1,4 @@
-"""API of bank statements (API.md ``bank-statements/``) and of the payments read from them
+"""API of bank statements (``bank-statements/`` in ``docs/api.md``) and of the payments read from them
 that wait for the accountant. The work is in ``arenda.billing.statements``."""
 
 from django.db.models import Prefetch

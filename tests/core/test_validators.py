@@ -1,8 +1,8 @@
-"""Russian identifiers, accounts, plates and phones (RUSSIAN-FORMATS.md, "Identifiers and
-checksums").
+"""Russian identifiers, accounts, plates and phones: the check digits and formats of
+``arenda/core/validators.py``.
 
-The generated-number tests compute check digits from the formulas in that document, not
-from the code under test, and then try every single-digit change. Whether a change must be
+The generated-number tests compute check digits from the published formulas (written out
+below), not from the code under test, and then try every single-digit change. Whether a change must be
 caught is worked out per scheme:
 
 - ИНН and ОГРН use ``sum % 11 % 10``. Every weight (and every power of 10) is a unit mod 11

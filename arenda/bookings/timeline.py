@@ -1,0 +1,174 @@
+"""The timeline board: units grouped by type (or drivers) × days, each booking a bar placed
+by percent of the range, maintenance shaded, suppliers' machines in rows of their own.
+
+Three queries whatever the size — the rows, the bookings in range, the maintenance in
+range — and plain data for the template (one element per bar).
+"""
+
+import calendar
+from datetime import date, datetime, time, timedelta
+
+from django.template.defaultfilters import date as date_filter
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from arenda.bookings import selectors
+from arenda.bookings.models import Booking, SupplyOrder
+from arenda.directory.models import Driver, MaintenanceWindow, Unit
+
+
+def day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def month_shift(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+LEGAL_FORMS = ("ООО ", "АО ", "ПАО ", "ЗАО ", "ОАО ", "ИП ")
+
+
+def short_name(name: str) -> str:
+    """«ООО «Мостострой»» → «Мостострой»: a bar a few pixels wide shows what tells customers apart."""
+    for form in LEGAL_FORMS:
+        if name.startswith(form):
+            return name[len(form) :].strip("«»\"' ")
+    return name
+
+
+def _hm(moment: datetime) -> str:
+    return date_filter(timezone.localtime(moment), "d.m H:i")
+
+
+class Span:
+    """Percent positions of [start, end) clipped to the board, as CSS-ready strings."""
+
+    def __init__(self, start: datetime, end: datetime):
+        self.start, self.total = start, (end - start).total_seconds()
+        self.end = end
+
+    def __call__(self, start: datetime, end: datetime) -> tuple[str, str]:
+        left = max(start, self.start)
+        right = min(end, self.end)
+        return (
+            f"{(left - self.start).total_seconds() / self.total * 100:.3f}",
+            f"{max((right - left).total_seconds() / self.total * 100, 0.15):.3f}",
+        )
+
+
+def groups_for_supplied(in_range, span, detail_url, labels) -> dict:
+    """Bookings served by a supplier's machine: one row per supply order, after our units."""
+    rows = []
+    supplied = (
+        in_range.filter(unit__isnull=True, supply_order__isnull=False)
+        .exclude(supply_order__status=SupplyOrder.Status.CANCELLED)
+        .select_related("supply_order__supplier")
+    )
+    for b in supplied:
+        order = b.supply_order
+        left, width = span(b.start, b.end)
+        rows.append(
+            {
+                "obj": {
+                    "get_absolute_url": order.get_absolute_url(),
+                    "plate": order.unit_plate or order.supplier.name,
+                    "capacity_t": b.min_capacity_t,
+                },
+                "bars": [
+                    {
+                        "url": f"{detail_url}{b.pk}/",
+                        "left": left,
+                        "width": width,
+                        "status": b.status,
+                        "label": short_name(b.deal.counterparty.name),
+                        "title": f"#{b.pk} · {b.deal.counterparty.name} · {_hm(b.start)}–{_hm(b.end)} · "
+                        f"{labels[b.status]} · {order.supplier.name}",
+                    }
+                ],
+                "shaded": (),
+            }
+        )
+    return {"title": _("Supplier machines"), "rows": rows}
+
+
+def build_timeline(*, start: date, days: int, by: str, today: date, now: datetime) -> dict:
+    """The board's context: ``groups`` of rows with their bars, the day ``columns``, and the
+    navigation. ``by`` is "unit" or "driver"."""
+    range_start, range_end = day_start(start), day_start(start + timedelta(days=days))
+    span = Span(range_start, range_end)
+
+    in_range = (
+        Booking.objects.exclude(status=Booking.Status.CANCELLED)
+        .filter(start__lt=range_end, end__gt=range_start)
+        .select_related("deal__counterparty", "driver" if by == "unit" else "unit")
+        .order_by("start")
+    )
+    detail_url = reverse("bookings:booking_detail", args=[0])[:-2]
+    labels = dict(Booking.Status.choices)
+    bars: dict[int, list] = {}
+    for b in in_range.filter(**{f"{by}__isnull": False}):
+        left, width = span(b.start, b.end)
+        other = b.driver if by == "unit" else b.unit
+        bars.setdefault(getattr(b, f"{by}_id"), []).append(
+            {
+                "url": f"{detail_url}{b.pk}/",
+                "left": left,
+                "width": width,
+                "status": b.status,
+                "label": short_name(b.deal.counterparty.name),
+                "title": f"#{b.pk} · {b.deal.counterparty.name} · {_hm(b.start)}–{_hm(b.end)} · "
+                f"{labels[b.status]}" + (f" · {other}" if other else ""),
+            }
+        )
+
+    groups = []
+    if by == "unit":
+        shaded: dict[int, list] = {}
+        for w in MaintenanceWindow.objects.filter(
+            start__lt=range_end, end__gt=range_start, unit__is_active=True
+        ):
+            left, width = span(w.start, w.end)
+            shaded.setdefault(w.unit_id, []).append(
+                {"left": left, "width": width, "title": f"{w.reason}: {_hm(w.start)}–{_hm(w.end)}"}
+            )
+        units = Unit.objects.filter(is_active=True).select_related("equipment_type")
+        for unit in units.order_by("equipment_type__name", "-capacity_t", "plate"):
+            if not groups or groups[-1]["title"] != unit.equipment_type.name:
+                groups.append({"title": unit.equipment_type.name, "rows": []})
+            groups[-1]["rows"].append(
+                {"obj": unit, "bars": bars.get(unit.pk, ()), "shaded": shaded.get(unit.pk, ())}
+            )
+        supplied = groups_for_supplied(in_range, span, detail_url, labels)
+        if supplied["rows"]:
+            groups.append(supplied)
+    else:
+        rows = [
+            {"obj": d, "bars": bars.get(d.pk, ()), "expired": selectors.license_expired(d, range_end)}
+            for d in Driver.objects.filter(is_active=True).order_by("full_name")
+        ]
+        groups.append({"title": _("Drivers"), "rows": rows})
+
+    columns = []
+    for offset in range(days):
+        day = start + timedelta(days=offset)
+        columns.append({"date": day, "weekend": day.weekday() >= 5, "today": day == today})
+    return {
+        "groups": groups,
+        "columns": columns,
+        "weekends": [f"{i / days:.5f}" for i, c in enumerate(columns) if c["weekend"]],
+        "today_at": span(now, now + timedelta(seconds=1))[0] if range_start <= now < range_end else None,
+        "start": start,
+        "days": days,
+        "by": by,
+        "nav": {
+            "prev_week": start - timedelta(days=7),
+            "next_week": start + timedelta(days=7),
+            "prev_month": month_shift(start, -1),
+            "next_month": month_shift(start, 1),
+            "today": today - timedelta(days=today.weekday()),
+        },
+        "end": start + timedelta(days=days - 1),
+    }
