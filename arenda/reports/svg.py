@@ -1,7 +1,6 @@
 """Charts as server-rendered SVG (no scripts, no libraries): horizontal bars for a ranking,
 columns for a time series. Every text is escaped."""
 
-from decimal import Decimal
 
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -110,8 +109,3 @@ def stacked(parts_: list[tuple[str, object, str]], *, title: str, width: int = 6
     out.append("</svg>")
     return mark_safe("".join(out))
 
-
-def share(value, total) -> Decimal | None:
-    if not total:
-        return None
-    return (Decimal(value or 0) / Decimal(total)).quantize(Decimal("0.0001"))
