@@ -212,7 +212,7 @@ def _booking_form(request, *, deal: Deal, booking: Booking | None):
         name = request.POST["_validate"]
         if name not in form.fields:
             return HttpResponse(status=204)
-        return render(request, "core/form_fields.html#field-errors", {"field": form[name]})
+        return render(request, "front/form_fields.html#field-errors", {"field": form[name]})
     conflict = None
     if request.method == "POST" and form.is_valid():
         try:

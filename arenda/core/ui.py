@@ -291,8 +291,8 @@ def _filtered(page: Page, request):
     return qs, q, active, order
 
 
-def list_view(request, page: Page, template: str = "core/ui/list.html"):
-    """The list page; ``template`` may extend ``core/ui/list.html`` (HTMX gets its results)."""
+def list_view(request, page: Page, template: str = "front/ui/list.html"):
+    """The list page; ``template`` may extend ``front/ui/list.html`` (HTMX gets its results)."""
     qs, q, active, order = _filtered(page, request)
     paginator = Paginator(qs, PAGE_SIZE)
     page_obj = paginator.get_page(request.GET.get("page"))
@@ -325,7 +325,7 @@ def list_view(request, page: Page, template: str = "core/ui/list.html"):
         "filtered": bool(q or active),
     }
     if request.htmx and not request.htmx.boosted:
-        template = "core/ui/list.html#results"
+        template = "front/ui/list.html#results"
     return render(request, template, context)
 
 
@@ -428,7 +428,7 @@ def detail_view(request, page: Page, pk: int, extra: dict | None = None):
     if page.detail_context:
         context.update(page.detail_context(request, obj))
     context.update(extra or {})
-    return render(request, "core/ui/detail.html", context)
+    return render(request, "front/ui/detail.html", context)
 
 
 def _safe_next(request) -> str | None:
@@ -455,7 +455,7 @@ def form_view(request, page: Page, pk: int | None = None):
         name = request.POST["_validate"]
         if name not in form.fields:
             return HttpResponse(status=204)
-        return render(request, "core/form_fields.html#field-errors", {"field": form[name]})
+        return render(request, "front/form_fields.html#field-errors", {"field": form[name]})
     if request.method == "POST" and form.is_valid():
         try:
             if obj is None:
@@ -475,7 +475,7 @@ def form_view(request, page: Page, pk: int | None = None):
             return redirect(_safe_next(request) or saved.get_absolute_url())
     return render(
         request,
-        "core/ui/form.html",
+        "front/ui/form.html",
         {"page": page, "obj": obj, "form": form, "next": _safe_next(request)},
     )
 
@@ -499,7 +499,7 @@ def delete_view(request, page: Page, pk: int):
             return redirect(page.url("list"))
     return render(
         request,
-        "core/ui/confirm_delete.html",
+        "front/ui/confirm_delete.html",
         {"page": page, "obj": obj, "in_use": in_use},
         status=409 if in_use else 200,
     )

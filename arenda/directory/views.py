@@ -213,7 +213,7 @@ def maintenance_create(request, pk):
         name = request.POST["_validate"]
         if name not in form.fields:
             return HttpResponse(status=204)
-        return render(request, "core/form_fields.html#field-errors", {"field": form[name]})
+        return render(request, "front/form_fields.html#field-errors", {"field": form[name]})
     if form.is_valid():
         create = SERVICES[m.MaintenanceWindow][0]
         try:

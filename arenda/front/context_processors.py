@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from arenda.core.roles import Action, Role, can, role_of
-from arenda.core.views import COMING_AREAS
+from arenda.front.views import COMING_AREAS
 
 
 def _coming(area: str) -> dict:

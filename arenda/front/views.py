@@ -60,7 +60,7 @@ def dashboard(request):
     context["receivables"] = _receivables(now, today) if can(user, Action.VIEW, "invoice") else None
     context["today"] = today
     context["warning_days"] = LICENCE_WARNING_DAYS
-    return render(request, "core/dashboard.html", context)
+    return render(request, "front/dashboard.html", context)
 
 
 def _receivables(now, today) -> dict:
@@ -90,4 +90,4 @@ def coming(request, area: str):
     require_role(request)
     if area not in COMING_AREAS:
         raise Http404
-    return render(request, "core/coming.html", {"area": COMING_AREAS[area], "slug": area})
+    return render(request, "front/coming.html", {"area": COMING_AREAS[area], "slug": area})
