@@ -25,9 +25,9 @@ from arenda.core.money import vat_rate_percent
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can, has_special
 from arenda.core.services import record_delete
-from arenda.core.ui import history_entries
 from arenda.crm.models import Deal
 from arenda.directory.models import Counterparty, Organization
+from arenda.front.history import history_entries
 
 PAGE_SIZE = 50
 ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))

@@ -4,8 +4,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from arenda.bookings.models import Booking, SupplyOrder
-from arenda.core.ui import ServiceForm
 from arenda.directory.models import Driver, EquipmentType, Supplier, Unit
+from arenda.front.forms import ServiceForm
 
 NUMBER = forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"})
 PHONE = forms.TextInput(attrs={"type": "tel", "autocomplete": "off", "placeholder": "+7 912 345-67-89"})

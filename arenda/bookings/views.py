@@ -27,9 +27,9 @@ from arenda.bookings.models import Booking, CalendarFeed, SupplyOrder
 from arenda.bookings.services import BookingConflict
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
-from arenda.core.ui import history_entries
 from arenda.crm.models import Deal
 from arenda.directory.models import Counterparty, Driver, MaintenanceWindow, Supplier, Unit
+from arenda.front.history import history_entries
 
 PAGE_SIZE = 50
 BOARD_LIMIT = 200
