@@ -193,7 +193,7 @@ def invoice_cancel(request, pk):
         except services.BillingRefused as exc:
             return _refused(request, pk, exc)
         except ValidationError as exc:
-            form.add_error("reason", exc.message_dict.get("reason", exc.messages))
+            form.add_service_error(exc)
         else:
             messages.success(request, _("%(name)s cancelled; its number stays used.") % {"name": invoice})
             return redirect(invoice.get_absolute_url())

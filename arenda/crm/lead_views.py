@@ -268,8 +268,7 @@ def _act(request, pk, form_name, form, call, done):
     except ValidationError as exc:
         if form is None:
             return _render_detail(request, pk, refused=" ".join(exc.messages), status=400)
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
+        form.add_service_error(exc)
         return _render_detail(request, pk, forms={form_name: form}, status=400)
     except services.FunnelRefused as exc:
         return _render_detail(request, pk, refused=exc.detail, status=409)

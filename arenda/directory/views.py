@@ -4,8 +4,7 @@ live on the unit's page."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +17,7 @@ from arenda.directory import forms
 from arenda.directory import models as m
 from arenda.directory.services import SERVICES
 from arenda.front import crud
+from arenda.front.forms import validate_field_response
 
 
 def _page(model, form, **kwargs) -> crud.Page:
@@ -210,12 +210,8 @@ def _get_unit_for_user(request, pk) -> m.Unit:
 def maintenance_create(request, pk):
     unit = _get_unit_for_user(request, pk)
     form = forms.MaintenanceWindowForm(request.POST, user=request.user, validate_url=request.path)
-    if request.htmx and "_validate" in request.POST:
-        form.is_valid()
-        name = request.POST["_validate"]
-        if name not in form.fields:
-            return HttpResponse(status=204)
-        return render(request, "front/form_fields.html#field-errors", {"field": form[name]})
+    if (validated := validate_field_response(request, form)) is not None:
+        return validated
     if form.is_valid():
         create = SERVICES[m.MaintenanceWindow][0]
         try:

@@ -21,7 +21,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import models
 from django.db.models import Q
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -34,6 +33,7 @@ from arenda.core.permissions import require
 from arenda.core.roles import Action, can
 from arenda.core.services import RecordInUse
 from arenda.core.validators import normalize_plate
+from arenda.front.forms import validate_field_response
 from arenda.front.history import history_entries
 
 PAGE_SIZE = 50
@@ -300,12 +300,8 @@ def form_view(request, page: Page, pk: int | None = None):
         user=request.user,
         validate_url=request.path,
     )
-    if request.method == "POST" and request.htmx and "_validate" in request.POST:
-        form.is_valid()
-        name = request.POST["_validate"]
-        if name not in form.fields:
-            return HttpResponse(status=204)
-        return render(request, "front/form_fields.html#field-errors", {"field": form[name]})
+    if (validated := validate_field_response(request, form)) is not None:
+        return validated
     if request.method == "POST" and form.is_valid():
         try:
             if obj is None:
