@@ -5,7 +5,6 @@ from arenda.front import notification_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("coming/<slug:area>/", views.coming, name="coming"),
     path("notifications/bell/", notification_views.notification_bell, name="notification_bell"),
     path("notifications/read/", notification_views.notification_read_all, name="notification_read_all"),
     path("notifications/<int:pk>/", notification_views.notification_open, name="notification_open"),
