@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "arenda.integrations.messaging",
     "arenda.reports",
     "arenda.front",
+    "arenda.demo",
 ]
 
 MIDDLEWARE = [
