@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "arenda.api",
     "arenda.integrations.messaging",
     "arenda.reports",
+    "arenda.front",
+    "arenda.demo",
 ]
 
 MIDDLEWARE = [
@@ -107,7 +109,7 @@ TEMPLATES = [
                 "django.template.context_processors.tz",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "arenda.core.context_processors.shell",
+                "arenda.front.context_processors.shell",
             ],
         },
     },
@@ -166,7 +168,7 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15, minimum=1) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "core/lockout.html"
+AXES_LOCKOUT_TEMPLATE = "front/lockout.html"
 AXES_VERBOSE = False
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 

@@ -21,7 +21,7 @@ urlpatterns = [
     path("reports/", include("arenda.reports.urls")),
     path("integrations/telegram/", include(telegram_urls)),
     path("p/", include("arenda.crm.public_urls")),
-    path("", include("arenda.core.urls")),
+    path("", include("arenda.front.urls")),
 ]
 
 if settings.DEBUG:

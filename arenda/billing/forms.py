@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -13,23 +13,12 @@ from arenda.billing.services import LineData
 from arenda.bookings.models import Booking
 from arenda.crm.models import Deal
 from arenda.directory.models import Counterparty, Organization
+from arenda.front.forms import ServiceErrorsMixin
 
 MONEY = forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"})
 
 
-class ServiceErrors:
-    def add_service_error(self, exc: ValidationError) -> None:
-        """A service's errors on the fields they name; the rest above the form."""
-        if not hasattr(exc, "error_dict"):
-            self.add_error(None, exc)
-            return
-        for name, errors in exc.error_dict.items():
-            target = name if name in self.fields and name != NON_FIELD_ERRORS else None
-            for error in errors:
-                self.add_error(target, error)
-
-
-class InvoiceForm(ServiceErrors, forms.Form):
+class InvoiceForm(ServiceErrorsMixin, forms.Form):
     """The header of an invoice made by hand."""
 
     counterparty = forms.ModelChoiceField(
@@ -93,13 +82,13 @@ LineFormSet = forms.formset_factory(
 )
 
 
-class CancelForm(forms.Form):
+class CancelForm(ServiceErrorsMixin, forms.Form):
     reason = forms.CharField(
         label=_("Reason for cancelling"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
-class PaymentForm(ServiceErrors, forms.Form):
+class PaymentForm(ServiceErrorsMixin, forms.Form):
     amount = forms.DecimalField(
         label=_("Amount"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"), widget=MONEY
     )

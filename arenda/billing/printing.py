@@ -14,6 +14,7 @@ from django.utils import timezone, translation
 from num2words import CONVERTER_CLASSES, num2words
 
 from arenda.billing.models import Invoice
+from arenda.core.formats import phone_display
 from arenda.core.money import format_rub, to_money, vat_rate_percent
 from arenda.crm.proposal import date_in_words
 
@@ -111,8 +112,6 @@ def _basis(invoice: Invoice) -> str:
 
 
 def invoice_context(invoice: Invoice) -> dict:
-    from arenda.core.ui import phone_display
-
     org, customer = invoice.organization, invoice.counterparty
     lines = list(invoice.lines.all())
     payload = payment_qr_payload(invoice)

@@ -25,10 +25,10 @@ from arenda.core.money import vat_rate_percent
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can, has_special
 from arenda.core.services import record_delete
-from arenda.core.ui import history_entries
 from arenda.crm.models import Deal
 from arenda.directory.models import Counterparty, Organization
 from arenda.flows import payments
+from arenda.front.history import history_entries
 
 PAGE_SIZE = 50
 ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
@@ -192,7 +192,7 @@ def invoice_cancel(request, pk):
         except services.BillingRefused as exc:
             return _refused(request, pk, exc)
         except ValidationError as exc:
-            form.add_error("reason", exc.message_dict.get("reason", exc.messages))
+            form.add_service_error(exc)
         else:
             messages.success(request, _("%(name)s cancelled; its number stays used.") % {"name": invoice})
             return redirect(invoice.get_absolute_url())

@@ -43,10 +43,10 @@ from django.utils.translation import gettext_lazy, pgettext
 
 from arenda.bookings.models import Booking, DriverReport, SupplyOrder
 from arenda.bookings.services import BookingConflict
+from arenda.core.formats import format_plate
 from arenda.core.models import CompanySettings
 from arenda.core.notify import notify
 from arenda.core.services import locked, set_author
-from arenda.core.ui import format_plate
 from arenda.core.validators import format_phone
 from arenda.directory.models import Driver
 from arenda.integrations.messaging import outbox, webhook

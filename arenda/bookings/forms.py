@@ -4,9 +4,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from arenda.bookings.models import Booking, SupplyOrder
-from arenda.core.ui import ServiceForm
 from arenda.core.validators import period_error
 from arenda.directory.models import Driver, EquipmentType, Supplier, Unit
+from arenda.front.forms import ServiceErrorsMixin, ServiceForm
 
 NUMBER = forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"})
 PHONE = forms.TextInput(attrs={"type": "tel", "autocomplete": "off", "placeholder": "+7 912 345-67-89"})
@@ -41,7 +41,7 @@ class BookingForm(ServiceForm):
         }
 
 
-class CancelForm(forms.Form):
+class CancelForm(ServiceErrorsMixin, forms.Form):
     reason = forms.CharField(
         label=_("Reason for cancelling"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
     )

@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,10 +27,11 @@ from arenda.bookings.timeline import build_timeline
 from arenda.bookings.waybill_views import waybills_panel
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
-from arenda.core.ui import history_entries
 from arenda.crm.models import Deal
 from arenda.directory.models import Counterparty, Driver, Supplier, Unit
 from arenda.flows import deals
+from arenda.front.forms import validate_field_response
+from arenda.front.history import history_entries
 
 PAGE_SIZE = 50
 BOARD_LIMIT = 200
@@ -209,12 +209,8 @@ def _booking_form(request, *, deal: Deal, booking: Booking | None):
         user=request.user,
         validate_url=request.path,
     )
-    if request.method == "POST" and request.htmx and "_validate" in request.POST:
-        form.is_valid()
-        name = request.POST["_validate"]
-        if name not in form.fields:
-            return HttpResponse(status=204)
-        return render(request, "core/form_fields.html#field-errors", {"field": form[name]})
+    if (validated := validate_field_response(request, form)) is not None:
+        return validated
     conflict = None
     if request.method == "POST" and form.is_valid():
         try:
@@ -284,7 +280,7 @@ def booking_cancel(request, pk):
         try:
             deals.booking_cancel(booking=booking, reason=form.cleaned_data["reason"], by=request.user)
         except ValidationError as exc:
-            form.add_error("reason", exc.message_dict.get("reason", exc.messages))
+            form.add_service_error(exc)
         except BookingConflict as exc:
             return _render_detail(request, booking, conflict=_conflict(exc), status=409)
         else:

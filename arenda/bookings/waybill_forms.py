@@ -4,12 +4,12 @@
 from datetime import timedelta
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from arenda.bookings.forms import LocalDateTimeInput
 from arenda.bookings.waybills import FIELDS, MAX_SCAN_BYTES
+from arenda.front.forms import ServiceErrorsMixin
 
 DECIMAL = {"attrs": {"step": "0.01", "min": "0", "inputmode": "decimal"}}
 TENTHS = {"attrs": {"step": "0.1", "min": "0", "inputmode": "decimal"}}
@@ -28,7 +28,7 @@ def _first_free_day(booking) -> dict:
     return {"started_at": day, "finished_at": finish}
 
 
-class WaybillForm(forms.Form):
+class WaybillForm(ServiceErrorsMixin, forms.Form):
     number = forms.CharField(label=_("Waybill number"), max_length=50)
     started_at = forms.DateTimeField(label=_("Started"), widget=LocalDateTimeInput())
     finished_at = forms.DateTimeField(label=_("Finished"), widget=LocalDateTimeInput())
@@ -108,12 +108,3 @@ class WaybillForm(forms.Form):
         if data.get("downtime_hours") is None:
             data["downtime_hours"] = 0
         return data
-
-    def add_service_error(self, exc: ValidationError) -> None:
-        if not hasattr(exc, "error_dict"):
-            self.add_error(None, exc)
-            return
-        for name, errors in exc.error_dict.items():
-            target = name if name in self.fields and name != NON_FIELD_ERRORS else None
-            for error in errors:
-                self.add_error(target, error)

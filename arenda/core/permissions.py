@@ -54,6 +54,6 @@ def require(action: str, resource: str):
 
 
 def require_role(request):
-    """Any logged-in user with a role (dashboard, coming pages)."""
+    """Any logged-in user with a role (the dashboard, notifications)."""
     if role_of(request.user) is None:
         raise PermissionDenied

@@ -7,9 +7,9 @@ from django.utils.translation import gettext_lazy as _
 from arenda.bookings.forms import NUMBER, LocalDateTimeInput
 from arenda.core.models import User
 from arenda.core.roles import Role
-from arenda.core.ui import ServiceForm
 from arenda.crm.models import Deal, DealLine
 from arenda.directory.models import Counterparty, EquipmentType
+from arenda.front.forms import ServiceForm
 
 
 class DealForm(ServiceForm):

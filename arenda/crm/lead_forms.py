@@ -2,25 +2,13 @@
 ``arenda.crm.tokens``) validate the rest and write."""
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from arenda.core.models import User
 from arenda.core.roles import Role
 from arenda.crm.models import Lead
 from arenda.directory.models import Counterparty
-
-
-class ServiceErrorsMixin:
-    def add_service_error(self, exc: ValidationError) -> None:
-        """A service's errors on the fields they name; the rest above the form."""
-        if not hasattr(exc, "error_dict"):
-            self.add_error(None, exc)
-            return
-        for name, errors in exc.error_dict.items():
-            target = name if name in self.fields and name != NON_FIELD_ERRORS else None
-            for error in errors:
-                self.add_error(target, error)
+from arenda.front.forms import ServiceErrorsMixin
 
 
 class LeadEntryForm(ServiceErrorsMixin, forms.Form):
@@ -40,11 +28,11 @@ class LeadEntryForm(ServiceErrorsMixin, forms.Form):
     message = forms.CharField(label=_("Request"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(ServiceErrorsMixin, forms.Form):
     text = forms.CharField(label=_("Reply"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class RejectForm(forms.Form):
+class RejectForm(ServiceErrorsMixin, forms.Form):
     reason = forms.CharField(
         label=_("Why is it junk?"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
     )
@@ -59,7 +47,7 @@ class ManagerChoiceField(forms.ModelChoiceField):
         return obj.get_full_name()
 
 
-class AssignForm(forms.Form):
+class AssignForm(ServiceErrorsMixin, forms.Form):
     manager = ManagerChoiceField(
         label=_("Manager"), queryset=User.objects.none(), required=False, empty_label=_("— nobody —")
     )
@@ -69,7 +57,7 @@ class AssignForm(forms.Form):
         self.fields["manager"].queryset = active_managers()
 
 
-class QualifyForm(forms.Form):
+class QualifyForm(ServiceErrorsMixin, forms.Form):
     """The counterparty is optional: without it the lead's linked one is used, or a new
     one is made from what the lead tells."""
 

@@ -19,7 +19,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
-from arenda.core.ui import history_entries
 from arenda.crm import services, tokens
 from arenda.crm.lead_forms import (
     AssignForm,
@@ -32,6 +31,7 @@ from arenda.crm.lead_forms import (
 )
 from arenda.crm.models import OPEN_LEAD_STATUSES, IntakeToken, Lead
 from arenda.directory.models import Counterparty
+from arenda.front.history import history_entries
 from arenda.integrations.messaging.models import OutboxMessage
 
 BOARD_LIMIT = 50
@@ -268,8 +268,7 @@ def _act(request, pk, form_name, form, call, done):
     except ValidationError as exc:
         if form is None:
             return _render_detail(request, pk, refused=" ".join(exc.messages), status=400)
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
+        form.add_service_error(exc)
         return _render_detail(request, pk, forms={form_name: form}, status=400)
     except services.FunnelRefused as exc:
         return _render_detail(request, pk, refused=exc.detail, status=409)

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from arenda.billing.selectors import invoices_of_deal
-from arenda.core import ui
+from arenda.core.formats import format_value
 from arenda.core.money import product_kopecks, rubles
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
@@ -30,6 +30,8 @@ from arenda.crm.proposal import organization_for, proposal_filename, render_prop
 from arenda.crm.services import DEAL_MOVES, FunnelRefused
 from arenda.directory.models import Counterparty
 from arenda.flows import deals
+from arenda.front import crud
+from arenda.front.history import history_entries
 
 S = Deal.Stage
 BOARD_LIMIT = 50
@@ -37,12 +39,8 @@ CLOSED_DAYS = 30
 TIMELINE_LIMIT = 100
 
 
-class DealPage(ui.Page):
-    def url(self, kind: str, *args) -> str:
-        return reverse(f"crm:{self.resource}_{kind}", args=args)
-
-
-PAGE = DealPage(
+PAGE = crud.Page(
+    namespace="crm",
     model=Deal,
     resource="deal",
     slug="",
@@ -50,12 +48,12 @@ PAGE = DealPage(
     columns=["title", "counterparty", "stage", "manager", "organization", "created_at"],
     search=["title", "counterparty__name", "counterparty__inn"],
     filters=[
-        ui.Filter("stage", gettext_lazy("Stage"), "stage", ui.field_choices(Deal, "stage")),
-        ui.Filter(
+        crud.Filter("stage", gettext_lazy("Stage"), "stage", crud.field_choices(Deal, "stage")),
+        crud.Filter(
             "counterparty",
             gettext_lazy("Counterparty"),
             "counterparty_id",
-            ui.model_choices(lambda: Counterparty.objects.order_by("name")),
+            crud.model_choices(lambda: Counterparty.objects.order_by("name")),
         ),
     ],
     select_related=("counterparty", "manager", "organization", "contact"),
@@ -77,17 +75,17 @@ def _next(request, default: str) -> str:
 # --- the list and the board -------------------------------------------------------------
 @require(Action.VIEW, "deal")
 def deal_list(request):
-    return ui.list_view(request, PAGE, template="crm/deal_list.html")
+    return crud.list_view(request, PAGE, template="crm/deal_list.html")
 
 
 @require(Action.ADD, "deal")
 def deal_create(request):
-    return ui.form_view(request, PAGE)
+    return crud.form_view(request, PAGE)
 
 
 @require(Action.CHANGE, "deal")
 def deal_update(request, pk):
-    return ui.form_view(request, PAGE, pk)
+    return crud.form_view(request, PAGE, pk)
 
 
 def line_amount_kopecks(prefix: str = ""):
@@ -232,8 +230,8 @@ def _line_history(deal: Deal) -> list[dict]:
                 changes.append(
                     {
                         "label": model_field.verbose_name,
-                        "old": ui.format_value(model_field, change.old, lookup),
-                        "new": ui.format_value(model_field, change.new, lookup),
+                        "old": format_value(model_field, change.old, lookup),
+                        "new": format_value(model_field, change.new, lookup),
                     }
                 )
         previous = record
@@ -260,7 +258,7 @@ def _timeline(deal: Deal) -> list[dict]:
     ]
     items += [
         {**entry, "subject": _("deal")}
-        for entry in ui.history_entries(deal)
+        for entry in history_entries(deal)
         if entry["changes"] or entry["kind"] != "~"
     ]
     items += _line_history(deal)

@@ -6,8 +6,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from arenda.core.roles import has_special
-from arenda.core.ui import ServiceForm
 from arenda.directory import models as m
+from arenda.front.forms import ServiceForm
 
 TEXTAREA = forms.Textarea(attrs={"rows": 3})
 NUMBER = forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"})

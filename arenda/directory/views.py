@@ -1,11 +1,10 @@
-"""Reference-data pages: each resource is described once as a ``ui.Page``; the generic
-views in ``core.ui`` serve its list, detail, form and delete pages. Maintenance windows
+"""Reference-data pages: each resource is described once as a ``crud.Page``; the generic
+views in ``front.crud`` serve its list, detail, form and delete pages. Maintenance windows
 live on the unit's page."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,16 +12,17 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from arenda.bookings.dispatch_views import driver_telegram_context
-from arenda.core import ui
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
 from arenda.directory import forms
 from arenda.directory import models as m
 from arenda.directory.services import SERVICES
+from arenda.front import crud
+from arenda.front.forms import validate_field_response
 
 
-def _page(model, form, **kwargs) -> ui.Page:
-    return ui.Page(model=model, form=form, services=SERVICES[model], **kwargs)
+def _page(model, form, **kwargs) -> crud.Page:
+    return crud.Page(model=model, form=form, services=SERVICES[model], namespace="directory", **kwargs)
 
 
 def _maintenance_context(request, unit, form=None) -> dict:
@@ -48,10 +48,12 @@ PAGES = [
         slug="organizations",
         columns=["name", "inn", "kpp", "vat_rate", "default_accounting_base", "is_active"],
         search=["name", "full_name", "inn"],
-        filters=[ui.Filter("active", gettext_lazy("Active"), "is_active", ui.yes_no, boolean=True)],
+        filters=[crud.Filter("active", gettext_lazy("Active"), "is_active", crud.yes_no, boolean=True)],
         select_related=("default_accounting_base",),
         related=[
-            ui.Related(gettext_lazy("1C bases"), "accounting_bases", "accounting_base", ("kind", "is_active"))
+            crud.Related(
+                gettext_lazy("1C bases"), "accounting_bases", "accounting_base", ("kind", "is_active")
+            )
         ],
     ),
     _page(
@@ -62,14 +64,14 @@ PAGES = [
         columns=["name", "organization", "kind", "odata_url", "is_active"],
         search=["name", "odata_url", "organization__name"],
         filters=[
-            ui.Filter(
+            crud.Filter(
                 "organization",
                 gettext_lazy("Legal entity"),
                 "organization_id",
-                ui.model_choices(lambda: m.Organization.objects.all()),
+                crud.model_choices(lambda: m.Organization.objects.all()),
             ),
-            ui.Filter("kind", gettext_lazy("Kind"), "kind", ui.field_choices(m.AccountingBase, "kind")),
-            ui.Filter("active", gettext_lazy("Active"), "is_active", ui.yes_no, boolean=True),
+            crud.Filter("kind", gettext_lazy("Kind"), "kind", crud.field_choices(m.AccountingBase, "kind")),
+            crud.Filter("active", gettext_lazy("Active"), "is_active", crud.yes_no, boolean=True),
         ],
         select_related=("organization",),
     ),
@@ -81,24 +83,24 @@ PAGES = [
         columns=["name", "kind", "inn", "kpp", "phone", "accounting_base", "prepayment_required"],
         search=["name", "full_name", "inn", "phone", "email"],
         filters=[
-            ui.Filter("kind", gettext_lazy("Kind"), "kind", ui.field_choices(m.Counterparty, "kind")),
-            ui.Filter(
+            crud.Filter("kind", gettext_lazy("Kind"), "kind", crud.field_choices(m.Counterparty, "kind")),
+            crud.Filter(
                 "base",
                 gettext_lazy("1C base"),
                 "accounting_base_id",
-                ui.model_choices(lambda: m.AccountingBase.objects.all()),
+                crud.model_choices(lambda: m.AccountingBase.objects.all()),
             ),
-            ui.Filter(
+            crud.Filter(
                 "prepayment",
                 gettext_lazy("Prepayment"),
                 "prepayment_required",
-                ui.yes_no,
+                crud.yes_no,
                 boolean=True,
             ),
         ],
         select_related=("accounting_base",),
         related=[
-            ui.Related(
+            crud.Related(
                 gettext_lazy("Contacts"),
                 "contacts",
                 "contact",
@@ -123,8 +125,8 @@ PAGES = [
         slug="suppliers",
         columns=["name", "inn", "contact_person", "phone", "is_active"],
         search=["name", "inn", "contact_person", "phone"],
-        filters=[ui.Filter("active", gettext_lazy("Active"), "is_active", ui.yes_no, boolean=True)],
-        related=[ui.Related(gettext_lazy("Units"), "units", "unit", ("equipment_type", "capacity_t"))],
+        filters=[crud.Filter("active", gettext_lazy("Active"), "is_active", crud.yes_no, boolean=True)],
+        related=[crud.Related(gettext_lazy("Units"), "units", "unit", ("equipment_type", "capacity_t"))],
     ),
     _page(
         m.EquipmentType,
@@ -133,7 +135,7 @@ PAGES = [
         slug="equipment-types",
         columns=["name", "description"],
         search=["name", "description"],
-        related=[ui.Related(gettext_lazy("Units"), "units", "unit", ("capacity_t", "owner"))],
+        related=[crud.Related(gettext_lazy("Units"), "units", "unit", ("capacity_t", "owner"))],
     ),
     _page(
         m.Unit,
@@ -152,20 +154,20 @@ PAGES = [
         ],
         search=["plate", "name", "equipment_type__name", "supplier__name"],
         filters=[
-            ui.Filter(
+            crud.Filter(
                 "type",
                 gettext_lazy("Type"),
                 "equipment_type_id",
-                ui.model_choices(lambda: m.EquipmentType.objects.all()),
+                crud.model_choices(lambda: m.EquipmentType.objects.all()),
             ),
-            ui.Filter("owner", gettext_lazy("Owner"), "owner", ui.field_choices(m.Unit, "owner")),
-            ui.Filter(
+            crud.Filter("owner", gettext_lazy("Owner"), "owner", crud.field_choices(m.Unit, "owner")),
+            crud.Filter(
                 "supplier",
                 gettext_lazy("Supplier"),
                 "supplier_id",
-                ui.model_choices(lambda: m.Supplier.objects.all()),
+                crud.model_choices(lambda: m.Supplier.objects.all()),
             ),
-            ui.Filter("active", gettext_lazy("Active"), "is_active", ui.yes_no, boolean=True),
+            crud.Filter("active", gettext_lazy("Active"), "is_active", crud.yes_no, boolean=True),
         ],
         select_related=("equipment_type", "supplier"),
         detail_extra="directory/unit_maintenance.html",
@@ -179,13 +181,13 @@ PAGES = [
         columns=["full_name", "phone", "employment", "hourly_pay", "license_valid_until", "is_active"],
         search=["full_name", "phone", "license_number"],
         filters=[
-            ui.Filter(
+            crud.Filter(
                 "employment",
                 gettext_lazy("Employment"),
                 "employment",
-                ui.field_choices(m.Driver, "employment"),
+                crud.field_choices(m.Driver, "employment"),
             ),
-            ui.Filter("active", gettext_lazy("Active"), "is_active", ui.yes_no, boolean=True),
+            crud.Filter("active", gettext_lazy("Active"), "is_active", crud.yes_no, boolean=True),
         ],
         detail_extra="directory/driver_telegram.html",
         detail_context=driver_telegram_context,
@@ -203,12 +205,8 @@ def _get_unit_for_user(request, pk) -> m.Unit:
 def maintenance_create(request, pk):
     unit = _get_unit_for_user(request, pk)
     form = forms.MaintenanceWindowForm(request.POST, user=request.user, validate_url=request.path)
-    if request.htmx and "_validate" in request.POST:
-        form.is_valid()
-        name = request.POST["_validate"]
-        if name not in form.fields:
-            return HttpResponse(status=204)
-        return render(request, "core/form_fields.html#field-errors", {"field": form[name]})
+    if (validated := validate_field_response(request, form)) is not None:
+        return validated
     if form.is_valid():
         create = SERVICES[m.MaintenanceWindow][0]
         try:
@@ -218,7 +216,7 @@ def maintenance_create(request, pk):
         else:
             messages.success(request, _("Maintenance window added."))
             return redirect(unit.get_absolute_url())
-    return ui.detail_view(request, UNIT_PAGE, unit.pk, extra=_maintenance_context(request, unit, form))
+    return crud.detail_view(request, UNIT_PAGE, unit.pk, extra=_maintenance_context(request, unit, form))
 
 
 @require(Action.DELETE, "maintenance")

@@ -11,10 +11,10 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from arenda.core.formats import format_plate
 from arenda.core.money import format_rub
 from arenda.core.permissions import require
 from arenda.core.roles import Action
-from arenda.core.ui import format_plate
 from arenda.directory.models import Driver
 from arenda.reports import exports, svg
 from arenda.reports.core import PAGE_SIZE, report_queries

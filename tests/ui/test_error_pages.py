@@ -23,7 +23,7 @@ def test_a_missing_page_is_a_friendly_404(ui):
 
 
 def test_phones_do_not_break_across_lines():
-    from arenda.core.templatetags.arenda_ui import phone
+    from arenda.front.templatetags.arenda_ui import phone
 
     shown = phone("+79123456789")
     assert " " not in shown and "-" not in shown and "912" in shown

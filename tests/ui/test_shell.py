@@ -118,8 +118,3 @@ def test_dashboard_counts_and_warnings(ui):
     assert [d.full_name for d in response.context["licences"]] == ["Уже истекло", "Скоро истекает"]
     counts = {c["resource"]: c["value"] for c in response.context["counts"]}
     assert counts["unit"] == 2 and counts["driver"] == 3
-
-
-def test_coming_page_explains_the_area(ui):
-    html = ui(Role.MANAGER).get(reverse("coming", args=["reports"])).content.decode()
-    assert "coming soon" in html and "Driver payroll" in html

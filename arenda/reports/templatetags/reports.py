@@ -5,8 +5,8 @@ from django import template
 from django.template.defaultfilters import floatformat
 from django.utils.html import format_html
 
+from arenda.core.formats import format_plate
 from arenda.core.money import format_rub
-from arenda.core.ui import format_plate
 
 register = template.Library()
 

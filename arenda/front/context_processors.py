@@ -1,15 +1,10 @@
 """The navigation of every page: each area of the product, hidden when the role may not
-see it. Areas not built yet lead to their "coming soon" page."""
+see it."""
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from arenda.core.roles import Action, Role, can, role_of
-from arenda.core.views import COMING_AREAS
-
-
-def _coming(area: str) -> dict:
-    return {"label": COMING_AREAS[area]["title"], "url": reverse("coming", args=[area]), "coming": True}
 
 
 def _directory(resource: str, label) -> tuple[str, dict]:

@@ -4,7 +4,6 @@ from decimal import Decimal
 from django.contrib.auth.decorators import login_required
 from django.db.models import DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
-from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -17,17 +16,6 @@ from arenda.directory.models import Counterparty, Driver, MaintenanceWindow, Uni
 LICENCE_WARNING_DAYS = 30
 # A push to 1C waiting longer than this is shown as stuck (the task runs every minute).
 SYNC_STUCK_AFTER = timedelta(minutes=10)
-
-# Areas of PRODUCT.md that are not built yet: the navigation leads here instead of nowhere.
-COMING_AREAS = {
-    "reports": {
-        "title": _("Reports"),
-        "text": _(
-            "Driver payroll, plates, receivables and fleet utilisation for any period — on screen as a "
-            "table and a chart, and as XLSX or CSV."
-        ),
-    },
-}
 
 
 @login_required
@@ -60,7 +48,7 @@ def dashboard(request):
     context["receivables"] = _receivables(now, today) if can(user, Action.VIEW, "invoice") else None
     context["today"] = today
     context["warning_days"] = LICENCE_WARNING_DAYS
-    return render(request, "core/dashboard.html", context)
+    return render(request, "front/dashboard.html", context)
 
 
 def _receivables(now, today) -> dict:
@@ -83,11 +71,3 @@ def _receivables(now, today) -> dict:
             stuck.select_related("counterparty", "accounting_base").order_by("issued_at", "pk")[:10]
         ),
     }
-
-
-@login_required
-def coming(request, area: str):
-    require_role(request)
-    if area not in COMING_AREAS:
-        raise Http404
-    return render(request, "core/coming.html", {"area": COMING_AREAS[area], "slug": area})

@@ -1,7 +1,7 @@
 from django import template
 
+from arenda.core.formats import format_plate, phone_display
 from arenda.core.money import format_rub
-from arenda.core.ui import format_plate, phone_display
 
 register = template.Library()
 

@@ -1,30 +1,29 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from arenda.core import notification_views, views
+from arenda.front import notification_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("coming/<slug:area>/", views.coming, name="coming"),
     path("notifications/bell/", notification_views.notification_bell, name="notification_bell"),
     path("notifications/read/", notification_views.notification_read_all, name="notification_read_all"),
     path("notifications/<int:pk>/", notification_views.notification_open, name="notification_open"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(template_name="core/login.html", redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(template_name="front/login.html", redirect_authenticated_user=True),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password/",
         auth_views.PasswordChangeView.as_view(
-            template_name="core/password_change.html", success_url=reverse_lazy("password_change_done")
+            template_name="front/password_change.html", success_url=reverse_lazy("password_change_done")
         ),
         name="password_change",
     ),
     path(
         "accounts/password/done/",
-        auth_views.PasswordChangeDoneView.as_view(template_name="core/password_change_done.html"),
+        auth_views.PasswordChangeDoneView.as_view(template_name="front/password_change_done.html"),
         name="password_change_done",
     ),
 ]

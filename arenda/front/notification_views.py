@@ -19,7 +19,7 @@ def _bell(request):
         "unread": mine.filter(read_at__isnull=True).count(),
         "recent": list(mine.order_by("-created_at", "-id")[:RECENT]),
     }
-    return render(request, "core/_notifications.html#bell", context)
+    return render(request, "front/_notifications.html#bell", context)
 
 
 @login_required

@@ -2,99 +2,41 @@
 
 A resource describes itself once as a :class:`Page`; :func:`urls` turns it into five
 views, each guarded by the permission matrix (``core.permissions.require``) and writing
-only through the resource's services (create/update/delete). HTMX requests get named
-partials of the same templates: the results table for live search, one field's errors
-for inline validation.
+only through the resource's services (create/update/delete). The page names the URL
+namespace its patterns are included under (``arenda/directory/urls.py`` includes the
+reference data's as ``directory``), so its links resolve wherever it lives. HTMX requests
+get named partials of the same templates: the results table for live search, one field's
+errors for inline validation.
 """
 
 import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from functools import reduce
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import models
 from django.db.models import Q
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import date as date_filter
-from django.template.defaultfilters import floatformat
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from arenda.core.crypto import EncryptedTextField
-from arenda.core.money import format_rub
+from arenda.core.formats import display_value
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
 from arenda.core.services import RecordInUse
-from arenda.core.validators import format_phone, normalize_plate
+from arenda.core.validators import normalize_plate
+from arenda.front.forms import validate_field_response
+from arenda.front.history import history_entries
 
 PAGE_SIZE = 50
-HISTORY_LIMIT = 50
-
-
-# --- Displaying values ------------------------------------------------------------------------
-def _is_money(model_field) -> bool:
-    return (
-        isinstance(model_field, models.DecimalField)
-        and model_field.max_digits == 14
-        and model_field.decimal_places == 2
-    )
-
-
-def format_value(model_field, value, related_names: dict | None = None) -> str:
-    """How a person reads a stored value: choices by label, money in roubles, phones and
-    plates formatted, dates in the company time zone, secrets never."""
-    if isinstance(model_field, EncryptedTextField):
-        return _("set") if value else _("not set")
-    if value is None or value == "":
-        return "—"
-    if model_field.is_relation:
-        if isinstance(value, models.Model):
-            return str(value)
-        return (related_names or {}).get(value, f"#{value}")
-    if model_field.choices:
-        return str(dict(model_field.flatchoices).get(value, value))
-    if isinstance(model_field, models.BooleanField):
-        return _("yes") if value else _("no")
-    if _is_money(model_field):
-        return format_rub(value)
-    if isinstance(value, Decimal):
-        return floatformat(value, "-2")
-    if isinstance(model_field, models.DateTimeField):
-        return date_filter(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
-    if isinstance(model_field, models.DateField):
-        return date_filter(value, "SHORT_DATE_FORMAT")
-    if model_field.name == "phone":
-        return phone_display(value)
-    if model_field.name == "plate":
-        return format_plate(value)
-    return str(value)
-
-
-def display_value(obj, name: str) -> str:
-    model_field = obj._meta.get_field(name)
-    return format_value(model_field, getattr(obj, name))
-
-
-def phone_display(value: str) -> str:
-    """A phone that never breaks across lines: no-break spaces, non-breaking hyphens."""
-    return format_phone(value).replace(" ", "\u00a0").replace("-", "\u2011")
-
-
-def format_plate(value: str) -> str:
-    """«А123ВС77» → «А 123 ВС 77», «1234АВ77» → «1234 АВ 77», as written on the plate."""
-    match = re.match(r"^(\D?)(\d{3,4})(\D{2})(\d{2,3})$", value or "")
-    return " ".join(part for part in match.groups() if part) if match else value
 
 
 # --- The description of a resource ------------------------------------------------------------
@@ -136,6 +78,13 @@ class Related:
     columns: tuple[str, ...] = ()
     # the child's form field that points back to the parent: enables "add" with it preset
     parent_field: str | None = None
+    # the URL namespace of the child's pages; empty: the same as the parent page's
+    namespace: str = ""
+
+
+def url_name(namespace: str, resource: str, kind: str) -> str:
+    """The name of one of the five patterns :func:`urls` makes, inside its namespace."""
+    return f"{namespace}:{resource}_{kind}"
 
 
 @dataclass
@@ -153,6 +102,8 @@ class Page:
     detail_extra: str | None = None
     detail_context: Callable | None = None
     services: tuple | None = None
+    # the namespace the patterns of ``urls(page)`` are included under (their app_name)
+    namespace: str = field(kw_only=True)
 
     @property
     def verbose_name(self):
@@ -163,7 +114,7 @@ class Page:
         return self.model._meta.verbose_name_plural
 
     def url(self, kind: str, *args) -> str:
-        return reverse(f"directory:{self.resource}_{kind}", args=args)
+        return reverse(url_name(self.namespace, self.resource, kind), args=args)
 
     @property
     def url_list(self) -> str:
@@ -191,67 +142,6 @@ class Page:
 
     def permissions(self, user) -> dict[str, bool]:
         return {action: can(user, action, self.resource) for action in Action.values}
-
-
-# --- Forms --------------------------------------------------------------------------------------
-class ServiceForm(forms.ModelForm):
-    """A ModelForm that validates but never saves (services do), knows who fills it in, and
-    asks the server to validate each field when the user leaves it."""
-
-    def __init__(self, *args, user, validate_url: str = "", **kwargs):
-        self.user = user
-        super().__init__(*args, **kwargs)
-        self.adjust_for_user(user)
-        for name, bound in ((name, self[name]) for name in self.fields):
-            widget = self.fields[name].widget
-            widget.attrs.setdefault("aria-describedby", f"{bound.auto_id}-errors")
-            if validate_url and not isinstance(widget, forms.HiddenInput):
-                trigger = (
-                    "change" if isinstance(widget, forms.CheckboxInput | forms.Select) else "blur changed"
-                )
-                widget.attrs.update(
-                    {
-                        "hx-post": validate_url,
-                        "hx-trigger": trigger,
-                        "hx-target": f"#{bound.auto_id}-errors",
-                        "hx-swap": "outerHTML",
-                        "hx-vals": f'{{"_validate": "{name}"}}',
-                    }
-                )
-
-    def _post_clean(self):
-        super()._post_clean()
-        # A model may check a value both in a field validator and in clean(); say it once.
-        for name, errors in self.errors.items():
-            unique = []
-            for error in errors.as_data():
-                if error.messages not in [u.messages for u in unique]:
-                    unique.append(error)
-            if len(unique) < len(errors):
-                self._errors[name] = self.error_class(unique, renderer=self.renderer)
-
-    def adjust_for_user(self, user) -> None:
-        """Hook: drop or lock fields the user may not set."""
-
-    def service_data(self) -> dict:
-        return {
-            name: value
-            for name, value in self.cleaned_data.items()
-            if name in self.fields and not self.fields[name].disabled
-        }
-
-    def add_service_error(self, exc: ValidationError) -> None:
-        """Put a service's ValidationError on the fields it names; the rest on the form."""
-        if not hasattr(exc, "error_dict"):
-            self.add_error(None, exc)
-            return
-        for name, errors in exc.error_dict.items():
-            target = name if name in self.fields and name != NON_FIELD_ERRORS else None
-            for error in errors:
-                if target is None and name != NON_FIELD_ERRORS:
-                    label = self.instance._meta.get_field(name).verbose_name
-                    error = ValidationError(f"{label}: {' '.join(error.messages)}")
-                self.add_error(target, error)
 
 
 # --- Views --------------------------------------------------------------------------------------
@@ -291,8 +181,8 @@ def _filtered(page: Page, request):
     return qs, q, active, order
 
 
-def list_view(request, page: Page, template: str = "core/ui/list.html"):
-    """The list page; ``template`` may extend ``core/ui/list.html`` (HTMX gets its results)."""
+def list_view(request, page: Page, template: str = "front/ui/list.html"):
+    """The list page; ``template`` may extend ``front/ui/list.html`` (HTMX gets its results)."""
     qs, q, active, order = _filtered(page, request)
     paginator = Paginator(qs, PAGE_SIZE)
     page_obj = paginator.get_page(request.GET.get("page"))
@@ -325,52 +215,8 @@ def list_view(request, page: Page, template: str = "core/ui/list.html"):
         "filtered": bool(q or active),
     }
     if request.htmx and not request.htmx.boosted:
-        template = "core/ui/list.html#results"
+        template = "front/ui/list.html#results"
     return render(request, template, context)
-
-
-def history_entries(obj) -> list[dict]:
-    """Newest first: who, when, and each changed field as label: old → new."""
-    records = list(obj.history.select_related("history_user")[: HISTORY_LIMIT + 1])
-    pairs = []
-    related_ids: dict = {}
-    for newer, older in zip(records, records[1:] + [None], strict=True):
-        delta = newer.diff_against(older) if older is not None and newer.history_type == "~" else None
-        pairs.append((newer, delta))
-        for change in delta.changes if delta else ():
-            model_field = obj._meta.get_field(change.field)
-            if model_field.is_relation:
-                related_ids.setdefault(model_field.related_model, set()).update(
-                    v for v in (change.old, change.new) if v is not None
-                )
-    names = {
-        model: {pk: str(o) for pk, o in model._default_manager.in_bulk(ids).items()}
-        for model, ids in related_ids.items()
-    }
-    entries = []
-    for newer, delta in pairs[:HISTORY_LIMIT]:
-        changes = []
-        for change in delta.changes if delta else ():
-            model_field = obj._meta.get_field(change.field)
-            lookup = names.get(model_field.related_model) if model_field.is_relation else None
-            changes.append(
-                {
-                    "field": change.field,
-                    "label": model_field.verbose_name,
-                    "old": format_value(model_field, change.old, lookup),
-                    "new": format_value(model_field, change.new, lookup),
-                }
-            )
-        entries.append(
-            {
-                "when": newer.history_date,
-                "who": newer.history_user,
-                "kind": newer.history_type,
-                "kind_label": newer.get_history_type_display(),
-                "changes": changes,
-            }
-        )
-    return entries
 
 
 def _related_sections(page: Page, obj, user) -> list[dict]:
@@ -381,7 +227,8 @@ def _related_sections(page: Page, obj, user) -> list[dict]:
         children = list(getattr(obj, rel.accessor).all()[:100])
         add_url = None
         if rel.parent_field and can(user, Action.ADD, rel.resource):
-            add_url = f"{reverse(f'directory:{rel.resource}_create')}?{rel.parent_field}={obj.pk}"
+            create = reverse(url_name(rel.namespace or page.namespace, rel.resource, "create"))
+            add_url = f"{create}?{rel.parent_field}={obj.pk}"
         sections.append(
             {
                 "title": rel.title,
@@ -417,10 +264,13 @@ def detail_fields(obj, form_class) -> list[dict]:
 
 def detail_view(request, page: Page, pk: int, extra: dict | None = None):
     obj = get_object_or_404(page.queryset(), pk=pk)
+    allowed = page.permissions(request.user)
     context = {
         "page": page,
         "obj": obj,
-        "allowed": page.permissions(request.user),
+        "allowed": allowed,
+        "update_url": page.url("update", obj.pk) if allowed[Action.CHANGE] else None,
+        "delete_url": page.url("delete", obj.pk) if allowed[Action.DELETE] else None,
         "fields": detail_fields(obj, page.form),
         "related": _related_sections(page, obj, request.user),
         "history": history_entries(obj),
@@ -428,7 +278,7 @@ def detail_view(request, page: Page, pk: int, extra: dict | None = None):
     if page.detail_context:
         context.update(page.detail_context(request, obj))
     context.update(extra or {})
-    return render(request, "core/ui/detail.html", context)
+    return render(request, "front/ui/detail.html", context)
 
 
 def _safe_next(request) -> str | None:
@@ -450,12 +300,8 @@ def form_view(request, page: Page, pk: int | None = None):
         user=request.user,
         validate_url=request.path,
     )
-    if request.method == "POST" and request.htmx and "_validate" in request.POST:
-        form.is_valid()
-        name = request.POST["_validate"]
-        if name not in form.fields:
-            return HttpResponse(status=204)
-        return render(request, "core/form_fields.html#field-errors", {"field": form[name]})
+    if (validated := validate_field_response(request, form)) is not None:
+        return validated
     if request.method == "POST" and form.is_valid():
         try:
             if obj is None:
@@ -475,7 +321,7 @@ def form_view(request, page: Page, pk: int | None = None):
             return redirect(_safe_next(request) or saved.get_absolute_url())
     return render(
         request,
-        "core/ui/form.html",
+        "front/ui/form.html",
         {"page": page, "obj": obj, "form": form, "next": _safe_next(request)},
     )
 
@@ -499,7 +345,7 @@ def delete_view(request, page: Page, pk: int):
             return redirect(page.url("list"))
     return render(
         request,
-        "core/ui/confirm_delete.html",
+        "front/ui/confirm_delete.html",
         {"page": page, "obj": obj, "in_use": in_use},
         status=409 if in_use else 200,
     )
