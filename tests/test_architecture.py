@@ -22,7 +22,7 @@ WRAPPED_BY_FLOWS = {
     "arenda.billing.onec": {"read_payments", "push_base"},
     "arenda.bookings.services": {"booking_confirm", "booking_complete", "booking_cancel", "booking_close"},
     "arenda.bookings.waybills": {"waybill_create", "waybill_correct"},
-    "arenda.bookings.dispatch": {"report_waybill", "report_mark_confirmed"},
+    "arenda.bookings.driver_reports": {"report_waybill", "report_mark_confirmed"},
     "arenda.crm.services": {"deal_move", "deal_update", "deal_mark_agreed", "deal_follow", "agreeable_lines"},
 }
 

@@ -1,4 +1,4 @@
-"""Sending the order (наряд) of a booking to its driver, and the driver's Telegram link.
+"""Sending the order (наряд) of a booking to its driver.
 
 ``dispatch`` renders the order from the company's template and queues it in the outbox
 (Telegram, with the «Принял» button) in the same transaction that moves the booking
@@ -14,45 +14,33 @@ Message status as the booking shows it::
                     ↘ failed (retry by hand → queued)
     manual (sent by hand, no message)
 
-Drivers bind their Telegram chat by opening ``t.me/<bot>?start=drv_<token>`` (the
-``/start`` handler below); their later messages go to the manager of their current order
-as an in-app notification instead of becoming leads. Hours they send after the start
-(«8,5» or «8,5 120»: hours, then km) wait on the booking page as a ``DriverReport`` until
-the manager confirms it into a waybill (``flows/trips.py``, source «driver»).
+The driver's Telegram link is ``bookings/driver_link.py``; what drivers write back (hours,
+a word for the manager) is ``bookings/driver_reports.py``.
 """
 
 import re
-import secrets
 from dataclasses import dataclass
-from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.template import Context, Engine, TemplateSyntaxError
 from django.template.defaultfilters import floatformat
-from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from arenda.bookings.models import Booking, DriverReport, SupplyOrder
+from arenda.bookings.models import Booking, SupplyOrder
 from arenda.bookings.services import BookingConflict
 from arenda.core.formats import format_plate
 from arenda.core.models import CompanySettings
-from arenda.core.notify import notify
 from arenda.core.services import locked, set_author
 from arenda.core.validators import format_phone
-from arenda.directory.models import Driver
-from arenda.integrations.messaging import outbox, webhook
+from arenda.integrations.messaging import outbox
 from arenda.integrations.messaging.models import OutboxMessage
 
-INVITE_PREFIX = "drv_"
 MANUAL = "manual"  # delivery_status of an order sent by hand
 # Statuses after which nothing changes by itself: the booking page stops polling.
 SETTLED = {OutboxMessage.Status.ACKNOWLEDGED, OutboxMessage.Status.FAILED, MANUAL}
@@ -379,203 +367,3 @@ def dispatch_template_set(*, source: str, by) -> CompanySettings:
     set_author(row, by)
     row.save()
     return row
-
-
-# --- the driver's Telegram -------------------------------------------------------------------
-def invite_link(driver: Driver) -> str:
-    return (
-        webhook.invite_link(INVITE_PREFIX + driver.telegram_invite_token)
-        if driver.telegram_invite_token
-        else ""
-    )
-
-
-@transaction.atomic
-def driver_invite(*, driver: Driver, by, regenerate: bool = False) -> Driver:
-    """The driver's personal invite token, made on first use; ``regenerate`` replaces it, so
-    the old link binds nobody any more."""
-    driver = locked(Driver, driver.pk)
-    if driver.telegram_invite_token and not regenerate:
-        return driver
-    driver.telegram_invite_token = secrets.token_urlsafe(18)  # 24 characters
-    set_author(driver, by)
-    driver.save(update_fields=["telegram_invite_token", "updated_at"])
-    return driver
-
-
-@transaction.atomic
-def driver_unlink(*, driver: Driver, by) -> Driver:
-    """Orders stop going to the driver's chat (a new phone, a driver who left)."""
-    driver = locked(Driver, driver.pk)
-    driver.telegram_chat_id = ""
-    set_author(driver, by)
-    driver.save(update_fields=["telegram_chat_id", "updated_at"])
-    return driver
-
-
-def bind_driver(*, payload: str, chat_id: str, user: dict) -> str | None:
-    """``/start drv_<token>``: this chat is now the driver's (a chat belongs to one driver).
-    Runs in the webhook's transaction; answers None when the token is unknown."""
-    if not payload:
-        return None
-    driver = Driver.objects.select_for_update().filter(telegram_invite_token=payload).first()
-    if driver is None:
-        return None
-    for other in (
-        Driver.objects.select_for_update().filter(telegram_chat_id=str(chat_id)).exclude(pk=driver.pk)
-    ):
-        other.telegram_chat_id = ""
-        other.save(update_fields=["telegram_chat_id", "updated_at"])
-    driver.telegram_chat_id = str(chat_id)
-    driver.save(update_fields=["telegram_chat_id", "updated_at"])
-    with translation.override(settings.LANGUAGE_CODE):
-        return _("Hello, %(name)s! From now on, your orders will come here.") % {"name": driver.full_name}
-
-
-def current_booking(driver: Driver) -> Booking | None:
-    """The driver's dispatched booking going on now or next; else the latest one."""
-    qs = Booking.objects.select_related("deal__manager", "created_by").filter(
-        driver=driver, status__in=[Booking.Status.DISPATCHED, Booking.Status.COMPLETED]
-    )
-    now = timezone.now()
-    return (
-        qs.filter(status=Booking.Status.DISPATCHED, end__gte=now).order_by("start", "pk").first()
-        or qs.filter(Q(end__lt=now) | Q(status=Booking.Status.COMPLETED)).order_by("-start", "-pk").first()
-    )
-
-
-# «8,5» or «8.5 120» (hours, then km), units optional: «8,5 ч 120 км».
-HOURS_REPORT = re.compile(
-    r"^(?P<hours>\d{1,2}(?:[.,]\d{1,2})?)\s*(?:ч|h|час\w*)?\.?"
-    r"(?:\s*[\s;/]\s*(?P<km>\d{1,5}(?:[.,]\d)?)\s*(?:км|km)?\.?)?$",
-    re.IGNORECASE,
-)
-
-
-def parse_hours_report(text: str) -> tuple[Decimal, Decimal | None] | None:
-    match = HOURS_REPORT.match((text or "").strip())
-    if not match:
-        return None
-    hours = Decimal(match["hours"].replace(",", "."))
-    km = Decimal(match["km"].replace(",", ".")) if match["km"] else None
-    return (hours, km) if hours > 0 else None
-
-
-def reporting_booking(driver: Driver) -> Booking | None:
-    """The booking a driver's hours are about: their latest dispatched one that has begun."""
-    return (
-        Booking.objects.select_related("deal__manager", "created_by")
-        .filter(driver=driver, status=Booking.Status.DISPATCHED, start__lte=timezone.now())
-        .order_by("-start", "-pk")
-        .first()
-    )
-
-
-def report_receive(*, driver: Driver, booking: Booking, hours, km, text: str) -> DriverReport:
-    """Keep the driver's hours for the manager to confirm; a newer report replaces the one
-    still waiting."""
-    report = (
-        DriverReport.objects.select_for_update()
-        .filter(booking=booking, status=DriverReport.Status.PENDING)
-        .first()
-    ) or DriverReport(booking=booking)
-    report.driver, report.hours, report.km, report.text = driver, hours, km, text[:200]
-    report.full_clean(exclude=["booking", "driver", "waybill", "decided_by"])
-    report.save()
-    return report
-
-
-def report_waybill(report: DriverReport) -> tuple[Booking, dict]:
-    """The waybill a pending report makes (source «driver»): its booking and its data.
-    The caller holds the report's lock (``flows/trips.py``)."""
-    if report.status != DriverReport.Status.PENDING:
-        raise BookingConflict("report_decided", _("This report is already confirmed or rejected."))
-    booking = Booking.objects.get(pk=report.booking_id)
-    worked_until = booking.start + timedelta(hours=float(report.hours))
-    if worked_until > timezone.now() + timedelta(minutes=CompanySettings.current().waybill_tolerance_minutes):
-        raise ValidationError(
-            {
-                "hours": _("%(hours)s h have not passed yet since the start of the booking.")
-                % {"hours": report.hours}
-            }
-        )
-    finish = max(booking.end, worked_until)
-    data = {
-        "number": f"TG-{report.pk}",
-        "started_at": booking.start,
-        "finished_at": finish,
-        "hours": report.hours,
-        "notes": _("Reported by the driver in Telegram: «%(text)s»") % {"text": report.text},
-    }
-    if report.km is not None:
-        data["km"] = report.km
-    return booking, data
-
-
-def report_mark_confirmed(*, report: DriverReport, waybill, by) -> DriverReport:
-    report.status, report.waybill = DriverReport.Status.CONFIRMED, waybill
-    report.decided_by = by if getattr(by, "is_authenticated", False) else None
-    report.decided_at = timezone.now()
-    report.save()
-    return report
-
-
-@transaction.atomic
-def report_reject(*, report: DriverReport, by) -> DriverReport:
-    report = locked(DriverReport, report.pk)
-    if report.status != DriverReport.Status.PENDING:
-        raise BookingConflict("report_decided", _("This report is already confirmed or rejected."))
-    report.status = DriverReport.Status.REJECTED
-    report.decided_by = by if getattr(by, "is_authenticated", False) else None
-    report.decided_at = timezone.now()
-    report.save()
-    return report
-
-
-def _report_hours(driver: Driver, text: str) -> str | None:
-    """A driver's «8,5 120»: a report on their booking under way, for the manager to confirm."""
-    parsed = parse_hours_report(text)
-    booking = reporting_booking(driver) if parsed else None
-    if booking is None:
-        return None
-    hours, km = parsed
-    report = report_receive(driver=driver, booking=booking, hours=hours, km=km, text=text)
-    with translation.override(settings.LANGUAGE_CODE):
-        amounts = _("%(hours)s h") % {"hours": floatformat(hours, "-2")}
-        if km is not None:
-            amounts += ", " + _("%(km)s km") % {"km": floatformat(km, "-1")}
-        manager = booking.deal.manager or booking.created_by
-        notify(
-            manager,
-            _("Driver %(driver)s reports %(amounts)s for booking #%(id)s: confirm it on the booking page.")
-            % {"driver": driver.full_name, "amounts": amounts, "id": booking.pk},
-            reverse("bookings:booking_detail", args=[booking.pk]) + "#driver-report",
-        )
-        return _("Noted: %(amounts)s for order #%(id)s. The manager will confirm it.") % {
-            "amounts": amounts,
-            "id": report.booking_id,
-        }
-
-
-def driver_message(*, chat_id: str, text: str, user: dict) -> str | None:
-    """A driver writes to the bot: not a lead. Hours («8,5 120») become a report on their
-    booking under way; anything else goes to the manager of their current order as a
-    notification. None when the chat is not a driver's."""
-    driver = Driver.objects.filter(telegram_chat_id=str(chat_id)).first()
-    if driver is None:
-        return None
-    reply = _report_hours(driver, text)
-    if reply:
-        return reply
-    booking = current_booking(driver)
-    manager = (booking.deal.manager or booking.created_by) if booking else None
-    with translation.override(settings.LANGUAGE_CODE):
-        if manager is None or not manager.is_active:
-            return _("You have no current order. Please call the office.")
-        notify(
-            manager,
-            _("Driver %(driver)s (booking #%(id)s): %(text)s")
-            % {"driver": driver.full_name, "id": booking.pk, "text": text or _("(a message without text)")},
-            reverse("bookings:booking_detail", args=[booking.pk]),
-        )
-        return _("Passed on to the manager.")

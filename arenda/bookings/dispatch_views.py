@@ -14,7 +14,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from arenda.bookings import dispatch
+from arenda.bookings import dispatch, driver_link, driver_reports
 from arenda.bookings.dispatch import DriverNotLinked
 from arenda.bookings.models import Booking, DriverReport
 from arenda.bookings.services import BookingConflict
@@ -125,7 +125,7 @@ def driver_report_decide(request, pk, decision):
                 % {"number": recorded.waybill.number},
             )
         else:
-            dispatch.report_reject(report=report, by=request.user)
+            driver_reports.report_reject(report=report, by=request.user)
             messages.success(request, _("The driver's report is rejected."))
     except BookingConflict as exc:
         messages.error(request, exc.detail)
@@ -195,7 +195,7 @@ def driver_telegram_context(request, driver: Driver) -> dict:
     """The «Telegram» section of the driver's page."""
     # The link is a key to the driver's orders: only those who may change the driver see it.
     may_change = can(request.user, Action.CHANGE, "driver")
-    link = dispatch.invite_link(driver) if may_change else ""
+    link = driver_link.invite_link(driver) if may_change else ""
     qr = (
         mark_safe(segno.make(link, error="m", micro=False).svg_inline(scale=4, dark="#1f2933"))
         if link
@@ -217,7 +217,7 @@ def driver_telegram_context(request, driver: Driver) -> dict:
 def driver_telegram_invite(request, pk):
     driver = get_object_or_404(Driver, pk=pk)
     regenerate = request.POST.get("regenerate") == "1"
-    dispatch.driver_invite(driver=driver, by=request.user, regenerate=regenerate)
+    driver_link.driver_invite(driver=driver, by=request.user, regenerate=regenerate)
     if regenerate:
         messages.success(request, _("A new invite link is made; the old one no longer works."))
     return redirect(driver.get_absolute_url() + "#telegram")
@@ -228,6 +228,6 @@ def driver_telegram_invite(request, pk):
 def driver_telegram_unlink(request, pk):
     driver = get_object_or_404(Driver, pk=pk)
     if driver.telegram_chat_id:
-        dispatch.driver_unlink(driver=driver, by=request.user)
+        driver_link.driver_unlink(driver=driver, by=request.user)
         messages.success(request, _("Orders no longer go to this driver's Telegram."))
     return redirect(driver.get_absolute_url() + "#telegram")

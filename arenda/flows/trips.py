@@ -13,7 +13,7 @@ from django.db import transaction
 
 from arenda.billing import overtime
 from arenda.billing.models import Invoice
-from arenda.bookings import dispatch, waybills
+from arenda.bookings import driver_reports, waybills
 from arenda.bookings import services as bookings
 from arenda.bookings.models import Booking, DriverReport, Waybill
 from arenda.core.services import locked
@@ -63,9 +63,9 @@ def report_confirm(*, report: DriverReport, by) -> Recorded:
     """The manager agrees with the hours a driver sent: a waybill (source «driver») from
     the report — the booking is completed and settled as with any waybill."""
     report = locked(DriverReport, report.pk)
-    booking, data = dispatch.report_waybill(report)
+    booking, data = driver_reports.report_waybill(report)
     recorded = waybill_record(booking=booking, data=data, by=by, source=Waybill.Source.DRIVER)
-    dispatch.report_mark_confirmed(report=report, waybill=recorded.waybill, by=by)
+    driver_reports.report_mark_confirmed(report=report, waybill=recorded.waybill, by=by)
     return recorded
 
 

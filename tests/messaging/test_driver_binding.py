@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from arenda.bookings import dispatch
+from arenda.bookings import driver_link
 from arenda.core.models import Notification
 from arenda.core.roles import Role
 from arenda.crm.models import Lead
@@ -44,12 +44,12 @@ def say(update_id, text, chat_id=4242, secret=SECRET):
 
 
 def invited(**kwargs) -> Driver:
-    return dispatch.driver_invite(driver=DriverFactory(**kwargs), by=None)
+    return driver_link.driver_invite(driver=DriverFactory(**kwargs), by=None)
 
 
 def test_the_invite_link_binds_the_right_driver():
     ivanov, petrov = invited(full_name="Иванов Иван"), invited(full_name="Петров Пётр")
-    link = dispatch.invite_link(petrov)
+    link = driver_link.invite_link(petrov)
     assert link == f"https://t.me/arenda_test_bot?start=drv_{petrov.telegram_invite_token}"
     assert say(1, f"/start drv_{petrov.telegram_invite_token}").status_code == 200
     ivanov.refresh_from_db()
@@ -83,8 +83,8 @@ def test_a_forged_start_without_the_secret_binds_nobody():
 def test_a_regenerated_token_kills_the_old_link():
     driver = invited()
     old = driver.telegram_invite_token
-    assert dispatch.driver_invite(driver=driver, by=None).telegram_invite_token == old  # made once
-    new = dispatch.driver_invite(driver=driver, by=None, regenerate=True).telegram_invite_token
+    assert driver_link.driver_invite(driver=driver, by=None).telegram_invite_token == old  # made once
+    new = driver_link.driver_invite(driver=driver, by=None, regenerate=True).telegram_invite_token
     assert new and new != old
     say(1, f"/start drv_{old}")
     driver.refresh_from_db()

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from arenda.bookings import dispatch
+from arenda.bookings import driver_reports
 from arenda.bookings.models import Booking, DriverReport, Waybill
 from arenda.core.models import Notification
 from arenda.core.roles import Role
@@ -79,13 +79,13 @@ def job():
     ],
 )
 def test_hours_and_km_are_read(text, hours, km):
-    parsed = dispatch.parse_hours_report(text)
+    parsed = driver_reports.parse_hours_report(text)
     assert parsed == (Decimal(hours), Decimal(km) if km else None)
 
 
 @pytest.mark.parametrize("text", ["", "0", "привет", "8 часов работал", "12.05 в 8:00", "8,5 120 3", "-8"])
 def test_other_texts_are_not_reports(text):
-    assert dispatch.parse_hours_report(text) is None
+    assert driver_reports.parse_hours_report(text) is None
 
 
 def test_the_driver_reports_and_the_manager_confirms_it_into_a_waybill(job):
