@@ -200,10 +200,14 @@ class Invoice(TimeStamped):
     def debt(self) -> Decimal:
         return max(self.total - self.paid_amount, Decimal("0.00"))
 
+    def is_open(self) -> bool:
+        """Issued and not fully paid: the customer owes it (``InvoiceQuerySet.open``)."""
+        return self.status in self.OPEN_STATUSES
+
     def is_overdue(self, on=None) -> bool:
-        """Issued, not fully paid, and its due date has passed (today, or ``on``)."""
+        """Open, and its due date has passed (today, or ``on``)."""
         return (
-            self.status in self.OPEN_STATUSES
+            self.is_open()
             and self.due_date is not None
             and self.due_date < (on or timezone.localdate())
         )

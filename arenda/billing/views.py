@@ -114,14 +114,13 @@ def invoice_list(request):
 # --- one invoice ----------------------------------------------------------------------------
 def _actions(invoice: Invoice, user) -> dict:
     draft = invoice.status == Invoice.Status.DRAFT
-    payable = invoice.status in (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID)
     return {
         "issue": draft and can(user, Action.CHANGE, "invoice"),
         "edit": draft and can(user, Action.CHANGE, "invoice"),
         "delete": draft and can(user, Action.DELETE, "invoice"),
         "print": invoice.status != Invoice.Status.CANCELLED,
         "cancel": invoice.status == Invoice.Status.ISSUED and has_special(user, "cancel_invoice"),
-        "pay": payable and can(user, Action.ADD, "payment"),
+        "pay": invoice.is_open() and can(user, Action.ADD, "payment"),
         "retry": invoice.sync_status == Invoice.SyncStatus.FAILED
         and can(user, Action.CHANGE, "accounting_base"),
     }
