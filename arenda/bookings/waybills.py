@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from arenda.bookings.models import Booking, Waybill
@@ -126,8 +127,11 @@ def _check(waybill: Waybill, booking: Booking, *, km_given: bool) -> None:
     ):
         errors["number"] = _("This booking already has a waybill with this number.")
     start, finish = waybill.started_at, waybill.finished_at
+    settings_row = CompanySettings.current()
     if start is None:
         errors["started_at"] = _("Give the start time.")
+    elif start > timezone.now() + timedelta(minutes=settings_row.waybill_ahead_minutes):
+        errors["started_at"] = _("The work has not started yet: a waybill is recorded after the job.")
     if finish is None:
         errors["finished_at"] = _("Give the finish time.")
     elif error := period_error(start, finish, _("The finish must be after the start.")):
@@ -137,7 +141,7 @@ def _check(waybill: Waybill, booking: Booking, *, km_given: bool) -> None:
     elif waybill.hours < 0:
         errors["hours"] = _("The hours cannot be negative.")
     elif start is not None and finish is not None and finish > start:
-        tolerance = CompanySettings.current().waybill_tolerance_minutes
+        tolerance = settings_row.waybill_tolerance_minutes
         span = finish - start + timedelta(minutes=tolerance)
         if waybill.hours > _hours_between(start, start + span):
             errors["hours"] = _(

@@ -1,4 +1,5 @@
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -70,6 +71,12 @@ class CompanySettings(models.Model):
         _("waybill hours tolerance, minutes"),
         default=30,
         help_text=_("Hours worked may exceed the waybill's start-to-finish span by this much."),
+    )
+    waybill_ahead_minutes = models.PositiveIntegerField(
+        _("waybill start ahead of now, minutes"),
+        default=60,
+        validators=[MaxValueValidator(24 * 60)],
+        help_text=_("A waybill is for work that happened: its start may be at most this much later than now."),
     )
     overtime_auto_issue = models.BooleanField(
         _("issue overtime invoices at once"),

@@ -216,6 +216,34 @@ def test_hours_within_the_tolerance_are_accepted(api):
     assert response.status_code == 200, response.content
 
 
+def test_a_waybill_for_work_that_has_not_started_is_refused(api):
+    """A waybill dated six days ahead was accepted: the future job became «Выполнено» and
+    its overtime invoice was issued early."""
+    booking = job()
+    ahead = timezone.localtime() + timedelta(days=6)
+    data = sheet(booking) | {"started_at": ahead, "finished_at": ahead + timedelta(hours=9)}
+    response = api(Role.MANAGER).post(f"/api/v1/bookings/{booking.pk}/waybill/", as_json(data), format="json")
+    assert response.status_code == 400 and "started_at" in response.json()
+    booking.refresh_from_db()
+    assert booking.status == "confirmed" and not booking.waybills.exists() and not booking.invoices.exists()
+
+
+def test_a_waybill_may_start_within_the_tolerance_ahead_of_now(api):
+    CompanySettings.objects.filter(pk=CompanySettings.current().pk).update(waybill_ahead_minutes=120)
+    booking = job()
+    soon = timezone.localtime() + timedelta(minutes=90)
+    data = sheet(booking) | {"started_at": soon, "finished_at": soon + timedelta(hours=9)}
+    response = api(Role.MANAGER).post(f"/api/v1/bookings/{booking.pk}/waybill/", as_json(data), format="json")
+    assert response.status_code == 200, response.content
+    CompanySettings.objects.filter(pk=CompanySettings.current().pk).update(waybill_ahead_minutes=60)
+    later = api(Role.MANAGER).post(
+        f"/api/v1/bookings/{booking.pk}/waybill/",
+        as_json(sheet(booking, "ПЛ-2") | {"started_at": soon, "finished_at": soon + timedelta(hours=9)}),
+        format="json",
+    )
+    assert later.status_code == 400 and "started_at" in later.json()
+
+
 def test_the_number_is_unique_per_booking(api):
     booking = job()
     client = api(Role.MANAGER)
