@@ -4,7 +4,19 @@ from rest_framework.routers import DefaultRouter
 from arenda.api import billing, bookings, crm, reports, statements, views, waybills
 from arenda.bookings.feeds import calendar_feed
 
-router = DefaultRouter()
+
+class Router(DefaultRouter):
+    """Ids are integers: anything else in an id's place answers 404 on every route of a
+    viewset, its custom actions included (they would otherwise look the id up and fail)."""
+
+    def get_lookup_regex(self, viewset, lookup_prefix=""):
+        lookup_field = getattr(viewset, "lookup_field", "pk")
+        lookup_url_kwarg = getattr(viewset, "lookup_url_kwarg", None) or lookup_field
+        lookup_value = getattr(viewset, "lookup_value_regex", "[0-9]+")
+        return f"(?P<{lookup_prefix}{lookup_url_kwarg}>{lookup_value})"
+
+
+router = Router()
 router.register("users", views.UserViewSet, basename="user")
 router.register("organizations", views.OrganizationViewSet, basename="organization")
 router.register("accounting-bases", views.AccountingBaseViewSet, basename="accounting-base")

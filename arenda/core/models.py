@@ -76,7 +76,9 @@ class CompanySettings(models.Model):
         _("waybill start ahead of now, minutes"),
         default=60,
         validators=[MaxValueValidator(24 * 60)],
-        help_text=_("A waybill is for work that happened: its start may be at most this much later than now."),
+        help_text=_(
+            "A waybill is for work that happened: its start may be at most this much later than now."
+        ),
     )
     overtime_auto_issue = models.BooleanField(
         _("issue overtime invoices at once"),
