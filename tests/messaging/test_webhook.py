@@ -5,6 +5,8 @@ import json
 
 import pytest
 from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from arenda.crm.models import Lead, LeadMessage
 from arenda.flows import telegram
@@ -149,3 +151,54 @@ def test_start_with_a_registered_prefix_calls_its_handler(monkeypatch):
     texts = list(OutboxMessage.objects.order_by("pk").values_list("text", flat=True))
     assert texts[0] == "Вы подключены как водитель Иванов." and texts[1] != texts[0]
     assert webhook.invite_link("drv_good").endswith("?start=drv_good")
+
+
+# --- any shape of update ------------------------------------------------------------------------
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=40),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+update_keys = st.sampled_from(["message", "callback_query", "edited_message", "chat", "from", "id", "data"])
+chats = st.fixed_dictionaries(
+    {"type": st.sampled_from(["private", "group", 5, None]), "id": st.integers() | st.text(max_size=30)}
+)
+messages = st.fixed_dictionaries(
+    {},
+    optional={
+        "chat": chats | json_values,
+        "from": json_values,
+        "text": st.sampled_from(["/start", "/start drv_x", "8,5", "Нужен кран"]) | json_values,
+        "caption": json_values,
+    },
+)
+callbacks = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.integers() | st.text(max_size=10) | json_values,
+        "data": st.sampled_from(["ack:1", "ack:99999999999999999999", "ack:²", "ack:"]) | json_values,
+        "message": st.fixed_dictionaries({"chat": chats | json_values}) | json_values,
+        "from": json_values,
+    },
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    update_id=st.integers(min_value=-(2**70), max_value=2**70),
+    message=messages | json_values,
+    callback=callbacks | json_values,
+    extra=st.dictionaries(update_keys, json_values, max_size=2),
+)
+def test_any_update_with_the_secret_is_answered_not_a_500(update_id, message, callback, extra):
+    """Telegram redelivers anything that does not answer 200; a malformed update must be
+    ignored (or refused as not an update at all), never a 500."""
+    for update in (
+        {"update_id": update_id, "message": message},
+        {"update_id": update_id, "callback_query": callback},
+        {"update_id": update_id, **extra},
+    ):
+        response = post(update)
+        assert response.status_code in (200, 400), (update, response.content)

@@ -27,6 +27,26 @@ class BadUpdate(ValueError):
     """Not an update Telegram would send (the webhook answers 400)."""
 
 
+def _object(value) -> dict:
+    """A JSON object of the update, or an empty one: any other shape (a string where an
+    object belongs, a list, null) is read as nothing, so no update can break the webhook."""
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+BIGINT = 2**63
+
+
+def _chat_id(value) -> str | None:
+    """Telegram's chat ids are integers (negative for groups); anything else is no chat."""
+    if type(value) is int and -BIGINT < value < BIGINT:
+        return str(value)
+    return None
+
+
 def secret_ok(request) -> bool:
     secret = settings.TELEGRAM_WEBHOOK_SECRET
     given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
@@ -40,7 +60,7 @@ def read_update(body: bytes) -> dict:
     except (ValueError, UnicodeDecodeError):
         raise BadUpdate("Not JSON")
     update_id = update.get("update_id") if isinstance(update, dict) else None
-    if type(update_id) is not int:
+    if type(update_id) is not int or not 0 <= update_id < BIGINT:
         raise BadUpdate("No update_id")
     return update
 
@@ -80,13 +100,15 @@ class PrivateMessage:
 
 
 def private_message(update: dict) -> PrivateMessage | None:
-    message = update.get("message")
-    if not isinstance(message, dict) or (message.get("chat") or {}).get("type") != "private":
+    message = _object(update.get("message"))
+    chat = _object(message.get("chat"))
+    chat_id = _chat_id(chat.get("id"))
+    if chat.get("type") != "private" or chat_id is None:
         return None
     return PrivateMessage(
-        chat_id=str(message["chat"].get("id", "")),
-        text=str(message.get("text") or message.get("caption") or "").strip(),
-        user=message.get("from") or {},
+        chat_id=chat_id,
+        text=(_text(message.get("text")) or _text(message.get("caption"))).strip(),
+        user={key: value for key, value in _object(message.get("from")).items() if isinstance(value, str)},
         update_id=update["update_id"],
     )
 
@@ -96,14 +118,21 @@ def answer_callback(update: dict) -> dict | None:
     chat it went to pressed it. The answer is a Bot API method for the webhook's reply
     (Telegram runs it: no extra call from here); None when the update is not a press."""
     query = update.get("callback_query")
-    if not isinstance(query, dict) or "id" not in query:
+    if not isinstance(query, dict) or type(query.get("id")) not in (int, str):
         return None
-    data = str(query.get("data") or "")
-    chat_id = ((query.get("message") or {}).get("chat") or {}).get("id") or (query.get("from") or {}).get(
-        "id"
+    data = _text(query.get("data"))
+    chat_id = _chat_id(_object(_object(query.get("message")).get("chat")).get("id")) or _chat_id(
+        _object(query.get("from")).get("id")
     )
     action, _sep, target = data.partition(":")
-    if action == "ack" and target.isdigit() and outbox.acknowledge(int(target), chat_id=chat_id):
+    if (
+        action == "ack"
+        and chat_id is not None
+        and target.isascii()
+        and target.isdigit()
+        and int(target) < BIGINT
+        and outbox.acknowledge(int(target), chat_id=chat_id)
+    ):
         text = _("Thank you, noted.")
     else:
         text = _("This button no longer works.")
