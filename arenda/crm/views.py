@@ -413,8 +413,9 @@ def deal_comment(request, pk):
     context = {"deal": deal, "timeline": _timeline(deal), "comment_form": form}
     if request.htmx:
         return render(request, "crm/_deal_timeline.html", context)
-    if form.is_bound:
-        return render(request, "crm/deal_detail.html", _detail_context(request, deal, **context))
+    if form.is_bound:  # the comment was refused: the page again, with its error
+        extra = {key: value for key, value in context.items() if key != "deal"}
+        return render(request, "crm/deal_detail.html", _detail_context(request, deal, **extra), status=400)
     return redirect(f"{deal.get_absolute_url()}#timeline")
 
 

@@ -92,6 +92,11 @@ def preset_range(preset: str, today: date) -> tuple[date, date]:
     return first, after - timedelta(days=1)
 
 
+# The dates a report may ask about: a business's records, far from the calendar's ends
+# (where the period arithmetic would overflow).
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
+
+
 class ISODateField(forms.DateField):
     input_formats = ["%Y-%m-%d"]
 
@@ -99,6 +104,15 @@ class ISODateField(forms.DateField):
         kwargs.setdefault("required", False)
         kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
         super().__init__(**kwargs)
+
+    def validate(self, value):
+        super().validate(value)
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise forms.ValidationError(
+                _("Give a date from %(earliest)s to %(latest)s.")
+                % {"earliest": EARLIEST.strftime("%d.%m.%Y"), "latest": LATEST.strftime("%d.%m.%Y")},
+                code="out_of_range",
+            )
 
 
 class SelectedOnly(forms.Select):

@@ -351,6 +351,18 @@ def test_comments_and_history_are_one_timeline(client, login):
     assert move_at < comment_at  # newest first
 
 
+def test_an_empty_comment_without_javascript_shows_the_form_error(client, login):
+    """A plain-form POST of an empty comment answered 500 (the page's context got the deal twice)."""
+    english(client)
+    login()
+    deal = DealFactory()
+    response = client.post(reverse("crm:deal_comment", args=[deal.pk]), {"text": " "})
+    assert response.status_code == 400 and "This field is required." in response.content.decode()
+    assert 'id="timeline"' in response.content.decode() and not DealComment.objects.filter(deal=deal).exists()
+    saved = client.post(reverse("crm:deal_comment", args=[deal.pk]), {"text": "Позвонить завтра"})
+    assert saved.status_code == 302 and DealComment.objects.filter(deal=deal).count() == 1
+
+
 def test_the_customers_link_is_made_on_request(client, login):
     login()
     deal = DealFactory()
