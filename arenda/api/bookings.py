@@ -57,6 +57,7 @@ class BookingSerializer(ModelCleanSerializer):
             "min_hours",
             "rate_per_hour",
             "rate_per_km",
+            "planned_km",
             "unit",
             "driver",
             "supply_order",

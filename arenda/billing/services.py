@@ -117,9 +117,11 @@ def invoice_create(
     deal=None,
     booking=None,
     billed_hours=Decimal("0"),
+    billed_km=Decimal("0"),
     notes: str = "",
 ) -> Invoice:
-    """A draft invoice with its lines."""
+    """A draft invoice with its lines; ``billed_hours``/``billed_km``: what of its booking's
+    work it bills (the overtime settlement counts them)."""
     if kind not in Invoice.Kind.values:
         raise ValidationError({"kind": _("Unknown kind of invoice.")})
     organization = organization or default_organization(deal)
@@ -132,6 +134,7 @@ def invoice_create(
         booking=booking,
         vat_rate=vat_rate_for(organization, today),
         billed_hours=billed_hours,
+        billed_km=billed_km,
         notes=notes,
     )
     set_author(invoice, by)
@@ -322,8 +325,9 @@ def booking_hours_invoiced(booking) -> Decimal:
 
 @transaction.atomic
 def prepayment_invoice_for_booking(*, booking, by, issue: bool = True) -> Invoice:
-    """The prepayment invoice for the ordered hours (and delivery km where the booking bills
-    km). One per booking: asking again returns the open one."""
+    """The prepayment invoice bills exactly the agreed КП line: the ordered hours × the rate,
+    and the planned km × the km rate where the booking has them. One per booking: asking
+    again returns the open one."""
     booking = (
         Booking.objects.select_for_update(of=("self",))
         .select_related("deal__counterparty", "deal__organization", "equipment_type", "unit")
@@ -349,6 +353,17 @@ def prepayment_invoice_for_booking(*, booking, by, issue: bool = True) -> Invoic
             unit="ч",
         )
     ]
+    billed_km = booking.planned_km if booking.rate_per_km > 0 else Decimal("0")
+    if billed_km > 0:
+        lines.append(
+            LineData(
+                description=_("Delivery of %(machine)s, %(km)s km")
+                % {"machine": machine, "km": billed_km.normalize()},
+                quantity=billed_km,
+                price=booking.rate_per_km,
+                unit="км",
+            )
+        )
     invoice = invoice_create(
         kind=Invoice.Kind.PREPAYMENT,
         counterparty=booking.deal.counterparty,
@@ -357,6 +372,7 @@ def prepayment_invoice_for_booking(*, booking, by, issue: bool = True) -> Invoic
         booking=booking,
         lines=lines,
         billed_hours=booking.ordered_hours,
+        billed_km=billed_km,
         by=by,
     )
     return invoice_issue(invoice=invoice, by=by) if issue else invoice

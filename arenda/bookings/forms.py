@@ -1,5 +1,7 @@
 """Forms of the booking pages. They validate; the views hand the data to the services."""
 
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -26,7 +28,8 @@ class BookingForm(ServiceForm):
         model = Booking
         fields = [
             "equipment_type", "min_capacity_t", "start", "end", "site_address", "site_contact_name",
-            "site_contact_phone", "ordered_hours", "min_hours", "rate_per_hour", "rate_per_km", "notes",
+            "site_contact_phone", "ordered_hours", "min_hours", "rate_per_hour", "planned_km", "rate_per_km",
+            "notes",
         ]  # fmt: skip
         widgets = {
             "start": LocalDateTimeInput(),
@@ -36,9 +39,16 @@ class BookingForm(ServiceForm):
             "min_hours": NUMBER,
             "rate_per_hour": NUMBER,
             "rate_per_km": NUMBER,
+            "planned_km": NUMBER,
             "site_contact_phone": PHONE,
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
+
+    def adjust_for_user(self, user):
+        self.fields["planned_km"].required = False  # most jobs need no delivery billed
+
+    def clean_planned_km(self):
+        return self.cleaned_data.get("planned_km") or Decimal("0")
 
 
 class CancelForm(ServiceErrorsMixin, forms.Form):

@@ -66,6 +66,10 @@ class Booking(TimeStamped):
     min_hours = models.DecimalField(_("minimum order, hours"), **HOURS, default=0, validators=NON_NEGATIVE)
     rate_per_hour = models.DecimalField(_("rate per hour"), **MONEY, default=0, validators=NON_NEGATIVE)
     rate_per_km = models.DecimalField(_("rate per km"), **MONEY, default=0, validators=NON_NEGATIVE)
+    # The delivery distance of the agreed КП line: the prepayment bills it with the hours.
+    planned_km = models.DecimalField(
+        _("planned km"), max_digits=9, decimal_places=2, default=0, validators=NON_NEGATIVE
+    )
     unit = models.ForeignKey(
         "directory.Unit",
         verbose_name=_("unit"),

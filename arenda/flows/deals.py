@@ -66,6 +66,7 @@ def deal_agree(*, deal: Deal, by, by_customer: bool = False) -> Deal:
             min_hours=line.min_hours,
             rate_per_hour=line.rate_per_hour,
             rate_per_km=line.rate_per_km,
+            planned_km=line.km,
             notes=line.notes,
         )
     return crm.deal_mark_agreed(deal=deal, by=by, by_customer=by_customer)
