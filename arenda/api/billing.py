@@ -122,14 +122,6 @@ class InvoiceSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(_("An invoice needs at least one line."))
         return lines
 
-    def validate(self, attrs):
-        deal, booking = attrs.get("deal"), attrs.get("booking")
-        if booking is not None:
-            if deal is not None and booking.deal_id != deal.pk:
-                raise serializers.ValidationError({"booking": [_("The booking belongs to another deal.")]})
-            attrs["deal"] = booking.deal
-        return attrs
-
 
 def line_data(lines: list[dict]) -> list[services.LineData]:
     return [

@@ -104,6 +104,11 @@ class BookingSerializer(ModelCleanSerializer):
         km = self._worked(obj, "km")
         return None if km is None else f"{km:.1f}"
 
+    def validate(self, attrs):
+        if self.instance is not None:  # a done job's terms: 409 before any field rule
+            services.refuse_frozen_changes(self.instance, attrs)
+        return super().validate(attrs)
+
 
 class ReserveSerializer(serializers.Serializer):
     unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())

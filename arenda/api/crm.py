@@ -425,16 +425,6 @@ class DealSerializer(ModelCleanSerializer):
         read_only_fields = ["agreed_at", "agreed_by_customer", "created_at", "updated_at"]
         extra_kwargs = {"stage": {"required": False}}
 
-    def validate(self, attrs):
-        attrs = super().validate(attrs)
-        contact = attrs.get("contact", getattr(self.instance, "contact", None))
-        counterparty = attrs.get("counterparty", getattr(self.instance, "counterparty", None))
-        if contact is not None and counterparty is not None and contact.counterparty_id != counterparty.pk:
-            raise serializers.ValidationError(
-                {"contact": [_("The contact belongs to another counterparty.")]}
-            )
-        return attrs
-
     def get_total(self, obj) -> str:
         return str(to_money(sum((line.amount for line in obj.lines.all()), start=0)))
 

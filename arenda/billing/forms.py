@@ -34,16 +34,6 @@ class InvoiceForm(ServiceErrorsMixin, forms.Form):
     )
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def clean(self):
-        data = super().clean()
-        deal, booking = data.get("deal"), data.get("booking")
-        if booking is not None:
-            if deal is not None and booking.deal_id != deal.pk:
-                self.add_error("booking", _("The booking belongs to another deal."))
-            else:
-                data["deal"] = booking.deal
-        return data
-
 
 class LineForm(forms.Form):
     description = forms.CharField(label=_("Description"), max_length=500)

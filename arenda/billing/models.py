@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -199,6 +200,27 @@ class Invoice(TimeStamped):
     @property
     def debt(self) -> Decimal:
         return max(self.total - self.paid_amount, Decimal("0.00"))
+
+    def clean(self):
+        """An invoice's links agree: its booking is of its deal, and its counterparty is the
+        deal's (a booking's customer is its deal's)."""
+        errors = {}
+        if self.booking_id and self.deal_id and self.booking.deal_id != self.deal_id:
+            errors["booking"] = ValidationError(_("The booking belongs to another deal."), code="other_deal")
+        deal = self.deal if self.deal_id else (self.booking.deal if self.booking_id else None)
+        if (
+            not errors
+            and deal is not None
+            and self.counterparty_id
+            and deal.counterparty_id != self.counterparty_id
+        ):
+            errors["counterparty"] = ValidationError(
+                _("The invoice's counterparty must be its deal's: %(name)s."),
+                code="other_counterparty",
+                params={"name": deal.counterparty},
+            )
+        if errors:
+            raise ValidationError(errors)
 
     def is_open(self) -> bool:
         """Issued and not fully paid: the customer owes it (``InvoiceQuerySet.open``)."""

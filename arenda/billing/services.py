@@ -124,6 +124,8 @@ def invoice_create(
     work it bills (the overtime settlement counts them)."""
     if kind not in Invoice.Kind.values:
         raise ValidationError({"kind": _("Unknown kind of invoice.")})
+    if booking is not None and deal is None:
+        deal = booking.deal
     organization = organization or default_organization(deal)
     today = timezone.localdate()
     invoice = Invoice(
@@ -137,6 +139,7 @@ def invoice_create(
         billed_km=billed_km,
         notes=notes,
     )
+    invoice.clean()
     set_author(invoice, by)
     invoice.save()
     _write_lines(invoice, lines)

@@ -173,8 +173,15 @@ class Booking(TimeStamped):
         check_period(self.start, self.end)
 
     # --- what a booking in its status allows: read by the services, the pages and the API ---
+    # What the job was agreed at: final once it is done (the waybills correct what happened).
+    TERMS = ("start", "end", "ordered_hours", "min_hours", "rate_per_hour", "rate_per_km", "planned_km")
+
     def is_editable(self) -> bool:
         return self.status not in (self.Status.CLOSED, self.Status.CANCELLED)
+
+    def terms_frozen(self) -> bool:
+        """Past dispatch, its times, hours and rates are final."""
+        return self.status in (self.Status.COMPLETED, self.Status.CLOSED)
 
     def can_reserve(self) -> bool:
         """A unit and a driver may be (re)assigned (not while a supplier's machine serves it)."""

@@ -58,6 +58,10 @@ def booking_update(*, booking: Booking, by, **data) -> Booking:
     booking = locked(Booking, booking.pk)
     if not booking.is_editable():
         raise BookingConflict("booking_closed", _("A closed or cancelled booking cannot be changed."))
+    deal = data.pop("deal", booking.deal)
+    if getattr(deal, "pk", deal) != booking.deal_id:
+        raise ValidationError({"deal": _("A booking stays in the deal it was made in.")}, code="fixed")
+    refuse_frozen_changes(booking, data)
     data.pop("status", None)
     unit, driver = data.pop("unit", booking.unit), data.pop("driver", booking.driver)
     times_changed = any(name in data and data[name] != getattr(booking, name) for name in ("start", "end"))
@@ -71,6 +75,18 @@ def booking_update(*, booking: Booking, by, **data) -> Booking:
     set_author(booking, by)
     booking.save()
     return booking
+
+
+def refuse_frozen_changes(booking: Booking, data: dict) -> None:
+    """Past dispatch a booking's terms (times, hours, rates) are final: a change to one of
+    them is refused (``booking_frozen``); the same values again are no change."""
+    if booking.terms_frozen() and any(
+        name in data and data[name] != getattr(booking, name) for name in Booking.TERMS
+    ):
+        raise BookingConflict(
+            "booking_frozen",
+            _("The job is done: its times, hours and rates are final. Correct the waybill instead."),
+        )
 
 
 # --- reserve -------------------------------------------------------------------------------

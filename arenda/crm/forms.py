@@ -25,13 +25,6 @@ class DealForm(ServiceForm):
         if not self.instance.pk and not self.is_bound:
             self.initial.setdefault("manager", user.pk)
 
-    def clean(self):
-        data = super().clean()
-        contact, counterparty = data.get("contact"), data.get("counterparty")
-        if contact is not None and counterparty is not None and contact.counterparty_id != counterparty.pk:
-            self.add_error("contact", _("The contact belongs to another counterparty."))
-        return data
-
 
 class DealLineForm(ServiceForm):
     class Meta:

@@ -4,6 +4,7 @@ proposal. Bookings hang off a deal (arenda.bookings)."""
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -14,6 +15,7 @@ from simple_history.models import HistoricalRecords
 
 from arenda.core.models import TimeStamped
 from arenda.core.money import to_money
+from arenda.core.roles import Action, can
 from arenda.core.validators import check_period
 
 
@@ -105,6 +107,21 @@ class Deal(TimeStamped):
 
     def get_absolute_url(self):
         return reverse("crm:deal_detail", args=[self.pk])
+
+    def clean(self):
+        """Its contact is one of its counterparty's; its manager is an active user who may
+        manage deals."""
+        errors = {}
+        if self.contact_id and self.counterparty_id and self.contact.counterparty_id != self.counterparty_id:
+            errors["contact"] = ValidationError(
+                _("The contact belongs to another counterparty."), code="other_counterparty"
+            )
+        if self.manager_id and not (self.manager.is_active and can(self.manager, Action.CHANGE, "deal")):
+            errors["manager"] = ValidationError(
+                _("Choose an active user who manages deals."), code="not_a_manager"
+            )
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def is_closed(self) -> bool:

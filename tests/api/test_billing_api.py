@@ -85,8 +85,17 @@ def test_booking_of_another_deal_is_refused(api):
     booking = f.BookingFactory()
     body = _body(booking=booking.pk, deal=f.DealFactory().pk)
     assert list(api(M).post("/api/v1/invoices/", body, format="json").json()) == ["booking"]
-    body = _body(booking=booking.pk)
+    body = _body(booking=booking.pk, counterparty=booking.deal.counterparty_id)
     assert api(M).post("/api/v1/invoices/", body, format="json").json()["deal"] == booking.deal_id
+
+
+def test_an_invoice_to_another_customer_than_its_deals_is_refused(api):
+    """An invoice for counterparty A on B's booking and deal was accepted and issued."""
+    booking = f.BookingFactory()
+    for link in ({"booking": booking.pk}, {"deal": booking.deal_id}):
+        response = api(M).post("/api/v1/invoices/", _body(**link), format="json")
+        assert response.status_code == 400 and list(response.json()) == ["counterparty"], link
+    assert not Invoice.objects.exists()
 
 
 def test_lines_change_while_draft_then_freeze(api):
