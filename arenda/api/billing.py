@@ -20,6 +20,7 @@ from arenda.billing import services
 from arenda.billing.models import Invoice, InvoiceLine, Payment
 from arenda.billing.print_views import invoice_pdf_response
 from arenda.bookings.models import Booking
+from arenda.core.money import MAX_AMOUNT, MAX_LINES, MAX_PRICE, MAX_QUANTITY
 from arenda.core.roles import Action, can, has_special
 from arenda.core.services import record_delete, record_update
 from arenda.crm.models import Deal
@@ -28,8 +29,10 @@ from arenda.flows import payments
 
 
 class InvoiceLineSerializer(serializers.ModelSerializer):
-    quantity = serializers.DecimalField(max_digits=12, decimal_places=3, min_value=Decimal("0.001"))
-    price = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+    quantity = serializers.DecimalField(
+        max_digits=12, decimal_places=3, min_value=Decimal("0.001"), max_value=MAX_QUANTITY
+    )
+    price = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, max_value=MAX_PRICE)
     unit = serializers.CharField(max_length=20, required=False, default="ч")
 
     class Meta:
@@ -42,7 +45,7 @@ class InvoiceSerializer(serializers.ModelSerializer):
     """Creating one makes a draft; on update only ``lines`` (while a draft) and ``notes``
     change — the rest follows from issuing, paying and the 1C push."""
 
-    lines = InvoiceLineSerializer(many=True)
+    lines = InvoiceLineSerializer(many=True, max_length=MAX_LINES)
     counterparty_name = serializers.CharField(source="counterparty.name", read_only=True)
     organization_name = serializers.CharField(source="organization.name", read_only=True)
     debt = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
@@ -257,7 +260,9 @@ class InvoiceViewSet(viewsets.ModelViewSet):
 
 class PaymentSerializer(serializers.ModelSerializer):
     invoice = serializers.PrimaryKeyRelatedField(queryset=Invoice.objects.all())
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal("0.01"), max_value=MAX_AMOUNT
+    )
     invoice_number = serializers.CharField(source="invoice.number", read_only=True)
 
     class Meta:

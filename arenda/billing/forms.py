@@ -11,6 +11,7 @@ from django.utils.translation import pgettext_lazy
 from arenda.billing.models import Invoice
 from arenda.billing.services import LineData
 from arenda.bookings.models import Booking
+from arenda.core.money import MAX_AMOUNT, MAX_LINES, MAX_PRICE, MAX_QUANTITY
 from arenda.crm.models import Deal
 from arenda.directory.models import Counterparty, Organization
 from arenda.front.forms import ServiceErrorsMixin
@@ -42,10 +43,13 @@ class LineForm(forms.Form):
         max_digits=12,
         decimal_places=3,
         min_value=Decimal("0.001"),
+        max_value=MAX_QUANTITY,
         widget=forms.NumberInput(attrs={"step": "any", "min": "0", "inputmode": "decimal"}),
     )
     unit = forms.CharField(label=pgettext_lazy("unit of measure", "Unit"), max_length=20, initial="ч")
-    price = forms.DecimalField(label=_("Price"), max_digits=14, decimal_places=2, min_value=0, widget=MONEY)
+    price = forms.DecimalField(
+        label=_("Price"), max_digits=14, decimal_places=2, min_value=0, max_value=MAX_PRICE, widget=MONEY
+    )
 
 
 class BaseLineFormSet(forms.BaseFormSet):
@@ -68,7 +72,13 @@ class BaseLineFormSet(forms.BaseFormSet):
 
 
 LineFormSet = forms.formset_factory(
-    LineForm, formset=BaseLineFormSet, extra=0, min_num=1, can_delete=True, max_num=200, validate_max=True
+    LineForm,
+    formset=BaseLineFormSet,
+    extra=0,
+    min_num=1,
+    can_delete=True,
+    max_num=MAX_LINES,
+    validate_max=True,
 )
 
 
@@ -80,7 +90,12 @@ class CancelForm(ServiceErrorsMixin, forms.Form):
 
 class PaymentForm(ServiceErrorsMixin, forms.Form):
     amount = forms.DecimalField(
-        label=_("Amount"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"), widget=MONEY
+        label=_("Amount"),
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=MAX_AMOUNT,
+        widget=MONEY,
     )
     date = forms.DateField(
         label=_("Date"),

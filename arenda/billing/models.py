@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -21,6 +21,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from arenda.core.models import TimeStamped
+from arenda.core.money import MAX_AMOUNT, MAX_PRICE, MAX_QUANTITY, PRICE_VALIDATORS
 from arenda.directory.models import VatRate
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -172,6 +173,10 @@ class Invoice(TimeStamped):
                 name="invoice_amounts_non_negative",
             ),
             models.CheckConstraint(condition=Q(billed_km__gte=0), name="invoice_billed_km_non_negative"),
+            models.CheckConstraint(
+                condition=Q(total__lte=MAX_AMOUNT, paid_amount__lte=MAX_AMOUNT),
+                name="invoice_amounts_bounded",
+            ),
             models.CheckConstraint(condition=Q(vat_amount__lte=F("total")), name="invoice_vat_within_total"),
             models.CheckConstraint(
                 condition=Q(status="draft") | Q(number__gt="", date__isnull=False, year__isnull=False),
@@ -238,10 +243,13 @@ class InvoiceLine(models.Model):
     position = models.PositiveSmallIntegerField(pgettext_lazy("line order", "position"), default=1)
     description = models.CharField(_("description"), max_length=500)
     quantity = models.DecimalField(
-        _("quantity"), max_digits=12, decimal_places=3, validators=[MinValueValidator(Decimal("0.001"))]
+        _("quantity"),
+        max_digits=12,
+        decimal_places=3,
+        validators=[MinValueValidator(Decimal("0.001")), MaxValueValidator(MAX_QUANTITY)],
     )
     unit = models.CharField(pgettext_lazy("unit of measure", "unit"), max_length=20, default="ч")
-    price = models.DecimalField(_("price"), **MONEY, validators=[MinValueValidator(0)])
+    price = models.DecimalField(_("price"), **MONEY, validators=PRICE_VALIDATORS)
     amount = models.DecimalField(_("amount"), **MONEY)
 
     class Meta:
@@ -251,6 +259,10 @@ class InvoiceLine(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(quantity__gt=0, price__gte=0, amount__gte=0), name="invoice_line_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__lte=MAX_QUANTITY, price__lte=MAX_PRICE, amount__lte=MAX_AMOUNT),
+                name="invoice_line_bounded",
             ),
         ]
 
@@ -285,7 +297,9 @@ class Payment(TimeStamped):
     invoice = models.ForeignKey(
         Invoice, verbose_name=_("invoice"), on_delete=models.PROTECT, related_name="payments"
     )
-    amount = models.DecimalField(_("amount"), **MONEY, validators=[MinValueValidator(Decimal("0.01"))])
+    amount = models.DecimalField(
+        _("amount"), **MONEY, validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(MAX_AMOUNT)]
+    )
     date = models.DateField(_("date"))
     source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.MANUAL)
     # What the source calls it: 1C's document Ref_Key + line, the statement's document key.
@@ -309,6 +323,7 @@ class Payment(TimeStamped):
         ordering = ["-date", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(condition=Q(amount__lte=MAX_AMOUNT), name="payment_amount_bounded"),
             models.CheckConstraint(
                 condition=Q(source__in=["manual", "1c", "bank_statement"]), name="payment_source_valid"
             ),

@@ -25,7 +25,15 @@ from django.utils.translation import gettext as _
 from arenda.billing import onec
 from arenda.billing.models import Invoice, InvoiceCounter, InvoiceLine, Payment
 from arenda.bookings.models import Booking
-from arenda.core.money import to_money, vat_included
+from arenda.core.money import (
+    MAX_AMOUNT,
+    MAX_LINES,
+    MAX_PRICE,
+    MAX_QUANTITY,
+    format_rub,
+    to_money,
+    vat_included,
+)
 from arenda.core.services import locked, record_delete, set_author
 from arenda.directory.models import AccountingBase, Organization, VatRate
 
@@ -78,13 +86,23 @@ class LineData:
 def _write_lines(invoice: Invoice, lines: list[LineData]) -> None:
     if not lines:
         raise ValidationError({"lines": _("An invoice needs at least one line.")})
+    if len(lines) > MAX_LINES:
+        raise ValidationError({"lines": _("An invoice has at most %(n)d lines.") % {"n": MAX_LINES}})
     rows, errors = [], {}
     for position, line in enumerate(lines, start=1):
         quantity, price = Decimal(str(line.quantity)), to_money(line.price)
         if quantity <= 0:
             errors[f"lines.{position}.quantity"] = _("The quantity must be more than zero.")
+        elif quantity > MAX_QUANTITY or quantity != quantity.quantize(Decimal("0.001")):
+            errors[f"lines.{position}.quantity"] = _(
+                "The quantity is at most %(max)s, with at most three decimals."
+            ) % {"max": MAX_QUANTITY}
         if price < 0:
             errors[f"lines.{position}.price"] = _("The price cannot be negative.")
+        elif price > MAX_PRICE:
+            errors[f"lines.{position}.price"] = _("The price is at most %(max)s.") % {
+                "max": format_rub(MAX_PRICE)
+            }
         if not (line.description or "").strip():
             errors[f"lines.{position}.description"] = _("Describe the line.")
         rows.append(
@@ -100,9 +118,14 @@ def _write_lines(invoice: Invoice, lines: list[LineData]) -> None:
         )
     if errors:
         raise ValidationError(errors)
+    total = sum((row.amount for row in rows), Decimal("0.00"))
+    if total > MAX_AMOUNT:
+        raise ValidationError(
+            {"lines": _("The invoice's total is at most %(max)s.") % {"max": format_rub(MAX_AMOUNT)}}
+        )
     invoice.lines.all().delete()
     InvoiceLine.objects.bulk_create(rows)
-    invoice.total = sum((row.amount for row in rows), Decimal("0.00"))
+    invoice.total = total
     invoice.vat_amount = vat_included(invoice.total, invoice.vat_rate) or Decimal("0.00")
 
 
@@ -280,6 +303,10 @@ def payment_record(
     amount = to_money(amount)
     if amount <= 0:
         raise ValidationError({"amount": _("The amount must be more than zero.")})
+    if amount > MAX_AMOUNT:
+        raise ValidationError(
+            {"amount": _("The amount is at most %(max)s.") % {"max": format_rub(MAX_AMOUNT)}}
+        )
     if source not in Payment.Source.values:
         raise ValidationError({"source": _("Unknown source.")})
     invoice = locked(Invoice, invoice.pk)

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from arenda.billing.models import BankStatement, Invoice, Payment, StatementPayment
 from arenda.billing.services import BillingRefused, payment_record
-from arenda.core.money import to_money
+from arenda.core.money import MAX_AMOUNT, to_money
 from arenda.core.services import locked
 from arenda.directory.models import Organization
 
@@ -489,7 +489,7 @@ def _record(parsed: Statement, *, file_name: str, sha256: str, by) -> ImportResu
         if not _incoming(document, ours):
             result.outgoing += 1
             continue
-        if document.amount is None or document.amount <= 0 or document.date is None:
+        if document.amount is None or not 0 < document.amount <= MAX_AMOUNT or document.date is None:
             result.warnings.append(
                 _("Document № %(number)s (line %(line)s) has no valid date or amount and was skipped.")
                 % {"number": document.number or "?", "line": document.line}

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from arenda.core.models import TimeStamped
+from arenda.core.money import MAX_PRICE, MAX_QUANTITY, PRICE_VALIDATORS, QUANTITY_VALIDATORS
 from arenda.core.validators import check_period
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -62,13 +63,17 @@ class Booking(TimeStamped):
     site_address = models.CharField(_("site address"), max_length=500)
     site_contact_name = models.CharField(_("site contact"), max_length=200, blank=True)
     site_contact_phone = models.CharField(_("site contact phone"), max_length=20, blank=True)
-    ordered_hours = models.DecimalField(_("ordered hours"), **HOURS, default=0, validators=NON_NEGATIVE)
-    min_hours = models.DecimalField(_("minimum order, hours"), **HOURS, default=0, validators=NON_NEGATIVE)
-    rate_per_hour = models.DecimalField(_("rate per hour"), **MONEY, default=0, validators=NON_NEGATIVE)
-    rate_per_km = models.DecimalField(_("rate per km"), **MONEY, default=0, validators=NON_NEGATIVE)
+    ordered_hours = models.DecimalField(
+        _("ordered hours"), **HOURS, default=0, validators=QUANTITY_VALIDATORS
+    )
+    min_hours = models.DecimalField(
+        _("minimum order, hours"), **HOURS, default=0, validators=QUANTITY_VALIDATORS
+    )
+    rate_per_hour = models.DecimalField(_("rate per hour"), **MONEY, default=0, validators=PRICE_VALIDATORS)
+    rate_per_km = models.DecimalField(_("rate per km"), **MONEY, default=0, validators=PRICE_VALIDATORS)
     # The delivery distance of the agreed КП line: the prepayment bills it with the hours.
     planned_km = models.DecimalField(
-        _("planned km"), max_digits=9, decimal_places=2, default=0, validators=NON_NEGATIVE
+        _("planned km"), max_digits=9, decimal_places=2, default=0, validators=QUANTITY_VALIDATORS
     )
     unit = models.ForeignKey(
         "directory.Unit",
@@ -138,6 +143,17 @@ class Booking(TimeStamped):
             models.CheckConstraint(
                 condition=Q(ordered_hours__gte=0, min_hours__gte=0, rate_per_hour__gte=0, rate_per_km__gte=0),
                 name="booking_amounts_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    ordered_hours__lte=MAX_QUANTITY,
+                    min_hours__lte=MAX_QUANTITY,
+                    planned_km__gte=0,
+                    planned_km__lte=MAX_QUANTITY,
+                    rate_per_hour__lte=MAX_PRICE,
+                    rate_per_km__lte=MAX_PRICE,
+                ),
+                name="booking_terms_bounded",
             ),
         ]
         indexes = [
@@ -344,7 +360,7 @@ class SupplyOrder(TimeStamped):
     driver_name = models.CharField(_("supplier's driver"), max_length=200, blank=True)
     driver_phone = models.CharField(_("driver's phone"), max_length=20, blank=True)
     cost_per_hour = models.DecimalField(
-        _("purchase price per hour"), **MONEY, default=0, validators=NON_NEGATIVE
+        _("purchase price per hour"), **MONEY, default=0, validators=PRICE_VALIDATORS
     )
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.REQUESTED)
     notes = models.TextField(_("notes"), blank=True)
@@ -363,6 +379,7 @@ class SupplyOrder(TimeStamped):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(cost_per_hour__gte=0), name="supply_cost_non_negative"),
+            models.CheckConstraint(condition=Q(cost_per_hour__lte=MAX_PRICE), name="supply_cost_bounded"),
             models.CheckConstraint(
                 condition=Q(status__in=["requested", "confirmed", "completed", "cancelled"]),
                 name="supply_status_valid",

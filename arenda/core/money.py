@@ -2,10 +2,22 @@
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import BigIntegerField, Value
 from django.db.models.functions import Cast, Round
 
 KOPECK = Decimal("0.01")
+
+# The bounds of every amount Arenda keeps, so that any line, total or sum fits its column
+# (14 digits, 2 after the point) with room to add up: forms, the API and the services check
+# them, and CHECK constraints hold them in the database.
+MAX_PRICE = Decimal("100000000.00")  # a price or a rate per hour/km: 100 million ₽
+MAX_QUANTITY = Decimal("100000")  # hours, km or pieces on one line
+MAX_AMOUNT = Decimal("10000000000.00")  # a line, an invoice, a payment: 10 billion ₽
+MAX_LINES = 200  # lines of one invoice, of one deal
+
+PRICE_VALIDATORS = [MinValueValidator(0), MaxValueValidator(MAX_PRICE)]
+QUANTITY_VALIDATORS = [MinValueValidator(0), MaxValueValidator(MAX_QUANTITY)]
 
 
 def to_money(value) -> Decimal:

@@ -14,7 +14,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from arenda.core.models import TimeStamped
-from arenda.core.money import to_money
+from arenda.core.money import MAX_PRICE, MAX_QUANTITY, PRICE_VALIDATORS, QUANTITY_VALIDATORS, to_money
 from arenda.core.roles import Action, can
 from arenda.core.validators import check_period
 
@@ -151,27 +151,27 @@ class DealLine(TimeStamped):
     start = models.DateTimeField(_("start"))
     end = models.DateTimeField(_("end"))
     ordered_hours = models.DecimalField(
-        _("ordered hours"), max_digits=7, decimal_places=2, default=0, validators=[MinValueValidator(0)]
+        _("ordered hours"), max_digits=7, decimal_places=2, default=0, validators=QUANTITY_VALIDATORS
     )
     min_hours = models.DecimalField(
         _("minimum order, hours"),
         max_digits=7,
         decimal_places=2,
         default=0,
-        validators=[MinValueValidator(0)],
+        validators=QUANTITY_VALIDATORS,
     )
     rate_per_hour = models.DecimalField(
-        _("rate per hour"), max_digits=14, decimal_places=2, default=0, validators=[MinValueValidator(0)]
+        _("rate per hour"), max_digits=14, decimal_places=2, default=0, validators=PRICE_VALIDATORS
     )
     km = models.DecimalField(
         _("delivery distance, km"),
         max_digits=9,
         decimal_places=2,
         default=0,
-        validators=[MinValueValidator(0)],
+        validators=QUANTITY_VALIDATORS,
     )
     rate_per_km = models.DecimalField(
-        _("rate per km"), max_digits=14, decimal_places=2, default=0, validators=[MinValueValidator(0)]
+        _("rate per km"), max_digits=14, decimal_places=2, default=0, validators=PRICE_VALIDATORS
     )
     site_address = models.CharField(_("site address"), max_length=500)
     notes = models.CharField(_("notes"), max_length=500, blank=True)
@@ -193,6 +193,16 @@ class DealLine(TimeStamped):
                     min_hours__gte=0,
                 ),
                 name="deal_line_amounts_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    ordered_hours__lte=MAX_QUANTITY,
+                    min_hours__lte=MAX_QUANTITY,
+                    km__lte=MAX_QUANTITY,
+                    rate_per_hour__lte=MAX_PRICE,
+                    rate_per_km__lte=MAX_PRICE,
+                ),
+                name="deal_line_bounded",
             ),
         ]
 

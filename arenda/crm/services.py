@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from arenda.core.models import User
+from arenda.core.money import MAX_LINES
 from arenda.core.notify import notify
 from arenda.core.roles import Role
 from arenda.core.services import locked, record_create, record_update, set_author
@@ -200,6 +201,8 @@ def _editable(deal: Deal) -> None:
 def deal_line_add(*, deal: Deal, by, **data) -> DealLine:
     deal = locked(Deal, deal.pk)
     _editable(deal)
+    if deal.lines.count() >= MAX_LINES:
+        raise ValidationError({"__all__": _("A deal has at most %(n)d lines.") % {"n": MAX_LINES}})
     data.setdefault("position", (deal.lines.aggregate(last=Max("position"))["last"] or 0) + 1)
     return record_create(DealLine, data={"deal": deal, **data}, by=by)
 

@@ -14,6 +14,7 @@ from simple_history.models import HistoricalRecords
 
 from arenda.core.crypto import EncryptedTextField
 from arenda.core.models import TimeStamped
+from arenda.core.money import MAX_PRICE, PRICE_VALIDATORS
 from arenda.core.validators import (
     check_accounts,
     check_period,
@@ -405,8 +406,8 @@ class Unit(TimeStamped):
         blank=True,
         related_name="units",
     )
-    rate_per_hour = models.DecimalField(_("rate per hour"), **MONEY, default=0, validators=NON_NEGATIVE)
-    rate_per_km = models.DecimalField(_("rate per km"), **MONEY, default=0, validators=NON_NEGATIVE)
+    rate_per_hour = models.DecimalField(_("rate per hour"), **MONEY, default=0, validators=PRICE_VALIDATORS)
+    rate_per_km = models.DecimalField(_("rate per km"), **MONEY, default=0, validators=PRICE_VALIDATORS)
     min_hours = models.DecimalField(
         _("minimum order, hours"), max_digits=6, decimal_places=2, default=4, validators=NON_NEGATIVE
     )
@@ -426,6 +427,10 @@ class Unit(TimeStamped):
             models.CheckConstraint(
                 condition=Q(rate_per_hour__gte=0, rate_per_km__gte=0, min_hours__gte=0),
                 name="unit_rates_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(rate_per_hour__lte=MAX_PRICE, rate_per_km__lte=MAX_PRICE),
+                name="unit_rates_bounded",
             ),
             models.CheckConstraint(
                 condition=(
@@ -507,7 +512,7 @@ class Driver(TimeStamped):
     employment = models.CharField(
         _("employment"), max_length=12, choices=Employment.choices, default=Employment.STAFF
     )
-    hourly_pay = models.DecimalField(_("hourly pay"), **MONEY, default=0, validators=NON_NEGATIVE)
+    hourly_pay = models.DecimalField(_("hourly pay"), **MONEY, default=0, validators=PRICE_VALIDATORS)
     license_number = models.CharField(_("licence number"), max_length=30, blank=True)
     license_valid_until = models.DateField(_("licence valid until"), null=True, blank=True)
     telegram_chat_id = models.CharField(_("Telegram chat id"), max_length=32, blank=True)
@@ -527,6 +532,7 @@ class Driver(TimeStamped):
         ordering = ["full_name", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(hourly_pay__gte=0), name="driver_pay_non_negative"),
+            models.CheckConstraint(condition=Q(hourly_pay__lte=MAX_PRICE), name="driver_pay_bounded"),
             models.CheckConstraint(
                 condition=Q(employment__in=["staff", "contractor"]), name="driver_employment_valid"
             ),
