@@ -52,7 +52,9 @@ def exception_handler(exc, context):
                 for c in exc.conflicts
             ],
         )
-    elif isinstance(exc, FunnelRefused | BillingRefused):
+    elif isinstance(exc, BillingRefused):
+        return _conflict(exc.detail, exc.code, **exc.extra)
+    elif isinstance(exc, FunnelRefused):
         return _conflict(exc.detail, exc.code)
     elif isinstance(exc, IntegrityError):
         # The services validate first, so this is a race with a concurrent write.

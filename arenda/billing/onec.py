@@ -209,6 +209,17 @@ def schedule_push(invoice_id: int, when=None) -> None:
 
 
 def _push(client: Client, invoice: Invoice, lines: list) -> tuple[str, str]:
+    missing = invoice.counterparty.missing_requisites()
+    if missing:  # 1C would make a counterparty without ИНН, which the bank cannot match
+        raise OneCError(
+            _("%(counterparty)s has no %(fields)s: complete them, then send the invoice again.")
+            % {
+                "counterparty": invoice.counterparty,
+                "fields": ", ".join(
+                    str(invoice.counterparty._meta.get_field(name).verbose_name) for name in missing
+                ),
+            }
+        )
     comment = comment_for(invoice)
     existing = [
         doc for doc in client.list(INVOICE_SET, {"Комментарий": comment}) if not doc.get("DeletionMark")

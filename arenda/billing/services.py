@@ -11,7 +11,7 @@ closes, the deal follows) is ``flows/payments.py``'s.
   status and says whether this payment settled it (``Recorded.settled``).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -40,13 +41,33 @@ from arenda.directory.models import AccountingBase, Organization, VatRate
 
 @dataclass
 class BillingRefused(Exception):
-    """A move invoices do not allow; the API answers 409 with ``code``."""
+    """A move invoices do not allow; the API answers 409 with ``code`` (and ``extra``)."""
 
     code: str
     detail: str
+    extra: dict = field(default_factory=dict)
 
     def __str__(self):
         return self.detail
+
+
+def require_requisites(counterparty) -> None:
+    """An organisation or a sole trader is invoiced with its ИНН (and an organisation's
+    КПП): 1C and the bank find it by them. Refuses (``counterparty_incomplete``) naming the
+    missing fields and where to complete them."""
+    missing = counterparty.missing_requisites()
+    if missing:
+        labels = ", ".join(str(counterparty._meta.get_field(name).verbose_name) for name in missing)
+        raise BillingRefused(
+            "counterparty_incomplete",
+            _("%(counterparty)s has no %(fields)s yet: complete them on its page, then issue the invoice.")
+            % {"counterparty": counterparty, "fields": labels},
+            {
+                "missing": missing,
+                "counterparty": counterparty.pk,
+                "url": reverse("directory:counterparty_update", args=[counterparty.pk]),
+            },
+        )
 
 
 def vat_rate_for(organization: Organization, on: date) -> str:
@@ -198,6 +219,7 @@ def invoice_issue(*, invoice: Invoice, by, on: date | None = None) -> Invoice:
         raise BillingRefused("not_draft", _("Only a draft invoice can be issued."))
     if not invoice.lines.exists():
         raise ValidationError({"lines": _("An invoice needs at least one line.")})
+    require_requisites(invoice.counterparty)
     on = on or timezone.localdate()
     invoice.vat_rate = vat_rate_for(invoice.organization, on)
     invoice.vat_amount = vat_included(invoice.total, invoice.vat_rate) or Decimal("0.00")

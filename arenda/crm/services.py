@@ -524,17 +524,10 @@ def lead_qualify(*, lead: Lead, by, counterparty: Counterparty | None = None, ti
 
 
 def _counterparty_from_lead(lead: Lead, by) -> Counterparty:
-    """A new counterparty from what the lead tells: an organisation or sole trader when
-    an INN came with it, otherwise a person."""
-    if lead.inn and len(lead.inn) == 10:
-        raise ValidationError(
-            {
-                "counterparty": _(
-                    "An organisation with this INN is not in the directory yet: add it (with its KPP) first."
-                )
-            }
-        )
-    kind = Counterparty.Kind.SOLE_TRADER if lead.inn else Counterparty.Kind.PERSON
+    """A new counterparty from what the lead tells: an organisation or a sole trader when its
+    company or INN says so (``Counterparty.kind_for``), otherwise a person. An organisation's
+    KPP (and an INN not given) are completed before it is invoiced."""
+    kind = Counterparty.kind_for(name=lead.company, inn=lead.inn)
     name = lead.company or lead.name or lead.phone or lead.email
     return record_create(
         Counterparty,

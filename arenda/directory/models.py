@@ -260,6 +260,28 @@ class Counterparty(TimeStamped, BankRequisites):
             return None
         return Counterparty.objects.filter(inn=self.inn, kpp=self.kpp).exclude(pk=self.pk).first()
 
+    # Legal forms a name starts with, by what they make the counterparty.
+    LEGAL_FORMS = ("ООО", "АО", "ПАО", "ЗАО", "ОАО", "НАО", "АНО", "НКО", "ГУП", "МУП", "ФГУП", "ТОО")
+
+    @classmethod
+    def kind_for(cls, *, name: str = "", inn: str = "") -> str:
+        """What a name and an INN say a counterparty is: an ИНН of 10 digits or a name that
+        starts with a legal form (ООО, АО …) → an organisation; 12 digits or «ИП …» → a sole
+        trader; otherwise a person."""
+        upper = (name or "").strip().upper()
+        first = upper.replace("«", " ").replace('"', " ").split(" ", 1)[0]
+        if len(inn) == 10 or first in cls.LEGAL_FORMS:
+            return cls.Kind.LEGAL
+        if len(inn) == 12 or first == "ИП" or upper.startswith("ИНДИВИДУАЛЬНЫЙ ПРЕДПРИНИМАТЕЛЬ"):
+            return cls.Kind.SOLE_TRADER
+        return cls.Kind.PERSON
+
+    def missing_requisites(self) -> list[str]:
+        """The fields an invoice to it needs and it lacks: an organisation's ИНН and КПП, a
+        sole trader's ИНН (1C and the bank match by them)."""
+        needed = {self.Kind.LEGAL: ("inn", "kpp"), self.Kind.SOLE_TRADER: ("inn",)}.get(self.kind, ())
+        return [name for name in needed if not getattr(self, name)]
+
     def clean(self):
         errors = self.bank_errors()
         _normalise_phone_field(self, "phone")
@@ -268,12 +290,9 @@ class Counterparty(TimeStamped, BankRequisites):
                 validate_inn_for_kind(self.inn, self.kind)
             except ValidationError as exc:
                 errors["inn"] = exc
-        if self.kind == self.Kind.LEGAL:
-            if not self.inn:
-                errors.setdefault("inn", ValidationError(_("An organisation needs an INN."), code="required"))
-            if not self.kpp:
-                errors["kpp"] = ValidationError(_("An organisation needs a KPP."), code="required")
-        elif self.kpp:
+        # An organisation or a sole trader may be recorded before its requisites are known
+        # (a lead qualified from a phone call); invoicing it asks for them (missing_requisites).
+        if self.kind != self.Kind.LEGAL and self.kpp:
             errors["kpp"] = ValidationError(_("Only organisations have a KPP."), code="not_applicable")
         if self.ogrn and self.kind == self.Kind.PERSON:
             errors["ogrn"] = ValidationError(_("A person has no OGRN."), code="not_applicable")

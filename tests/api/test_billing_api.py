@@ -345,3 +345,23 @@ def test_a_booking_shows_the_hours_its_invoices_bill(api):
     assert client.post(f"/api/v1/bookings/{booking.pk}/prepayment-invoice/").status_code == 201
     assert client.get(f"/api/v1/bookings/{booking.pk}/").json()["invoiced_hours"] == "8.00"
     assert client.get("/api/v1/bookings/").json()["results"][0]["invoiced_hours"] == "8.00"
+
+
+def test_an_organisation_without_its_requisites_is_not_invoiced(api):
+    """Issuing to an organisation without ИНН or КПП answers which are missing and where to
+    complete them; the invoice stays a draft."""
+    customer = f.CounterpartyFactory(kind="legal", inn="", kpp="")
+    invoice = f.InvoiceFactory(counterparty=customer)
+    response = api(M).post(f"/api/v1/invoices/{invoice.pk}/issue/")
+    assert response.status_code == 409
+    body = response.json()
+    assert (body["code"], body["missing"], body["counterparty"]) == (
+        "counterparty_incomplete",
+        ["inn", "kpp"],
+        customer.pk,
+    )
+    assert body["url"].endswith(f"/counterparties/{customer.pk}/edit/")
+    assert Invoice.objects.get(pk=invoice.pk).status == "draft"
+    customer.inn, customer.kpp = f.make_inn10(77), "773601001"
+    customer.save()
+    assert api(M).post(f"/api/v1/invoices/{invoice.pk}/issue/").status_code == 200

@@ -34,7 +34,6 @@ BAD = {
     "counterparty": [
         ({"inn": "7701234567"}, "inn"),
         ({"inn": f.make_inn12(1)}, "inn"),  # a person's INN for an organisation
-        ({"kpp": ""}, "kpp"),
         ({"kind": "person", "inn": "", "kpp": "770201001"}, "kpp"),
         ({"kind": "ltd"}, "kind"),
         ({"ogrn": f.make_ogrn(1)[:12] + "0"}, "ogrn"),

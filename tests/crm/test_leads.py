@@ -133,11 +133,22 @@ def test_qualify_a_lead_of_a_known_contact_reuses_it(client):
     assert (Counterparty.objects.count(), Contact.objects.count()) == (1, 1)
 
 
-def test_qualify_with_an_unknown_organisation_inn_asks_to_add_it(client):
-    lead = LeadFactory(inn=make_inn10(5151))
+def test_qualify_with_an_unknown_organisation_inn_makes_the_organisation(client):
+    lead = LeadFactory(inn=make_inn10(5151), company="ООО Новая")
     response = client.post(url(lead, "qualify"))
-    assert response.status_code == 400 and "counterparty" in response.json()
-    assert Lead.objects.get(pk=lead.pk).status == "new" and not Deal.objects.exists()
+    assert response.status_code == 201
+    counterparty = Deal.objects.get().counterparty
+    assert (counterparty.kind, counterparty.inn, counterparty.name) == ("legal", lead.inn, "ООО Новая")
+    assert counterparty.missing_requisites() == ["kpp"]
+
+
+def test_qualifying_a_company_without_an_inn_makes_an_organisation_not_a_person(client):
+    """A lead from «ООО СтройМонтаж» made a «Физлицо» without ИНН, which reached 1C as
+    ФизическоеЛицо and broke matching bank payments by ИНН."""
+    lead = LeadFactory(inn="", company="ООО СтройМонтаж")
+    assert client.post(url(lead, "qualify")).status_code == 201
+    counterparty = Deal.objects.get().counterparty
+    assert (counterparty.kind, counterparty.missing_requisites()) == ("legal", ["inn", "kpp"])
 
 
 def test_qualify_with_a_bad_counterparty_is_400(client):

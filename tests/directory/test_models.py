@@ -48,9 +48,10 @@ def test_persons_without_inn_do_not_collide():
     assert Counterparty.objects.filter(inn="").count() == 2
 
 
-def test_kpp_required_for_an_organisation():
+def test_an_organisation_without_its_kpp_is_recorded_but_lacks_it_for_invoices():
     cp = CounterpartyFactory.build(kind="legal", kpp="")
-    assert "kpp" in clean_errors(cp)
+    cp.full_clean()  # nothing refused
+    assert cp.missing_requisites() == ["kpp"]
 
 
 def test_kpp_forbidden_for_a_sole_trader_and_a_person():
@@ -66,8 +67,28 @@ def test_inn_length_per_kind():
     CounterpartyFactory.build(kind="sole_trader", inn=make_inn12(4), kpp="", ogrn="").full_clean()
 
 
-def test_organisation_needs_an_inn():
-    assert "inn" in clean_errors(CounterpartyFactory.build(kind="legal", inn=""))
+def test_an_organisation_or_a_sole_trader_without_an_inn_lacks_it_for_invoices():
+    assert CounterpartyFactory.build(kind="legal", inn="", kpp="").missing_requisites() == ["inn", "kpp"]
+    assert CounterpartyFactory.build(kind="sole_trader", inn="", kpp="").missing_requisites() == ["inn"]
+    assert CounterpartyFactory.build(kind="person", inn="", kpp="").missing_requisites() == []
+
+
+@pytest.mark.parametrize(
+    "name, inn, kind",
+    [
+        ("ООО СтройМонтаж", "", "legal"),
+        ("ООО «КровляДевелопмент-М»", "", "legal"),
+        ("АО «Мостострой-11»", "", "legal"),
+        ("ИП Петров А. А.", "", "sole_trader"),
+        ("Индивидуальный предприниматель Петров", "", "sole_trader"),
+        ("Петров Алексей", "", "person"),
+        ("", "7707083893", "legal"),
+        ("", "500100732259", "sole_trader"),
+        ("Ооорганика", "", "person"),
+    ],
+)
+def test_what_a_name_and_an_inn_say_a_counterparty_is(name, inn, kind):
+    assert Counterparty.kind_for(name=name, inn=inn) == kind
 
 
 def test_ogrn_length_per_kind():
