@@ -264,6 +264,13 @@ class PaymentSerializer(serializers.ModelSerializer):
         max_digits=14, decimal_places=2, min_value=Decimal("0.01"), max_value=MAX_AMOUNT
     )
     invoice_number = serializers.CharField(source="invoice.number", read_only=True)
+    credit = serializers.SerializerMethodField(help_text=_("What went to the counterparty's credit."))
+    confirm_duplicate = serializers.BooleanField(
+        write_only=True,
+        required=False,
+        default=False,
+        help_text=_("Record it although the same payment was entered minutes ago (409 possible_duplicate)."),
+    )
 
     class Meta:
         model = Payment
@@ -272,17 +279,23 @@ class PaymentSerializer(serializers.ModelSerializer):
             "invoice",
             "invoice_number",
             "amount",
+            "applied",
+            "credit",
             "date",
             "source",
             "reference",
             "payer",
             "purpose",
+            "confirm_duplicate",
             "created_at",
         ]
-        read_only_fields = ["source", "created_at"]
+        read_only_fields = ["source", "applied", "created_at"]
         # A reference seen again is answered with the first payment, not refused.
         validators: list = []
         extra_kwargs = {"date": {"required": False}}
+
+    def get_credit(self, obj) -> str:
+        return f"{obj.amount - obj.applied:.2f}"
 
 
 class PaymentViewSet(viewsets.ModelViewSet):
@@ -321,6 +334,7 @@ class PaymentViewSet(viewsets.ModelViewSet):
             reference=data.get("reference", ""),
             payer=data.get("payer", ""),
             purpose=data.get("purpose", ""),
+            confirm_duplicate=data.get("confirm_duplicate", False),
         )
         return Response(
             self.get_serializer(got.payment).data,

@@ -8,13 +8,17 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_seriali
 from rest_framework import serializers, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from arenda.api import serializers as s
 from arenda.api.filters import UnitFilter
+from arenda.billing.models import Invoice
+from arenda.billing.services import credit_balance
 from arenda.core import user_services
+from arenda.core.roles import Action, can
 from arenda.directory import models as m
 from arenda.directory.services import SERVICES
 from arenda.flows import payments
@@ -108,6 +112,45 @@ class CounterpartyViewSet(ServiceViewSet):
     filterset_fields = ["kind", "accounting_base", "prepayment_required", "inn"]
     search_fields = ["name", "full_name", "inn", "phone", "email"]
     ordering_fields = ["name", "inn", "created_at", "updated_at", "payment_terms_days"]
+
+    @extend_schema(
+        request=inline_serializer("ApplyCredit", {"invoice": serializers.IntegerField()}),
+        responses={
+            200: inline_serializer(
+                "CreditApplied",
+                {
+                    "payment": serializers.IntegerField(),
+                    "amount": serializers.CharField(),
+                    "credit": serializers.CharField(),
+                    "invoice_status": serializers.CharField(),
+                },
+            )
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="apply-credit", url_name="apply-credit")
+    def apply_credit(self, request, pk=None):
+        """Pay one of the counterparty's invoices from its credit (overpayments): as much as
+        the invoice owes and the credit covers."""
+        if not can(request.user, Action.ADD, "payment"):
+            raise PermissionDenied
+        counterparty = self.get_object()
+        body = ApplyCreditSerializer(data=request.data, context={"counterparty": counterparty})
+        body.is_valid(raise_exception=True)
+        recorded = payments.credit_apply(
+            counterparty=counterparty, invoice=body.validated_data["invoice"], by=request.user
+        )
+        return Response(
+            {
+                "payment": recorded.payment.pk,
+                "amount": f"{recorded.payment.amount:.2f}",
+                "credit": f"{credit_balance(counterparty):.2f}",
+                "invoice_status": recorded.payment.invoice.status,
+            }
+        )
+
+
+class ApplyCreditSerializer(serializers.Serializer):
+    invoice = serializers.PrimaryKeyRelatedField(queryset=Invoice.objects.all())
 
 
 class ContactViewSet(ServiceViewSet):

@@ -109,3 +109,11 @@ class PaymentForm(ServiceErrorsMixin, forms.Form):
         help_text=_("The payment order number: the same reference is never counted twice."),
     )
     payer = forms.CharField(label=_("Payer"), max_length=300, required=False)
+    # Shown once the same payment was entered a few minutes ago: the accountant confirms.
+    confirm_duplicate = forms.BooleanField(
+        label=_("Yes, this is another payment: record it again"), required=False, widget=forms.HiddenInput
+    )
+
+    def ask_to_confirm(self, detail: str) -> None:
+        self.fields["confirm_duplicate"].widget = forms.CheckboxInput()
+        self.add_error("confirm_duplicate", detail)

@@ -293,13 +293,18 @@ class Payment(TimeStamped):
         MANUAL = "manual", _("Entered by hand")
         ONEC = "1c", _("From 1C")
         BANK_STATEMENT = "bank_statement", _("Bank statement")
+        CREDIT = "credit", _("From the customer's credit")
 
     invoice = models.ForeignKey(
         Invoice, verbose_name=_("invoice"), on_delete=models.PROTECT, related_name="payments"
     )
+    # What was received (as the bank, 1C or the accountant says) …
     amount = models.DecimalField(
         _("amount"), **MONEY, validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(MAX_AMOUNT)]
     )
+    # … and what of it pays this invoice: at most what it owed. The rest is the
+    # counterparty's credit (a CreditEntry of this payment).
+    applied = models.DecimalField(_("applied to the invoice"), **MONEY, default=Decimal("0.00"))
     date = models.DateField(_("date"))
     source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.MANUAL)
     # What the source calls it: 1C's document Ref_Key + line, the statement's document key.
@@ -325,7 +330,11 @@ class Payment(TimeStamped):
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
             models.CheckConstraint(condition=Q(amount__lte=MAX_AMOUNT), name="payment_amount_bounded"),
             models.CheckConstraint(
-                condition=Q(source__in=["manual", "1c", "bank_statement"]), name="payment_source_valid"
+                condition=Q(applied__gte=0, applied__lte=F("amount")), name="payment_applied_within_amount"
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=["manual", "1c", "bank_statement", "credit"]),
+                name="payment_source_valid",
             ),
             # A payment seen twice (1C sync, a re-imported statement) is recorded once.
             models.UniqueConstraint(
@@ -335,6 +344,49 @@ class Payment(TimeStamped):
 
     def __str__(self):
         return f"{self.amount} · {self.date}"
+
+
+class CreditEntry(TimeStamped):
+    """The counterparty's credit (переплата, аванс): money received beyond what its invoice
+    owed (+), and its use to pay another invoice of the same counterparty (−). The balance
+    is the sum of the entries and never goes below zero (``billing.services``)."""
+
+    class Kind(models.TextChoices):
+        OVERPAYMENT = "overpayment", _("Overpayment")
+        APPLIED = "applied", _("Applied to an invoice")
+
+    counterparty = models.ForeignKey(
+        "directory.Counterparty",
+        verbose_name=_("counterparty"),
+        on_delete=models.PROTECT,
+        related_name="credit_entries",
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    # The payment that brought the money in (an overpayment) or that used it (applied).
+    payment = models.ForeignKey(
+        Payment, verbose_name=_("payment"), on_delete=models.PROTECT, related_name="credit_entries"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("credit entry")
+        verbose_name_plural = _("credit entries")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="overpayment", amount__gt=0) | Q(kind="applied", amount__lt=0),
+                name="credit_entry_sign_by_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gte=-MAX_AMOUNT, amount__lte=MAX_AMOUNT), name="credit_entry_bounded"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.counterparty_id}: {self.amount}"
 
 
 class BankStatement(TimeStamped):

@@ -7,7 +7,9 @@ closes, the deal follows) is ``flows/payments.py``'s.
 - ``invoice_issue`` gives the next number of the legal entity and year under a row lock
   on the counter (no gaps from races, no reuse), freezes the lines (a database trigger
   keeps them frozen), and queues the 1C push after commit.
-- ``payment_record`` is idempotent on (source, reference), recomputes the invoice's
+- ``payment_record`` is idempotent on (source, reference); it applies to the invoice at
+  most what it owes, and the rest becomes the counterparty's credit (``CreditEntry``),
+  which ``credit_apply`` spends on another of its invoices; it recomputes the invoice's
   status and says whether this payment settled it (``Recorded.settled``).
 """
 
@@ -24,7 +26,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from arenda.billing import onec
-from arenda.billing.models import Invoice, InvoiceCounter, InvoiceLine, Payment
+from arenda.billing.models import CreditEntry, Invoice, InvoiceCounter, InvoiceLine, Payment
 from arenda.bookings.models import Booking
 from arenda.core.money import (
     MAX_AMOUNT,
@@ -36,7 +38,7 @@ from arenda.core.money import (
     vat_included,
 )
 from arenda.core.services import locked, record_delete, set_author
-from arenda.directory.models import AccountingBase, Organization, VatRate
+from arenda.directory.models import AccountingBase, Counterparty, Organization, VatRate
 
 
 @dataclass
@@ -280,7 +282,7 @@ def invoice_recompute(*, invoice: Invoice) -> tuple[Invoice, bool]:
     invoice paid in full (settled it)."""
     invoice = locked(Invoice, invoice.pk)
     before = invoice.status
-    payments = list(invoice.payments.order_by("date", "pk").values_list("date", "amount"))
+    payments = list(invoice.payments.order_by("date", "pk").values_list("date", "applied"))
     invoice.paid_amount = sum((amount for _date, amount in payments), Decimal("0.00"))
     invoice.status = _status_for(invoice)
     invoice.settled_on = _settled_on(invoice, payments)
@@ -307,6 +309,26 @@ class Recorded:
     created: bool
     # This payment made its invoice paid in full: what follows is ``flows/payments.py``'s.
     settled: bool = False
+    # What it brought beyond the invoice's debt: the counterparty's credit.
+    credit: Decimal = Decimal("0.00")
+
+
+# How far back a payment may be dated before its invoice's date, and how long an identical
+# manual payment counts as a possible double entry.
+PAYMENT_BEFORE_INVOICE = timedelta(days=365)
+DUPLICATE_WINDOW = timedelta(minutes=10)
+RECEIVED_SOURCES = (Payment.Source.MANUAL, Payment.Source.ONEC, Payment.Source.BANK_STATEMENT)
+
+
+def payment_date_error(invoice: Invoice, on) -> str | None:
+    """A payment is dated today or earlier, and not more than a year before its invoice."""
+    if not isinstance(on, date):
+        return _("Give the payment's date.")
+    if on > timezone.localdate():
+        return _("A payment cannot be dated in the future.")
+    if invoice.date and on < invoice.date - PAYMENT_BEFORE_INVOICE:
+        return _("The date is more than a year before the invoice's date.")
+    return None
 
 
 @transaction.atomic
@@ -320,8 +342,12 @@ def payment_record(
     reference: str = "",
     payer: str = "",
     purpose: str = "",
+    confirm_duplicate: bool = False,
 ) -> Recorded:
-    """Record a payment once: the same (source, reference) seen again returns the first."""
+    """Record a payment once: the same (source, reference) seen again returns the first. It
+    pays the invoice at most what it owes; the rest is the counterparty's credit. A manual
+    payment without a reference equal to one entered in the last minutes (same invoice,
+    amount and date) is refused as a possible double entry unless ``confirm_duplicate``."""
     amount = to_money(amount)
     if amount <= 0:
         raise ValidationError({"amount": _("The amount must be more than zero.")})
@@ -329,7 +355,7 @@ def payment_record(
         raise ValidationError(
             {"amount": _("The amount is at most %(max)s.") % {"max": format_rub(MAX_AMOUNT)}}
         )
-    if source not in Payment.Source.values:
+    if source not in RECEIVED_SOURCES:
         raise ValidationError({"source": _("Unknown source.")})
     invoice = locked(Invoice, invoice.pk)
     if invoice.status in (Invoice.Status.DRAFT, Invoice.Status.CANCELLED):
@@ -338,11 +364,30 @@ def payment_record(
         existing = Payment.objects.filter(source=source, reference=reference).first()
         if existing is not None:
             return Recorded(existing, False)
+    if error := payment_date_error(invoice, on):
+        raise ValidationError({"date": error})
+    if source == Payment.Source.MANUAL and not reference and not confirm_duplicate:
+        twin = invoice.payments.filter(
+            source=source,
+            reference="",
+            amount=amount,
+            date=on,
+            created_at__gte=timezone.now() - DUPLICATE_WINDOW,
+        ).first()
+        if twin is not None:
+            raise BillingRefused(
+                "possible_duplicate",
+                _("The same payment (%(amount)s of %(date)s) was entered a few minutes ago. Record it again?")
+                % {"amount": format_rub(amount), "date": on.strftime("%d.%m.%Y")},
+                {"payment": twin.pk},
+            )
+    applied = min(amount, max(invoice.total - invoice.paid_amount, Decimal("0.00")))
     try:
         with transaction.atomic():
             payment = Payment.objects.create(
                 invoice=invoice,
                 amount=amount,
+                applied=applied,
                 date=on,
                 source=source,
                 reference=reference[:200],
@@ -352,6 +397,61 @@ def payment_record(
             )
     except IntegrityError:
         return Recorded(Payment.objects.get(source=source, reference=reference), False)
+    credit = amount - applied
+    if credit > 0:
+        CreditEntry.objects.create(
+            counterparty_id=invoice.counterparty_id,
+            kind=CreditEntry.Kind.OVERPAYMENT,
+            amount=credit,
+            payment=payment,
+            created_by=payment.created_by,
+        )
+    payment.invoice, settled = invoice_recompute(invoice=invoice)
+    return Recorded(payment, True, settled=settled, credit=credit)
+
+
+def credit_balance(counterparty) -> Decimal:
+    """The counterparty's credit: overpayments received, less what was applied."""
+    return CreditEntry.objects.filter(counterparty=counterparty).aggregate(s=Sum("amount"))["s"] or Decimal(
+        "0.00"
+    )
+
+
+def _credit_lock(counterparty) -> None:
+    """Spending credit locks the counterparty (FOR NO KEY UPDATE on PostgreSQL: a payment
+    recording an overpayment meanwhile only references the row, and is not held up)."""
+    Counterparty.objects.select_for_update(no_key=True).filter(pk=counterparty.pk).first()
+
+
+@transaction.atomic
+def credit_apply(*, counterparty, invoice: Invoice, by) -> Recorded:
+    """Pay an invoice of the counterparty from its credit: as much as the invoice owes and
+    the credit covers, as a payment of source «credit» with its entry in the ledger."""
+    _credit_lock(counterparty)
+    invoice = locked(Invoice, invoice.pk)
+    if invoice.counterparty_id != counterparty.pk:
+        raise ValidationError({"invoice": _("The invoice is another counterparty's.")})
+    if not invoice.is_open():
+        raise BillingRefused("not_payable", _("Only an issued invoice that is not paid in full can be paid."))
+    amount = min(credit_balance(counterparty), invoice.total - invoice.paid_amount)
+    if amount <= 0:
+        raise BillingRefused("no_credit", _("The counterparty has no credit to apply."))
+    payment = Payment.objects.create(
+        invoice=invoice,
+        amount=amount,
+        applied=amount,
+        date=timezone.localdate(),
+        source=Payment.Source.CREDIT,
+        purpose=_("From the customer's credit"),
+        created_by=by if getattr(by, "is_authenticated", False) else None,
+    )
+    CreditEntry.objects.create(
+        counterparty=counterparty,
+        kind=CreditEntry.Kind.APPLIED,
+        amount=-amount,
+        payment=payment,
+        created_by=payment.created_by,
+    )
     payment.invoice, settled = invoice_recompute(invoice=invoice)
     return Recorded(payment, True, settled=settled)
 
@@ -362,7 +462,17 @@ def payment_delete(*, payment: Payment, by) -> Invoice:
     next sync: they are fixed at the source); the invoice is recomputed."""
     if payment.source != Payment.Source.MANUAL:
         raise BillingRefused("not_manual", _("Only a payment entered by hand can be deleted."))
-    invoice = payment.invoice
+    counterparty = payment.invoice.counterparty
+    _credit_lock(counterparty)
+    invoice = locked(Invoice, payment.invoice_id)
+    entries = CreditEntry.objects.filter(payment=payment)
+    brought = entries.aggregate(s=Sum("amount"))["s"] or Decimal("0.00")
+    if brought > 0 and credit_balance(counterparty) < brought:
+        raise BillingRefused(
+            "credit_used",
+            _("The overpayment of this payment is already spent from the customer's credit."),
+        )
+    entries.delete()
     record_delete(payment, by=by)
     return invoice_recompute(invoice=invoice)[0]
 

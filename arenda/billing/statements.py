@@ -28,7 +28,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from arenda.billing.models import BankStatement, Invoice, Payment, StatementPayment
-from arenda.billing.services import BillingRefused, payment_record
+from arenda.billing.services import BillingRefused, payment_date_error, payment_record
 from arenda.core.money import MAX_AMOUNT, to_money
 from arenda.core.services import locked
 from arenda.directory.models import Organization
@@ -529,6 +529,10 @@ def _record_document(
             purpose=document.purpose,
             organization_ids=[organization] if organization else None,
         )
+        if match.invoice is not None and payment_date_error(match.invoice, on):
+            # Dated where no payment of that invoice can be (a typo in the bank's file?):
+            # the accountant decides.
+            match = Match(StatementPayment.State.AMBIGUOUS, candidates=[match.invoice])
     try:
         with transaction.atomic():
             row = StatementPayment.objects.create(

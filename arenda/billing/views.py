@@ -21,7 +21,7 @@ from arenda.billing import services
 from arenda.billing.forms import CancelForm, InvoiceForm, LineFormSet, PaymentForm
 from arenda.billing.models import Invoice, InvoiceLine, Payment
 from arenda.bookings.models import Booking
-from arenda.core.money import vat_rate_percent
+from arenda.core.money import format_rub, vat_rate_percent
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can, has_special
 from arenda.core.services import record_delete
@@ -214,16 +214,25 @@ def invoice_payment(request, pk):
                 by=request.user,
                 reference=data["reference"],
                 payer=data["payer"],
+                confirm_duplicate=data["confirm_duplicate"],
             )
         except services.BillingRefused as exc:
-            return _refused(request, pk, exc)
+            if exc.code != "possible_duplicate":
+                return _refused(request, pk, exc)
+            form.ask_to_confirm(exc.detail)
         except ValidationError as exc:
             form.add_service_error(exc)
         else:
             if got.created:
                 messages.success(
-                    request, _("Payment of %(amount)s recorded.") % {"amount": got.payment.amount}
+                    request, _("Payment of %(amount)s recorded.") % {"amount": format_rub(got.payment.amount)}
                 )
+                if got.credit:
+                    messages.info(
+                        request,
+                        _("%(credit)s beyond the debt went to the customer's credit.")
+                        % {"credit": format_rub(got.credit)},
+                    )
             else:
                 messages.info(request, _("This payment was already recorded: nothing was added."))
             return redirect(invoice.get_absolute_url())

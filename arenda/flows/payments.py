@@ -8,6 +8,9 @@ closes, and the deal follows its bookings and invoices.
 and then reads its payments, which are recorded like any other.
 """
 
+import logging
+
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -17,6 +20,8 @@ from arenda.billing.models import Invoice, StatementPayment
 from arenda.core.notify import notify
 from arenda.flows.deals import deal_follow
 from arenda.flows.trips import close_if_settled
+
+log = logging.getLogger(__name__)
 
 
 def after_paid(invoice: Invoice) -> None:
@@ -58,6 +63,13 @@ def payment_record(**payment) -> billing.Recorded:
 
 
 @transaction.atomic
+def credit_apply(*, counterparty, invoice: Invoice, by) -> billing.Recorded:
+    """Pay an invoice from its counterparty's credit (``billing.services.credit_apply``) and
+    follow it when that settles it."""
+    return _followed(billing.credit_apply(counterparty=counterparty, invoice=invoice, by=by))
+
+
+@transaction.atomic
 def statement_import(*, file_name: str, data: bytes, by) -> statements.ImportResult:
     """Import a bank statement (``billing/statements.py``); the invoices it settles follow."""
     result = statements.statement_import(file_name=file_name, data=data, by=by)
@@ -95,7 +107,10 @@ def pull_payments(base_id: int, *, force: bool = False) -> int:
                 reference=seen.reference,
                 purpose=seen.purpose,
             )
-        except billing.BillingRefused:
+        except (billing.BillingRefused, ValidationError) as refused:
+            # Cancelled meanwhile, or dated where no payment of it can be: the accountant
+            # sorts that out in 1C; the next pull asks again.
+            log.warning("1C payment %s not recorded: %s", seen.reference, refused)
             continue
         created += int(recorded.created)
     return created

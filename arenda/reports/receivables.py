@@ -98,7 +98,7 @@ class ReceivablesReport(Report):
             Payment.objects.filter(invoice=OuterRef("pk"), date__lte=self.as_of)
             .order_by()
             .values("invoice")
-            .annotate(s=Sum("amount"))
+            .annotate(s=Sum("applied"))
             .values("s")[:1],
             output_field=MONEY,
         )

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from arenda.billing import statements
 from arenda.billing.models import BankStatement, Invoice, Payment, StatementPayment
-from arenda.billing.services import LineData, invoice_create, invoice_issue, payment_record
+from arenda.billing.services import LineData, credit_balance, invoice_create, invoice_issue, payment_record
 from arenda.billing.statements import StatementError, parse_statement, statement_import
 from arenda.core.money import format_rub
 from arenda.core.roles import Role
@@ -393,7 +393,9 @@ def test_accountant_assigns_and_ignores(org, customer, make_user):
     row = payments.statement_payment_assign(statement_payment=over, invoice=invoice, by=accountant)
     invoice.refresh_from_db()
     assert row.state == State.ASSIGNED and row.payment.created_by == accountant
-    assert invoice.status == Invoice.Status.PAID and invoice.paid_amount == Decimal("30000.00")
+    # 2 000 ₽ beyond the invoice: the customer's credit, not an invoice paid above its total
+    assert invoice.status == Invoice.Status.PAID and invoice.paid_amount == Decimal("28000.00")
+    assert (row.payment.amount, credit_balance(customer)) == (Decimal("30000.00"), Decimal("2000.00"))
     assert statements.statement_payment_ignore(statement_payment=stray, by=accountant).state == State.IGNORED
     with pytest.raises(statements.BillingRefused):
         payments.statement_payment_assign(statement_payment=over, invoice=invoice, by=accountant)
