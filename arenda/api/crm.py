@@ -24,6 +24,7 @@ from arenda.core.models import User
 from arenda.core.money import to_money, vat_included
 from arenda.core.services import record_delete, record_update
 from arenda.crm import services
+from arenda.crm.filters import DealFilter
 from arenda.crm.intake import INTAKE_SOURCES, call_event_request, client_address, rate_limit_wait
 from arenda.crm.models import Deal, DealComment, DealLine, IntakeToken, Lead, LeadMessage
 from arenda.crm.proposal import render_proposal_pdf
@@ -470,8 +471,7 @@ class DealViewSet(viewsets.ModelViewSet):
         Prefetch("lines", queryset=DealLine.objects.select_related("equipment_type"))
     )
     serializer_class = DealSerializer
-    filterset_fields = ["stage", "counterparty", "manager", "organization"]
-    search_fields = ["title", "counterparty__name", "counterparty__inn"]
+    filterset_class = DealFilter
     ordering_fields = ["created_at", "title", "stage"]
 
     def perform_create(self, serializer):

@@ -1,18 +1,21 @@
-import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from rest_framework.filters import SearchFilter
+from rest_framework import filters as drf_filters
 
+from arenda.core import search as core_search
+from arenda.core.models import User
 from arenda.core.validators import normalize_phone, normalize_plate, plate_is_valid
-from arenda.directory.models import Unit
+from arenda.front.filters import ListFilterSet, SearchFilter
 
 
-class Search(SearchFilter):
+class Search(drf_filters.SearchFilter):
     """``?search=`` that also finds phones and plates however they are typed: «8 916
     123-45-67» matches the stored +79161234567, «a123bc77» the stored А123ВС77. The typed
     text is searched as well, because an INN can look like a phone number."""
 
     def filter_queryset(self, request, queryset, view):
+        if not self.get_search_fields(view, request):
+            return queryset  # the view's FilterSet searches
         found = super().filter_queryset(request, queryset, view)
         fields = self.get_search_fields(view, request)
         variant = self._normalised(request.query_params.get(self.search_param, "").strip())
@@ -37,10 +40,11 @@ class Search(SearchFilter):
         return variant if variant != raw else None
 
 
-class UnitFilter(django_filters.FilterSet):
-    min_capacity_t = django_filters.NumberFilter(field_name="capacity_t", lookup_expr="gte")
-    max_capacity_t = django_filters.NumberFilter(field_name="capacity_t", lookup_expr="lte")
+class UserFilter(ListFilterSet):
+    """The users' list (the API only: people are managed here and in the admin)."""
+
+    search = SearchFilter(core_search.Search(text=("username", "full_name", "email"), phones=("phone",)))
 
     class Meta:
-        model = Unit
-        fields = ["equipment_type", "owner", "supplier", "is_active", "has_hour_meter"]
+        model = User
+        fields = ["role", "is_active"]

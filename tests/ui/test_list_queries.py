@@ -1,0 +1,60 @@
+"""Every list read through a FilterSet, on its page and in the API, searched and filtered:
+the number of queries does not grow with the rows."""
+
+import pytest
+from django.urls import reverse
+
+from arenda.core.roles import Role
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def _deal():
+    return f.DealFactory(
+        counterparty=f.CounterpartyFactory(), manager=f.UserFactory(), organization=f.OrganizationFactory()
+    )
+
+
+def _unit():
+    return f.UnitFactory(
+        equipment_type=f.EquipmentTypeFactory(), owner="supplier", supplier=f.SupplierFactory()
+    )
+
+
+# name → (make one row, page URL or None, API URL or None); each URL searches and filters
+CASES = {
+    "counterparties": (
+        lambda: f.CounterpartyFactory(accounting_base=f.AccountingBaseFactory()),
+        lambda: reverse("directory:counterparty_list") + "?q=ООО&kind=legal&o=name",
+        lambda: "/api/v1/counterparties/?search=ООО&kind=legal&ordering=name",
+    ),
+    "units": (
+        _unit,
+        lambda: reverse("directory:unit_list") + "?q=КС&owner=supplier&o=-plate",
+        lambda: "/api/v1/units/?search=КС&owner=supplier&ordering=-plate",
+    ),
+    "deals": (
+        _deal,
+        lambda: reverse("crm:deal_list") + "?q=Аренда&stage=new&o=counterparty",
+        lambda: "/api/v1/deals/?search=Аренда&stage=new&ordering=title",
+    ),
+}
+
+
+@pytest.mark.parametrize("where", ["page", "api"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_queries_do_not_grow_with_the_rows(ui, api, case, where, django_assert_max_num_queries):
+    make, page_url, api_url = CASES[case]
+    url = (page_url if where == "page" else api_url)()
+    client = ui(Role.ADMIN) if where == "page" else api(Role.ADMIN)
+    make()
+    client.get(url)  # warm: the session, the user
+    with django_assert_max_num_queries(30) as few:
+        assert client.get(url).status_code == 200
+    for _ in range(20):
+        make()
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(url)
+    shown = response.context["rows"] if where == "page" else response.json()["results"]
+    assert len(shown) == 21

@@ -1,0 +1,149 @@
+"""A list's page and its API endpoint read through one FilterSet: the same search or
+filter finds the same rows in both. The page keeps its own parameter names (``?q=``,
+``?active=1``) and leaves out a value that does not validate; the API answers 400 naming
+the parameter."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from arenda.core.roles import Role
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clients(ui, api):
+    return ui(Role.ADMIN), api(Role.ADMIN)
+
+
+def page_ids(client, url, params) -> set[int]:
+    response = client.get(url, params)
+    assert response.status_code == 200
+    return {row["obj"].pk for row in response.context["rows"]}
+
+
+def api_ids(client, url, params) -> set[int]:
+    response = client.get(url, params)
+    assert response.status_code == 200, response.content
+    return {row["id"] for row in response.json()["results"]}
+
+
+def same(clients, page_url, page_params, api_url, api_params) -> set[int]:
+    page, api = clients
+    found = page_ids(page, page_url, page_params)
+    assert found == api_ids(api, api_url, api_params)
+    return found
+
+
+# --- directory ----------------------------------------------------------------------------------
+def test_units_a_plate_typed_in_latin_with_spaces(clients):
+    unit = f.UnitFactory(plate="А123ВС77")
+    f.UnitFactory(plate="М456ОР99")
+    units = reverse("directory:unit_list")
+    for typed in ("a 123 bc 77", "A123BC", "а123вс77", "123 вс"):
+        assert same(clients, units, {"q": typed}, "/api/v1/units/", {"search": typed}) == {unit.pk}
+
+
+def test_units_filters_under_their_page_and_api_names(clients):
+    crane, loader = f.EquipmentTypeFactory(name="Автокран"), f.EquipmentTypeFactory(name="Погрузчик")
+    idle = f.UnitFactory(equipment_type=crane, is_active=False)
+    f.UnitFactory(equipment_type=crane)
+    f.UnitFactory(equipment_type=loader, is_active=False)
+    found = same(
+        clients,
+        reverse("directory:unit_list"),
+        {"type": crane.pk, "active": "0"},
+        "/api/v1/units/",
+        {"equipment_type": crane.pk, "is_active": "false"},
+    )
+    assert found == {idle.pk}
+
+
+@pytest.mark.parametrize(
+    "typed", ["мостострой", "ООО МОСТОСТРОЙ", "8 (916) 123-45-67", "+7 916 123", "9161234", "info@most"]
+)
+def test_counterparties_name_phone_and_email(clients, typed):
+    target = f.CounterpartyFactory(name="ООО «Мостострой»", phone="+79161234567", email="info@most.ru")
+    f.CounterpartyFactory(phone="+79031112233")
+    found = same(
+        clients,
+        reverse("directory:counterparty_list"),
+        {"q": typed},
+        "/api/v1/counterparties/",
+        {"search": typed},
+    )
+    assert found == {target.pk}
+
+
+def test_counterparties_inn_whole_and_in_part(clients):
+    target = f.CounterpartyFactory(inn=f.make_inn10(7654321))
+    f.CounterpartyFactory(inn=f.make_inn10(1111111))
+    for typed in (target.inn, target.inn[:7]):
+        found = same(
+            clients,
+            reverse("directory:counterparty_list"),
+            {"q": typed},
+            "/api/v1/counterparties/",
+            {"search": typed},
+        )
+        assert found == {target.pk}
+
+
+def test_drivers_and_suppliers_and_contacts(clients):
+    driver = f.DriverFactory(full_name="Баранкин Пётр", phone="+79157776655", employment="contractor")
+    f.DriverFactory(employment="contractor")
+    assert same(
+        clients,
+        reverse("directory:driver_list"),
+        {"q": "8 915 777-66-55", "employment": "contractor"},
+        "/api/v1/drivers/",
+        {"search": "8 915 777-66-55", "employment": "contractor"},
+    ) == {driver.pk}
+    supplier = f.SupplierFactory(name="ООО «Тягач»")
+    assert same(
+        clients, reverse("directory:supplier_list"), {"q": "ТЯГАЧ"}, "/api/v1/suppliers/", {"search": "ТЯГАЧ"}
+    ) == {supplier.pk}
+    contact = f.ContactFactory(full_name="Прорабов Олег", counterparty__name="ООО «Опора»")
+    assert same(
+        clients, reverse("directory:contact_list"), {"q": "опора"}, "/api/v1/contacts/", {"search": "опора"}
+    ) == {contact.pk}
+
+
+def test_counterparties_base_and_prepayment(clients):
+    base = f.AccountingBaseFactory()
+    chosen = f.CounterpartyFactory(accounting_base=base, prepayment_required=False)
+    f.CounterpartyFactory(accounting_base=base)
+    f.CounterpartyFactory(prepayment_required=False)
+    assert same(
+        clients,
+        reverse("directory:counterparty_list"),
+        {"base": base.pk, "prepayment": "0"},
+        "/api/v1/counterparties/",
+        {"accounting_base": base.pk, "prepayment_required": "false"},
+    ) == {chosen.pk}
+
+
+@pytest.mark.parametrize("typed", ["%", "_", "\x00", "%\x00_"])
+def test_wildcards_and_nul_neither_fail_nor_find_everything(clients, typed):
+    f.CounterpartyFactory.create_batch(2)
+    found = same(
+        clients,
+        reverse("directory:counterparty_list"),
+        {"q": typed},
+        "/api/v1/counterparties/",
+        {"search": typed},
+    )
+    assert found == set()
+
+
+def test_a_bad_value_is_left_out_on_the_page_and_named_by_the_api(clients):
+    page, api = clients
+    f.UnitFactory.create_batch(2, capacity_t=Decimal("25"))
+    assert len(page_ids(page, reverse("directory:unit_list"), {"type": "crane", "active": "perhaps"})) == 2
+    response = api.get("/api/v1/units/", {"equipment_type": "crane"})
+    assert response.status_code == 400 and set(response.json()) == {"equipment_type"}
+    response = api.get("/api/v1/units/", {"min_capacity_t": "heavy"})
+    assert response.status_code == 400 and set(response.json()) == {"min_capacity_t"}
