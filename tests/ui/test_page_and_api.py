@@ -20,9 +20,12 @@ def clients(ui, api):
 
 
 def page_ids(client, url, params) -> set[int]:
+    """The rows of a CRUD page (``rows``) or of a page with its own template (``page_obj``)."""
     response = client.get(url, params)
     assert response.status_code == 200
-    return {row["obj"].pk for row in response.context["rows"]}
+    if "rows" in response.context:
+        return {row["obj"].pk for row in response.context["rows"]}
+    return {obj.pk for obj in response.context["page_obj"].object_list}
 
 
 def api_ids(client, url, params) -> set[int]:
@@ -147,3 +150,69 @@ def test_a_bad_value_is_left_out_on_the_page_and_named_by_the_api(clients):
     assert response.status_code == 400 and set(response.json()) == {"equipment_type"}
     response = api.get("/api/v1/units/", {"min_capacity_t": "heavy"})
     assert response.status_code == 400 and set(response.json()) == {"min_capacity_t"}
+
+
+# --- crm ------------------------------------------------------------------------------------------
+def test_deals_search_and_filters(clients):
+    target = f.DealFactory(title="Кран на Ленина", counterparty__inn=f.make_inn10(3456789))
+    f.DealFactory(title="Кран на Мира", stage="selection")
+    deals = reverse("crm:deal_list")
+    for typed in ("кран ЛЕНИНА", target.counterparty.inn[:5], target.counterparty.name.upper()):
+        assert same(clients, deals, {"q": typed}, "/api/v1/deals/", {"search": typed}) == {target.pk}
+    assert same(
+        clients,
+        deals,
+        {"q": "кран", "stage": "new", "counterparty": target.counterparty_id},
+        "/api/v1/deals/",
+        {"search": "кран", "stage": "new", "counterparty": target.counterparty_id},
+    ) == {target.pk}
+
+
+@pytest.mark.parametrize("typed", ["8 (903) 111", "+7 903 111-22-33", "9031112233", "кранов", "PETR@"])
+def test_leads_search(clients, typed):
+    target = f.LeadFactory(phone="+79031112233", name="Пётр Кранов", email="petr@example.ru")
+    f.LeadFactory(phone="+79123456789")
+    found = same(clients, reverse("crm:lead_list"), {"q": typed}, "/api/v1/leads/", {"search": typed})
+    assert found == {target.pk}
+
+
+def test_leads_filters_and_nobodys(clients, make_user):
+    manager = make_user(Role.MANAGER)
+    mine = f.LeadFactory(manager=manager, source="vk")
+    nobodys = f.LeadFactory(source="vk")
+    f.LeadFactory(status="junk", junk_reason="спам", source="vk")
+    f.LeadFactory(source="website")
+    leads = reverse("crm:lead_list")
+    assert same(
+        clients, leads, {"source": "vk", "status": "new"}, "/api/v1/leads/", {"source": "vk", "status": "new"}
+    ) == {mine.pk, nobodys.pk}
+    assert same(clients, leads, {"manager": manager.pk}, "/api/v1/leads/", {"manager": manager.pk}) == {
+        mine.pk
+    }
+    assert nobodys.pk in same(clients, leads, {"manager": "none"}, "/api/v1/leads/", {"manager": "none"})
+    today = mine.created_at.date().isoformat()
+    assert (
+        same(
+            clients,
+            leads,
+            {"start": today, "end": today, "source": "website"},
+            "/api/v1/leads/",
+            {"created_after": today, "created_before": today, "source": "website"},
+        )
+        != set()
+    )
+    page, api = clients
+    assert page.get(leads, {"status": "nonsense", "start": "2020-13-45"}).status_code == 200
+    response = api.get("/api/v1/leads/", {"status": "nonsense", "created_after": "2020-13-45"})
+    assert response.status_code == 400 and set(response.json()) == {"status", "created_after"}
+
+
+def test_the_qualify_pickers_counterparties_are_the_lists(clients):
+    page, _api = clients
+    target = f.CounterpartyFactory(name="ООО «Мостострой»", phone="+79161234567", inn=f.make_inn10(3456789))
+    f.CounterpartyFactory()
+    options = reverse("crm:lead_counterparty_options")
+    for typed in ("мосто", "8 916 123-45-67", target.inn[:6]):
+        listed = page.get(options, {"q": typed}).context["counterparties"]
+        assert [c.pk for c in listed] == [target.pk]
+        assert page_ids(page, reverse("directory:counterparty_list"), {"q": typed}) == {target.pk}
