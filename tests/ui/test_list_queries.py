@@ -4,6 +4,7 @@ the number of queries does not grow with the rows."""
 import pytest
 from django.urls import reverse
 
+from arenda.bookings.services import booking_request_supply
 from arenda.core.roles import Role
 from arenda.crm.tokens import intake_token_create
 from tests import factories as f
@@ -21,6 +22,10 @@ def _unit():
     return f.UnitFactory(
         equipment_type=f.EquipmentTypeFactory(), owner="supplier", supplier=f.SupplierFactory()
     )
+
+
+def _supply_order():
+    return booking_request_supply(booking=f.BookingFactory(), supplier=f.SupplierFactory(), by=None)
 
 
 # name → (make one row, page URL or None, API URL or None); each URL searches and filters
@@ -58,6 +63,28 @@ CASES = {
         lambda: intake_token_create(name="Сайт", source="website", by=f.UserFactory()),
         None,
         lambda: "/api/v1/intake-tokens/?search=Сайт&source=website&is_active=true",
+    ),
+    "bookings": (
+        lambda: f.BookingFactory(),
+        lambda: reverse("bookings:booking_list") + "?q=Аренда&status=draft&from=2020-01-01&to=2099-01-01",
+        lambda: (
+            "/api/v1/bookings/?search=Аренда&status=draft&start_after=2020-01-01T00:00:00Z&ordering=-start"
+        ),
+    ),
+    "supply orders": (
+        _supply_order,
+        lambda: reverse("bookings:supply_order_list") + "?status=requested",
+        lambda: "/api/v1/supply-orders/?search=Аренда&status=requested",
+    ),
+    "supply order board": (
+        _supply_order,
+        lambda: reverse("bookings:supply_order_list") + "?view=board&status=requested",
+        None,
+    ),
+    "waybills": (
+        lambda: f.WaybillFactory(),
+        None,
+        lambda: "/api/v1/waybills/?search=ПЛ&source=manual",
     ),
 }
 

@@ -3,11 +3,15 @@ filter finds the same rows in both. The page keeps its own parameter names (``?q
 ``?active=1``) and leaves out a value that does not validate; the API answers 400 naming
 the parameter."""
 
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from arenda.bookings import services
+from arenda.bookings.models import Booking
 from arenda.core.roles import Role
 from tests import factories as f
 
@@ -216,3 +220,73 @@ def test_the_qualify_pickers_counterparties_are_the_lists(clients):
         listed = page.get(options, {"q": typed}).context["counterparties"]
         assert [c.pk for c in listed] == [target.pk]
         assert page_ids(page, reverse("directory:counterparty_list"), {"q": typed}) == {target.pk}
+
+
+# --- bookings -----------------------------------------------------------------------------------
+@pytest.fixture
+def bookings(make_user):
+    crane = f.EquipmentTypeFactory(name="Автокран")
+    unit, driver = (
+        f.UnitFactory(plate="А123ВС77", equipment_type=crane),
+        f.DriverFactory(full_name="Рулёв Иван"),
+    )
+    target = f.BookingFactory(
+        equipment_type=crane,
+        deal=f.DealFactory(title="Мост через Яузу", counterparty__name="ООО «Мостострой»"),
+    )
+    target = services.booking_reserve(booking=target, unit=unit, driver=driver, by=make_user())
+    later = f.BookingFactory(site_address="Химки, склад")
+    Booking.objects.filter(pk=later.pk).update(
+        start=target.start + timedelta(days=10), end=target.end + timedelta(days=10)
+    )
+    return Booking.objects.get(pk=target.pk), Booking.objects.get(pk=later.pk)
+
+
+@pytest.mark.parametrize("typed", ["a 123 bc", "А123ВС77", "мостострой", "ЯУЗУ", "рулёв", "number"])
+def test_bookings_search(clients, bookings, typed):
+    target, _later = bookings
+    typed = str(target.pk) if typed == "number" else typed
+    found = same(
+        clients, reverse("bookings:booking_list"), {"q": typed}, "/api/v1/bookings/", {"search": typed}
+    )
+    assert target.pk in found and (typed == str(target.pk) or found == {target.pk})
+
+
+def test_bookings_filters_and_days(clients, bookings):
+    target, later = bookings
+    url = reverse("bookings:booking_list")
+    for page_params, api_params in (
+        ({"status": "reserved"}, {"status": "reserved"}),
+        (
+            {"unit": target.unit_id, "driver": target.driver_id},
+            {"unit": target.unit_id, "driver": target.driver_id},
+        ),
+        ({"counterparty": target.deal.counterparty_id}, {"counterparty": target.deal.counterparty_id}),
+    ):
+        assert same(clients, url, page_params, "/api/v1/bookings/", api_params) == {target.pk}
+    day = timezone.localtime(later.start).date()
+    days = {"from": day.isoformat(), "to": day.isoformat()}
+    assert same(clients, url, days, "/api/v1/bookings/", {"period_from": day, "period_to": day}) == {later.pk}
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    assert api_ids(
+        clients[1],
+        "/api/v1/bookings/",
+        {"end_after": start.isoformat(), "start_before": (start + timedelta(days=1)).isoformat()},
+    ) == {later.pk}
+    page, api = clients
+    assert len(page_ids(page, url, {"from": "2026-02-30", "unit": "x", "counterparty": "-1"})) == 2
+    response = api.get("/api/v1/bookings/", {"start_after": "soon", "counterparty": "abc"})
+    assert response.status_code == 400 and set(response.json()) == {"start_after", "counterparty"}
+
+
+def test_supply_orders_status_and_supplier(clients, make_user):
+    supplier = f.SupplierFactory()
+    order = services.booking_request_supply(booking=f.BookingFactory(), supplier=supplier, by=make_user())
+    services.booking_request_supply(booking=f.BookingFactory(), supplier=f.SupplierFactory(), by=make_user())
+    assert same(
+        clients,
+        reverse("bookings:supply_order_list"),
+        {"status": "requested", "supplier": supplier.pk},
+        "/api/v1/supply-orders/",
+        {"status": "requested", "supplier": supplier.pk},
+    ) == {order.pk}
