@@ -3,7 +3,6 @@ viewset (``arenda/api/crm.py``) alike. See ``arenda/front/filters.py``."""
 
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as df
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from arenda.core.models import User
@@ -29,7 +28,9 @@ class DealFilter(ListFilterSet):
         fields = ["stage", "counterparty", "manager", "organization"]
 
 
-@extend_schema_field(OpenApiTypes.STR)
+@extend_schema_field(
+    {"type": "string", "description": _("A manager's id, or none: the leads nobody has taken.")}
+)
 class ManagerFilter(df.ModelChoiceFilter):
     """A manager by id, or ``none``: nobody's."""
 
@@ -47,7 +48,6 @@ class LeadFilter(ListFilterSet):
         queryset=User.objects.all(),
         null_value="none",
         null_label=_("Nobody's"),
-        help_text=_("A manager's id, or none: the leads nobody has taken."),
     )
     created_after = df.DateFilter(field_name="created_at", lookup_expr="date__gte", label=_("from"))
     created_before = df.DateFilter(field_name="created_at", lookup_expr="date__lte", label=_("to"))

@@ -4,6 +4,8 @@ the number of queries does not grow with the rows."""
 import pytest
 from django.urls import reverse
 
+from arenda.billing.models import BankStatement, StatementPayment
+from arenda.billing.services import payment_record
 from arenda.bookings.services import booking_request_supply
 from arenda.core.roles import Role
 from arenda.crm.tokens import intake_token_create
@@ -26,6 +28,29 @@ def _unit():
 
 def _supply_order():
     return booking_request_supply(booking=f.BookingFactory(), supplier=f.SupplierFactory(), by=None)
+
+
+def _payment():
+    invoice = f.InvoiceFactory(issued=True)
+    return payment_record(
+        invoice=invoice, amount="10", on=invoice.date, source="manual", reference=f"пп {invoice.pk}"
+    )
+
+
+def _statement_payment():
+    statement = BankStatement.objects.create(file_name="kl_to_1c.txt", sha256="0" * 64)
+    row = StatementPayment.objects.create(
+        statement=statement,
+        key=f"{statement.pk}",
+        number=str(statement.pk),
+        date=statement.created_at.date(),
+        amount="1.00",
+        payer_inn=f.make_inn10(statement.pk),
+        purpose="Оплата по счёту",
+        state="ambiguous",
+    )
+    row.candidates.add(f.InvoiceFactory(issued=True))
+    return row
 
 
 # name → (make one row, page URL or None, API URL or None); each URL searches and filters
@@ -85,6 +110,26 @@ CASES = {
         lambda: f.WaybillFactory(),
         None,
         lambda: "/api/v1/waybills/?search=ПЛ&source=manual",
+    ),
+    "invoices": (
+        lambda: f.InvoiceFactory(issued=True),
+        lambda: reverse("billing:invoice_list") + "?q=Заказчик&status=issued&kind=postpayment",
+        lambda: "/api/v1/invoices/?search=Заказчик&status=issued&date_after=2020-01-01&overdue=false",
+    ),
+    "payments": (
+        _payment,
+        lambda: reverse("billing:payment_list") + "?q=пп&source=manual&from=2020-01-01",
+        lambda: "/api/v1/payments/?search=пп&source=manual&date_after=2020-01-01",
+    ),
+    "statement payments": (
+        _statement_payment,
+        lambda: reverse("billing:statement_waiting"),
+        lambda: "/api/v1/statement-payments/?state=ambiguous,unmatched&search=Оплата",
+    ),
+    "bank statements": (
+        lambda: BankStatement.objects.create(file_name="kl_to_1c.txt", sha256="0" * 64, account="40702810"),
+        None,
+        lambda: "/api/v1/bank-statements/?search=kl_to",
     ),
 }
 

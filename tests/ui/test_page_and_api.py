@@ -10,6 +10,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from arenda.billing import services as billing
+from arenda.billing.models import BankStatement, Invoice, StatementPayment
 from arenda.bookings import services
 from arenda.bookings.models import Booking
 from arenda.core.roles import Role
@@ -290,3 +292,69 @@ def test_supply_orders_status_and_supplier(clients, make_user):
         "/api/v1/supply-orders/",
         {"status": "requested", "supplier": supplier.pk},
     ) == {order.pk}
+
+
+# --- billing ------------------------------------------------------------------------------------
+def test_invoices_search_and_filters(clients):
+    cp = f.CounterpartyFactory(name="ООО «Мостострой»", inn=f.make_inn10(2345678))
+    mine = f.InvoiceFactory(issued=True, counterparty=cp)
+    late = f.InvoiceFactory(issued=True)
+    Invoice.objects.filter(pk=late.pk).update(due_date=timezone.localdate() - timedelta(days=3))
+    draft = f.InvoiceFactory(kind="prepayment")
+    url = reverse("billing:invoice_list")
+    for typed in ("мостострой", cp.inn, cp.inn[:6]):
+        assert same(clients, url, {"q": typed}, "/api/v1/invoices/", {"search": typed}) == {mine.pk}
+    assert mine.pk in same(clients, url, {"q": mine.number}, "/api/v1/invoices/", {"search": mine.number})
+    for params in ({"status": "draft"}, {"kind": "prepayment"}):
+        assert same(clients, url, params, "/api/v1/invoices/", params) == {draft.pk}
+    assert same(clients, url, {"overdue": "1"}, "/api/v1/invoices/", {"overdue": "true"}) == {late.pk}
+    assert same(clients, url, {"counterparty": cp.pk}, "/api/v1/invoices/", {"counterparty": cp.pk}) == {
+        mine.pk
+    }
+    page, api = clients
+    assert len(page_ids(page, url, {"status": "nonsense", "counterparty": "abc"})) == 3
+    response = api.get("/api/v1/invoices/", {"status": "nonsense", "date_after": "yesterday"})
+    assert response.status_code == 400 and set(response.json()) == {"status", "date_after"}
+
+
+def test_payments_search_source_and_dates(clients):
+    today = timezone.localdate()
+    invoice = f.InvoiceFactory(issued=True, counterparty__name="ООО «Мостострой»")
+    hand = billing.payment_record(invoice=invoice, amount="100", on=today, source="manual", reference="пп 7")
+    old = billing.payment_record(
+        invoice=f.InvoiceFactory(issued=True),
+        amount="10",
+        on=today - timedelta(days=40),
+        source="1c",
+        reference="x1",
+    )
+    url = reverse("billing:payment_list")
+    for typed in ("ПП 7", "мостострой", invoice.number):
+        assert hand.payment.pk in same(clients, url, {"q": typed}, "/api/v1/payments/", {"search": typed})
+    assert same(clients, url, {"source": "1c"}, "/api/v1/payments/", {"source": "1c"}) == {old.payment.pk}
+    day = (today - timedelta(days=40)).isoformat()
+    assert same(
+        clients, url, {"from": day, "to": day}, "/api/v1/payments/", {"date_after": day, "date_before": day}
+    ) == {old.payment.pk}
+
+
+def test_statement_payments_waiting_and_set_aside(clients):
+    statement = BankStatement.objects.create(file_name="kl_to_1c.txt", sha256="0" * 64)
+    rows = {
+        state: StatementPayment.objects.create(
+            statement=statement,
+            key=state,
+            number=state[:3],
+            date=timezone.localdate(),
+            amount="1.00",
+            state=state,
+        )
+        for state in ("matched", "ambiguous", "unmatched", "ignored")
+    }
+    url = reverse("billing:statement_waiting")
+    api_url = "/api/v1/statement-payments/"
+    waiting = {rows["ambiguous"].pk, rows["unmatched"].pk}
+    assert same(clients, url, {}, api_url, {"state": "ambiguous,unmatched"}) == waiting
+    assert same(clients, url, {"show": "ignored"}, api_url, {"state": "ignored"}) == {rows["ignored"].pk}
+    response = clients[1].get(api_url, {"state": "ambiguous,lost"})
+    assert response.status_code == 400 and set(response.json()) == {"state"}
