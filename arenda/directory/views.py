@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from arenda.billing.selectors import counterparty_debt
 from arenda.bookings.dispatch_views import driver_telegram_context
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
@@ -38,6 +39,17 @@ def _maintenance_context(request, unit, form=None) -> dict:
         "maintenance_can_delete": can(request.user, Action.DELETE, "maintenance"),
         "now": timezone.now(),
     }
+
+
+def _debt_context(request, counterparty) -> dict:
+    """What the counterparty owes today, as the receivables report counts it."""
+    if not can(request.user, Action.VIEW, "invoice"):
+        return {}
+    today = timezone.localdate()
+    url = None
+    if can(request.user, Action.VIEW, "report"):
+        url = f"{reverse('reports:receivables')}?as_of={today:%Y-%m-%d}&counterparty={counterparty.pk}"
+    return {"debt": {"owed": counterparty_debt(counterparty, today), "today": today, "url": url}}
 
 
 PAGES = [
@@ -72,6 +84,8 @@ PAGES = [
         slug="counterparties",
         columns=["name", "kind", "inn", "kpp", "phone", "accounting_base", "prepayment_required"],
         select_related=("accounting_base",),
+        detail_extra="directory/counterparty_debt.html",
+        detail_context=_debt_context,
         related=[
             crud.Related(
                 gettext_lazy("Contacts"),
