@@ -7,7 +7,6 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -17,6 +16,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from arenda.billing import services
+from arenda.billing.filters import InvoiceFilter, PaymentFilter
 from arenda.billing.models import Invoice, InvoiceLine, Payment
 from arenda.billing.print_views import invoice_pdf_response
 from arenda.bookings.models import Booking
@@ -142,16 +142,6 @@ class CancelInvoiceSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
-def _date_param(params, name):
-    raw = params.get(name)
-    if not raw:
-        return None
-    value = parse_date(raw) if len(raw) == 10 else None
-    if value is None:
-        raise serializers.ValidationError({name: [_("Give a date as YYYY-MM-DD.")]})
-    return value
-
-
 class InvoiceViewSet(viewsets.ModelViewSet):
     """Invoices: a draft is made by hand (or ``bookings/{id}/prepayment-invoice/``), issued
     (numbered, lines frozen, pushed to 1C), paid, or cancelled by the accountant."""
@@ -162,21 +152,8 @@ class InvoiceViewSet(viewsets.ModelViewSet):
         Prefetch("lines", queryset=InvoiceLine.objects.order_by("position", "pk"))
     )
     serializer_class = InvoiceSerializer
-    filterset_fields = ["status", "kind", "counterparty", "deal", "booking", "organization", "sync_status"]
-    search_fields = ["number", "counterparty__name", "counterparty__inn", "external_number"]
+    filterset_class = InvoiceFilter
     ordering_fields = ["date", "due_date", "total", "created_at", "number"]
-
-    def get_queryset(self):
-        qs = super().get_queryset()
-        params = self.request.query_params
-        start, end = _date_param(params, "date_after"), _date_param(params, "date_before")
-        if start:
-            qs = qs.filter(date__gte=start)
-        if end:
-            qs = qs.filter(date__lte=end)
-        if params.get("overdue") in ("1", "true"):
-            qs = qs.overdue()
-        return qs
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
@@ -306,19 +283,8 @@ class PaymentViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "post", "delete", "head", "options"]
     queryset = Payment.objects.select_related("invoice")
     serializer_class = PaymentSerializer
-    filterset_fields = ["invoice", "source", "invoice__counterparty"]
-    search_fields = ["reference", "payer", "invoice__number"]
+    filterset_class = PaymentFilter
     ordering_fields = ["date", "amount", "created_at"]
-
-    def get_queryset(self):
-        qs = super().get_queryset()
-        params = self.request.query_params
-        start, end = _date_param(params, "date_after"), _date_param(params, "date_before")
-        if start:
-            qs = qs.filter(date__gte=start)
-        if end:
-            qs = qs.filter(date__lte=end)
-        return qs
 
     @extend_schema(responses={201: PaymentSerializer, 200: PaymentSerializer})
     def create(self, request, *args, **kwargs):

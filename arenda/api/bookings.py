@@ -8,7 +8,6 @@ from django.db.models import OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
@@ -22,6 +21,7 @@ from arenda.api.serializers import ModelCleanSerializer
 from arenda.billing.services import booking_hours_invoiced, prepayment_invoice_for_booking
 from arenda.bookings import calendar, selectors, services
 from arenda.bookings.dispatch import DriverNotLinked, dispatch
+from arenda.bookings.filters import BookingFilter, SupplyOrderFilter
 from arenda.bookings.models import Booking, CalendarFeed, SupplyOrder, Waybill
 from arenda.core.services import record_delete, record_update
 from arenda.core.validators import period_error
@@ -184,32 +184,8 @@ class BookingViewSet(viewsets.ModelViewSet):
         .order_by("start", "id")
     )
     serializer_class = BookingSerializer
-    filterset_fields = ["status", "deal", "unit", "driver", "equipment_type"]
-    search_fields = [
-        "site_address",
-        "deal__title",
-        "deal__counterparty__name",
-        "unit__plate",
-        "driver__full_name",
-    ]
+    filterset_class = BookingFilter
     ordering_fields = ["start", "end", "created_at", "status"]
-
-    def get_queryset(self):
-        qs = super().get_queryset()
-        params = self.request.query_params
-        for param, lookup in (
-            ("start_after", "start__gte"),
-            ("start_before", "start__lt"),
-            ("end_after", "end__gt"),
-        ):
-            if params.get(param):
-                value = parse_datetime(params[param])
-                if value is None:
-                    raise serializers.ValidationError({param: [_("Give a date and time in ISO 8601.")]})
-                qs = qs.filter(**{lookup: value})
-        if params.get("counterparty"):
-            qs = qs.filter(deal__counterparty_id=params["counterparty"])
-        return qs
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
@@ -339,8 +315,7 @@ class SupplyOrderViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "patch", "put", "head", "options"]
     queryset = SupplyOrder.objects.select_related("booking__deal__counterparty", "supplier")
     serializer_class = SupplyOrderSerializer
-    filterset_fields = ["status", "supplier", "booking"]
-    search_fields = ["unit_plate", "driver_name", "supplier__name", "booking__deal__title"]
+    filterset_class = SupplyOrderFilter
     ordering_fields = ["created_at", "status"]
 
     def perform_update(self, serializer):

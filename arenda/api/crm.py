@@ -24,6 +24,7 @@ from arenda.core.models import User
 from arenda.core.money import to_money, vat_included
 from arenda.core.services import record_delete, record_update
 from arenda.crm import services
+from arenda.crm.filters import DealFilter, IntakeTokenFilter, LeadFilter
 from arenda.crm.intake import INTAKE_SOURCES, call_event_request, client_address, rate_limit_wait
 from arenda.crm.models import Deal, DealComment, DealLine, IntakeToken, Lead, LeadMessage
 from arenda.crm.proposal import render_proposal_pdf
@@ -251,8 +252,7 @@ class LeadViewSet(viewsets.ModelViewSet):
     resource = "lead"
     required_actions = {"take": "change", "reply": "change", "qualify": "change", "reject": "change"}
     queryset = Lead.objects.select_related("manager", "counterparty")
-    filterset_fields = ["status", "source", "manager", "counterparty"]
-    search_fields = ["name", "phone", "email", "company", "inn"]
+    filterset_class = LeadFilter
     ordering_fields = ["created_at", "last_message_at", "status"]
 
     def get_queryset(self):
@@ -460,8 +460,7 @@ class DealViewSet(viewsets.ModelViewSet):
         Prefetch("lines", queryset=DealLine.objects.select_related("equipment_type"))
     )
     serializer_class = DealSerializer
-    filterset_fields = ["stage", "counterparty", "manager", "organization"]
-    search_fields = ["title", "counterparty__name", "counterparty__inn"]
+    filterset_class = DealFilter
     ordering_fields = ["created_at", "title", "stage"]
 
     def perform_create(self, serializer):
@@ -613,8 +612,7 @@ class IntakeTokenViewSet(
     required_actions = {"revoke": "change"}
     queryset = IntakeToken.objects.select_related("created_by")
     serializer_class = IntakeTokenSerializer
-    filterset_fields = ["source", "is_active"]
-    search_fields = ["name", "prefix"]
+    filterset_class = IntakeTokenFilter
     ordering_fields = ["created_at", "last_used_at", "name"]
 
     @extend_schema(request=IntakeTokenSerializer, responses={201: NewIntakeTokenSerializer})

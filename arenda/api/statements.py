@@ -4,10 +4,8 @@ that wait for the accountant. The work is in ``arenda.billing.statements``."""
 from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    extend_schema_view,
     inline_serializer,
 )
 from rest_framework import mixins, serializers, status, viewsets
@@ -16,6 +14,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from arenda.billing import statements
+from arenda.billing.filters import BankStatementFilter, StatementPaymentFilter
 from arenda.billing.models import BankStatement, Invoice, StatementPayment
 from arenda.flows import payments
 
@@ -99,7 +98,7 @@ class BankStatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     serializer_class = BankStatementSerializer
     parser_classes = [MultiPartParser, FormParser]
     ordering_fields = ["created_at", "period_start"]
-    search_fields = ["file_name", "account"]
+    filterset_class = BankStatementFilter
 
     @extend_schema(
         request={"multipart/form-data": UploadSerializer},
@@ -153,17 +152,6 @@ class AssignSerializer(serializers.Serializer):
     invoice = serializers.PrimaryKeyRelatedField(queryset=Invoice.objects.counted())
 
 
-@extend_schema_view(
-    list=extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "state",
-                str,
-                description=_("Comma-separated: matched, ambiguous, unmatched, assigned, ignored"),
-            )
-        ]
-    )
-)
 class StatementPaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Incoming payments read from statements. ``?state=ambiguous,unmatched`` lists those
     waiting for the accountant, who assigns each to an invoice or sets it aside."""
@@ -171,16 +159,11 @@ class StatementPaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     resource = "bank_statement"
     required_actions = {"assign": "change", "ignore": "change"}
     serializer_class = StatementPaymentSerializer
-    filterset_fields = ["statement", "payer_inn"]
-    search_fields = ["number", "payer_name", "payer_inn", "purpose"]
+    filterset_class = StatementPaymentFilter
     ordering_fields = ["date", "amount", "created_at"]
 
     def get_queryset(self):
-        qs = _payments()
-        states = [s for s in self.request.query_params.get("state", "").split(",") if s]
-        if states:
-            qs = qs.filter(state__in=states)
-        return qs
+        return _payments()
 
     @extend_schema(request=AssignSerializer, responses={200: StatementPaymentSerializer})
     @action(detail=True, methods=["post"])

@@ -14,11 +14,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from arenda.api import serializers as s
-from arenda.api.filters import UnitFilter
+from arenda.api.filters import UserFilter
 from arenda.billing.models import Invoice
 from arenda.billing.services import credit_balance
 from arenda.core import user_services
 from arenda.core.roles import Action, can
+from arenda.directory import filters
 from arenda.directory import models as m
 from arenda.directory.services import SERVICES
 from arenda.flows import payments
@@ -56,8 +57,7 @@ class UserViewSet(ServiceViewSet):
     queryset = get_user_model().objects.all()
     serializer_class = s.UserSerializer
     services = (user_services.user_create, user_services.user_update, user_services.user_delete)
-    filterset_fields = ["role", "is_active"]
-    search_fields = ["username", "full_name", "email", "phone"]
+    filterset_class = UserFilter
     ordering_fields = ["username", "full_name", "role", "date_joined", "last_login"]
 
 
@@ -67,8 +67,7 @@ class OrganizationViewSet(ServiceViewSet):
     resource = "organization"
     queryset = m.Organization.objects.all()
     serializer_class = s.OrganizationSerializer
-    filterset_fields = ["vat_rate", "is_active"]
-    search_fields = ["name", "full_name", "inn"]
+    filterset_class = filters.OrganizationFilter
     ordering_fields = ["name", "inn", "created_at"]
 
 
@@ -79,8 +78,7 @@ class AccountingBaseViewSet(ServiceViewSet):
     required_actions = {"sync": "change"}
     queryset = m.AccountingBase.objects.select_related("organization")
     serializer_class = s.AccountingBaseSerializer
-    filterset_fields = ["organization", "kind", "is_active"]
-    search_fields = ["name", "odata_url", "organization__name"]
+    filterset_class = filters.AccountingBaseFilter
     ordering_fields = ["name", "created_at"]
 
     @extend_schema(
@@ -109,8 +107,7 @@ class CounterpartyViewSet(ServiceViewSet):
     resource = "counterparty"
     queryset = m.Counterparty.objects.select_related("accounting_base")
     serializer_class = s.CounterpartySerializer
-    filterset_fields = ["kind", "accounting_base", "prepayment_required", "inn"]
-    search_fields = ["name", "full_name", "inn", "phone", "email"]
+    filterset_class = filters.CounterpartyFilter
     ordering_fields = ["name", "inn", "created_at", "updated_at", "payment_terms_days"]
 
     @extend_schema(
@@ -159,8 +156,7 @@ class ContactViewSet(ServiceViewSet):
     resource = "contact"
     queryset = m.Contact.objects.select_related("counterparty")
     serializer_class = s.ContactSerializer
-    filterset_fields = ["counterparty"]
-    search_fields = ["full_name", "phone", "email", "counterparty__name"]
+    filterset_class = filters.ContactFilter
     ordering_fields = ["full_name", "created_at"]
 
 
@@ -170,7 +166,7 @@ class EquipmentTypeViewSet(ServiceViewSet):
     resource = "equipment_type"
     queryset = m.EquipmentType.objects.all()
     serializer_class = s.EquipmentTypeSerializer
-    search_fields = ["name"]
+    filterset_class = filters.EquipmentTypeFilter
     ordering_fields = ["name"]
 
 
@@ -180,8 +176,7 @@ class SupplierViewSet(ServiceViewSet):
     resource = "supplier"
     queryset = m.Supplier.objects.all()
     serializer_class = s.SupplierSerializer
-    filterset_fields = ["is_active", "inn"]
-    search_fields = ["name", "inn", "phone", "email", "contact_person"]
+    filterset_class = filters.SupplierFilter
     ordering_fields = ["name", "created_at"]
 
 
@@ -191,8 +186,7 @@ class UnitViewSet(ServiceViewSet):
     resource = "unit"
     queryset = m.Unit.objects.select_related("equipment_type", "supplier")
     serializer_class = s.UnitSerializer
-    filterset_class = UnitFilter
-    search_fields = ["name", "plate", "equipment_type__name", "supplier__name"]
+    filterset_class = filters.UnitFilter
     ordering_fields = ["plate", "name", "capacity_t", "rate_per_hour", "created_at"]
 
 
@@ -202,7 +196,7 @@ class MaintenanceWindowViewSet(ServiceViewSet):
     resource = "maintenance"
     serializer_class = s.MaintenanceWindowSerializer
     ordering_fields = ["start", "end"]
-    search_fields = ["reason"]
+    filterset_class = filters.MaintenanceWindowFilter
 
     def get_unit(self):
         if not hasattr(self, "_unit"):
@@ -227,8 +221,7 @@ class DriverViewSet(ServiceViewSet):
     resource = "driver"
     queryset = m.Driver.objects.all()
     serializer_class = s.DriverSerializer
-    filterset_fields = ["employment", "is_active"]
-    search_fields = ["full_name", "phone", "license_number", "telegram_chat_id"]
+    filterset_class = filters.DriverFilter
     ordering_fields = ["full_name", "hourly_pay", "license_valid_until", "created_at"]
 
 

@@ -7,6 +7,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from arenda.bookings.filters import WaybillFilter
 from arenda.bookings.models import Waybill
 from arenda.core.roles import Action, can, has_special
 from arenda.flows import trips
@@ -98,8 +99,7 @@ class WaybillViewSet(
     http_method_names = ["get", "patch", "head", "options"]
     queryset = Waybill.objects.all().order_by("-started_at", "-id")
     serializer_class = WaybillSerializer
-    filterset_fields = ["booking", "driver", "unit", "source"]
-    search_fields = ["number", "booking__deal__title", "booking__site_address"]
+    filterset_class = WaybillFilter
     ordering_fields = ["started_at", "created_at", "number"]
 
     def partial_update(self, request, *args, **kwargs):

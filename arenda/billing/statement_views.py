@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from arenda.billing import statements
+from arenda.billing.filters import StatementPaymentFilter
 from arenda.billing.models import BankStatement, Invoice, StatementPayment
 from arenda.billing.services import BillingRefused
 from arenda.core.permissions import require
@@ -161,9 +162,8 @@ def _render_waiting(request, *, bound=None, status=200):
     """Each waiting payment with its choices: the candidates, then the payer's open invoices."""
     show = request.GET.get("show")
     states = [State.IGNORED] if show == "ignored" else list(statements.WAITING)
-    page = Paginator(_payments().filter(state__in=states).order_by("date", "pk"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    waiting = StatementPaymentFilter({"state": ",".join(states)}, queryset=_payments()).qs
+    page = Paginator(waiting.order_by("date", "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     by_inn = defaultdict(list)
     inns = {r.payer_inn for r in rows if r.payer_inn}

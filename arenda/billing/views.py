@@ -4,7 +4,6 @@ its lines, the booking's prepayment invoice, and the payments list. Every write 
 through ``arenda.billing.services``."""
 
 import json
-from datetime import date
 from decimal import Decimal
 
 from django.contrib import messages
@@ -18,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from arenda.billing import services
+from arenda.billing.filters import InvoiceFilter, PaymentFilter
 from arenda.billing.forms import CancelForm, InvoiceForm, LineFormSet, PaymentForm
 from arenda.billing.models import Invoice, InvoiceLine, Payment
 from arenda.bookings.models import Booking
@@ -34,17 +34,6 @@ PAGE_SIZE = 50
 ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
 
 
-def _choice(raw: str, allowed) -> str:
-    return raw if raw in allowed else ""
-
-
-def _date(raw: str | None) -> date | None:
-    try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
-
-
 def _page(request, qs):
     return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
 
@@ -53,25 +42,10 @@ def _page(request, qs):
 @require(Action.VIEW, "invoice")
 def invoice_list(request):
     params = request.GET
-    qs = Invoice.objects.select_related("counterparty", "organization")
-    q = params.get("q", "").strip()
-    if q:
-        condition = Q(number=q) | Q(external_number=q) | Q(counterparty__inn=q)
-        for v in {q, q.lower(), q.upper(), q.capitalize()}:
-            condition |= Q(counterparty__name__icontains=v)
-        qs = qs.filter(condition)
-    selected = {
-        "status": _choice(params.get("status", ""), Invoice.Status.values),
-        "kind": _choice(params.get("kind", ""), Invoice.Kind.values),
-        "sync_status": _choice(params.get("sync_status", ""), Invoice.SyncStatus.values),
-        "counterparty": params.get("counterparty", "") if params.get("counterparty", "").isdigit() else "",
-    }
-    for name, value in selected.items():
-        if value:
-            qs = qs.filter(**{f"{name}_id" if name == "counterparty" else name: value})
-    overdue = params.get("overdue") == "1"
-    if overdue:
-        qs = qs.overdue()
+    filterset = InvoiceFilter.for_page(
+        params, queryset=Invoice.objects.select_related("counterparty", "organization")
+    )
+    qs, selected = filterset.qs, filterset.selected()
     totals = qs.aggregate(
         count=Count("pk"),
         billed=Coalesce(
@@ -93,16 +67,16 @@ def invoice_list(request):
     context = {
         "page_obj": page_obj,
         "invoices": page_obj.object_list,
-        "q": q,
+        "q": params.get("q", "").strip(),
         "selected": selected,
-        "overdue": overdue,
+        "overdue": selected["overdue"] == "1",
         "totals": totals,
         "today": timezone.localdate(),
         "statuses": Invoice.Status.choices,
         "kinds": Invoice.Kind.choices,
         "sync_statuses": Invoice.SyncStatus.choices,
         "counterparties": counterparties,
-        "filtered": bool(q or overdue or any(selected.values())),
+        "filtered": any(selected.values()),
         "can_add": can(request.user, Action.ADD, "invoice"),
     }
     template = "billing/invoice_list.html"
@@ -373,33 +347,20 @@ def booking_prepayment(request, booking_pk):
 @require(Action.VIEW, "payment")
 def payment_list(request):
     params = request.GET
-    qs = Payment.objects.select_related("invoice__counterparty", "created_by")
-    q = params.get("q", "").strip()
-    if q:
-        condition = Q(reference__icontains=q) | Q(invoice__number=q)
-        for v in {q, q.lower(), q.upper(), q.capitalize()}:
-            condition |= Q(payer__icontains=v) | Q(invoice__counterparty__name__icontains=v)
-        qs = qs.filter(condition)
-    source = _choice(params.get("source", ""), Payment.Source.values)
-    if source:
-        qs = qs.filter(source=source)
-    date_from, date_to = _date(params.get("from")), _date(params.get("to"))
-    if date_from:
-        qs = qs.filter(date__gte=date_from)
-    if date_to:
-        qs = qs.filter(date__lte=date_to)
+    filterset = PaymentFilter.for_page(
+        params, queryset=Payment.objects.select_related("invoice__counterparty", "created_by")
+    )
+    qs, selected = filterset.qs, filterset.selected()
     total = qs.aggregate(s=Coalesce(Sum("amount"), ZERO))["s"]
     page_obj = _page(request, qs.order_by("-date", "-pk"))
     context = {
         "page_obj": page_obj,
         "payments": page_obj.object_list,
-        "q": q,
-        "source": source,
+        "q": params.get("q", "").strip(),
+        "selected": selected,
         "sources": Payment.Source.choices,
-        "date_from": date_from,
-        "date_to": date_to,
         "total": total,
-        "filtered": bool(q or source or date_from or date_to),
+        "filtered": any(selected.values()),
     }
     template = "billing/payment_list.html"
     if request.htmx and not request.htmx.boosted:

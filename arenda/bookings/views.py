@@ -3,12 +3,11 @@ the timeline board, the day view, the status board and supply orders. Every writ
 through ``arenda.bookings.services`` (or ``arenda.flows.deals`` where the deal follows); a ``BookingConflict`` is shown in words with links
 to what blocks the booking."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +19,7 @@ from arenda.billing.selectors import invoices_of_booking
 from arenda.bookings import selectors, services
 from arenda.bookings.calendar import feed_for, feed_regenerate
 from arenda.bookings.dispatch_views import panel_context
+from arenda.bookings.filters import BookingFilter, SupplyOrderFilter, day_start
 from arenda.bookings.forms import AvailabilityForm, BookingForm, CancelForm, ReserveForm, SupplyOrderForm
 from arenda.bookings.models import Booking, CalendarFeed, SupplyOrder
 from arenda.bookings.services import BookingConflict
@@ -43,10 +43,6 @@ def _bookings():
     return Booking.objects.select_related(
         "deal__counterparty", "equipment_type", "unit", "driver", "supply_order__supplier"
     )
-
-
-def _day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def _parse_date(raw: str | None, default: date) -> date:
@@ -82,63 +78,25 @@ def _conflict(exc: BookingConflict) -> dict:
 
 
 # --- the list -------------------------------------------------------------------------------
-def _choice(raw: str, allowed) -> str:
-    return raw if raw in allowed else ""
-
-
 @require(Action.VIEW, "booking")
 def booking_list(request):
-    qs = _bookings()
     params = request.GET
-    q = params.get("q", "").strip()
-    if q:
-        variants = {q, q.lower(), q.upper(), q.capitalize()}
-        condition = Q(pk=int(q)) if q.isdigit() else Q()
-        for v in variants:
-            condition |= (
-                Q(deal__title__icontains=v)
-                | Q(deal__counterparty__name__icontains=v)
-                | Q(site_address__icontains=v)
-                | Q(unit__plate__icontains=v)
-                | Q(driver__full_name__icontains=v)
-            )
-        qs = qs.filter(condition)
-    status = _choice(params.get("status", ""), Booking.Status.values)
-    if status:
-        qs = qs.filter(status=status)
-    date_from = _parse_date(params.get("from"), None)
-    date_to = _parse_date(params.get("to"), None)
-    if date_from:
-        qs = qs.filter(end__gt=_day_start(date_from))
-    if date_to:
-        qs = qs.filter(start__lt=_day_start(date_to + timedelta(days=1)))
+    filterset = BookingFilter.for_page(params, queryset=_bookings())
+    qs, selected = filterset.qs, filterset.selected()
     units = list(Unit.objects.filter(is_active=True).order_by("plate").only("pk", "plate", "name"))
     drivers = list(Driver.objects.filter(is_active=True).order_by("full_name").only("pk", "full_name"))
     counterparties = list(Counterparty.objects.filter(deals__isnull=False).distinct().order_by("name"))
-    selected = {}
-    for param, field, options in (
-        ("unit", "unit_id", units),
-        ("driver", "driver_id", drivers),
-        ("counterparty", "deal__counterparty_id", counterparties),
-    ):
-        value = _choice(params.get(param, ""), {str(o.pk) for o in options})
-        if value:
-            qs = qs.filter(**{field: value})
-        selected[param] = value
     page_obj = Paginator(qs.order_by("-start", "-pk"), PAGE_SIZE).get_page(params.get("page"))
     context = {
         "page_obj": page_obj,
         "bookings": page_obj.object_list,
-        "q": q,
-        "status": status,
+        "q": params.get("q", "").strip(),
         "statuses": Booking.Status.choices,
-        "date_from": date_from,
-        "date_to": date_to,
         "units": units,
         "drivers": drivers,
         "counterparties": counterparties,
         "selected": selected,
-        "filtered": bool(q or status or date_from or date_to or any(selected.values())),
+        "filtered": any(selected.values()),
     }
     template = "bookings/booking_list.html"
     if request.htmx and not request.htmx.boosted:
@@ -410,7 +368,7 @@ def timeline(request):
 def day(request):
     today = timezone.localdate()
     chosen = _parse_date(request.GET.get("date"), today)
-    qs = _bookings().filter(start__lt=_day_start(chosen + timedelta(days=1)), end__gt=_day_start(chosen))
+    qs = _bookings().filter(start__lt=day_start(chosen + timedelta(days=1)), end__gt=day_start(chosen))
     show_cancelled = request.GET.get("cancelled") == "1"
     if not show_cancelled:
         qs = qs.exclude(status=Booking.Status.CANCELLED)
@@ -434,7 +392,7 @@ def board(request):
     start = _parse_date(request.GET.get("start"), today)
     end = max(_parse_date(request.GET.get("end"), start + timedelta(days=13)), start)
     qs = _bookings().filter(
-        status__in=BOARD_STATUSES, start__lt=_day_start(end + timedelta(days=1)), end__gt=_day_start(start)
+        status__in=BOARD_STATUSES, start__lt=day_start(end + timedelta(days=1)), end__gt=day_start(start)
     )
     columns = {
         status: {"status": status, "label": Booking.Status(status).label, "cards": [], "count": 0}
@@ -461,22 +419,17 @@ def _supply_orders():
 
 @require(Action.VIEW, "supply_order")
 def supply_order_list(request):
-    qs = _supply_orders()
-    status = _choice(request.GET.get("status", ""), SupplyOrder.Status.values)
-    if status:
-        qs = qs.filter(status=status)
+    filterset = SupplyOrderFilter.for_page(request.GET, queryset=_supply_orders())
+    qs, selected = filterset.qs, filterset.selected()
     suppliers = list(Supplier.objects.order_by("name"))
-    supplier = _choice(request.GET.get("supplier", ""), {str(s.pk) for s in suppliers})
-    if supplier:
-        qs = qs.filter(supplier_id=supplier)
     view = "board" if request.GET.get("view") == "board" else "list"
     context = {
-        "status": status,
+        "status": selected["status"],
         "statuses": SupplyOrder.Status.choices,
         "suppliers": suppliers,
-        "supplier": supplier,
+        "supplier": selected["supplier"],
         "view": view,
-        "filtered": bool(status or supplier),
+        "filtered": any(selected.values()),
     }
     if view == "board":
         columns = {

@@ -3,7 +3,6 @@ and the funnel buttons, manual entry, and the admin's intake tokens. Every write
 through ``arenda.crm.services`` (tokens through ``arenda.crm.tokens``)."""
 
 import hashlib
-import re
 from datetime import timedelta
 
 from django.contrib import messages
@@ -13,13 +12,13 @@ from django.db.models import Count, Max, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
 from arenda.crm import services, tokens
+from arenda.crm.filters import LeadBoardFilter, LeadFilter
 from arenda.crm.lead_forms import (
     AssignForm,
     IntakeTokenForm,
@@ -30,6 +29,7 @@ from arenda.crm.lead_forms import (
     active_managers,
 )
 from arenda.crm.models import OPEN_LEAD_STATUSES, IntakeToken, Lead
+from arenda.directory.filters import CounterpartyFilter
 from arenda.directory.models import Counterparty
 from arenda.front.history import history_entries
 from arenda.integrations.messaging.models import OutboxMessage
@@ -68,49 +68,12 @@ def response_badge(lead: Lead, now) -> dict | None:
 
 
 # --- filters shared by the board and the list -----------------------------------------------
-def _search(q: str) -> Q:
-    """Name, company, e-mail, INN, request text — and the phone typed any way
-    («8 912 345», «+7 (912) 345») found inside the stored «+7912345…»."""
-    found = Q()
-    for name in ("name", "company", "email", "inn", "message"):
-        found |= Q(**{f"{name}__icontains": q})
-    digits = re.sub(r"\D", "", q)
-    if len(digits) >= 3:
-        found |= Q(phone__contains=digits)
-        if digits[0] in "78" and len(digits) >= 4:
-            found |= Q(phone__startswith="+7" + digits[1:])
-    return found
-
-
-def _filtered(request, qs, *, with_status: bool):
-    """The leads the toolbar asks for, and the toolbar's state."""
-    get = request.GET
-    state = {
-        "q": get.get("q", "").strip(),
-        "source": get.get("source", "") if get.get("source") in Lead.Source.values else "",
-        "manager": get.get("manager", ""),
-        "status": get.get("status", "") if with_status and get.get("status") in Lead.Status.values else "",
-        "start": parse_date(get.get("start", "") or "") if with_status else None,
-        "end": parse_date(get.get("end", "") or "") if with_status else None,
-    }
-    if state["q"]:
-        qs = qs.filter(_search(state["q"]))
-    if state["source"]:
-        qs = qs.filter(source=state["source"])
-    if state["manager"] == "none":
-        qs = qs.filter(manager__isnull=True)
-    elif state["manager"].isdigit():
-        qs = qs.filter(manager_id=int(state["manager"]))
-    else:
-        state["manager"] = ""
-    if state["status"]:
-        qs = qs.filter(status=state["status"])
-    if state["start"]:
-        qs = qs.filter(created_at__date__gte=state["start"])
-    if state["end"]:
-        qs = qs.filter(created_at__date__lte=state["end"])
-    state["filtered"] = any(state[k] for k in ("q", "source", "manager", "status", "start", "end"))
-    return qs, state
+def _filtered(request, qs, filterset_class):
+    """The leads the toolbar asks for (``arenda/crm/filters.py``), and the toolbar's state."""
+    filterset = filterset_class.for_page(request.GET, queryset=qs)
+    state = filterset.selected()
+    state["filtered"] = any(state.values())
+    return filterset.qs, state
 
 
 def _toolbar_context(state) -> dict:
@@ -153,7 +116,7 @@ def lead_board(request):
     did — and every 15 s anyway, to keep the ages and waiting times current."""
     now = timezone.now()
     recent = Q(status__in=OPEN_LEAD_STATUSES) | Q(updated_at__gte=now - timedelta(days=CLOSED_DAYS))
-    qs, state = _filtered(request, Lead.objects.filter(recent), with_status=False)
+    qs, state = _filtered(request, Lead.objects.filter(recent), LeadBoardFilter)
     counts = dict(qs.order_by().values_list("status").annotate(n=Count("pk")))
     order = {
         Lead.Status.NEW: ("-created_at", "-pk"),
@@ -206,7 +169,7 @@ def lead_list(request):
     qs, state = _filtered(
         request,
         Lead.objects.select_related("manager", "counterparty").order_by("-created_at", "-pk"),
-        with_status=True,
+        LeadFilter,
     )
     page_obj = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     _decorate(page_obj.object_list, timezone.now())
@@ -352,15 +315,10 @@ def lead_qualify(request, pk):
 
 @require(Action.VIEW, "counterparty")
 def counterparty_options(request):
-    """The options of the qualify form's counterparty picker, by name, INN or phone."""
+    """The options of the qualify form's counterparty picker: the counterparty list's search
+    (name, INN, phone typed any way)."""
     q = request.GET.get("q", "").strip()
-    found = Counterparty.objects.order_by("name")
-    if q:
-        match = Q(name__icontains=q) | Q(inn__startswith=q)
-        digits = re.sub(r"\D", "", q)
-        if len(digits) >= 5:
-            match |= Q(phone__contains=digits[-10:])
-        found = found.filter(match)
+    found = CounterpartyFilter({"search": q}, queryset=Counterparty.objects.order_by("name")).qs
     return render(request, "crm/_lead_counterparty_options.html", {"counterparties": found[:20], "q": q})
 
 

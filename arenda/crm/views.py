@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from arenda.billing.selectors import invoices_of_deal
@@ -24,11 +23,11 @@ from arenda.core.money import product_kopecks, rubles
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
 from arenda.crm import services
+from arenda.crm.filters import DealFilter
 from arenda.crm.forms import BoardFilterForm, CommentForm, DealForm, DealLineForm, LostForm, ProposalForm
 from arenda.crm.models import Deal, DealLine
 from arenda.crm.proposal import organization_for, proposal_filename, render_proposal_pdf, totals, valid_until
 from arenda.crm.services import DEAL_MOVES, FunnelRefused
-from arenda.directory.models import Counterparty
 from arenda.flows import deals
 from arenda.front import crud
 from arenda.front.history import history_entries
@@ -46,16 +45,7 @@ PAGE = crud.Page(
     slug="",
     form=DealForm,
     columns=["title", "counterparty", "stage", "manager", "organization", "created_at"],
-    search=["title", "counterparty__name", "counterparty__inn"],
-    filters=[
-        crud.Filter("stage", gettext_lazy("Stage"), "stage", crud.field_choices(Deal, "stage")),
-        crud.Filter(
-            "counterparty",
-            gettext_lazy("Counterparty"),
-            "counterparty_id",
-            crud.model_choices(lambda: Counterparty.objects.order_by("name")),
-        ),
-    ],
+    filterset=DealFilter,
     select_related=("counterparty", "manager", "organization", "contact"),
     services=(
         services.deal_create,

@@ -11,10 +11,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from arenda.billing.selectors import counterparty_debt
 from arenda.bookings.dispatch_views import driver_telegram_context
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
-from arenda.directory import forms
+from arenda.directory import filters, forms
 from arenda.directory import models as m
 from arenda.directory.services import SERVICES
 from arenda.front import crud
@@ -40,15 +41,25 @@ def _maintenance_context(request, unit, form=None) -> dict:
     }
 
 
+def _debt_context(request, counterparty) -> dict:
+    """What the counterparty owes today, as the receivables report counts it."""
+    if not can(request.user, Action.VIEW, "invoice"):
+        return {}
+    today = timezone.localdate()
+    url = None
+    if can(request.user, Action.VIEW, "report"):
+        url = f"{reverse('reports:receivables')}?as_of={today:%Y-%m-%d}&counterparty={counterparty.pk}"
+    return {"debt": {"owed": counterparty_debt(counterparty, today), "today": today, "url": url}}
+
+
 PAGES = [
     _page(
         m.Organization,
         forms.OrganizationForm,
+        filterset=filters.OrganizationFilter,
         resource="organization",
         slug="organizations",
         columns=["name", "inn", "kpp", "vat_rate", "default_accounting_base", "is_active"],
-        search=["name", "full_name", "inn"],
-        filters=[crud.Filter("active", gettext_lazy("Active"), "is_active", crud.yes_no, boolean=True)],
         select_related=("default_accounting_base",),
         related=[
             crud.Related(
@@ -59,46 +70,22 @@ PAGES = [
     _page(
         m.AccountingBase,
         forms.AccountingBaseForm,
+        filterset=filters.AccountingBaseFilter,
         resource="accounting_base",
         slug="accounting-bases",
         columns=["name", "organization", "kind", "odata_url", "is_active"],
-        search=["name", "odata_url", "organization__name"],
-        filters=[
-            crud.Filter(
-                "organization",
-                gettext_lazy("Legal entity"),
-                "organization_id",
-                crud.model_choices(lambda: m.Organization.objects.all()),
-            ),
-            crud.Filter("kind", gettext_lazy("Kind"), "kind", crud.field_choices(m.AccountingBase, "kind")),
-            crud.Filter("active", gettext_lazy("Active"), "is_active", crud.yes_no, boolean=True),
-        ],
         select_related=("organization",),
     ),
     _page(
         m.Counterparty,
         forms.CounterpartyForm,
+        filterset=filters.CounterpartyFilter,
         resource="counterparty",
         slug="counterparties",
         columns=["name", "kind", "inn", "kpp", "phone", "accounting_base", "prepayment_required"],
-        search=["name", "full_name", "inn", "phone", "email"],
-        filters=[
-            crud.Filter("kind", gettext_lazy("Kind"), "kind", crud.field_choices(m.Counterparty, "kind")),
-            crud.Filter(
-                "base",
-                gettext_lazy("1C base"),
-                "accounting_base_id",
-                crud.model_choices(lambda: m.AccountingBase.objects.all()),
-            ),
-            crud.Filter(
-                "prepayment",
-                gettext_lazy("Prepayment"),
-                "prepayment_required",
-                crud.yes_no,
-                boolean=True,
-            ),
-        ],
         select_related=("accounting_base",),
+        detail_extra="directory/counterparty_debt.html",
+        detail_context=_debt_context,
         related=[
             crud.Related(
                 gettext_lazy("Contacts"),
@@ -112,34 +99,34 @@ PAGES = [
     _page(
         m.Contact,
         forms.ContactForm,
+        filterset=filters.ContactFilter,
         resource="contact",
         slug="contacts",
         columns=["full_name", "counterparty", "position", "phone", "email"],
-        search=["full_name", "phone", "email", "counterparty__name"],
         select_related=("counterparty",),
     ),
     _page(
         m.Supplier,
         forms.SupplierForm,
+        filterset=filters.SupplierFilter,
         resource="supplier",
         slug="suppliers",
         columns=["name", "inn", "contact_person", "phone", "is_active"],
-        search=["name", "inn", "contact_person", "phone"],
-        filters=[crud.Filter("active", gettext_lazy("Active"), "is_active", crud.yes_no, boolean=True)],
         related=[crud.Related(gettext_lazy("Units"), "units", "unit", ("equipment_type", "capacity_t"))],
     ),
     _page(
         m.EquipmentType,
         forms.EquipmentTypeForm,
+        filterset=filters.EquipmentTypeFilter,
         resource="equipment_type",
         slug="equipment-types",
         columns=["name", "description"],
-        search=["name", "description"],
         related=[crud.Related(gettext_lazy("Units"), "units", "unit", ("capacity_t", "owner"))],
     ),
     _page(
         m.Unit,
         forms.UnitForm,
+        filterset=filters.UnitFilter,
         resource="unit",
         slug="units",
         columns=[
@@ -152,23 +139,6 @@ PAGES = [
             "rate_per_hour",
             "is_active",
         ],
-        search=["plate", "name", "equipment_type__name", "supplier__name"],
-        filters=[
-            crud.Filter(
-                "type",
-                gettext_lazy("Type"),
-                "equipment_type_id",
-                crud.model_choices(lambda: m.EquipmentType.objects.all()),
-            ),
-            crud.Filter("owner", gettext_lazy("Owner"), "owner", crud.field_choices(m.Unit, "owner")),
-            crud.Filter(
-                "supplier",
-                gettext_lazy("Supplier"),
-                "supplier_id",
-                crud.model_choices(lambda: m.Supplier.objects.all()),
-            ),
-            crud.Filter("active", gettext_lazy("Active"), "is_active", crud.yes_no, boolean=True),
-        ],
         select_related=("equipment_type", "supplier"),
         detail_extra="directory/unit_maintenance.html",
         detail_context=_maintenance_context,
@@ -176,19 +146,10 @@ PAGES = [
     _page(
         m.Driver,
         forms.DriverForm,
+        filterset=filters.DriverFilter,
         resource="driver",
         slug="drivers",
         columns=["full_name", "phone", "employment", "hourly_pay", "license_valid_until", "is_active"],
-        search=["full_name", "phone", "license_number"],
-        filters=[
-            crud.Filter(
-                "employment",
-                gettext_lazy("Employment"),
-                "employment",
-                crud.field_choices(m.Driver, "employment"),
-            ),
-            crud.Filter("active", gettext_lazy("Active"), "is_active", crud.yes_no, boolean=True),
-        ],
         detail_extra="directory/driver_telegram.html",
         detail_context=driver_telegram_context,
     ),

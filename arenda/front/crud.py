@@ -9,18 +9,14 @@ get named partials of the same templates: the results table for live search, one
 errors for inline validation.
 """
 
-import operator
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import reduce
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import models
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -32,7 +28,7 @@ from arenda.core.formats import display_value
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
 from arenda.core.services import RecordInUse
-from arenda.core.validators import normalize_plate
+from arenda.front.filters import ListFilterSet
 from arenda.front.forms import validate_field_response
 from arenda.front.history import history_entries
 
@@ -40,34 +36,6 @@ PAGE_SIZE = 50
 
 
 # --- The description of a resource ------------------------------------------------------------
-@dataclass(frozen=True)
-class Filter:
-    """A list filter kept in the URL as ``?<param>=<value>``."""
-
-    param: str
-    label: str
-    lookup: str
-    choices: Callable[[], list[tuple[str, str]]]
-    boolean: bool = False
-
-    def value(self, raw: str):
-        if self.boolean:
-            return raw == "1"
-        return raw
-
-
-def yes_no() -> list[tuple[str, str]]:
-    return [("1", _("yes")), ("0", _("no"))]
-
-
-def model_choices(queryset_factory: Callable[[], models.QuerySet]):
-    return lambda: [(str(obj.pk), str(obj)) for obj in queryset_factory()]
-
-
-def field_choices(model, name: str):
-    return lambda: [(str(value), str(label)) for value, label in model._meta.get_field(name).choices]
-
-
 @dataclass(frozen=True)
 class Related:
     """A list of child records on the detail page (e.g. a counterparty's contacts)."""
@@ -94,8 +62,9 @@ class Page:
     slug: str
     form: type[forms.ModelForm]
     columns: list[str]
-    search: list[str]
-    filters: list[Filter] = field(default_factory=list)
+    # the list's filters and search, shared with its API viewset; its page parameters are
+    # the page's filter selects (besides the search box)
+    filterset: type[ListFilterSet]
     select_related: tuple[str, ...] = ()
     related: list[Related] = field(default_factory=list)
     # an extra detail section (template name) and the context it needs
@@ -145,32 +114,9 @@ class Page:
 
 
 # --- Views --------------------------------------------------------------------------------------
-def _search_variants(page: "Page", q: str) -> set[str]:
-    """What was typed, plus the stored form of plates («a123bc» → «А123ВС») and phones
-    («8 916 123» → «916123», found inside «+7916123…»)."""
-    variants = {q}
-    if "plate" in page.search:
-        variants.add(normalize_plate(q))
-    digits = re.sub(r"\D", "", q)
-    if "phone" in page.search and len(digits) >= 3:
-        variants.add(digits[1:] if len(digits) == 11 and digits[0] in "78" else digits)
-    return variants
-
-
 def _filtered(page: Page, request):
-    qs = page.queryset()
-    q = request.GET.get("q", "").strip()
-    if q:
-        variants = _search_variants(page, q)
-        qs = qs.filter(
-            reduce(operator.or_, (Q(**{f"{name}__icontains": v}) for name in page.search for v in variants))
-        )
-    active = {}
-    for flt in page.filters:
-        raw = request.GET.get(flt.param, "")
-        if raw and raw in {value for value, _label in flt.choices()}:
-            qs = qs.filter(**{flt.lookup: flt.value(raw)})
-            active[flt.param] = raw
+    filterset = page.filterset.for_page(request.GET, queryset=page.queryset())
+    qs = filterset.qs
     sortable = page.sortable()
     order = request.GET.get("o", "")
     if order.lstrip("-") in sortable:
@@ -178,12 +124,12 @@ def _filtered(page: Page, request):
         qs = qs.order_by(("-" if order.startswith("-") else "") + expression, "pk")
     else:
         order = ""
-    return qs, q, active, order
+    return qs, filterset, order
 
 
 def list_view(request, page: Page, template: str = "front/ui/list.html"):
     """The list page; ``template`` may extend ``front/ui/list.html`` (HTMX gets its results)."""
-    qs, q, active, order = _filtered(page, request)
+    qs, filterset, order = _filtered(page, request)
     paginator = Paginator(qs, PAGE_SIZE)
     page_obj = paginator.get_page(request.GET.get("page"))
     sortable = page.sortable()
@@ -197,6 +143,7 @@ def list_view(request, page: Page, template: str = "front/ui/list.html"):
         }
         for name in page.columns
     ]
+    chips = filterset.chips()
     rows = [
         {"obj": obj, "url": obj.get_absolute_url(), "cells": [display_value(obj, n) for n in page.columns]}
         for obj in page_obj
@@ -207,12 +154,9 @@ def list_view(request, page: Page, template: str = "front/ui/list.html"):
         "headers": headers,
         "rows": rows,
         "page_obj": page_obj,
-        "q": q,
-        "filters": [
-            {"filter": flt, "choices": flt.choices(), "selected": active.get(flt.param, "")}
-            for flt in page.filters
-        ],
-        "filtered": bool(q or active),
+        "q": request.GET.get("q", "").strip(),
+        "filters": chips,
+        "filtered": any(filterset.selected().values()),
     }
     if request.htmx and not request.htmx.boosted:
         template = "front/ui/list.html#results"

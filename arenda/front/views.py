@@ -1,14 +1,14 @@
 from datetime import timedelta
-from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import DecimalField, F, Q, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Q
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from arenda.billing.models import Invoice
+from arenda.billing.selectors import owed_on, receivables
+from arenda.core.money import rubles
 from arenda.core.permissions import require_role
 from arenda.core.roles import Action, can
 from arenda.directory.models import Counterparty, Driver, MaintenanceWindow, Unit
@@ -52,21 +52,20 @@ def dashboard(request):
 
 
 def _receivables(now, today) -> dict:
-    """What customers owe: three queries however many invoices there are."""
-    open_invoices = Invoice.objects.open()
-    zero = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
-    debt = F("total") - F("paid_amount")
-    sums = open_invoices.aggregate(
-        unpaid=Coalesce(Sum(debt), zero),
-        overdue=Coalesce(Sum(debt, filter=Q(due_date__lt=today)), zero),
-    )
+    """What customers owe today, counted as the receivables report counts it
+    (``billing.selectors``): three queries however many invoices there are."""
+    owed = receivables(today)
+    oldest = list(owed_on(today).select_related("counterparty").order_by("due_date", "date", "pk")[:5])
+    for invoice in oldest:
+        invoice.owed = rubles(invoice.due_k)
     stuck = Invoice.objects.filter(
         Q(sync_status=Invoice.SyncStatus.FAILED)
         | Q(sync_status=Invoice.SyncStatus.PENDING, issued_at__lt=now - SYNC_STUCK_AFTER)
     )
     return {
-        **sums,
-        "oldest": list(open_invoices.select_related("counterparty").order_by("due_date", "date", "pk")[:5]),
+        "unpaid": owed.total,
+        "overdue": owed.overdue,
+        "oldest": oldest,
         "stuck": list(
             stuck.select_related("counterparty", "accounting_base").order_by("issued_at", "pk")[:10]
         ),

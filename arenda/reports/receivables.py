@@ -2,35 +2,23 @@
 
 An invoice counts when it was issued on or before the date (not a draft, not cancelled)
 and the payments dated on or before that day do not cover it; payments after the date do
-not count, so the report for a past date shows what was owed then. Overtime invoices are
-also shown apart."""
+not count, so the report for a past date shows what was owed then
+(``arenda/billing/selectors.py`` ``owed_on``, which the dashboard reads for today). Overtime
+invoices are also shown apart."""
 
 from datetime import timedelta
 
 from django import forms
-from django.db import connection
-from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from arenda.billing.models import Invoice, Payment
-from arenda.core.money import kopecks, rubles
+from arenda.billing.selectors import owed_on
+from arenda.core.money import rubles
 from arenda.directory.models import Counterparty
 from arenda.reports.core import Column, ISODateField, Report, ReportForm, SelectedOnly
 
-# "Owed on day D": date <= D < settled_on, as a range overlapping the one-day range [D, D]
-# ("&&", not "@>": PostgreSQL rewrites "daterange(a, b) @> d" into "a <= d AND b > d", which no
-# index expression matches). A NULL settled_on (still owed) is an unbounded range; a payment
-# dated before the invoice gives an empty one (never owed). An expression index on exactly
-# this daterange(...) finds the few open invoices among millions.
-OWED_RANGE_SQL = (
-    "daterange(billing_invoice.date, CASE WHEN billing_invoice.settled_on < billing_invoice.date"
-    " THEN billing_invoice.date ELSE billing_invoice.settled_on END, '[)')"
-)
-OWED_ON_SQL = OWED_RANGE_SQL + " && daterange(%s::date, %s::date, '[]')"
-MONEY = DecimalField(max_digits=14, decimal_places=2)
 BUCKETS = [
     ("not_due", _("Not due")),
     ("d1_7", _("1–7 days")),
@@ -94,25 +82,7 @@ class ReceivablesReport(Report):
 
     def invoices(self):
         """Invoices unpaid on ``as_of`` with ``due_k``, what was still owed, in kopecks."""
-        paid = Subquery(
-            Payment.objects.filter(invoice=OuterRef("pk"), date__lte=self.as_of)
-            .order_by()
-            .values("invoice")
-            .annotate(s=Sum("applied"))
-            .values("s")[:1],
-            output_field=MONEY,
-        )
-        # settled_on (the day the payments covered it) skips what was paid by then; the
-        # payments dated up to as_of still decide what was owed.
-        qs = Invoice.objects.counted()
-        if connection.vendor == "postgresql":
-            qs = qs.extra(where=[OWED_ON_SQL], params=[self.as_of, self.as_of])
-        else:
-            qs = qs.filter(Q(settled_on__isnull=True) | Q(settled_on__gt=self.as_of), date__lte=self.as_of)
-        if self.data.get("counterparty"):
-            qs = qs.filter(counterparty=self.data["counterparty"])
-        qs = qs.annotate(paid_k=kopecks(Coalesce(paid, Value(0, output_field=MONEY))))
-        return qs.annotate(due_k=kopecks(F("total")) - F("paid_k")).filter(due_k__gt=0)
+        return owed_on(self.as_of, counterparty=self.data.get("counterparty"))
 
     def _sums(self, prefix: str = "") -> dict:
         sums = {f"{key}_k": Sum("due_k", filter=q) for key, q in bucket_filters(self.as_of).items()}

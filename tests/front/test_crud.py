@@ -9,6 +9,7 @@ from arenda.core.roles import Role
 from arenda.crm.views import PAGE as DEAL_PAGE
 from arenda.directory import forms
 from arenda.directory import models as m
+from arenda.directory.filters import EquipmentTypeFilter
 from arenda.directory.services import SERVICES
 from arenda.front import crud
 from tests.factories import EquipmentTypeFactory, UnitFactory
@@ -22,7 +23,7 @@ ELSEWHERE = crud.Page(
     resource="equipment_type",
     slug="types",
     columns=["name", "description"],
-    search=["name"],
+    filterset=EquipmentTypeFilter,
     related=[
         crud.Related(
             "Units", "units", "unit", ("capacity_t",), parent_field="equipment_type", namespace="directory"
@@ -55,7 +56,7 @@ def test_a_page_needs_its_namespace():
             resource="equipment_type",
             slug="types",
             columns=["name"],
-            search=["name"],
+            filterset=EquipmentTypeFilter,
         )
 
 

@@ -88,7 +88,7 @@ def test_owed_on_a_date_is_answered_by_the_range_index():
     from django.db import connection
 
     from arenda.billing.models import Invoice
-    from arenda.reports.receivables import OWED_ON_SQL
+    from arenda.billing.selectors import OWED_ON_SQL
 
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
@@ -97,6 +97,20 @@ def test_owed_on_a_date_is_answered_by_the_range_index():
             .extra(where=[OWED_ON_SQL], params=["2026-11-27", "2026-11-27"])
             .query.sql_with_params()
         )
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "invoice_owed_range_idx" in plan, plan
+
+
+@pytest.mark.postgres
+def test_the_selector_the_dashboard_and_the_report_read_uses_the_range_index():
+    from django.db import connection
+
+    from arenda.billing.selectors import owed_on
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        sql, params = owed_on(date(2026, 11, 27)).query.sql_with_params()
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "invoice_owed_range_idx" in plan, plan

@@ -3,7 +3,7 @@
 0004's ``GREATEST(settled_on, date)`` ignores a NULL (an invoice still owed got an empty
 range), and the report must use ``&&`` with a one-day range: PostgreSQL rewrites
 ``range @> d`` into two comparisons no expression index matches. The expression below is
-``arenda.reports.receivables.OWED_RANGE_SQL`` without the table prefix; a NULL upper bound
+``arenda.billing.selectors.OWED_RANGE_SQL`` without the table prefix; a NULL upper bound
 is an unbounded range (still owed)."""
 
 from django.db import migrations

@@ -1,0 +1,116 @@
+"""What every list's FilterSet shares: the search filter and the page's view of it.
+
+Each list has one FilterSet (``<app>/filters.py``) that its page and its API viewset both
+use, so a search or a filter finds the same rows in both. The API reads the FilterSet's own
+parameter names (``?search=``, ``?is_active=true``; a bad value answers 400 naming the
+parameter, django-filter's way through DRF). A page keeps the parameters its URLs have
+always had (``?q=``, ``?active=1``): ``page_params`` maps them to the filters, and a value
+that does not validate is left out, so the page shows the list without that filter.
+"""
+
+from datetime import date
+from typing import ClassVar
+
+import django_filters
+from django import forms
+from django.core.validators import ProhibitNullCharactersValidator
+from django.db import models
+from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
+from django_filters.constants import EMPTY_VALUES
+from django_filters.rest_framework import FilterSet
+
+from arenda.core.search import Search
+
+
+class SearchField(forms.CharField):
+    """The text as typed. NUL and other control characters are not an error here: the
+    search drops them (``arenda/core/search.py``), and text of nothing else finds nothing."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)]
+
+
+class SearchFilter(django_filters.CharFilter):
+    """``?search=`` (``?q=`` on the pages): ``Search.q`` over the list's fields."""
+
+    field_class = SearchField
+
+    def __init__(self, search: Search, **kwargs):
+        kwargs.setdefault(
+            "label", _("Words to find; phones, INNs and plates are found however they are typed")
+        )
+        super().__init__(**kwargs)
+        self.search = search
+
+    def filter(self, qs, value):
+        if value in EMPTY_VALUES:
+            return qs
+        return qs.filter(self.search.q(value))
+
+
+class ListFilterSet(FilterSet):
+    """A list's filters and search, for its page and its API viewset alike."""
+
+    # The page's parameter → the filter it sets. The page reads only these.
+    page_params: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def for_page(cls, params: QueryDict, queryset=None, **kwargs) -> "ListFilterSet":
+        data = QueryDict(mutable=True)
+        for param, name in cls.page_params.items():
+            if values := params.getlist(param):
+                data.setlist(name, values)
+        return cls(data, queryset=queryset, **kwargs)
+
+    def selected(self) -> dict[str, str]:
+        """Each page parameter as the page shows it: its value when valid (as the page's
+        inputs write it), otherwise ""."""
+        self.is_valid()
+        cleaned = self.form.cleaned_data
+        return {
+            param: shown(cleaned[name], self.data.get(name, ""))
+            if name in cleaned and cleaned[name] not in EMPTY_VALUES
+            else ""
+            for param, name in self.page_params.items()
+        }
+
+    def chips(self) -> list[dict]:
+        """The page's selects, one per page parameter other than the search: the label, the
+        choices as (value, label) and the value chosen."""
+        selected = self.selected()
+        chips = []
+        for param, name in self.page_params.items():
+            flt = self.filters[name]
+            if isinstance(flt, SearchFilter):
+                continue
+            chips.append(
+                {
+                    "param": param,
+                    "label": flt.label,
+                    "choices": choices(flt, self.form.fields[name]),
+                    "selected": selected[param],
+                }
+            )
+        return chips
+
+
+def shown(value, raw: str) -> str:
+    """A valid value as a page's select or date input writes it."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, models.Model):
+        return str(value.pk)
+    if isinstance(value, date):
+        return value.isoformat()
+    return raw.strip()
+
+
+def choices(flt, field) -> list[tuple[str, str]]:
+    """A filter's choices as a page's select offers them."""
+    if isinstance(flt, django_filters.BooleanFilter):
+        return [("1", str(_("yes"))), ("0", str(_("no")))]
+    if isinstance(flt, django_filters.ModelChoiceFilter):
+        return [(str(obj.pk), str(obj)) for obj in field.queryset]
+    return [(str(value), str(label)) for value, label in flt.extra["choices"]]
