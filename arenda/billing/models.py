@@ -206,11 +206,7 @@ class Invoice(TimeStamped):
 
     def is_overdue(self, on=None) -> bool:
         """Open, and its due date has passed (today, or ``on``)."""
-        return (
-            self.is_open()
-            and self.due_date is not None
-            and self.due_date < (on or timezone.localdate())
-        )
+        return self.is_open() and self.due_date is not None and self.due_date < (on or timezone.localdate())
 
 
 class InvoiceLine(models.Model):

@@ -1,7 +1,6 @@
 """Charts as server-rendered SVG (no scripts, no libraries): horizontal bars for a ranking,
 columns for a time series. Every text is escaped."""
 
-
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
@@ -108,4 +107,3 @@ def stacked(parts_: list[tuple[str, object, str]], *, title: str, width: int = 6
         x += w
     out.append("</svg>")
     return mark_safe("".join(out))
-
