@@ -137,6 +137,19 @@ def proposal_token_for(deal: Deal) -> str:
     return deal.proposal_token
 
 
+@transaction.atomic
+def proposal_offer(*, deal: Deal) -> Deal:
+    """The customer's link of a deal that still has something to offer (the API's
+    ``proposal-link``): refuses a closed deal and an agreed one."""
+    deal = locked(Deal, deal.pk)
+    if deal.is_closed:
+        raise FunnelRefused("deal_closed", _("The deal is closed."))
+    if deal.agreed_at is not None:
+        raise FunnelRefused("deal_agreed", _("The proposal is agreed: there is nothing left to offer."))
+    proposal_token_for(deal)
+    return deal
+
+
 def _changed() -> FunnelRefused:
     return FunnelRefused(
         "proposal_changed",
