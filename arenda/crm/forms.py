@@ -82,9 +82,10 @@ def _text(label, required=True, rows=3):
 
 
 class ProposalDeclineForm(forms.Form):
-    """Declining the КП as the customer saw it (``version``, as the accept form sends it)."""
+    """Declining the КП as the customer saw it (``version``, as the accept form sends it;
+    any other value is a КП that changed, never a hidden field's error)."""
 
-    version = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
+    version = forms.CharField(required=False, widget=forms.HiddenInput)
     text = _text(_("Why does the proposal not suit you?"))
 
 

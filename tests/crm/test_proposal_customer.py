@@ -445,8 +445,9 @@ def test_bad_input_shows_the_page_with_the_error_never_a_500(offer, customer, na
 def test_declining_a_changed_proposal_shows_the_new_one(offer, customer):
     seen = proposal_version(offer)
     change_a_line(offer)
-    response = customer.post(url(offer, "decline"), {"version": seen, "text": "Дорого"})
-    assert response.status_code == 409 and "has changed since it was opened" in response.content.decode()
+    for version in (seen, "", "x" * 5000):
+        response = customer.post(url(offer, "decline"), {"version": version, "text": "Дорого"})
+        assert response.status_code == 409 and "has changed since it was opened" in response.content.decode()
     assert not ProposalResponse.objects.exists()
 
 
