@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -27,7 +28,7 @@ from arenda.crm import services
 from arenda.crm.filters import DealFilter, IntakeTokenFilter, LeadFilter
 from arenda.crm.intake import INTAKE_SOURCES, call_event_request, client_address, rate_limit_wait
 from arenda.crm.models import Deal, DealComment, DealLine, IntakeToken, Lead, LeadMessage
-from arenda.crm.proposal import render_proposal_pdf
+from arenda.crm.proposal import proposal_version, render_proposal_pdf, valid_until
 from arenda.crm.tokens import intake_token_accepts, intake_token_create, intake_token_revoke
 from arenda.directory.models import Counterparty, Organization
 from arenda.flows import deals
@@ -449,13 +450,31 @@ class DealCommentSerializer(serializers.ModelSerializer):
         read_only_fields = ["author", "created_at"]
 
 
+class AgreeSerializer(serializers.Serializer):
+    version = serializers.CharField(
+        max_length=64,
+        required=False,
+        help_text=_(
+            "The proposal's version the agreement is for (from proposal-link): 409 proposal_changed when the proposal has changed since."
+        ),
+    )
+
+
+class ProposalLinkSerializer(serializers.Serializer):
+    url = serializers.URLField(
+        help_text=_("The customer's link: the proposal, to view and accept without logging in.")
+    )
+    valid_until = serializers.DateField()
+    version = serializers.CharField(help_text=_("The proposal's version as it stands."))
+
+
 class DealViewSet(viewsets.ModelViewSet):
     """Rental deals. `stage` moves along the funnel (refused moves: `409
     stage_move_refused`, `no_lines`, `active_bookings`, `work_not_done`); `lost` needs
     `lost_reason`."""
 
     resource = "deal"
-    required_actions = {"agree": "change"}
+    required_actions = {"agree": "change", "proposal_link": "change"}
     queryset = Deal.objects.select_related("counterparty", "manager", "organization").prefetch_related(
         Prefetch("lines", queryset=DealLine.objects.select_related("equipment_type"))
     )
@@ -480,7 +499,7 @@ class DealViewSet(viewsets.ModelViewSet):
         return deal
 
     @extend_schema(
-        request=None,
+        request=AgreeSerializer,
         responses={
             201: inline_serializer(
                 "Agreed", {"bookings": serializers.ListField(child=serializers.IntegerField())}
@@ -491,14 +510,25 @@ class DealViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     @transaction.atomic
     def agree(self, request, pk=None):
+        body = AgreeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
         # Locked here to tell a first agreement (201) from a repeated one (200) exactly.
         deal = Deal.objects.select_for_update().get(pk=self._deal().pk)
         first = deal.agreed_at is None
-        deals.deal_agree(deal=deal, by=request.user)
+        deals.deal_agree(deal=deal, by=request.user, version=body.validated_data.get("version"))
         bookings = list(deal.bookings.order_by("pk").values_list("pk", flat=True))
         return Response(
             {"bookings": bookings}, status=status.HTTP_201_CREATED if first else status.HTTP_200_OK
         )
+
+    @extend_schema(request=None, responses=ProposalLinkSerializer)
+    @action(detail=True, methods=["post"], url_path="proposal-link")
+    def proposal_link(self, request, pk=None):
+        """The customer's link to the proposal, made on first use."""
+        deal = services.proposal_offer(deal=self._deal())
+        url = request.build_absolute_uri(reverse("proposal:page", args=[deal.proposal_token]))
+        data = {"url": url, "valid_until": valid_until(deal), "version": proposal_version(deal)}
+        return Response(ProposalLinkSerializer(data).data)
 
     @extend_schema(methods=["GET"], request=None, responses=DealCommentSerializer(many=True))
     @extend_schema(methods=["POST"], request=DealCommentSerializer, responses={201: DealCommentSerializer})

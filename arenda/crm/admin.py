@@ -2,7 +2,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from arenda.core.admin import RoleAdminMixin
-from arenda.crm.models import Deal
+from arenda.crm.models import Deal, ProposalResponse
 
 
 @admin.register(Deal)
@@ -13,3 +13,26 @@ class DealAdmin(RoleAdminMixin, SimpleHistoryAdmin):
     search_fields = ("title", "counterparty__name", "counterparty__inn")
     list_select_related = ("counterparty", "manager")
     autocomplete_fields = ("counterparty", "contact")
+
+
+@admin.register(ProposalResponse)
+class ProposalResponseAdmin(RoleAdminMixin, admin.ModelAdmin):
+    """What customers said through the КП link: a record of it, read-only (the customer's
+    page writes it, ``crm.services.proposal_respond``)."""
+
+    resource = "deal"
+    list_display = ("created_at", "deal", "kind", "text")
+    list_filter = ("kind",)
+    search_fields = ("deal__title", "text")
+    list_select_related = ("deal",)
+    readonly_fields = ("deal", "kind", "text", "version", "created_at")
+    fields = readonly_fields
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

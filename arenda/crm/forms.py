@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from arenda.bookings.forms import NUMBER, LocalDateTimeInput
 from arenda.core.models import User
 from arenda.core.roles import Role
-from arenda.crm.models import Deal, DealLine
+from arenda.crm.models import Deal, DealLine, ProposalResponse
 from arenda.directory.models import Counterparty, EquipmentType
 from arenda.front.forms import ServiceForm
 
@@ -62,6 +62,39 @@ class ProposalForm(forms.Form):
     proposal_valid_until = forms.DateField(
         label=_("Valid until"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
+
+
+# --- the customer's page (crm/public_views.py) --------------------------------------------------
+def _text(label, required=True, rows=3):
+    return forms.CharField(
+        label=label,
+        required=required,
+        max_length=ProposalResponse.TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": rows}),
+    )
+
+
+class ProposalDeclineForm(forms.Form):
+    """Declining the КП as the customer saw it (``version``, as the accept form sends it;
+    any other value is a КП that changed, never a hidden field's error)."""
+
+    version = forms.CharField(required=False, widget=forms.HiddenInput)
+    text = _text(_("Why does the proposal not suit you?"))
+
+
+class ProposalQuestionForm(forms.Form):
+    text = _text(_("Your question"))
+
+
+class ProposalRenewalForm(forms.Form):
+    text = _text(_("Comment (optional)"), required=False, rows=2)
+
+
+PROPOSAL_FORMS = {
+    ProposalResponse.Kind.DECLINED: ProposalDeclineForm,
+    ProposalResponse.Kind.QUESTION: ProposalQuestionForm,
+    ProposalResponse.Kind.RENEWAL: ProposalRenewalForm,
+}
 
 
 class BoardFilterForm(forms.Form):

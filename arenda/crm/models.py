@@ -71,6 +71,9 @@ class Deal(TimeStamped):
         _("proposal link token"), max_length=64, unique=True, null=True, blank=True
     )
     proposal_valid_until = models.DateField(_("proposal valid until"), null=True, blank=True)
+    # When the link was made: without a date of its own, the КП is valid VALID_DAYS from
+    # then (crm/proposal.py valid_until), not from whatever day the customer opens it.
+    proposal_sent_at = models.DateTimeField(_("proposal link made"), null=True, blank=True)
     agreed_at = models.DateTimeField(_("proposal agreed at"), null=True, blank=True)
     agreed_by_customer = models.BooleanField(_("agreed by the customer's link"), default=False)
 
@@ -243,6 +246,45 @@ class DealComment(TimeStamped):
 
     def __str__(self):
         return self.text[:60]
+
+
+class ProposalResponse(TimeStamped):
+    """What the customer said through the КП link besides accepting: declined it (with the
+    reason), asked a question, or asked for a new one after it expired. ``version`` is the
+    КП they saw (crm/proposal.py proposal_version). Written once, never changed."""
+
+    class Kind(models.TextChoices):
+        DECLINED = "declined", _("Declined the proposal")
+        QUESTION = "question", _("Question")
+        RENEWAL = "renewal", _("Asked for a new proposal")
+
+    TEXT_LIMIT = 2000
+
+    deal = models.ForeignKey(
+        Deal, verbose_name=_("deal"), on_delete=models.CASCADE, related_name="proposal_responses"
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    text = models.TextField(_("text"), blank=True)
+    version = models.CharField(_("proposal version"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("customer's response to the proposal")
+        verbose_name_plural = _("customers' responses to proposals")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["declined", "question", "renewal"]), name="proposal_response_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="declined") | ~Q(text=""), name="proposal_response_decline_has_reason"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="question") | ~Q(text=""), name="proposal_response_question_has_text"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.text[:60]}"
 
 
 OPEN_LEAD_STATUSES = ("new", "in_work")

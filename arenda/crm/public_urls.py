@@ -9,4 +9,7 @@ urlpatterns = [
     path("<str:token>/", public_views.proposal_page, name="page"),
     path("<str:token>/proposal.pdf", public_views.proposal_pdf, name="pdf"),
     path("<str:token>/accept/", public_views.proposal_accept, name="accept"),
+    path("<str:token>/decline/", public_views.proposal_decline, name="decline"),
+    path("<str:token>/question/", public_views.proposal_question, name="question"),
+    path("<str:token>/renewal/", public_views.proposal_renewal, name="renewal"),
 ]

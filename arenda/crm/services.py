@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from arenda.core.models import User
@@ -22,7 +23,8 @@ from arenda.core.notify import notify
 from arenda.core.roles import Role
 from arenda.core.services import locked, record_create, record_update, set_author
 from arenda.core.validators import inn_is_valid, normalize_phone
-from arenda.crm.models import Deal, DealComment, DealLine, Lead, LeadMessage
+from arenda.crm.models import Deal, DealComment, DealLine, Lead, LeadMessage, ProposalResponse
+from arenda.crm.proposal import is_expired, proposal_version, valid_until
 from arenda.directory.models import Contact, Counterparty
 from arenda.integrations.messaging import outbox
 
@@ -125,14 +127,52 @@ def deal_move(*, deal: Deal, stage: str, by, reason: str = "") -> Deal:
 
 
 def proposal_token_for(deal: Deal) -> str:
-    """The deal's unguessable public proposal link token, made on first use."""
+    """The deal's unguessable public proposal link token, made on first use (and when: a
+    КП without a date of its own is valid from then, ``crm/proposal.py valid_until``)."""
     if deal.proposal_token:
         return deal.proposal_token
     Deal.objects.filter(pk=deal.pk, proposal_token__isnull=True).update(
-        proposal_token=secrets.token_urlsafe(32)
+        proposal_token=secrets.token_urlsafe(32), proposal_sent_at=timezone.now()
     )
-    deal.refresh_from_db(fields=["proposal_token"])
+    deal.refresh_from_db(fields=["proposal_token", "proposal_sent_at"])
     return deal.proposal_token
+
+
+@transaction.atomic
+def proposal_offer(*, deal: Deal) -> Deal:
+    """The customer's link of a deal that still has something to offer (the API's
+    ``proposal-link``): refuses a closed deal and an agreed one."""
+    deal = locked(Deal, deal.pk)
+    if deal.is_closed:
+        raise FunnelRefused("deal_closed", _("The deal is closed."))
+    if deal.agreed_at is not None:
+        raise FunnelRefused("deal_agreed", _("The proposal is agreed: there is nothing left to offer."))
+    proposal_token_for(deal)
+    return deal
+
+
+def _changed() -> FunnelRefused:
+    return FunnelRefused(
+        "proposal_changed",
+        _(
+            "The proposal has changed since it was opened: look at the new version and accept it if it suits you."
+        ),
+    )
+
+
+def proposal_check(deal: Deal, *, version: str | None, by_customer: bool) -> None:
+    """Whether the КП may be agreed as it stands: the customer's acceptance refuses an
+    expired one; an acceptance that names the ``version`` it saw refuses one changed since
+    (``crm/proposal.py proposal_version``). The caller holds the deal's lock, in the
+    transaction that agrees it — so no line changes in between."""
+    if by_customer and is_expired(deal):
+        raise FunnelRefused(
+            "proposal_expired",
+            _("The proposal expired on %(date)s and can no longer be accepted: ask for a new one.")
+            % {"date": date_format(valid_until(deal), "DATE_FORMAT")},
+        )
+    if version is not None and version != proposal_version(deal):
+        raise _changed()
 
 
 def agreeable_lines(deal: Deal) -> list[DealLine]:
@@ -188,6 +228,56 @@ def deal_follow(*, deal_id: int, bookings_closed: bool, bookings_done: bool, in_
     deal.stage = target
     deal.save(update_fields=["stage", "updated_at"])
     return target
+
+
+# --- what the customer says through the link ------------------------------------------------
+def _proposal_recipients(deal: Deal) -> list[User]:
+    """The deal's manager; a deal without an active one — the active administrators."""
+    if deal.manager_id and deal.manager.is_active:
+        return [deal.manager]
+    return list(User.objects.filter(is_active=True, role=Role.ADMIN).order_by("pk"))
+
+
+def _response_notice(response: ProposalResponse) -> str:
+    values = {"deal": response.deal.title, "text": response.text}
+    if response.kind == ProposalResponse.Kind.DECLINED:
+        return _("The customer declined the proposal «%(deal)s»: %(text)s") % values
+    if response.kind == ProposalResponse.Kind.QUESTION:
+        return _("The customer asks about the proposal «%(deal)s»: %(text)s") % values
+    return (_("The customer asks for a new proposal «%(deal)s».") % values + " " + response.text).strip()
+
+
+@transaction.atomic
+def proposal_respond(*, deal: Deal, kind: str, text: str = "", version: str = "") -> ProposalResponse:
+    """The customer declines the КП (the reason required), asks a question, or asks for a
+    new КП; the manager is told and the deal's timeline shows it. Declining marks the КП as
+    it stands declined; the deal stays where it is (the manager decides). A decline of a КП
+    changed since ``version`` is refused, as an acceptance would be."""
+    if kind not in ProposalResponse.Kind.values:
+        raise ValidationError({"kind": _("Unknown kind of response.")})
+    text = (text or "").strip()
+    if len(text) > ProposalResponse.TEXT_LIMIT:
+        raise ValidationError(
+            {"text": _("At most %(n)s characters, please.") % {"n": ProposalResponse.TEXT_LIMIT}}
+        )
+    if not text and kind == ProposalResponse.Kind.DECLINED:
+        raise ValidationError({"text": _("Say why the proposal does not suit you.")})
+    if not text and kind == ProposalResponse.Kind.QUESTION:
+        raise ValidationError({"text": _("Write your question.")})
+    deal = locked(Deal, deal.pk)
+    current = proposal_version(deal)
+    if kind != ProposalResponse.Kind.QUESTION:
+        if deal.is_closed:
+            raise FunnelRefused("deal_closed", _("The deal is closed."))
+        if deal.agreed_at is not None:
+            raise FunnelRefused("deal_agreed", _("The proposal is already accepted."))
+    if kind == ProposalResponse.Kind.DECLINED and version != current:
+        raise _changed()
+    response = ProposalResponse.objects.create(deal=deal, kind=kind, text=text, version=current)
+    notice, url = _response_notice(response), f"{deal.get_absolute_url()}#timeline"
+    recipients = _proposal_recipients(deal)
+    transaction.on_commit(lambda: [notify(user, notice, url) for user in recipients])
+    return response
 
 
 def _editable(deal: Deal) -> None:

@@ -26,7 +26,14 @@ from arenda.crm import services
 from arenda.crm.filters import DealFilter
 from arenda.crm.forms import BoardFilterForm, CommentForm, DealForm, DealLineForm, LostForm, ProposalForm
 from arenda.crm.models import Deal, DealLine
-from arenda.crm.proposal import organization_for, proposal_filename, render_proposal_pdf, totals, valid_until
+from arenda.crm.proposal import (
+    organization_for,
+    proposal_filename,
+    proposal_state,
+    render_proposal_pdf,
+    totals,
+    valid_until,
+)
 from arenda.crm.services import DEAL_MOVES, FunnelRefused
 from arenda.flows import deals
 from arenda.front import crud
@@ -251,6 +258,10 @@ def _timeline(deal: Deal) -> list[dict]:
         for entry in history_entries(deal)
         if entry["changes"] or entry["kind"] != "~"
     ]
+    items += [
+        {"kind": "customer", "when": r.created_at, "who": None, "label": r.get_kind_display(), "text": r.text}
+        for r in deal.proposal_responses.order_by("-created_at", "-id")[:TIMELINE_LIMIT]
+    ]
     items += _line_history(deal)
     items.sort(key=lambda item: item["when"], reverse=True)
     return items[:TIMELINE_LIMIT]
@@ -316,6 +327,7 @@ def _detail_context(request, deal: Deal, **extra) -> dict:
         "proposal_form": ProposalForm(initial={"proposal_valid_until": valid_until(deal)}),
         "valid_until": valid_until(deal),
         "public_url": token_url,
+        "proposal_state": proposal_state(deal),
         **_lines_context(request, deal),
     }
     context.update(extra)

@@ -47,13 +47,18 @@ def deal_follow(deal_id: int | None) -> str | None:
 
 # --- agreeing ---------------------------------------------------------------------------------
 @transaction.atomic
-def deal_agree(*, deal: Deal, by, by_customer: bool = False) -> Deal:
+def deal_agree(*, deal: Deal, by, by_customer: bool = False, version: str | None = None) -> Deal:
     """The КП is agreed: one draft booking per line, the deal moves to "agreed". Agreeing
-    twice (two clicks, the customer and the manager) makes the bookings once."""
+    twice (two clicks, the customer and the manager) makes the bookings once. The customer
+    cannot accept an expired КП, and an acceptance naming the ``version`` it saw is refused
+    when the КП has changed since — checked here, under the deal's lock, in the transaction
+    that agrees it (``crm.services.proposal_check``)."""
     deal = locked(Deal, deal.pk)
     if deal.agreed_at is not None:
         return deal
-    for line in crm.agreeable_lines(deal):
+    lines = crm.agreeable_lines(deal)
+    crm.proposal_check(deal, version=version, by_customer=by_customer)
+    for line in lines:
         bookings.booking_create(
             deal=deal,
             by=by,

@@ -18,7 +18,7 @@ from arenda.bookings.models import Booking
 from arenda.core.roles import Role
 from arenda.crm import services
 from arenda.crm.models import Deal
-from arenda.crm.proposal import date_in_words, render_proposal_pdf
+from arenda.crm.proposal import date_in_words, proposal_version, render_proposal_pdf
 from arenda.directory.models import VatRate
 from tests.factories import DealFactory, EquipmentTypeFactory, OrganizationFactory, UserFactory
 
@@ -129,9 +129,10 @@ def test_public_link_works_only_with_the_right_token(client, deal):
 def test_customer_accepts_once_and_sees_when(client, deal):
     token = services.proposal_token_for(deal)
     url = reverse("proposal:accept", args=[token])
-    first = client.post(url)
+    seen = {"version": proposal_version(deal)}  # the accept form sends the version it shows
+    first = client.post(url, seen)
     assert first.status_code == 302
-    second = client.post(url)
+    second = client.post(url, seen)
     assert second.status_code == 302
     deal.refresh_from_db()
     assert deal.stage == Deal.Stage.AGREED and deal.agreed_by_customer
@@ -148,6 +149,7 @@ def test_accept_needs_post(client, deal):
 @pytest.mark.django_db(transaction=True)
 def test_accepting_twice_at_once_makes_the_bookings_once(deal):
     token = services.proposal_token_for(deal)
+    seen = {"version": proposal_version(deal)}
     barrier = threading.Barrier(2)
     errors = []
 
@@ -156,7 +158,7 @@ def test_accepting_twice_at_once_makes_the_bookings_once(deal):
 
         try:
             barrier.wait()
-            Client().post(reverse("proposal:accept", args=[token]))
+            Client().post(reverse("proposal:accept", args=[token]), seen)
         except Exception as exc:  # noqa: BLE001 — reported below
             errors.append(exc)
         finally:
@@ -183,7 +185,7 @@ def test_a_browser_can_accept_with_csrf_checks_on(deal):
     csrf = browser.cookies["csrftoken"].value
     accepted = browser.post(
         reverse("proposal:accept", args=[token]),
-        {"csrfmiddlewaretoken": csrf},
+        {"csrfmiddlewaretoken": csrf, "version": proposal_version(deal)},
         HTTP_ORIGIN="http://testserver",
     )
     assert accepted.status_code == 302
