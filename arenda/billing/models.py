@@ -345,6 +345,11 @@ class Payment(TimeStamped):
     def __str__(self):
         return f"{self.amount} · {self.date}"
 
+    @property
+    def credit(self) -> Decimal:
+        """What it brought beyond its invoice's debt: the counterparty's credit."""
+        return self.amount - self.applied
+
 
 class CreditEntry(TimeStamped):
     """The counterparty's credit (переплата, аванс): money received beyond what its invoice

@@ -156,4 +156,8 @@ def render_invoice_pdf(invoice: Invoice) -> bytes:
 
 
 def invoice_filename(invoice: Invoice) -> str:
-    return f"Schet-{invoice.number or f'draft-{invoice.pk}'}.pdf"
+    """«Schet-8-2026-7707083893.pdf»: the number, its year and our legal entity's ИНН — each
+    legal entity numbers its invoices from 1 every year."""
+    if not invoice.number:
+        return f"Schet-draft-{invoice.pk}.pdf"
+    return f"Schet-{invoice.number}-{invoice.year}-{invoice.organization.inn}.pdf"

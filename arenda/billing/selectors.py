@@ -9,7 +9,7 @@ from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, S
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from arenda.billing.models import Invoice, Payment
+from arenda.billing.models import CreditEntry, Invoice, Payment
 from arenda.core.money import kopecks, rubles
 
 # "Owed on day D": date <= D < settled_on, as a range overlapping the one-day range [D, D]
@@ -29,7 +29,9 @@ MONEY = DecimalField(max_digits=14, decimal_places=2)
 def newest_first(invoices) -> list[Invoice]:
     """Invoices as a page lists them: newest (by date; drafts, without one, first), with
     their counterparty."""
-    return list(invoices.select_related("counterparty").order_by(F("date").desc(nulls_first=True), "-pk"))
+    return list(
+        invoices.select_related("counterparty", "organization").order_by(F("date").desc(nulls_first=True), "-pk")
+    )
 
 
 def invoices_of_booking(booking) -> list[Invoice]:
@@ -73,18 +75,38 @@ def owed_on(on: date, *, counterparty=None) -> QuerySet[Invoice]:
 
 @dataclass(frozen=True)
 class Owed:
-    """What was owed on a day, and the part of it past its due date."""
+    """What was owed on a day, the part of it past its due date, and what customers had paid
+    beyond their invoices (their credit, which the accountant applies to later ones)."""
 
     total: Decimal
     overdue: Decimal
+    credit: Decimal = Decimal("0.00")
+
+
+def open_invoices(counterparty):
+    """A counterparty's issued invoices not paid in full, oldest due first."""
+    return Invoice.objects.open().filter(counterparty=counterparty).order_by("due_date", "date", "pk")
+
+
+def credit_on(on: date, *, counterparty=None) -> Decimal:
+    """The customers' (or one customer's) credit on day ``on``: overpayments received, less
+    what was applied, by the dates of their payments."""
+    entries = CreditEntry.objects.filter(payment__date__lte=on)
+    if counterparty is not None:
+        entries = entries.filter(counterparty=counterparty)
+    return entries.aggregate(s=Sum("amount"))["s"] or Decimal("0.00")
 
 
 def receivables(on: date, *, counterparty=None) -> Owed:
-    """What customers (or one of them) owed on day ``on``: one query."""
+    """What customers (or one of them) owed on day ``on``, and their credit: two queries."""
     sums = owed_on(on, counterparty=counterparty).aggregate(
         total=Sum("due_k"), overdue=Sum("due_k", filter=Q(due_date__lt=on))
     )
-    return Owed(total=rubles(sums["total"]), overdue=rubles(sums["overdue"]))
+    return Owed(
+        total=rubles(sums["total"]),
+        overdue=rubles(sums["overdue"]),
+        credit=credit_on(on, counterparty=counterparty),
+    )
 
 
 def counterparty_debt(counterparty, on: date | None = None) -> Owed:

@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:pk>/delete/", views.invoice_delete, name="invoice_delete"),
     path("booking/<int:booking_pk>/prepayment/", views.booking_prepayment, name="booking_prepayment"),
     path("payments/", views.payment_list, name="payment_list"),
+    path("credit/<int:pk>/apply/", views.counterparty_apply_credit, name="counterparty_apply_credit"),
 ]
 
 # Bank statements (statement_views).

@@ -13,6 +13,7 @@ from django.db.models import Count, DecimalField, F, Prefetch, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -20,6 +21,7 @@ from arenda.billing import services
 from arenda.billing.filters import InvoiceFilter, PaymentFilter
 from arenda.billing.forms import CancelForm, InvoiceForm, LineFormSet, PaymentForm
 from arenda.billing.models import Invoice, InvoiceLine, Payment
+from arenda.billing.selectors import credit_on
 from arenda.bookings.models import Booking
 from arenda.core.money import format_rub, vat_rate_percent
 from arenda.core.permissions import require
@@ -123,6 +125,10 @@ def _render_detail(request, pk, *, cancel_form=None, payment_form=None, error=No
         "error": error,
         "overdue": invoice.is_overdue(),
         "history": history_entries(invoice),
+        # the customer's credit, offered for this invoice while it is owed
+        "credit": credit_on(timezone.localdate(), counterparty=invoice.counterparty)
+        if invoice.is_open() and can(request.user, Action.ADD, "payment")
+        else None,
     }
     return render(request, "billing/invoice_detail.html", context, status=status)
 
@@ -344,11 +350,42 @@ def booking_prepayment(request, booking_pk):
 
 
 # --- payments -------------------------------------------------------------------------------
+@require(Action.ADD, "payment")
+@require_POST
+def counterparty_apply_credit(request, pk):
+    """The counterparty's credit pays one of its open invoices (from its page or the
+    invoice's); back where the accountant came from."""
+    counterparty = get_object_or_404(Counterparty, pk=pk)
+    chosen = request.POST.get("invoice", "")
+    invoice = (
+        Invoice.objects.filter(pk=chosen, counterparty=counterparty).first()
+        if chosen.isascii() and chosen.isdigit() and len(chosen) < 19
+        else None
+    )
+    back = request.POST.get("next") or counterparty.get_absolute_url()
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        back = counterparty.get_absolute_url()
+    if invoice is None:
+        messages.error(request, _("Choose one of the counterparty's open invoices."))
+        return redirect(back)
+    try:
+        recorded = payments.credit_apply(counterparty=counterparty, invoice=invoice, by=request.user)
+    except (services.BillingRefused, ValidationError) as exc:
+        messages.error(request, getattr(exc, "detail", None) or " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("%(amount)s of the customer's credit paid %(invoice)s.")
+            % {"amount": format_rub(recorded.payment.amount), "invoice": invoice},
+        )
+    return redirect(back)
+
+
 @require(Action.VIEW, "payment")
 def payment_list(request):
     params = request.GET
     filterset = PaymentFilter.for_page(
-        params, queryset=Payment.objects.select_related("invoice__counterparty", "created_by")
+        params, queryset=Payment.objects.select_related("invoice__counterparty", "invoice__organization", "created_by")
     )
     qs, selected = filterset.qs, filterset.selected()
     total = qs.aggregate(s=Coalesce(Sum("amount"), ZERO))["s"]

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from arenda.billing.selectors import counterparty_debt
+from arenda.billing.selectors import counterparty_debt, open_invoices
 from arenda.bookings.dispatch_views import driver_telegram_context
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
@@ -49,7 +49,18 @@ def _debt_context(request, counterparty) -> dict:
     url = None
     if can(request.user, Action.VIEW, "report"):
         url = f"{reverse('reports:receivables')}?as_of={today:%Y-%m-%d}&counterparty={counterparty.pk}"
-    return {"debt": {"owed": counterparty_debt(counterparty, today), "today": today, "url": url}}
+    owed = counterparty_debt(counterparty, today)
+    may_apply = owed.credit > 0 and can(request.user, Action.ADD, "payment")
+    return {
+        "debt": {
+            "owed": owed,
+            "today": today,
+            "url": url,
+            # the credit goes to one of its open invoices, oldest first
+            "open_invoices": list(open_invoices(counterparty)) if may_apply else [],
+            "missing": counterparty.missing_requisites(),
+        }
+    }
 
 
 PAGES = [

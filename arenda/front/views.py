@@ -55,7 +55,7 @@ def _receivables(now, today) -> dict:
     """What customers owe today, counted as the receivables report counts it
     (``billing.selectors``): three queries however many invoices there are."""
     owed = receivables(today)
-    oldest = list(owed_on(today).select_related("counterparty").order_by("due_date", "date", "pk")[:5])
+    oldest = list(owed_on(today).select_related("counterparty", "organization").order_by("due_date", "date", "pk")[:5])
     for invoice in oldest:
         invoice.owed = rubles(invoice.due_k)
     stuck = Invoice.objects.filter(
@@ -65,6 +65,7 @@ def _receivables(now, today) -> dict:
     return {
         "unpaid": owed.total,
         "overdue": owed.overdue,
+        "credit": owed.credit,
         "oldest": oldest,
         "stuck": list(
             stuck.select_related("counterparty", "accounting_base").order_by("issued_at", "pk")[:10]

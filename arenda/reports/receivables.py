@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from arenda.billing.selectors import owed_on
+from arenda.billing.selectors import credit_on, owed_on
 from arenda.core.money import rubles
 from arenda.directory.models import Counterparty
 from arenda.reports.core import Column, ISODateField, Report, ReportForm, SelectedOnly
@@ -128,6 +128,8 @@ class ReceivablesReport(Report):
         totals["overtime"] = rubles(t["overtime_k"])
         totals["total"] = rubles(t["due_total_k"])
         totals["overdue"] = totals["total"] - totals["not_due"]
+        # what customers paid beyond their invoices: theirs to apply to later ones
+        totals["credit"] = credit_on(self.as_of, counterparty=self.data.get("counterparty"))
         return totals
 
     def invoice_rows(self, limit: int = 100) -> list[dict]:

@@ -184,3 +184,43 @@ def test_a_payment_whose_credit_was_spent_cannot_be_deleted():
     lone = pay(issued(customer), "20000.00").payment
     invoice = payment_delete(payment=lone, by=None)
     assert invoice.paid_amount == 0 and credit_balance(customer) == 0
+
+
+def test_the_credit_is_shown_everywhere_and_applied_from_the_pages(client, make_user):
+    """The counterparty's page, the invoice's page, the dashboard and the receivables report
+    show the same credit; the accountant applies it from the counterparty's page or the
+    invoice's."""
+    customer = f.CounterpartyFactory(name="ООО «Альфа»")
+    first, second = issued(customer), issued(customer, price="30000.00")
+    pay(first, "40000.00")  # 22 500 ₽ of credit
+    client.force_login(make_user(Role.ACCOUNTANT))
+    page = client.get(customer.get_absolute_url())
+    assert page.context["debt"]["owed"].credit == D("22500.00")
+    assert f'value="{second.pk}"' in page.content.decode()
+    assert client.get("/").context["receivables"]["credit"] == D("22500.00")
+    report = client.get("/reports/receivables/").context["totals"]
+    assert report["credit"] == D("22500.00")
+    invoice_page = client.get(second.get_absolute_url())
+    assert (
+        invoice_page.context["credit"] == D("22500.00")
+        and 'id="apply-credit"' in invoice_page.content.decode()
+    )
+    paid = client.post(
+        f"/invoices/credit/{customer.pk}/apply/", {"invoice": second.pk, "next": second.get_absolute_url()}
+    )
+    assert paid.status_code == 302 and paid["Location"] == second.get_absolute_url()
+    second.refresh_from_db()
+    assert second.paid_amount == D("22500.00") and credit_balance(customer) == 0
+    assert client.get(customer.get_absolute_url()).context["debt"]["owed"].credit == 0
+    stranger = issued()
+    refused = client.post(f"/invoices/credit/{customer.pk}/apply/", {"invoice": stranger.pk})
+    assert refused.status_code == 302 and stranger.payments.count() == 0
+
+
+def test_a_manager_sees_the_credit_but_does_not_apply_it(client, make_user):
+    customer = f.CounterpartyFactory()
+    pay(issued(customer), "20000.00")
+    client.force_login(make_user(Role.MANAGER))
+    page = client.get(customer.get_absolute_url())
+    assert page.context["debt"]["owed"].credit == D("2500.00") and not page.context["debt"]["open_invoices"]
+    assert client.post(f"/invoices/credit/{customer.pk}/apply/", {"invoice": 1}).status_code == 403

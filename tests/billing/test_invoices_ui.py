@@ -369,3 +369,14 @@ def test_the_admin_only_shows_invoices_and_payments(ui, role):
         assert client.get(f"/admin/billing/{model}/{pk}/change/").status_code == 200
         assert client.get(f"/admin/billing/{model}/add/").status_code == 403
         assert client.post(f"/admin/billing/{model}/{pk}/delete/", {"post": "yes"}).status_code == 403
+
+
+def test_each_legal_entity_numbers_its_own_invoices_and_the_lists_say_whose(client, make_user):
+    """Two legal entities, one numbering each: the list showed «№ 1» twice with nothing saying
+    which entity issued which."""
+    ours = [f.OrganizationFactory(name="Кран-Сервис"), f.OrganizationFactory(name="Спецтехника-М")]
+    invoices = [f.InvoiceFactory(issued=True, organization=org) for org in ours]
+    assert [i.number for i in invoices] == ["1", "1"]
+    client.force_login(make_user(Role.ACCOUNTANT))
+    page = client.get(reverse("billing:invoice_list"), {"q": "1"}).content.decode()
+    assert page.count("Кран-Сервис") >= 1 and page.count("Спецтехника-М") >= 1

@@ -207,7 +207,8 @@ def test_every_role_gets_the_pdf(client, make_user, role):
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
-    assert f'filename="Schet-{invoice.number}.pdf"' in response["Content-Disposition"]
+    name = f"Schet-{invoice.number}-{invoice.year}-{invoice.organization.inn}.pdf"  # which entity's № it is
+    assert f'filename="{name}"' in response["Content-Disposition"]
 
 
 def test_a_cancelled_invoice_does_not_print_and_strangers_are_sent_to_log_in(client, make_user):
