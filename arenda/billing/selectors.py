@@ -30,7 +30,9 @@ def newest_first(invoices) -> list[Invoice]:
     """Invoices as a page lists them: newest (by date; drafts, without one, first), with
     their counterparty."""
     return list(
-        invoices.select_related("counterparty", "organization").order_by(F("date").desc(nulls_first=True), "-pk")
+        invoices.select_related("counterparty", "organization").order_by(
+            F("date").desc(nulls_first=True), "-pk"
+        )
     )
 
 

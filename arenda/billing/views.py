@@ -385,7 +385,10 @@ def counterparty_apply_credit(request, pk):
 def payment_list(request):
     params = request.GET
     filterset = PaymentFilter.for_page(
-        params, queryset=Payment.objects.select_related("invoice__counterparty", "invoice__organization", "created_by")
+        params,
+        queryset=Payment.objects.select_related(
+            "invoice__counterparty", "invoice__organization", "created_by"
+        ),
     )
     qs, selected = filterset.qs, filterset.selected()
     total = qs.aggregate(s=Coalesce(Sum("amount"), ZERO))["s"]

@@ -55,7 +55,9 @@ def _receivables(now, today) -> dict:
     """What customers owe today, counted as the receivables report counts it
     (``billing.selectors``): three queries however many invoices there are."""
     owed = receivables(today)
-    oldest = list(owed_on(today).select_related("counterparty", "organization").order_by("due_date", "date", "pk")[:5])
+    oldest = list(
+        owed_on(today).select_related("counterparty", "organization").order_by("due_date", "date", "pk")[:5]
+    )
     for invoice in oldest:
         invoice.owed = rubles(invoice.due_k)
     stuck = Invoice.objects.filter(
