@@ -167,6 +167,7 @@ LOGOUT_REDIRECT_URL = "login"
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15, minimum=1) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "arenda.core.network.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "front/lockout.html"
 AXES_VERBOSE = False
@@ -208,6 +209,29 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 if env_bool("BEHIND_HTTPS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+
+def _trusted_proxies(raw: str):
+    """``TRUSTED_PROXIES``: how many reverse proxies stand in front of the app ("1"), or their
+    addresses and networks ("10.0.0.5,10.1.0.0/16"); unset, X-Forwarded-For is ignored
+    (``arenda/core/network.py``)."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    if raw.isdigit():
+        return int(raw)
+    import ipaddress
+
+    entries = tuple(entry.strip() for entry in raw.split(",") if entry.strip())
+    try:
+        for entry in entries:
+            ipaddress.ip_network(entry, strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}")
+    return entries
+
+
+TRUSTED_PROXIES = _trusted_proxies(env_str("TRUSTED_PROXIES"))
 
 # --- API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

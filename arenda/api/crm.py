@@ -23,10 +23,11 @@ from arenda.api.errors import validation_error_data
 from arenda.api.serializers import ModelCleanSerializer
 from arenda.core.models import User
 from arenda.core.money import to_money, vat_included
+from arenda.core.network import client_address
 from arenda.core.services import record_delete, record_update
 from arenda.crm import services
 from arenda.crm.filters import DealFilter, IntakeTokenFilter, LeadFilter
-from arenda.crm.intake import INTAKE_SOURCES, call_event_request, client_address, rate_limit_wait
+from arenda.crm.intake import INTAKE_SOURCES, call_event_request, rate_limit_wait
 from arenda.crm.models import Deal, DealComment, DealLine, IntakeToken, Lead, LeadMessage
 from arenda.crm.proposal import proposal_version, render_proposal_pdf, valid_until
 from arenda.crm.tokens import intake_token_accepts, intake_token_create, intake_token_revoke

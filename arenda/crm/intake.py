@@ -19,17 +19,6 @@ INTAKE_SOURCES = frozenset(Lead.Source.values) - {Lead.Source.MANUAL}
 RATE_WINDOW = 60  # seconds
 
 
-def client_address(request) -> str:
-    """The caller's address. Behind our reverse proxy (``BEHIND_HTTPS_PROXY``) every
-    request comes from the proxy, which appends the real client as the last entry of
-    X-Forwarded-For — the only entry a client cannot forge."""
-    if settings.SECURE_PROXY_SSL_HEADER:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").rsplit(",", 1)[-1].strip()
-        if forwarded:
-            return forwarded
-    return request.META.get("REMOTE_ADDR", "")
-
-
 def rate_limit_wait(source: str, ip: str) -> int:
     """Seconds the caller must wait; 0 while it is within ``INTAKE_RATE_LIMIT`` requests
     per minute for this source and address. Counts live in the cache, so several

@@ -18,9 +18,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from arenda.core.network import client_address
 from arenda.crm import services
 from arenda.crm.forms import PROPOSAL_FORMS
-from arenda.crm.intake import client_address, rate_limit_wait
+from arenda.crm.intake import rate_limit_wait
 from arenda.crm.models import Deal, ProposalResponse
 from arenda.crm.proposal import (
     proposal_context,
