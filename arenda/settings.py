@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "arenda.core.audit.AuditAddressMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -168,6 +169,8 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15, minimum=1) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_CLIENT_IP_CALLABLE = "arenda.core.network.client_address"
+# How long the audit trail of access (core/audit.py) keeps its events.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 730, minimum=30)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "front/lockout.html"
 AXES_VERBOSE = False
@@ -299,6 +302,7 @@ PERIODIC_JOBS = {
     "billing.push_due_invoices": (60, "arenda.billing.onec.push_due_invoices"),
     "billing.pull_1c_payments": (300, "arenda.flows.tasks.pull_1c_payments"),
     "bookings.close_settled_bookings": (600, "arenda.flows.tasks.close_settled_bookings"),
+    "core.purge_audit": (86400, "arenda.core.audit.purge_old_events"),
 }
 
 # --- Company-wide defaults ----------------------------------------------------------------------

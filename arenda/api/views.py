@@ -17,7 +17,7 @@ from arenda.api import serializers as s
 from arenda.api.filters import UserFilter
 from arenda.billing.models import Invoice
 from arenda.billing.services import credit_balance
-from arenda.core import user_services
+from arenda.core import audit, user_services
 from arenda.core.roles import Action, can
 from arenda.directory import filters
 from arenda.directory import models as m
@@ -273,5 +273,9 @@ class TokenView(APIView):
             )
         # A token login is a login: axes forgets the failures, last_login is updated.
         user_logged_in.send(sender=type(user), request=django_request, user=user)
-        token, _created = Token.objects.get_or_create(user=user)
+        token, created = Token.objects.get_or_create(user=user)
+        if created:
+            audit.record(
+                audit.Kind.API_TOKEN_ISSUED, by=user, target=user.get_username(), request=django_request
+            )
         return Response({"token": token.key})

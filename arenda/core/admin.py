@@ -2,10 +2,14 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from rest_framework.authtoken.admin import TokenAdmin
+from rest_framework.authtoken.models import TokenProxy
 from simple_history.admin import SimpleHistoryAdmin
 
-from arenda.core.models import CompanySettings, User
-from arenda.core.roles import Action, can, role_of
+from arenda.core import audit
+from arenda.core.models import AuditEvent, CompanySettings, User
+from arenda.core.roles import Action, can, has_special, role_of
+from arenda.core.user_services import access_of, audit_access_change
 
 
 class RoleAdminMixin:
@@ -51,6 +55,92 @@ class UserAdmin(RoleAdminMixin, DjangoUserAdmin, SimpleHistoryAdmin):
         (None, {"classes": ("wide",), "fields": ("username", "full_name", "role", "password1", "password2")}),
     )
     readonly_fields = ("last_login", "date_joined")
+
+    def save_model(self, request, obj, form, change):
+        before = access_of(User.objects.get(pk=obj.pk)) if change else {}
+        super().save_model(request, obj, form, change)
+        if change:
+            audit_access_change(before=before, user=obj, by=request.user)
+        else:
+            audit.record(
+                audit.Kind.USER_CREATED, by=request.user, target=obj.get_username(), **access_of(obj)
+            )
+
+    def delete_model(self, request, obj):
+        username = obj.get_username()
+        super().delete_model(request, obj)
+        audit.record(audit.Kind.USER_DELETED, by=request.user, target=username)
+
+    def delete_queryset(self, request, queryset):
+        names = list(queryset.values_list("username", flat=True))
+        super().delete_queryset(request, queryset)
+        for username in names:
+            audit.record(audit.Kind.USER_DELETED, by=request.user, target=username)
+
+
+class ManageUsersOnly:
+    """Only who manages users (the administrator) opens it."""
+
+    def has_module_permission(self, request):
+        return has_special(request.user, "manage_users")
+
+    def has_view_permission(self, request, obj=None):
+        return has_special(request.user, "manage_users")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ManageUsersOnly, admin.ModelAdmin):
+    """The audit trail of access: read and filtered, never changed."""
+
+    list_display = ("at", "kind", "username", "address", "target", "summary")
+    list_filter = ("kind", "at")
+    search_fields = ("username", "address", "target", "summary")
+    date_hierarchy = "at"
+    list_per_page = 100
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+admin.site.unregister(TokenProxy)
+
+
+@admin.register(TokenProxy)
+class AuditedTokenAdmin(ManageUsersOnly, TokenAdmin):
+    """API tokens: issuing and revoking one here is an audit event too."""
+
+    def has_add_permission(self, request):
+        return has_special(request.user, "manage_users")
+
+    def has_delete_permission(self, request, obj=None):
+        return has_special(request.user, "manage_users")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        audit.record(audit.Kind.API_TOKEN_ISSUED, by=request.user, target=obj.user.get_username())
+
+    def delete_model(self, request, obj):
+        username = obj.user.get_username()
+        super().delete_model(request, obj)
+        audit.record(audit.Kind.API_TOKEN_REVOKED, by=request.user, target=username)
+
+    def delete_queryset(self, request, queryset):
+        names = list(queryset.values_list("user__username", flat=True))
+        super().delete_queryset(request, queryset)
+        for username in names:
+            audit.record(audit.Kind.API_TOKEN_REVOKED, by=request.user, target=username)
 
 
 @admin.register(CompanySettings)

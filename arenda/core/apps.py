@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from arenda.core import audit
 from arenda.core.sqlite import install_unicode_like
 
 
@@ -11,3 +12,4 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         install_unicode_like()
+        audit.connect()

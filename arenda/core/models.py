@@ -139,3 +139,44 @@ class PeriodicJob(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class AuditEvent(models.Model):
+    """One access or security event: who did what, when, from which address (``core/audit.py``
+    writes them; nothing changes one after — the admin reads and filters them, and they are
+    purged after ``AUDIT_RETENTION_DAYS``)."""
+
+    class Kind(models.TextChoices):
+        SIGN_IN = "sign_in", _("Signed in")
+        SIGN_IN_FAILED = "sign_in_failed", _("Sign-in failed")
+        SIGN_OUT = "sign_out", _("Signed out")
+        API_TOKEN_ISSUED = "api_token_issued", _("API token issued")
+        API_TOKEN_REVOKED = "api_token_revoked", _("API token revoked")
+        USER_CREATED = "user_created", _("User created")
+        USER_ACCESS_CHANGED = "user_access_changed", _("User's role or rights changed")
+        USER_DELETED = "user_deleted", _("User deleted")
+        ACCOUNTING_BASE_CHANGED = "accounting_base_changed", _("1C base changed")
+        INTAKE_TOKEN_CREATED = "intake_token_created", _("Intake token created")
+        INTAKE_TOKEN_REVOKED = "intake_token_revoked", _("Intake token revoked")
+        PAY_CHANGED = "pay_changed", _("Driver's pay changed")
+        REPORT_EXPORTED = "report_exported", _("Report with pay exported")
+
+    at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+    kind = models.CharField(_("event"), max_length=32, choices=Kind.choices, db_index=True)
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Who it was for a failed sign-in (no user), or the user's name as it was then.
+    username = models.CharField(_("user name"), max_length=150, blank=True)
+    address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    target = models.CharField(_("object"), max_length=200, blank=True)
+    summary = models.CharField(_("what"), max_length=500, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.username}"

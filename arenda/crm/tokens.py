@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from arenda.core import audit
 from arenda.core.services import record_create
 from arenda.crm.models import IntakeToken
 
@@ -34,6 +35,12 @@ def intake_token_create(*, name: str, source: str = "", by) -> tuple[IntakeToken
         },
         by=by,
     )
+    audit.record(
+        audit.Kind.INTAKE_TOKEN_CREATED,
+        by=by,
+        target=f"{token.name} ({token.prefix}…)",
+        source=token.source or "*",
+    )
     return token, plain
 
 
@@ -46,6 +53,7 @@ def intake_token_revoke(*, token: IntakeToken, by) -> IntakeToken:
         if getattr(by, "is_authenticated", False):
             token._history_user = by
         token.save(update_fields=["is_active", "revoked_at", "updated_at"])
+        audit.record(audit.Kind.INTAKE_TOKEN_REVOKED, by=by, target=f"{token.name} ({token.prefix}…)")
     return token
 
 

@@ -14,6 +14,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from arenda.core import audit
 from arenda.reports import xlsxstream
 from arenda.reports.core import report_queries
 
@@ -61,9 +62,23 @@ def _csv_value(value, decimal_comma: bool):
     return neutralise(str(value))
 
 
+def _audit_pay(report, kind: str) -> None:
+    """An export that carries drivers' pay is an audit event (who took the pay out, when)."""
+    if report.show_pay and any(column.key in report.pay_keys for column in report.visible_columns):
+        audit.record(
+            audit.Kind.REPORT_EXPORTED,
+            by=report.user,
+            target=type(report).__name__,
+            summary=f"{kind} {report.period_query()}".strip(),
+            format=kind,
+            query={key: str(value) for key, value in report.data.items() if value not in (None, "")},
+        )
+
+
 def csv_response(report, *, keys_in_header: bool = False) -> StreamingHttpResponse:
     """UTF-8 with a BOM (Excel reads it as UTF-8); ``sep=semicolon`` writes ; and decimal
     commas, as Excel in a Russian locale expects."""
+    _audit_pay(report, "csv")
     semicolon = report.data.get("sep") == "semicolon"
     delimiter = ";" if semicolon else ","
     columns = report.visible_columns
@@ -152,6 +167,7 @@ def xlsx_chunks(report, *, keys_in_header: bool = False):
 
 
 def xlsx_response(report, *, keys_in_header: bool = False) -> StreamingHttpResponse:
+    _audit_pay(report, "xlsx")
     response = StreamingHttpResponse(
         xlsx_chunks(report, keys_in_header=keys_in_header),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -76,5 +76,6 @@ def test_every_declared_job_names_a_task():
         "billing.push_due_invoices",
         "billing.pull_1c_payments",
         "bookings.close_settled_bookings",
+        "core.purge_audit",
     }
     assert all(callable(job.task.enqueue) for job in jobs.values())
