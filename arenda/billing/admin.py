@@ -3,10 +3,9 @@ and the 1C state change only through the billing services (the invoice pages and
 API), so nothing is added, changed or deleted here."""
 
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
 from arenda.billing.models import Invoice, InvoiceLine, Payment
-from arenda.core.admin import RoleAdminMixin
+from arenda.core.admin import HistoryAdmin, RoleAdminMixin
 
 
 class ReadOnlyAdmin(RoleAdminMixin):
@@ -43,7 +42,7 @@ class PaymentInline(admin.TabularInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+class InvoiceAdmin(ReadOnlyAdmin, HistoryAdmin):
     resource = "invoice"
     list_display = (
         "__str__",
@@ -64,7 +63,7 @@ class InvoiceAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+class PaymentAdmin(ReadOnlyAdmin, HistoryAdmin):
     resource = "payment"
     list_display = ("date", "amount", "source", "reference", "invoice", "payer")
     list_filter = ("source",)

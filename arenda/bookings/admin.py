@@ -4,14 +4,13 @@ unit, driver, times and status are read-only here. On PostgreSQL the exclusion
 constraint would refuse an overlap from here anyway."""
 
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
 from arenda.bookings.models import Booking, CalendarFeed, SupplyOrder
-from arenda.core.admin import RoleAdminMixin
+from arenda.core.admin import HistoryAdmin, RoleAdminMixin
 
 
 @admin.register(Booking)
-class BookingAdmin(RoleAdminMixin, SimpleHistoryAdmin):
+class BookingAdmin(RoleAdminMixin, HistoryAdmin):
     resource = "booking"
     list_display = ("id", "deal", "equipment_type", "start", "end", "unit", "driver", "status")
     list_filter = ("status", "equipment_type")
@@ -44,7 +43,7 @@ class BookingAdmin(RoleAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(SupplyOrder)
-class SupplyOrderAdmin(RoleAdminMixin, SimpleHistoryAdmin):
+class SupplyOrderAdmin(RoleAdminMixin, HistoryAdmin):
     resource = "supply_order"
     list_display = ("id", "booking", "supplier", "unit_plate", "driver_name", "cost_per_hour", "status")
     list_filter = ("status", "supplier")

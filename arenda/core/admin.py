@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from rest_framework.authtoken.admin import TokenAdmin
@@ -33,6 +34,17 @@ class RoleAdminMixin:
         return can(request.user, Action.DELETE, self.resource)
 
 
+class HistoryAdmin(SimpleHistoryAdmin):
+    """django-simple-history's admin, with a version page that answers 404 for an address
+    that is not a version (a relative link on the page, such as the user form's
+    «../password/», would otherwise reach it and fail with a 500)."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if not str(version_id).isdigit():
+            raise Http404
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
 # Any active user with a role may open the admin; what they see there follows the matrix.
 admin.site.has_permission = lambda request: role_of(request.user) is not None
 admin.site.site_header = _("Arenda administration")
@@ -40,7 +52,7 @@ admin.site.site_title = _("Arenda")
 
 
 @admin.register(User)
-class UserAdmin(RoleAdminMixin, DjangoUserAdmin, SimpleHistoryAdmin):
+class UserAdmin(RoleAdminMixin, DjangoUserAdmin, HistoryAdmin):
     resource = "user"
     list_display = ("username", "full_name", "role", "is_active", "last_login")
     list_filter = ("role", "is_active")
@@ -144,7 +156,7 @@ class AuditedTokenAdmin(ManageUsersOnly, TokenAdmin):
 
 
 @admin.register(CompanySettings)
-class CompanySettingsAdmin(RoleAdminMixin, SimpleHistoryAdmin):
+class CompanySettingsAdmin(RoleAdminMixin, HistoryAdmin):
     resource = "company_settings"
     list_display = ("__str__", "transit_buffer_minutes")
 

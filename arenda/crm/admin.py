@@ -1,12 +1,11 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
-from arenda.core.admin import RoleAdminMixin
+from arenda.core.admin import HistoryAdmin, RoleAdminMixin
 from arenda.crm.models import Deal, ProposalResponse
 
 
 @admin.register(Deal)
-class DealAdmin(RoleAdminMixin, SimpleHistoryAdmin):
+class DealAdmin(RoleAdminMixin, HistoryAdmin):
     resource = "deal"
     list_display = ("title", "counterparty", "manager", "stage", "created_at")
     list_filter = ("stage", "manager")

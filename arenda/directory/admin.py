@@ -2,16 +2,15 @@
 the admin validates and records history exactly like the API and the UI."""
 
 from django.contrib import admin, messages
-from simple_history.admin import SimpleHistoryAdmin
 
-from arenda.core.admin import RoleAdminMixin
+from arenda.core.admin import HistoryAdmin, RoleAdminMixin
 from arenda.core.roles import Action, can, has_special
 from arenda.core.services import RecordInUse
 from arenda.directory import models as m
 from arenda.directory.services import SERVICES
 
 
-class ServiceAdmin(RoleAdminMixin, SimpleHistoryAdmin):
+class ServiceAdmin(RoleAdminMixin, HistoryAdmin):
     def save_model(self, request, obj, form, change):
         create, update, _delete = SERVICES[type(obj)]
         data = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}

@@ -80,3 +80,12 @@ def test_admin_saves_through_the_service_with_history():
     assert unit.plate == "А777АА77"
     assert unit.history.first().history_user.role == Role.MANAGER
     assert can(unit.history.first().history_user, "change", "unit")
+
+
+def test_a_history_address_that_is_not_a_version_is_404_not_500():
+    """The user's version page links «../password/», which lands on history/password/."""
+    user = UserFactory()
+    client = _client(Role.ADMIN)
+    assert client.get(f"/admin/core/user/{user.pk}/history/password/").status_code == 404
+    version = user.history.first()
+    assert client.get(f"/admin/core/user/{user.pk}/history/{version.history_id}/").status_code == 200
