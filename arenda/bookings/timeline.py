@@ -44,7 +44,7 @@ def _hm(moment: datetime) -> str:
 
 
 class Span:
-    """Percent positions of [start, end) clipped to the board, as CSS-ready strings."""
+    """Percent positions of [start, end) clipped to the board, as strings for SVG's x and width."""
 
     def __init__(self, start: datetime, end: datetime):
         self.start, self.total = start, (end - start).total_seconds()
@@ -158,7 +158,9 @@ def build_timeline(*, start: date, days: int, by: str, today: date, now: datetim
     return {
         "groups": groups,
         "columns": columns,
-        "weekends": [f"{i / days:.5f}" for i, c in enumerate(columns) if c["weekend"]],
+        # Percent positions, like the bars': the template draws them as SVG, no inline style.
+        "weekends": [f"{i * 100 / days:.3f}" for i, c in enumerate(columns) if c["weekend"]],
+        "day_width": f"{100 / days:.3f}",
         "today_at": span(now, now + timedelta(seconds=1))[0] if range_start <= now < range_end else None,
         "start": start,
         "days": days,

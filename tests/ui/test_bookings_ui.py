@@ -262,7 +262,7 @@ def test_timeline_shows_bars_and_maintenance(client, login, reserved):
     start = timezone.localtime(reserved.start).date().isoformat()
     page = client.get(reverse("bookings:timeline") + f"?start={start}").content.decode()
     assert f'href="{reserved.get_absolute_url()}"' in page and "tl-mnt" in page and "ТО-2" in page
-    assert 'style="left:0.000%' not in page  # the booking starts at 08:00, not midnight
+    assert '<svg x="0.000%' not in page  # the bar: the booking starts at 08:00, not midnight
     drivers = client.get(reverse("bookings:timeline") + f"?start={start}&by=driver").content.decode()
     assert reserved.driver.full_name in drivers and reserved.get_absolute_url() in drivers
 
