@@ -38,8 +38,10 @@ if not SECRET_KEY:
     SECRET_KEY = "arenda-insecure-test-key" if TESTING else _installation_secret(DATA_DIR / "secret_key")
 
 # Key for secrets stored in the database (1C passwords). Kept outside the database so
-# that a dump alone does not reveal them; derived from SECRET_KEY when not given.
-ENCRYPTION_KEY = env_str("ENCRYPTION_KEY", SECRET_KEY)
+# that a dump alone does not reveal them; derived from SECRET_KEY when not given — then a
+# backup of DATA_DIR holds both, and a system check says so (``arenda/core/checks.py``).
+ENCRYPTION_KEY_SET = bool(env_str("ENCRYPTION_KEY"))
+ENCRYPTION_KEY = env_str("ENCRYPTION_KEY") or SECRET_KEY
 
 ALLOWED_HOSTS = env_list(
     "ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"] if DEBUG or TESTING else []
@@ -64,6 +66,7 @@ INSTALLED_APPS = [
     "template_partials",
     "simple_history",
     "axes",
+    "csp",
     "django_tasks",
     "django_tasks_db",
     "arenda.core",
@@ -81,6 +84,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -205,13 +210,76 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 
 # --- Security ------------------------------------------------------------------------------
+# Every header the app sends is listed in docs/security.md.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Links customers open (the КП link) carry a token in the path: never send it elsewhere.
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 if env_bool("BEHIND_HTTPS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if SESSION_COOKIE_SECURE:
+    # Served over HTTPS: browsers are told to keep to it, plain HTTP is redirected.
+    SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", False)
+    SECURE_SSL_REDIRECT = env_bool("SSL_REDIRECT", True)
+# Adding a domain to the browsers' preload list is its owner's decision (HSTS_PRELOAD=1),
+# so ``check --deploy`` does not ask for it.
+SILENCED_SYSTEM_CHECKS = [] if env_bool("HSTS_PRELOAD", False) else ["security.W021"]
+
+# Content-Security-Policy (django-csp): scripts and styles only from our static files, no
+# inline ones, no eval; htmx is configured to match (front/templates/base.html). With
+# CSP_REPORT_ONLY=1 the policy reports without blocking (to try a change on a live site);
+# violations are logged by /csp-report/ either way.
+_CSP = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # One inline style attribute is allowed by its hash: «border-top: 0» in
+        # django-simple-history's admin history page (simple_history/object_history_list.html).
+        "style-src-attr": ["'unsafe-hashes'", "'sha256-XMXSevYjgSjXgRafBFDvtjwX+yyWLrxfso9DcNZ9UXM='"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "report-uri": ["/csp-report/"],
+    }
+}
+if env_bool("CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY = None, _CSP
+else:
+    CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP, None
+
+# Permissions-Policy (django-permissions-policy): no page of the app uses these.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "fullscreen",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
+}
+
+# The debug page and error reports mask credentials in URLs and *_TOKEN/_PASSWORD/_KEY.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "arenda.core.errors.MaskingExceptionReporterFilter"
 
 
 def _trusted_proxies(raw: str):
@@ -243,6 +311,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["arenda.core.permissions.RolePermission"],
+    # JSON only: the interactive docs are /api/docs/ (DRF's browsable pages carry inline
+    # styles the Content-Security-Policy refuses, and forms a second way into the data).
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "arenda.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
@@ -262,7 +333,6 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     # Choice sets used by several fields get one name in the schema.

@@ -1,7 +1,7 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from arenda.core import audit
+from arenda.core import audit, checks
 from arenda.core.sqlite import install_unicode_like
 
 
@@ -13,3 +13,4 @@ class CoreConfig(AppConfig):
     def ready(self):
         install_unicode_like()
         audit.connect()
+        checks.register_all()
