@@ -7,6 +7,9 @@ from arenda.api.telegram import telegram_webhook
 
 telegram_urls = ([path("webhook/", telegram_webhook, name="telegram-webhook")], "messaging")
 
+handler404 = "arenda.api.errors.page_not_found"
+handler500 = "arenda.api.errors.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

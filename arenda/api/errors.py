@@ -1,12 +1,17 @@
 """One error shape for the whole API: ``{"field": [messages]}`` for invalid input, and
-``{"detail", "code", …}`` for everything else (``docs/api.md``, "Errors")."""
+``{"detail", "code", …}`` for everything else (``docs/api.md``, "Errors") — also when no
+route matched (``GET deals/abc/comments/``: the routes take integer ids) or the server
+failed: Django's error handlers (``arenda/urls.py``) answer JSON under ``/api/`` and the
+templates of ``front/templates`` (404.html, 500.html) elsewhere."""
 
 import logging
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
+from django.http import JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -18,6 +23,8 @@ from arenda.core.services import RecordInUse
 from arenda.crm.services import FunnelRefused
 
 log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
 
 
 def validation_error_data(exc: DjangoValidationError) -> dict:
@@ -69,3 +76,15 @@ def exception_handler(exc, context):
     elif isinstance(response.data, dict) and "detail" in response.data and "code" not in response.data:
         response.data["code"] = getattr(response.data["detail"], "code", None) or "error"
     return response
+
+
+def page_not_found(request, exception):
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": _("Not found."), "code": "not_found"}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": _("A server error occurred."), "code": "error"}, status=500)
+    return defaults.server_error(request)

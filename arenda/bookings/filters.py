@@ -11,7 +11,7 @@ from django_filters import rest_framework as df
 from arenda.bookings.models import Booking, SupplyOrder, Waybill
 from arenda.core.search import Search
 from arenda.directory.models import Counterparty, Driver, Unit
-from arenda.front.filters import ListFilterSet, SearchFilter
+from arenda.front.filters import IsoDateTimeFilter, ListFilterSet, SearchFilter
 
 
 def day_start(day):
@@ -34,9 +34,9 @@ class BookingFilter(ListFilterSet):
     counterparty = df.ModelChoiceFilter(
         label=_("Customer"), field_name="deal__counterparty", queryset=Counterparty.objects.all()
     )
-    start_after = df.IsoDateTimeFilter(field_name="start", lookup_expr="gte")
-    start_before = df.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
-    end_after = df.IsoDateTimeFilter(field_name="end", lookup_expr="gt")
+    start_after = IsoDateTimeFilter(field_name="start", lookup_expr="gte")
+    start_before = IsoDateTimeFilter(field_name="start", lookup_expr="lt")
+    end_after = IsoDateTimeFilter(field_name="end", lookup_expr="gt")
     # Whole days: the bookings that overlap them (the page's «from» and «to»).
     period_from = df.DateFilter(method="overlap_from", label=_("from"))
     period_to = df.DateFilter(method="overlap_to", label=_("to"))

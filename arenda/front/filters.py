@@ -8,16 +8,18 @@ always had (``?q=``, ``?active=1``): ``page_params`` maps them to the filters, a
 that does not validate is left out, so the page shows the list without that filter.
 """
 
-from datetime import date
+from datetime import UTC, date
 from typing import ClassVar
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db import models
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from django_filters.constants import EMPTY_VALUES
+from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import FilterSet
 
 from arenda.core.search import Search
@@ -48,6 +50,27 @@ class SearchFilter(django_filters.CharFilter):
         if value in EMPTY_VALUES:
             return qs
         return qs.filter(self.search.q(value))
+
+
+class BoundedIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 moment that the database can hold: «0001-01-01T00:00:00+14:00» parses,
+    but in UTC it falls before year 1 — an error naming the parameter, not a 500."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None:
+            return moment
+        try:
+            moment.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError(
+                _("Enter a date and time between years 1 and 9999."), code="invalid"
+            ) from None
+        return moment
+
+
+class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = BoundedIsoDateTimeField
 
 
 class ListFilterSet(FilterSet):
