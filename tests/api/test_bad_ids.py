@@ -38,7 +38,10 @@ def test_a_non_integer_id_is_404(api, method, path):
 
 def test_an_unknown_api_address_answers_json_and_a_page_answers_html(client):
     api_answer = client.get("/api/v1/no-such-thing/")
-    assert api_answer.status_code == 404 and api_answer.json() == {"detail": "Не найдено.", "code": "not_found"}
+    assert api_answer.status_code == 404 and api_answer.json() == {
+        "detail": "Не найдено.",
+        "code": "not_found",
+    }
     page = client.get("/no-such-page/")
     assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
 
