@@ -3,6 +3,8 @@ become leads, «Принял» presses acknowledge orders, drivers bind their ch
 hours. Reading the call is the adapter's (``integrations/messaging/webhook.py``), what it
 sets off is ``flows/telegram.py``'s."""
 
+import logging
+
 from django.db import transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -10,6 +12,8 @@ from django.views.decorators.http import require_POST
 
 from arenda.flows import telegram
 from arenda.integrations.messaging import webhook
+
+log = logging.getLogger(__name__)
 
 
 @csrf_exempt
@@ -20,7 +24,10 @@ def telegram_webhook(request):
     try:
         update = webhook.read_update(request.body)
     except webhook.BadUpdate as exc:
-        return JsonResponse({"detail": str(exc)}, status=400)
+        # Telegram redelivers every call not answered 2xx: a body that is not an update
+        # is logged and dropped, or it would come back forever.
+        log.warning("telegram webhook: ignored a call that is not an update (%s): %.200r", exc, request.body)
+        return JsonResponse({"ok": True, "ignored": str(exc)})
     with transaction.atomic():
         if not webhook.first_time(update):
             return JsonResponse({"ok": True})

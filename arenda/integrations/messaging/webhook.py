@@ -7,7 +7,8 @@ Telegram is told about the webhook's URL with ``manage.py telegram_webhook <url>
 also gives it ``TELEGRAM_WEBHOOK_SECRET``; every call must carry that secret in
 ``X-Telegram-Bot-Api-Secret-Token`` — without it anyone could forge a customer or an
 acknowledgement. Each ``update_id`` is handled once: a redelivered update is a no-op.
-An update we cannot use is still answered 200, or Telegram would redeliver it forever;
+An update we cannot use — even a body that is not an update at all — is still answered
+200 (and logged), or Telegram would redeliver it forever;
 an unexpected error answers 500 and rolls back, so Telegram's redelivery retries it.
 """
 
@@ -24,7 +25,7 @@ from arenda.integrations.messaging.models import TelegramUpdate
 
 
 class BadUpdate(ValueError):
-    """Not an update Telegram would send (the webhook answers 400)."""
+    """Not an update Telegram would send (the webhook logs it and answers 200 all the same)."""
 
 
 def _object(value) -> dict:
