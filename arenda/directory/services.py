@@ -1,6 +1,6 @@
 """Writes of reference data. Views, API, admin, commands and tasks all call these."""
 
-from datetime import date
+from datetime import date, datetime, time
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -129,6 +129,27 @@ def _record_pay(driver: Driver, *, old, new, valid_from: date, by) -> None:
     )
 
 
+def _check_backdated(driver: Driver, valid_from: date) -> None:
+    """A pay may start on an earlier day only before the driver's first trip recorded from
+    that day on: a recorded waybill keeps the pay it was recorded with, so a new pay starting
+    before it would silently not apply to it."""
+    if valid_from >= timezone.localdate():
+        return
+    start = datetime.combine(valid_from, time.min, tzinfo=timezone.get_current_timezone())
+    # Waybills point at drivers (bookings.Waybill.driver, related_name "waybills").
+    last = driver.waybills.filter(started_at__gte=start).order_by("-started_at").first()
+    if last is not None:
+        raise ValidationError(
+            {
+                "hourly_pay_from": _(
+                    "A trip on %(day)s is already recorded at the current pay: the new pay may start "
+                    "the day after it at the earliest."
+                )
+                % {"day": f"{timezone.localtime(last.started_at):%d.%m.%Y}"}
+            }
+        )
+
+
 @transaction.atomic
 def driver_create(*, by, **data) -> Driver:
     valid_from = data.pop("hourly_pay_from", None)
@@ -150,6 +171,7 @@ def driver_update(*, instance: Driver, by, **data) -> Driver:
     driver = record_update(driver, data=data, by=by)
     if pay_changes:
         valid_from = _pay_from(valid_from)
+        _check_backdated(driver, valid_from)
         created = timezone.localdate(driver.created_at)
         if not driver.pay_rates.exists() and valid_from > created:
             # the pay before this change, from the driver's first day

@@ -160,3 +160,23 @@ def test_the_schema_still_describes_the_pay_fields(api):
     schema = api(Role.MANAGER).get("/api/schema/?format=json")
     assert schema.status_code == 200 and "hourly_pay" in schema.content.decode()
     assert "hourly_pay_from" in schema.content.decode()
+
+
+def test_a_pay_may_not_start_before_a_trip_already_recorded_at_the_old_pay(api):
+    waybill = f.WaybillFactory(
+        hourly_pay=Decimal("600"), started_at=timezone.now() - timedelta(days=5), driver=f.DriverFactory()
+    )
+    driver = waybill.driver
+    client = api(Role.ACCOUNTANT)
+    too_early = (timezone.localdate() - timedelta(days=6)).isoformat()
+    response = client.patch(
+        f"/api/v1/drivers/{driver.pk}/", {"hourly_pay": "900.00", "hourly_pay_from": too_early}, format="json"
+    )
+    assert response.status_code == 400 and "hourly_pay_from" in response.json()
+    driver.refresh_from_db()
+    assert driver.hourly_pay != Decimal("900")
+    after = (timezone.localdate() - timedelta(days=4)).isoformat()
+    response = client.patch(
+        f"/api/v1/drivers/{driver.pk}/", {"hourly_pay": "900.00", "hourly_pay_from": after}, format="json"
+    )
+    assert response.status_code == 200, response.json()
