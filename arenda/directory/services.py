@@ -115,8 +115,16 @@ def _pay_from(value: date | None) -> date:
 
 
 def _record_pay(driver: Driver, *, old, new, valid_from: date, by) -> None:
-    """A new rate from ``valid_from`` on, written to the rates and the audit trail."""
-    DriverPayRate.objects.create(driver=driver, hourly_pay=new, valid_from=valid_from, created_by=by)
+    """A new rate from ``valid_from`` on, written to the rates and (unless it is a new
+    driver's zero) the audit trail."""
+    DriverPayRate.objects.create(
+        driver=driver,
+        hourly_pay=new,
+        valid_from=valid_from,
+        created_by=by if getattr(by, "pk", None) else None,
+    )
+    if old is None and not new:
+        return
     audit.record(
         audit.Kind.PAY_CHANGED,
         by=by,

@@ -180,3 +180,30 @@ def test_a_pay_may_not_start_before_a_trip_already_recorded_at_the_old_pay(api):
         f"/api/v1/drivers/{driver.pk}/", {"hourly_pay": "900.00", "hourly_pay_from": after}, format="json"
     )
     assert response.status_code == 200, response.json()
+
+
+def test_the_admin_creates_a_driver_with_pay_from_a_date(api):
+    client = api(Role.ADMIN)  # the accountant changes drivers but does not create them
+    start = timezone.localdate() + timedelta(days=2)
+    response = client.post(
+        "/api/v1/drivers/",
+        {
+            "full_name": "Пётр",
+            "phone": "+79157654321",
+            "hourly_pay": "900.00",
+            "hourly_pay_from": start.isoformat(),
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    rate = DriverPayRate.objects.get()
+    assert (rate.hourly_pay, rate.valid_from, rate.created_by) == (Decimal("900"), start, client.user)
+    assert AuditEvent.objects.get(kind=AuditEvent.Kind.PAY_CHANGED).details["old"] is None
+
+
+def test_a_new_driver_without_pay_is_no_pay_event(api):
+    response = api(Role.MANAGER).post(
+        "/api/v1/drivers/", {"full_name": "Пётр", "phone": "+79157654321"}, format="json"
+    )
+    assert response.status_code == 201
+    assert not AuditEvent.objects.filter(kind=AuditEvent.Kind.PAY_CHANGED).exists()
