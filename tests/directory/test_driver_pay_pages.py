@@ -155,3 +155,33 @@ def test_the_admin_sets_the_pay_right_where_roles_are_set(ui, make_user):
     manager = make_user(Role.MANAGER)
     html = ui(Role.ADMIN).get(f"/admin/core/user/{manager.pk}/change/").content.decode()
     assert 'name="may_see_driver_pay"' in html
+
+
+def _admin_post(client, driver, **changes):
+    data = {
+        "full_name": driver.full_name,
+        "phone": driver.phone,
+        "employment": driver.employment,
+        "license_number": "",
+        "license_valid_until": "",
+        "is_active": "on",
+        "notes": "",
+        **changes,
+    }
+    return client.post(f"/admin/directory/driver/{driver.pk}/change/", data)
+
+
+def test_a_manager_saving_the_admin_form_keeps_the_pay(ui, driver):
+    response = _admin_post(ui(Role.MANAGER), driver, notes="ночные", hourly_pay="1.00")
+    assert response.status_code == 302, response.content.decode()[:1000]
+    driver.refresh_from_db()
+    assert (driver.notes, driver.hourly_pay) == ("ночные", NEW_PAY)
+
+
+def test_the_accountant_changes_the_pay_in_the_admin_from_today(ui, driver):
+    client = ui(Role.ACCOUNTANT)
+    response = _admin_post(client, driver, hourly_pay="50000.00")
+    assert response.status_code == 302, response.content.decode()[:1000]
+    rate = DriverPayRate.objects.get(hourly_pay=Decimal("50000"))
+    assert rate.valid_from == timezone.localdate() and rate.created_by == client.user
+    assert AuditEvent.objects.filter(kind=AuditEvent.Kind.PAY_CHANGED, user=client.user).exists()
