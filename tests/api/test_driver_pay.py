@@ -10,11 +10,13 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from arenda.bookings.models import Waybill
 from arenda.core.models import AuditEvent
 from arenda.core.roles import Role
 from arenda.directory.models import Driver, DriverPayRate
 from arenda.directory.selectors import pay_rate_on
 from tests import factories as f
+from tests.bookings.test_waybills import as_json, job, sheet
 
 pytestmark = pytest.mark.django_db
 
@@ -207,3 +209,21 @@ def test_a_new_driver_without_pay_is_no_pay_event(api):
     )
     assert response.status_code == 201
     assert not AuditEvent.objects.filter(kind=AuditEvent.Kind.PAY_CHANGED).exists()
+
+
+@pytest.mark.parametrize("starts_days_ago, expected", [(1, "800.00"), (0, "500.00")])
+def test_a_recorded_waybill_takes_the_rate_valid_on_its_trips_date(api, starts_days_ago, expected):
+    booking = job(pay="500.00")  # its trip was yesterday
+    driver = booking.driver
+    Driver.objects.filter(pk=driver.pk).update(created_at=timezone.now() - timedelta(days=30))
+    driver.history.update(history_date=timezone.now() - timedelta(days=30))
+    from_day = timezone.localdate(booking.start) + timedelta(days=1 - starts_days_ago)
+    response = api(Role.ACCOUNTANT).patch(
+        f"/api/v1/drivers/{driver.pk}/", {"hourly_pay": "800.00", "hourly_pay_from": from_day.isoformat()}
+    )
+    assert response.status_code == 200, response.json()
+    response = api(Role.MANAGER).post(
+        f"/api/v1/bookings/{booking.pk}/waybill/", as_json(sheet(booking)), format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert Waybill.objects.get().hourly_pay == Decimal(expected)
