@@ -317,8 +317,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "arenda.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        # Django-filter's and DRF's, refusing pay to whoever may not see it (docs/permissions.md)
+        "arenda.api.filters.FilterBackend",
+        "arenda.api.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "arenda.api.errors.exception_handler",
@@ -394,6 +395,8 @@ TELEGRAM_API_URL = env_str("TELEGRAM_API_URL", "https://api.telegram.org")
 TELEGRAM_WEBHOOK_SECRET = env_str("TELEGRAM_WEBHOOK_SECRET")
 TELEGRAM_BOT_USERNAME = env_str("TELEGRAM_BOT_USERNAME")
 TELEGRAM_TIMEOUT = env_int("TELEGRAM_TIMEOUT", 10, minimum=1)
+# A driver's invite link binds one chat, once, within this many days (bookings/driver_link.py).
+DRIVER_INVITE_DAYS = env_int("DRIVER_INVITE_DAYS", 7, minimum=1)
 
 # --- E-mail (the second messaging channel) ------------------------------------------------------
 # In development mail is printed to the console unless EMAIL_BACKEND says otherwise.

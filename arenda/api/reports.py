@@ -64,7 +64,7 @@ class ReportView(APIView):
         return renderer, renderer.media_type
 
     def get(self, request):
-        form = self.report_class.form_class(request.query_params)
+        form = self.report_class.make_form(request.query_params, request.user)
         if not form.is_valid():
             return Response(
                 {("non_field_errors" if k == "__all__" else k): list(v) for k, v in form.errors.items()}, 400

@@ -6,10 +6,13 @@ import copy
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.validators import UniqueValidator
 
 from arenda.api.errors import validation_error_data
+from arenda.bookings.driver_link import expires_at as invite_expires_at
+from arenda.bookings.driver_link import invite_link
+from arenda.core.roles import PAY_FIELDS, can_change_pay, can_see_pay
 from arenda.directory.models import (
     AccountingBase,
     Contact,
@@ -82,6 +85,7 @@ class UserSerializer(ModelCleanSerializer):
             "full_name",
             "role",
             "effective_role",
+            "may_see_driver_pay",
             "is_active",
             "is_superuser",
             "email",
@@ -282,7 +286,65 @@ class MaintenanceWindowSerializer(ModelCleanSerializer):
         return super().validate(attrs)
 
 
-class DriverSerializer(ModelCleanSerializer):
+class PayFieldsMixin:
+    """Drivers' pay (``core.roles.PAY_FIELDS``) is absent for whoever may not see it, read-only
+    for whoever sees but may not change it, and sending it without the right answers 403
+    ``pay_forbidden`` naming the field (docs/permissions.md, «Drivers' pay»)."""
+
+    def _user(self):
+        request = self.context.get("request")
+        return getattr(request, "user", None)
+
+    def _schema(self) -> bool:
+        """The OpenAPI schema describes every field; a real answer only the user's."""
+        return bool(getattr(self.context.get("view"), "swagger_fake_view", False))
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self._schema():
+            return fields
+        user = self._user()
+        for name in [n for n in fields if n in PAY_FIELDS]:
+            if not can_see_pay(user):
+                del fields[name]
+            elif not can_change_pay(user):
+                fields[name].read_only = True
+        return fields
+
+    def to_internal_value(self, data):
+        if not self._schema() and not can_change_pay(self._user()) and hasattr(data, "keys"):
+            sent = sorted(name for name in data if name in PAY_FIELDS)
+            if sent:
+                raise PayForbidden(sent)
+        return super().to_internal_value(data)
+
+
+class PayForbidden(exceptions.PermissionDenied):
+    """403 ``pay_forbidden``, naming the pay fields sent (``fields``)."""
+
+    def __init__(self, fields: list[str]):
+        super().__init__(
+            {
+                "detail": _("Only an accountant or an administrator may change a driver's pay (%(fields)s).")
+                % {"fields": ", ".join(fields)},
+                "code": "pay_forbidden",
+                "fields": fields,
+            }
+        )
+
+
+class DriverSerializer(PayFieldsMixin, ModelCleanSerializer):
+    hourly_pay_from = serializers.DateField(
+        write_only=True,
+        required=False,
+        help_text=_(
+            "The day a new hourly_pay starts (company time zone); today when left out. An "
+            "earlier day must be given explicitly. Accountant and administrator only."
+        ),
+    )
+    messenger_bound_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    messenger_bound_by = serializers.SerializerMethodField()
+
     class Meta(ModelCleanSerializer.Meta):
         model = Driver
         fields = [
@@ -291,14 +353,50 @@ class DriverSerializer(ModelCleanSerializer):
             "phone",
             "employment",
             "hourly_pay",
+            "hourly_pay_from",
             "license_number",
             "license_valid_until",
             "telegram_chat_id",
+            "messenger_bound_at",
+            "messenger_bound_by",
             "is_active",
             "notes",
             "created_at",
             "updated_at",
         ]
+        # bound only by the driver opening the invite link (POST drivers/{id}/invite/)
+        read_only_fields = ["telegram_chat_id"]
+
+    def get_messenger_bound_by(self, obj) -> str | None:
+        """Who issued the invite link the driver bound their chat with."""
+        return str(obj.messenger_bound_by) if obj.messenger_bound_by_id else None
+
+    def validate(self, attrs):
+        valid_from = attrs.pop("hourly_pay_from", None)
+        attrs = super().validate(attrs)
+        if valid_from is not None:
+            attrs["hourly_pay_from"] = valid_from
+        return attrs
+
+
+class DriverInviteRequestSerializer(serializers.Serializer):
+    regenerate = serializers.BooleanField(required=False, default=False)
+
+
+class DriverInviteSerializer(serializers.Serializer):
+    link = serializers.SerializerMethodField()
+    issued_at = serializers.DateTimeField()
+    expires_at = serializers.SerializerMethodField()
+    issued_by = serializers.SerializerMethodField()
+
+    def get_link(self, invite) -> str:
+        return invite_link(invite.driver)
+
+    def get_expires_at(self, invite) -> str:
+        return serializers.DateTimeField().to_representation(invite_expires_at(invite))
+
+    def get_issued_by(self, invite) -> str | None:
+        return str(invite.issued_by) if invite.issued_by_id else None
 
 
 class CredentialsSerializer(serializers.Serializer):

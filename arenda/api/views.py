@@ -17,6 +17,7 @@ from arenda.api import serializers as s
 from arenda.api.filters import UserFilter
 from arenda.billing.models import Invoice
 from arenda.billing.services import credit_balance
+from arenda.bookings import driver_link
 from arenda.core import audit, user_services
 from arenda.core.roles import Action, can
 from arenda.directory import filters
@@ -216,13 +217,39 @@ class MaintenanceWindowViewSet(ServiceViewSet):
 
 
 class DriverViewSet(ServiceViewSet):
-    """Drivers and operators (not users)."""
+    """Drivers and operators (not users). `hourly_pay` is shown only to those who may see
+    drivers' pay and changed only by an accountant or an administrator (with
+    `hourly_pay_from`, the day it starts); `telegram_chat_id` is bound only by the driver
+    opening the invite link (`POST drivers/{id}/invite/`)."""
 
     resource = "driver"
-    queryset = m.Driver.objects.all()
+    required_actions = {"invite": "change", "unlink_messenger": "change"}
+    queryset = m.Driver.objects.select_related("messenger_bound_by")
     serializer_class = s.DriverSerializer
     filterset_class = filters.DriverFilter
     ordering_fields = ["full_name", "hourly_pay", "license_valid_until", "created_at"]
+
+    @extend_schema(
+        request=s.DriverInviteRequestSerializer,
+        responses={200: s.DriverInviteSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def invite(self, request, pk=None):
+        """The driver's invite link (made when there is no valid one; `regenerate`: a new
+        one, the old stops working). It binds one chat, once, within DRIVER_INVITE_DAYS."""
+        body = s.DriverInviteRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        driver = driver_link.driver_invite(
+            driver=self.get_object(), by=request.user, regenerate=body.validated_data.get("regenerate", False)
+        )
+        return Response(s.DriverInviteSerializer(driver_link.current_invite(driver)).data)
+
+    @extend_schema(request=None, responses={200: s.DriverSerializer})
+    @action(detail=True, methods=["post"], url_path="unlink-messenger", url_name="unlink-messenger")
+    def unlink_messenger(self, request, pk=None):
+        """Orders stop going to the driver's chat (an audit event)."""
+        driver = driver_link.driver_unlink(driver=self.get_object(), by=request.user)
+        return Response(self.get_serializer(driver).data)
 
 
 class MeView(APIView):

@@ -7,9 +7,10 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from arenda.api.serializers import PayFieldsMixin
 from arenda.bookings.filters import WaybillFilter
 from arenda.bookings.models import Waybill
-from arenda.core.roles import Action, can, has_special
+from arenda.core.roles import Action, can
 from arenda.flows import trips
 
 HOURS = {"max_digits": 7, "decimal_places": 2, "min_value": 0}
@@ -35,9 +36,11 @@ class WaybillInputSerializer(serializers.Serializer):
         return data, data.pop("scan", None)
 
 
-class WaybillSerializer(serializers.ModelSerializer):
+class WaybillSerializer(PayFieldsMixin, serializers.ModelSerializer):
+    """``hourly_pay`` (the driver's rate on the trip's date) is absent for whoever may not see
+    drivers' pay (``PayFieldsMixin``)."""
+
     scan = serializers.SerializerMethodField()
-    hourly_pay = serializers.SerializerMethodField()
 
     class Meta:
         model = Waybill
@@ -70,13 +73,6 @@ class WaybillSerializer(serializers.ModelSerializer):
         url = reverse("bookings:waybill_scan", args=[obj.pk])
         request = self.context.get("request")
         return request.build_absolute_uri(url) if request else url
-
-    def get_hourly_pay(self, obj) -> str | None:
-        """Drivers' pay is shown only to those who may see it."""
-        request = self.context.get("request")
-        if request is None or not has_special(request.user, "view_driver_pay"):
-            return None
-        return f"{obj.hourly_pay:.2f}"
 
 
 def record(request, booking):

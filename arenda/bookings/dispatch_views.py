@@ -192,10 +192,12 @@ def dispatch_template(request):
 
 # --- the driver's Telegram ------------------------------------------------------------------
 def driver_telegram_context(request, driver: Driver) -> dict:
-    """The «Telegram» section of the driver's page."""
+    """The «Telegram» section of the driver's page: whether the chat is bound, when and by
+    whose invite; the current invite link (to those who may change the driver)."""
     # The link is a key to the driver's orders: only those who may change the driver see it.
     may_change = can(request.user, Action.CHANGE, "driver")
-    link = driver_link.invite_link(driver) if may_change else ""
+    invite = driver_link.current_invite(driver) if may_change else None
+    link = driver_link.invite_link(driver) if invite else ""
     qr = (
         mark_safe(segno.make(link, error="m", micro=False).svg_inline(scale=4, dark="#1f2933"))
         if link
@@ -204,7 +206,10 @@ def driver_telegram_context(request, driver: Driver) -> dict:
     return {
         "telegram": {
             "linked": bool(driver.telegram_chat_id),
+            "bound_at": driver.messenger_bound_at,
+            "bound_by": driver.messenger_bound_by,
             "link": link,
+            "expires_at": driver_link.expires_at(invite) if invite else None,
             "qr": qr,
             "bot_configured": bool(settings.TELEGRAM_BOT_USERNAME),
             "may_change": may_change,

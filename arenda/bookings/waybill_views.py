@@ -15,7 +15,7 @@ from arenda.bookings.models import Booking, Waybill
 from arenda.bookings.services import BookingConflict
 from arenda.bookings.waybill_forms import WaybillForm
 from arenda.core.permissions import require
-from arenda.core.roles import Action, can, has_special
+from arenda.core.roles import Action, can, can_see_pay
 from arenda.flows import trips
 
 
@@ -32,7 +32,7 @@ def waybills_panel(booking: Booking, user) -> dict:
         "settlement": settlement(booking) if rows else None,
         "may_add": can(user, Action.ADD, "waybill") and booking.takes_waybills(),
         "may_change": can(user, Action.CHANGE, "waybill") and booking.is_editable(),
-        "see_pay": has_special(user, "view_driver_pay"),
+        "see_pay": can_see_pay(user),
     }
 
 

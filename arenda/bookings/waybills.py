@@ -21,6 +21,7 @@ from arenda.bookings.services import BookingConflict, booking_complete
 from arenda.core.models import CompanySettings
 from arenda.core.services import locked, set_author
 from arenda.core.validators import period_error
+from arenda.directory.selectors import pay_rate_on
 
 MAX_SCAN_BYTES = 10 * 1024 * 1024
 # What a scan may be, told by its first bytes (never by its name or declared type).
@@ -211,18 +212,10 @@ def _check_all(waybill: Waybill, booking: Booking, *, scan, km_given: bool) -> N
         raise ValidationError(errors)
 
 
-def _pay_rate_at(driver, when) -> Decimal:
-    """The driver's hourly pay in force at ``when`` (their history), else the current one."""
-    try:
-        return driver.history.as_of(when).hourly_pay
-    except driver.__class__.DoesNotExist:
-        return driver.hourly_pay
-
-
 def _copy_from_booking(waybill: Waybill, booking: Booking) -> None:
     waybill.unit = booking.unit
     waybill.driver = booking.driver
-    waybill.hourly_pay = _pay_rate_at(booking.driver, waybill.started_at) if booking.driver else Decimal("0")
+    waybill.hourly_pay = pay_rate_on(booking.driver, waybill.started_at) if booking.driver else Decimal("0")
 
 
 def _save(waybill: Waybill, *, scan, by) -> None:

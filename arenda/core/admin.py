@@ -55,12 +55,12 @@ admin.site.site_title = _("Arenda")
 class UserAdmin(RoleAdminMixin, DjangoUserAdmin, HistoryAdmin):
     resource = "user"
     list_display = ("username", "full_name", "role", "is_active", "last_login")
-    list_filter = ("role", "is_active")
+    list_filter = ("role", "may_see_driver_pay", "is_active")
     search_fields = ("username", "full_name", "email", "phone")
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         (pgettext_lazy("user details", "Person"), {"fields": ("full_name", "email", "phone")}),
-        (_("Access"), {"fields": ("role", "is_active", "is_superuser")}),
+        (_("Access"), {"fields": ("role", "may_see_driver_pay", "is_active", "is_superuser")}),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (

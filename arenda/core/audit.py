@@ -1,5 +1,5 @@
 """The audit trail of access: sign-ins (and failures), API tokens issued and revoked, users'
-roles and rights, 1C bases, intake tokens, drivers' pay, and exports of reports with pay.
+roles and rights, 1C bases, intake tokens, drivers' pay, drivers' messenger bindings, and exports of reports with pay.
 
 ``record`` writes one ``AuditEvent``: who (the acting user), when, from which address (the
 request's client, ``core/network.py``, kept for the request by ``AuditAddressMiddleware``),
@@ -40,6 +40,9 @@ class Kind:
     INTAKE_TOKEN_REVOKED = "intake_token_revoked"
     PAY_CHANGED = "pay_changed"
     REPORT_EXPORTED = "report_exported"
+    MESSENGER_INVITE_ISSUED = "messenger_invite_issued"
+    MESSENGER_BOUND = "messenger_bound"
+    MESSENGER_UNLINKED = "messenger_unlinked"
 
 
 def _events():

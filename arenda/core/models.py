@@ -160,6 +160,9 @@ class AuditEvent(models.Model):
         INTAKE_TOKEN_REVOKED = "intake_token_revoked", _("Intake token revoked")
         PAY_CHANGED = "pay_changed", _("Driver's pay changed")
         REPORT_EXPORTED = "report_exported", _("Report with pay exported")
+        MESSENGER_INVITE_ISSUED = "messenger_invite_issued", _("Driver's messenger invite issued")
+        MESSENGER_BOUND = "messenger_bound", _("Driver's messenger bound")
+        MESSENGER_UNLINKED = "messenger_unlinked", _("Driver's messenger unlinked")
 
     at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
     kind = models.CharField(_("event"), max_length=32, choices=Kind.choices, db_index=True)

@@ -73,6 +73,8 @@ SPECIAL: dict[str, frozenset] = {
     "cancel_invoice": frozenset({Role.ADMIN, Role.ACCOUNTANT}),
     # drivers' pay in reports (a manager too when the admin ticks «may see drivers' pay»)
     "view_driver_pay": frozenset({Role.ADMIN, Role.ACCOUNTANT, Role.DIRECTOR}),
+    # set a driver's pay rate (the «may see drivers' pay» flag never gives this)
+    "change_driver_pay": frozenset({Role.ADMIN, Role.ACCOUNTANT}),
 }
 
 SPECIAL_LABELS = {
@@ -80,7 +82,15 @@ SPECIAL_LABELS = {
     "manage_users": _("Manage users and roles"),
     "cancel_invoice": _("Cancel an invoice"),
     "view_driver_pay": _("See drivers' pay in reports"),
+    "change_driver_pay": _("Change a driver's pay"),
 }
+
+# The fields that carry a driver's pay wherever they appear (the driver, its rates, the
+# waybills, the payroll report's rate column; ``hourly_pay_from`` is the date a new rate
+# starts). Serializers, forms, list filters and orderings, history and the admin hide them
+# from whoever ``can_see_pay`` refuses, and only ``can_change_pay`` writes them
+# (docs/permissions.md, «Drivers' pay»).
+PAY_FIELDS: frozenset[str] = frozenset({"hourly_pay", "hourly_pay_from"})
 
 
 def role_of(user) -> str | None:
@@ -111,6 +121,27 @@ def has_special(user, right: str) -> bool:
     if right == "view_driver_pay" and getattr(user, "may_see_driver_pay", False):
         return True
     return role in SPECIAL[right]
+
+
+def can_see_pay(user) -> bool:
+    """Drivers' pay: admin, accountant, director, and a user with «may see drivers' pay»."""
+    return has_special(user, "view_driver_pay")
+
+
+def can_change_pay(user) -> bool:
+    """Only the admin and the accountant set a driver's pay."""
+    return has_special(user, "change_driver_pay")
+
+
+def is_pay_field(name: str) -> bool:
+    """A field, an ordering term (``-hourly_pay``) or a filter (``hourly_pay_min``) on pay."""
+    base = name.strip().lstrip("-").split("__")[0]
+    return any(base == field or base.startswith(field + "_") for field in PAY_FIELDS)
+
+
+def hidden_pay_fields(user) -> frozenset[str]:
+    """The pay fields this user may not see (none for those who may)."""
+    return frozenset() if can_see_pay(user) else PAY_FIELDS
 
 
 def matrix_markdown() -> str:

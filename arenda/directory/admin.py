@@ -2,9 +2,10 @@
 the admin validates and records history exactly like the API and the UI."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 
 from arenda.core.admin import HistoryAdmin, RoleAdminMixin
-from arenda.core.roles import Action, can, has_special
+from arenda.core.roles import Action, can, can_change_pay, can_see_pay, has_special, hidden_pay_fields
 from arenda.core.services import RecordInUse
 from arenda.directory import models as m
 from arenda.directory.services import SERVICES
@@ -127,7 +128,92 @@ class MaintenanceWindowAdmin(ServiceAdmin):
 
 @admin.register(m.Driver)
 class DriverAdmin(ServiceAdmin):
+    """The pay (``core.roles.PAY_FIELDS``) is left out of the list, the form and the history
+    for whoever may not see it, and read-only for whoever may not change it; the chat is
+    bound only by the invite link (read-only here)."""
+
     resource = "driver"
     list_display = ("full_name", "phone", "employment", "hourly_pay", "license_valid_until", "is_active")
     list_filter = ("employment", "is_active")
     search_fields = ("full_name", "phone")
+    readonly_fields = ("telegram_chat_id", "messenger_bound_at", "messenger_bound_by")
+
+    def get_list_display(self, request):
+        hidden = hidden_pay_fields(request.user)
+        return [name for name in super().get_list_display(request) if name not in hidden]
+
+    def get_sortable_by(self, request):
+        return self.get_list_display(request)
+
+    def get_exclude(self, request, obj=None):
+        return [*(super().get_exclude(request, obj) or ()), *hidden_pay_fields(request.user)]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if can_see_pay(request.user) and not can_change_pay(request.user):
+            fields.append("hourly_pay")
+        return fields
+
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        """The history list's «changes» column, without the fields this user may not see."""
+        hidden = hidden_pay_fields(request.user)
+        previous = None
+        for current in historical_records:
+            if previous is not None:
+                delta = previous.diff_against(
+                    current, excluded_fields=hidden, foreign_keys_are_objs=foreign_keys_are_objs
+                )
+                helper = self.get_historical_record_context_helper(request, previous)
+                previous.history_delta_changes = helper.context_for_delta_changes(delta)
+            previous = current
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # An old version shows (and a revert would write back) the pay of that day.
+        if not can_see_pay(request.user):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+@admin.register(m.DriverPayRate)
+class DriverPayRateAdmin(RoleAdminMixin, admin.ModelAdmin):
+    """Read-only: rates are written by the driver's pay change (``directory/services.py``)."""
+
+    resource = "driver"
+    list_display = ("driver", "hourly_pay", "valid_from", "created_by", "created_at")
+    list_select_related = ("driver", "created_by")
+    search_fields = ("driver__full_name",)
+
+    def has_module_permission(self, request):
+        return can_see_pay(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return can_see_pay(request.user)
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(m.DriverInvite)
+class DriverInviteAdmin(RoleAdminMixin, admin.ModelAdmin):
+    """Read-only: who issued each invite link and when it was used (``bookings/driver_link.py``);
+    the tokens themselves are not shown."""
+
+    resource = "driver"
+    list_display = ("driver", "issued_by", "issued_at", "used_at", "chat_id")
+    list_select_related = ("driver", "issued_by")
+    exclude = ("token",)
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

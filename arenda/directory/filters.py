@@ -113,6 +113,9 @@ class DriverFilter(ListFilterSet):
     search = SearchFilter(Search(text=("full_name", "license_number", "telegram_chat_id"), phones=("phone",)))
     employment = df.ChoiceFilter(label=_("Employment"), choices=m.Driver.Employment.choices)
     is_active = _active()
+    # pay (core.roles.PAY_FIELDS): the API refuses them to whoever may not see pay
+    hourly_pay_min = df.NumberFilter(field_name="hourly_pay", lookup_expr="gte", label=_("hourly pay from"))
+    hourly_pay_max = df.NumberFilter(field_name="hourly_pay", lookup_expr="lte", label=_("hourly pay up to"))
 
     page_params = {"q": "search", "employment": "employment", "active": "is_active"}
 

@@ -3,9 +3,10 @@ the views hand ``service_data()`` to the services, which write."""
 
 from django import forms
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from arenda.core.roles import has_special
+from arenda.core.roles import can_change_pay, has_special, hidden_pay_fields
 from arenda.directory import models as m
 from arenda.front.forms import ServiceForm
 
@@ -122,19 +123,50 @@ class UnitForm(ServiceForm):
         }
 
 
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 class DriverForm(ServiceForm):
+    """The chat is bound only through the invite link (not a field here). The pay
+    (``core.roles.PAY_FIELDS``) is absent for whoever may not see it and locked for whoever
+    may not change it; a new pay starts on ``hourly_pay_from`` (today unless changed)."""
+
+    hourly_pay_from = forms.DateField(
+        label=_("new pay from"),
+        required=False,
+        widget=DATE,
+        help_text=_("The day a changed pay starts: trips from that day on are paid at it."),
+    )
+
     class Meta:
         model = m.Driver
         fields = [
-            "full_name", "phone", "employment", "hourly_pay", "license_number", "license_valid_until",
-            "telegram_chat_id", "is_active", "notes",
+            "full_name", "phone", "employment", "hourly_pay", "hourly_pay_from", "license_number",
+            "license_valid_until", "is_active", "notes",
         ]  # fmt: skip
-        widgets = {
-            "phone": PHONE,
-            "hourly_pay": NUMBER,
-            "license_valid_until": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-            "notes": TEXTAREA,
-        }
+        widgets = {"phone": PHONE, "hourly_pay": NUMBER, "license_valid_until": DATE, "notes": TEXTAREA}
+
+    def adjust_for_user(self, user):
+        if not can_change_pay(user):
+            del self.fields["hourly_pay_from"]
+            self.fields["hourly_pay"].disabled = True
+        for name in hidden_pay_fields(user):
+            self.fields.pop(name, None)
+        if "hourly_pay_from" in self.fields:
+            self.fields["hourly_pay_from"].initial = timezone.localdate()
+
+    def clean(self):
+        data = super().clean()
+        changed = "hourly_pay" in self.changed_data
+        if "hourly_pay_from" in self.fields and not changed:
+            data.pop("hourly_pay_from", None)  # the date goes with a new pay only
+        return data
+
+    def service_data(self) -> dict:
+        data = super().service_data()
+        if data.get("hourly_pay_from") is None:
+            data.pop("hourly_pay_from", None)
+        return data
 
 
 LOCAL_DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")

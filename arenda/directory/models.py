@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
@@ -540,6 +541,18 @@ class Driver(TimeStamped):
     telegram_invite_token = models.CharField(
         _("Telegram invite token"), max_length=40, blank=True, editable=False
     )
+    # When the chat was bound and who had issued the invite link it was bound with (the
+    # invites themselves: DriverInvite).
+    messenger_bound_at = models.DateTimeField(_("messenger bound"), null=True, blank=True, editable=False)
+    messenger_bound_by = models.ForeignKey(
+        "core.User",
+        verbose_name=_("invite issued by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
     is_active = models.BooleanField(pgettext_lazy("in use", "active"), default=True)
     notes = models.TextField(_("notes"), blank=True)
 
@@ -575,3 +588,69 @@ class Driver(TimeStamped):
             errors["telegram_chat_id"] = ValidationError(_("A Telegram chat id is a number."), code="format")
         if errors:
             raise ValidationError(errors)
+
+
+class DriverPayRate(models.Model):
+    """A driver's hourly pay from a date on: a waybill takes the rate valid on its trip's
+    date (``directory/selectors.py``, ``pay_rate_on``). ``Driver.hourly_pay`` is the rate
+    given last. Written only by ``directory.services`` when the pay changes, and read only by
+    those who may see pay (docs/permissions.md, «Drivers' pay»)."""
+
+    driver = models.ForeignKey(
+        Driver, verbose_name=_("driver"), on_delete=models.CASCADE, related_name="pay_rates"
+    )
+    hourly_pay = models.DecimalField(_("hourly pay"), **MONEY, validators=PRICE_VALIDATORS)
+    valid_from = models.DateField(_("valid from"))
+    created_by = models.ForeignKey(
+        "core.User",
+        verbose_name=_("set by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("driver's pay rate")
+        verbose_name_plural = _("drivers' pay rates")
+        ordering = ["driver", "-valid_from", "-id"]
+        indexes = [models.Index(fields=["driver", "valid_from"], name="driver_pay_rate_from")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(hourly_pay__gte=0) & Q(hourly_pay__lte=MAX_PRICE), name="driver_pay_rate_bounded"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.driver}: {self.hourly_pay} ({self.valid_from:%Y-%m-%d})"
+
+
+class DriverInvite(models.Model):
+    """One invite link issued to a driver (``bookings/driver_link.py``): it binds the chat
+    that opens it once (``used_at``), only before it expires (``DRIVER_INVITE_DAYS``) and
+    only while it is the driver's current one (a new link replaces it)."""
+
+    driver = models.ForeignKey(
+        Driver, verbose_name=_("driver"), on_delete=models.CASCADE, related_name="invites"
+    )
+    token = models.CharField(_("token"), max_length=40, unique=True, editable=False)
+    issued_by = models.ForeignKey(
+        "core.User",
+        verbose_name=_("issued by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    issued_at = models.DateTimeField(_("issued"), default=timezone.now)
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    chat_id = models.CharField(_("bound chat"), max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("driver's invite link")
+        verbose_name_plural = _("drivers' invite links")
+        ordering = ["-issued_at", "-id"]
+
+    def __str__(self):
+        return f"{self.driver} ({self.issued_at:%Y-%m-%d %H:%M})"

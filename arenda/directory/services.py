@@ -1,16 +1,21 @@
 """Writes of reference data. Views, API, admin, commands and tasks all call these."""
 
-from django.core.exceptions import PermissionDenied
+from datetime import date, datetime, time
+
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from arenda.core.roles import has_special
-from arenda.core.services import record_create, record_delete, record_update
+from arenda.core import audit
+from arenda.core.roles import can_change_pay, has_special
+from arenda.core.services import locked, record_create, record_delete, record_update
 from arenda.directory.models import (
     AccountingBase,
     Contact,
     Counterparty,
     Driver,
+    DriverPayRate,
     EquipmentType,
     MaintenanceWindow,
     Organization,
@@ -84,7 +89,108 @@ supplier_create, supplier_update, supplier_delete = _simple(Supplier)
 equipment_type_create, equipment_type_update, equipment_type_delete = _simple(EquipmentType)
 unit_create, unit_update, unit_delete = _simple(Unit)
 maintenance_create, maintenance_update, maintenance_delete = _simple(MaintenanceWindow)
-driver_create, driver_update, driver_delete = _simple(Driver)
+_driver_delete = _simple(Driver)[2]
+
+# Set only by the invite link (bookings/driver_link.py), never by a form or the API.
+MESSENGER_FIELDS = ("telegram_chat_id", "telegram_invite_token")
+
+
+def _guard_driver_data(data: dict, *, by, pay_changes: bool) -> None:
+    bound = [name for name in MESSENGER_FIELDS if name in data]
+    if bound:
+        raise ValidationError(
+            {
+                name: _("A driver's chat is bound only by the driver opening the invite link.")
+                for name in bound
+            }
+        )
+    if pay_changes and by is not None and not can_change_pay(by):
+        raise PermissionDenied(_("Only an accountant or an administrator may change a driver's pay."))
+
+
+def _pay_from(value: date | None) -> date:
+    """The day a new pay starts: today in the company's time zone unless given (an earlier
+    day only when given explicitly: a change is never silently retroactive)."""
+    return value or timezone.localdate()
+
+
+def _record_pay(driver: Driver, *, old, new, valid_from: date, by) -> None:
+    """A new rate from ``valid_from`` on, written to the rates and (unless it is a new
+    driver's zero) the audit trail."""
+    DriverPayRate.objects.create(
+        driver=driver,
+        hourly_pay=new,
+        valid_from=valid_from,
+        created_by=by if getattr(by, "pk", None) else None,
+    )
+    if old is None and not new:
+        return
+    audit.record(
+        audit.Kind.PAY_CHANGED,
+        by=by,
+        target=driver,
+        summary=f"{old if old is not None else '—'} → {new} ({valid_from:%Y-%m-%d})",
+        driver=driver.pk,
+        old=None if old is None else f"{old:.2f}",
+        new=f"{new:.2f}",
+        valid_from=valid_from.isoformat(),
+    )
+
+
+def _check_backdated(driver: Driver, valid_from: date) -> None:
+    """A pay may start on an earlier day only before the driver's first trip recorded from
+    that day on: a recorded waybill keeps the pay it was recorded with, so a new pay starting
+    before it would silently not apply to it."""
+    if valid_from >= timezone.localdate():
+        return
+    start = datetime.combine(valid_from, time.min, tzinfo=timezone.get_current_timezone())
+    # Waybills point at drivers (bookings.Waybill.driver, related_name "waybills").
+    last = driver.waybills.filter(started_at__gte=start).order_by("-started_at").first()
+    if last is not None:
+        raise ValidationError(
+            {
+                "hourly_pay_from": _(
+                    "A trip on %(day)s is already recorded at the current pay: the new pay may start "
+                    "the day after it at the earliest."
+                )
+                % {"day": f"{timezone.localtime(last.started_at):%d.%m.%Y}"}
+            }
+        )
+
+
+@transaction.atomic
+def driver_create(*, by, **data) -> Driver:
+    valid_from = data.pop("hourly_pay_from", None)
+    _guard_driver_data(data, by=by, pay_changes=bool(data.get("hourly_pay")) or valid_from is not None)
+    driver = record_create(Driver, data=data, by=by)
+    _record_pay(driver, old=None, new=driver.hourly_pay, valid_from=_pay_from(valid_from), by=by)
+    return driver
+
+
+@transaction.atomic
+def driver_update(*, instance: Driver, by, **data) -> Driver:
+    """``hourly_pay`` (with ``hourly_pay_from``, the day it starts) is the accountant's; a
+    change adds a dated rate (``DriverPayRate``) and an audit event."""
+    valid_from = data.pop("hourly_pay_from", None)
+    driver = locked(Driver, instance.pk)
+    old = driver.hourly_pay
+    pay_changes = "hourly_pay" in data and data["hourly_pay"] != old
+    _guard_driver_data(data, by=by, pay_changes=pay_changes)
+    driver = record_update(driver, data=data, by=by)
+    if pay_changes:
+        valid_from = _pay_from(valid_from)
+        _check_backdated(driver, valid_from)
+        created = timezone.localdate(driver.created_at)
+        if not driver.pay_rates.exists() and valid_from > created:
+            # the pay before this change, from the driver's first day
+            DriverPayRate.objects.create(driver=driver, hourly_pay=old, valid_from=created, created_by=None)
+        _record_pay(driver, old=old, new=driver.hourly_pay, valid_from=valid_from, by=by)
+    return driver
+
+
+def driver_delete(*, instance: Driver, by) -> None:
+    _driver_delete(instance=instance, by=by)
+
 
 # Which service writes which model: the API viewsets and UI views look them up here.
 # Every service takes keyword arguments: create(by=, **data), update(instance=, by=, **data),

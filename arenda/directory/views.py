@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from arenda.billing.selectors import counterparty_debt, open_invoices
 from arenda.bookings.dispatch_views import driver_telegram_context
 from arenda.core.permissions import require
-from arenda.core.roles import Action, can
+from arenda.core.roles import Action, can, hidden_pay_fields
 from arenda.directory import filters, forms
 from arenda.directory import models as m
 from arenda.directory.services import SERVICES
@@ -163,6 +163,7 @@ PAGES = [
         columns=["full_name", "phone", "employment", "hourly_pay", "license_valid_until", "is_active"],
         detail_extra="directory/driver_telegram.html",
         detail_context=driver_telegram_context,
+        hidden_fields=hidden_pay_fields,
     ),
 ]
 UNIT_PAGE = next(page for page in PAGES if page.model is m.Unit)

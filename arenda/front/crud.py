@@ -71,6 +71,9 @@ class Page:
     detail_extra: str | None = None
     detail_context: Callable | None = None
     services: tuple | None = None
+    # user → the fields this user may not see (drivers' pay: ``core.roles.hidden_pay_fields``):
+    # left out of the list's columns and sorting, the detail page and the history
+    hidden_fields: Callable | None = None
     # the namespace the patterns of ``urls(page)`` are included under (their app_name)
     namespace: str = field(kw_only=True)
 
@@ -96,10 +99,17 @@ class Page:
     def queryset(self):
         return self.model._default_manager.select_related(*self.select_related)
 
-    def sortable(self) -> dict[str, str]:
+    def hidden(self, user) -> frozenset[str]:
+        return frozenset(self.hidden_fields(user)) if self.hidden_fields else frozenset()
+
+    def visible_columns(self, user) -> list[str]:
+        hidden = self.hidden(user)
+        return [name for name in self.columns if name not in hidden]
+
+    def sortable(self, user) -> dict[str, str]:
         """Column → order expression. Relations sort by the related record's name."""
         result = {}
-        for name in self.columns:
+        for name in self.visible_columns(user):
             model_field = self.model._meta.get_field(name)
             if model_field.is_relation:
                 related = model_field.related_model
@@ -117,7 +127,7 @@ class Page:
 def _filtered(page: Page, request):
     filterset = page.filterset.for_page(request.GET, queryset=page.queryset())
     qs = filterset.qs
-    sortable = page.sortable()
+    sortable = page.sortable(request.user)
     order = request.GET.get("o", "")
     if order.lstrip("-") in sortable:
         expression = sortable[order.lstrip("-")]
@@ -132,7 +142,8 @@ def list_view(request, page: Page, template: str = "front/ui/list.html"):
     qs, filterset, order = _filtered(page, request)
     paginator = Paginator(qs, PAGE_SIZE)
     page_obj = paginator.get_page(request.GET.get("page"))
-    sortable = page.sortable()
+    sortable = page.sortable(request.user)
+    columns = page.visible_columns(request.user)
     headers = [
         {
             "name": name,
@@ -141,11 +152,11 @@ def list_view(request, page: Page, template: str = "front/ui/list.html"):
             "direction": "asc" if order == name else "desc" if order == f"-{name}" else "",
             "next_order": f"-{name}" if order == name else name,
         }
-        for name in page.columns
+        for name in columns
     ]
     chips = filterset.chips()
     rows = [
-        {"obj": obj, "url": obj.get_absolute_url(), "cells": [display_value(obj, n) for n in page.columns]}
+        {"obj": obj, "url": obj.get_absolute_url(), "cells": [display_value(obj, n) for n in columns]}
         for obj in page_obj
     ]
     context = {
@@ -193,11 +204,12 @@ def _related_sections(page: Page, obj, user) -> list[dict]:
     return sections
 
 
-def detail_fields(obj, form_class) -> list[dict]:
-    """Every editable field, in the order of the form (requisites grouped as people type them)."""
+def detail_fields(obj, form_class, hidden: frozenset[str] = frozenset()) -> list[dict]:
+    """Every editable field, in the order of the form (requisites grouped as people type them),
+    but the ``hidden`` ones."""
     order = {name: i for i, name in enumerate(form_class._meta.fields or ())}
     model_fields = sorted(
-        (f for f in obj._meta.concrete_fields if f.editable and not f.primary_key),
+        (f for f in obj._meta.concrete_fields if f.editable and not f.primary_key and f.name not in hidden),
         key=lambda f: order.get(f.name, len(order)),
     )
     return [
@@ -209,15 +221,16 @@ def detail_fields(obj, form_class) -> list[dict]:
 def detail_view(request, page: Page, pk: int, extra: dict | None = None):
     obj = get_object_or_404(page.queryset(), pk=pk)
     allowed = page.permissions(request.user)
+    hidden = page.hidden(request.user)
     context = {
         "page": page,
         "obj": obj,
         "allowed": allowed,
         "update_url": page.url("update", obj.pk) if allowed[Action.CHANGE] else None,
         "delete_url": page.url("delete", obj.pk) if allowed[Action.DELETE] else None,
-        "fields": detail_fields(obj, page.form),
+        "fields": detail_fields(obj, page.form, hidden),
         "related": _related_sections(page, obj, request.user),
-        "history": history_entries(obj),
+        "history": history_entries(obj, hidden=hidden),
     }
     if page.detail_context:
         context.update(page.detail_context(request, obj))

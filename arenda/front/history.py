@@ -6,13 +6,20 @@ from arenda.core.formats import format_value
 HISTORY_LIMIT = 50
 
 
-def history_entries(obj) -> list[dict]:
-    """Newest first: who, when, and each changed field as label: old → new."""
+def history_entries(obj, hidden: frozenset[str] = frozenset()) -> list[dict]:
+    """Newest first: who, when, and each changed field as label: old → new — but the
+    ``hidden`` fields (a change of only those is left out)."""
     records = list(obj.history.select_related("history_user")[: HISTORY_LIMIT + 1])
     pairs = []
     related_ids: dict = {}
     for newer, older in zip(records, records[1:] + [None], strict=True):
-        delta = newer.diff_against(older) if older is not None and newer.history_type == "~" else None
+        delta = (
+            newer.diff_against(older, excluded_fields=hidden)
+            if older is not None and newer.history_type == "~"
+            else None
+        )
+        if hidden and delta is not None and not delta.changes:
+            continue  # a change of hidden fields only: not shown at all
         pairs.append((newer, delta))
         for change in delta.changes if delta else ():
             model_field = obj._meta.get_field(change.field)

@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from arenda.core.roles import has_special
+from arenda.core.roles import can_see_pay
 
 MAX_PERIOD_DAYS = 3 * 366
 PAGE_SIZE = 100
@@ -149,6 +149,8 @@ class ReportForm(forms.Form):
     start = ISODateField(label=_("from"))
     end = ISODateField(label=_("to"))
     sort = forms.CharField(required=False, widget=forms.HiddenInput)
+    # the pay columns, for whoever may not see drivers' pay (``Report.make_form``)
+    hidden_sort_keys: frozenset[str] = frozenset()
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     page_size = forms.IntegerField(
         required=False, min_value=1, max_value=MAX_PAGE_SIZE, widget=forms.HiddenInput
@@ -169,6 +171,8 @@ class ReportForm(forms.Form):
         sort = self.cleaned_data.get("sort") or ""
         if sort and sort.lstrip("-") not in self.sort_keys:
             raise forms.ValidationError(_("Unknown sort column."))
+        if sort.lstrip("-") in self.hidden_sort_keys:
+            raise forms.ValidationError(_("Only those who may see drivers' pay may sort by it."))
         return sort
 
     def clean(self):
@@ -222,7 +226,16 @@ class Report:
     def __init__(self, data: dict, user):
         self.data = data
         self.user = user
-        self.show_pay = has_special(user, "view_driver_pay")
+        self.show_pay = can_see_pay(user)
+
+    @classmethod
+    def make_form(cls, data, user, **kwargs) -> ReportForm:
+        """The report's query form for this user: a pay column is no sort key for whoever
+        may not see drivers' pay (the order would give the pay away)."""
+        form = cls.form_class(data, **kwargs)
+        if not can_see_pay(user):
+            form.hidden_sort_keys = frozenset(c.key for c in cls.columns if c.pay)
+        return form
 
     @property
     def period(self) -> Period | None:

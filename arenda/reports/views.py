@@ -93,7 +93,7 @@ def _rows_html(rows, columns) -> list[str]:
 
 def run(request, report_class, template: str, extra=None, context=None, **form_kwargs):
     """Validate the query string; answer with an export, the page, or the form's errors."""
-    form = report_class.form_class(request.GET, **form_kwargs)
+    form = report_class.make_form(request.GET, request.user, **form_kwargs)
     context = {"form": form, "report_class": report_class, "reports": REPORTS, **(context or {})}
     if not form.is_valid():
         return render(request, template, context, status=400)

@@ -127,9 +127,7 @@ def _driver_body():
         "full_name": f"Рулевой Семён {next(_n)}",
         "phone": "8-915-765-43-21",
         "employment": "contractor",
-        "hourly_pay": "650.00",
         "license_valid_until": "2030-01-31",
-        "telegram_chat_id": "123456789",
     }
 
 
@@ -167,7 +165,7 @@ SPECS = {
         Spec(
             "maintenance", "maintenance", f.MaintenanceWindowFactory, _maintenance_body, {"reason": "ремонт"}
         ),
-        Spec("driver", "drivers", f.DriverFactory, _driver_body, {"hourly_pay": "700.00"}),
+        Spec("driver", "drivers", f.DriverFactory, _driver_body, {"notes": "ночные смены"}),
     ]
 }
 

@@ -47,9 +47,9 @@ def test_crud_round_trip(api, spec):
 
 
 def test_put_replaces_the_record(api):
-    client = api(Role.MANAGER)
+    client = api(Role.ACCOUNTANT)  # the body carries the pay: the accountant's
     driver = f.DriverFactory()
-    body = SPECS["driver"].body()
+    body = SPECS["driver"].body() | {"hourly_pay": "650.00"}
     response = client.put(f"/api/v1/drivers/{driver.pk}/", body, format="json")
     assert response.status_code == 200, response.json()
     driver.refresh_from_db()

@@ -73,7 +73,6 @@ BAD = {
         ({"hourly_pay": "-1"}, "hourly_pay"),
         ({"hourly_pay": 10**20}, "hourly_pay"),
         ({"license_valid_until": "2024-13-45"}, "license_valid_until"),
-        ({"telegram_chat_id": "@ivan"}, "telegram_chat_id"),
         ({"phone": ""}, "phone"),
         ({"full_name": {"first": "Иван"}}, "full_name"),
     ],

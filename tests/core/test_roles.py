@@ -4,7 +4,18 @@ deliberate change of this table too."""
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from arenda.core.roles import MATRIX, SPECIAL, Role, can, has_special, role_of
+from arenda.core.roles import (
+    MATRIX,
+    PAY_FIELDS,
+    SPECIAL,
+    Role,
+    can,
+    can_change_pay,
+    can_see_pay,
+    has_special,
+    is_pay_field,
+    role_of,
+)
 
 # resource: (manager, accountant, director); R view, C add, U change, D delete.
 EXPECTED = {
@@ -83,6 +94,7 @@ def test_special_rights(make_user):
         "manage_users": {Role.ADMIN},
         "cancel_invoice": {Role.ADMIN, Role.ACCOUNTANT},
         "view_driver_pay": {Role.ADMIN, Role.ACCOUNTANT, Role.DIRECTOR},
+        "change_driver_pay": {Role.ADMIN, Role.ACCOUNTANT},
     }
     assert set(expected) == set(SPECIAL)
     for right, roles in expected.items():
@@ -97,3 +109,27 @@ def test_a_manager_may_be_allowed_to_see_drivers_pay(make_user):
     assert not has_special(
         make_user(Role.MANAGER, may_see_driver_pay=True, is_active=False), "view_driver_pay"
     )
+
+
+def test_the_pay_right_lets_a_manager_see_pay_but_never_change_it(make_user):
+    manager = make_user(Role.MANAGER, may_see_driver_pay=True)
+    assert can_see_pay(manager)
+    assert not can_change_pay(manager)
+    assert not can_see_pay(make_user(Role.MANAGER))
+    assert can_change_pay(make_user(Role.ACCOUNTANT))
+    assert not can_change_pay(make_user(Role.DIRECTOR))
+
+
+def test_pay_field_names_cover_orderings_and_filters():
+    assert {"hourly_pay"} <= PAY_FIELDS
+    for name in (
+        "hourly_pay",
+        "-hourly_pay",
+        " hourly_pay",
+        "hourly_pay__gte",
+        "hourly_pay_min",
+        "hourly_pay_from",
+    ):
+        assert is_pay_field(name), name
+    for name in ("full_name", "-created_at", "pay", "hourly"):
+        assert not is_pay_field(name), name
