@@ -197,8 +197,9 @@ except (ZoneInfoNotFoundError, ValueError):
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(DATA_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Stored files (waybill scans) have no public URL: MEDIA_URL stays unset and only views
+# that check the reader's right serve them (arenda/core/files.py; docs/security.md, «Files»).
 MEDIA_ROOT = DATA_DIR / "files"
-MEDIA_URL = "/files/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -5,6 +5,8 @@ constraint on PostgreSQL, migration 0002), the service (``services.booking_reser
 which locks and explains), and the availability selector that shows it before a click.
 """
 
+import secrets
+
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -232,8 +234,22 @@ class Booking(TimeStamped):
         return self.rate_per_hour - supply.cost_per_hour
 
 
+# The extension a stored scan gets from the type its content was sniffed as
+# (``bookings/waybills.py``); the name the uploader gave is kept in ``scan_name`` only.
+SCAN_EXTENSIONS = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "image/heic": ".heic",
+    "application/pdf": ".pdf",
+}
+
+
 def waybill_scan_path(instance, filename):
-    return f"waybills/{instance.booking_id}/{filename}"
+    """A generated name: random, with the extension of the content's type — never the
+    uploader's name, which could carry a misleading extension (docs/security.md, «Files»)."""
+    extension = SCAN_EXTENSIONS.get(getattr(instance, "scan_type", ""), "")
+    return f"waybills/{instance.booking_id}/{secrets.token_hex(16)}{extension}"
 
 
 class Waybill(TimeStamped):
@@ -273,6 +289,15 @@ class Waybill(TimeStamped):
         _("idle / downtime, hours"), **HOURS, default=0, validators=NON_NEGATIVE
     )
     scan = models.FileField(_("scan or photo"), upload_to=waybill_scan_path, blank=True)
+    scan_name = models.CharField(
+        _("scan's file name"),
+        max_length=255,
+        blank=True,
+        help_text=_("As uploaded; shown, never used to store."),
+    )
+    scan_type = models.CharField(
+        _("scan's content type"), max_length=50, blank=True, help_text=_("Told by the file's content.")
+    )
     # Who drove and what they earned an hour on this trip (pay rates change; the payroll
     # reads this, not the driver's current rate). Empty for a supplier's machine.
     driver = models.ForeignKey(
