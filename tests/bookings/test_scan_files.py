@@ -155,3 +155,13 @@ def test_content_disposition_encodes_the_name_per_rfc_5987():
     assert content_disposition("счёт 1.pdf", inline=False) == (
         "attachment; filename=\"____ 1.pdf\"; filename*=UTF-8''%D1%81%D1%87%D1%91%D1%82%201.pdf"
     )
+
+
+def test_the_uploaded_name_is_shown_escaped_on_the_waybill_form(api, client):
+    booking = job()
+    name = '<img src=x onerror="alert(1)">.pdf'
+    waybill = _record(api, booking, name, PDF, "application/pdf")
+    assert waybill.scan_name == name
+    client.force_login(booking.deal.manager)
+    page = client.get(f"/bookings/waybills/{waybill.pk}/edit/").content.decode()
+    assert "&lt;img src=x onerror=" in page and "<img src=x" not in page

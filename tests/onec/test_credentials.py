@@ -239,3 +239,29 @@ def test_changes_to_a_base_are_audited_without_its_password(api, fake, org, base
     for event in events:
         assert "typed-again" not in str(event.details) + event.summary
         assert PASSWORD not in str(event.details) + event.summary
+
+
+def test_the_admin_creates_a_base_with_its_password_and_refuses_a_metadata_address(org):
+    client = PageClient(headers={"Accept-Language": "en"})
+    client.force_login(f.UserFactory(role=Role.ACCOUNTANT))
+    data = {
+        "name": "БП — из админки",
+        "organization": org.pk,
+        "kind": "odata",
+        "odata_url": "http://169.254.169.254/latest/",
+        "username": USER,
+        "new_password": "from-admin",
+        "is_active": "on",
+    }
+    refused = client.post("/admin/directory/accountingbase/add/", data)
+    assert refused.status_code == 200 and b"metadata address" in refused.content
+    assert not AccountingBase.objects.exists()
+    saved = client.post(
+        "/admin/directory/accountingbase/add/",
+        {**data, "odata_url": "http://1c.local/bp/odata/standard.odata/"},
+    )
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    base = AccountingBase.objects.get()
+    assert base.password == "from-admin"
+    event = AuditEvent.objects.get(kind="accounting_base_changed")
+    assert event.details["action"] == "created" and event.details["password_set"] is True
