@@ -265,3 +265,9 @@ def test_the_admin_creates_a_base_with_its_password_and_refuses_a_metadata_addre
     assert base.password == "from-admin"
     event = AuditEvent.objects.get(kind="accounting_base_changed")
     assert event.details["action"] == "created" and event.details["password_set"] is True
+
+
+def test_a_proxy_from_the_environment_does_not_bypass_the_checks(monkeypatch, fake):
+    monkeypatch.setenv("HTTP_PROXY", "http://169.254.169.254:3128")
+    with Client(fake.base_url("a"), USER, PASSWORD) as client:
+        assert client.list("Catalog_Организации") == []  # straight to the base, not the proxy

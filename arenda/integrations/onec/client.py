@@ -120,13 +120,15 @@ class Client:
         self.url = url.rstrip("/") + "/"
         timeout = timeout or getattr(settings, "ONEC_TIMEOUT", 15.0)
         # Redirects are never followed (the password would follow them); every connection
-        # goes through the outbound checks, made again when the address is resolved.
+        # goes through the outbound checks, made again when the address is resolved — and no
+        # proxy from the environment, whose transport would skip them (docs/security.md).
         kwargs.setdefault("transport", OutboundTransport())
         self.http = httpx.Client(
             auth=(username, password),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             headers={"Accept": "application/json"},
             follow_redirects=False,
+            trust_env=False,
             **kwargs,
         )
 
