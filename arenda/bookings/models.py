@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from arenda.core.files import EXTENSIONS
 from arenda.core.models import TimeStamped
 from arenda.core.money import MAX_PRICE, MAX_QUANTITY, PRICE_VALIDATORS, QUANTITY_VALIDATORS
 from arenda.core.validators import check_period
@@ -234,21 +235,11 @@ class Booking(TimeStamped):
         return self.rate_per_hour - supply.cost_per_hour
 
 
-# The extension a stored scan gets from the type its content was sniffed as
-# (``bookings/waybills.py``); the name the uploader gave is kept in ``scan_name`` only.
-SCAN_EXTENSIONS = {
-    "image/jpeg": ".jpg",
-    "image/png": ".png",
-    "image/webp": ".webp",
-    "image/heic": ".heic",
-    "application/pdf": ".pdf",
-}
-
-
 def waybill_scan_path(instance, filename):
-    """A generated name: random, with the extension of the content's type — never the
-    uploader's name, which could carry a misleading extension (docs/security.md, «Files»)."""
-    extension = SCAN_EXTENSIONS.get(getattr(instance, "scan_type", ""), "")
+    """A generated name: random, with the extension of the type the content was sniffed as
+    (``bookings/waybills.py``) — never the uploader's name, which could carry a misleading
+    extension and is kept in ``scan_name`` only (docs/security.md, «Files»)."""
+    extension = EXTENSIONS.get(getattr(instance, "scan_type", ""), "")
     return f"waybills/{instance.booking_id}/{secrets.token_hex(16)}{extension}"
 
 
