@@ -1,6 +1,7 @@
 """Arenda settings. Everything that differs between machines comes from the environment
 (README.md, "Configuration", lists them)."""
 
+import ipaddress
 import os
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -197,8 +198,9 @@ except (ZoneInfoNotFoundError, ValueError):
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(DATA_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Stored files (waybill scans) have no public URL: MEDIA_URL stays unset and only views
+# that check the reader's right serve them (arenda/core/files.py; docs/security.md, «Files»).
 MEDIA_ROOT = DATA_DIR / "files"
-MEDIA_URL = "/files/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -291,8 +293,6 @@ def _trusted_proxies(raw: str):
         return None
     if raw.isdigit():
         return int(raw)
-    import ipaddress
-
     entries = tuple(entry.strip() for entry in raw.split(",") if entry.strip())
     try:
         for entry in entries:
@@ -389,6 +389,13 @@ LEAD_IMAP_PASSWORD = env_str("LEAD_IMAP_PASSWORD")
 LEAD_IMAP_FOLDER = env_str("LEAD_IMAP_FOLDER", "INBOX")
 TELEGRAM_BOT_TOKEN = env_str("TELEGRAM_BOT_TOKEN")
 ONEC_TIMEOUT = env_int("ONEC_TIMEOUT", 15, minimum=1)
+# Hosts the app may call with credentials (1C bases): names, "*.domain", addresses or
+# networks; unset, any host but link-local and metadata ones (arenda/integrations/outbound.py).
+OUTBOUND_ALLOWED_HOSTS = env_list("OUTBOUND_ALLOWED_HOSTS", [])
+try:
+    [ipaddress.ip_network(entry, strict=False) for entry in OUTBOUND_ALLOWED_HOSTS if "/" in entry]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"OUTBOUND_ALLOWED_HOSTS: {exc}")
 TELEGRAM_API_URL = env_str("TELEGRAM_API_URL", "https://api.telegram.org")
 # Telegram sends it back in X-Telegram-Bot-Api-Secret-Token; the webhook refuses calls
 # without it (set it on Telegram's side with ``manage.py telegram_webhook <url>``).

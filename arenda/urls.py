@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -31,7 +30,5 @@ urlpatterns = [
     path("", include("arenda.front.urls")),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# No route serves DATA_DIR (MEDIA_ROOT) in any mode: each stored file goes out through a view
+# that checks the reader's right to its record (docs/security.md, «Files»).

@@ -2,14 +2,20 @@
 booking viewset), listed, read and corrected here (``waybills/``). Thin: the serializers
 parse, ``flows/trips.py`` records (``bookings/waybills.py`` checks and writes)."""
 
+from django.http import Http404
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from arenda.api.serializers import PayFieldsMixin
 from arenda.bookings.filters import WaybillFilter
 from arenda.bookings.models import Waybill
+from arenda.bookings.waybills import scan_to_serve
+from arenda.core.files import file_response
 from arenda.core.roles import Action, can
 from arenda.flows import trips
 
@@ -108,3 +114,20 @@ class WaybillViewSet(
         payload["overtime_invoice"] = getattr(result.overtime_invoice, "pk", None)
         payload["booking_status"] = result.booking.status
         return Response(payload)
+
+    @extend_schema(
+        responses={
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            (200, "image/*"): OpenApiTypes.BINARY,
+            404: None,
+        }
+    )
+    @action(detail=True, url_path="scan")
+    def scan(self, request, pk=None):
+        """The waybill's scan with the type its content was sniffed as (``404`` when it has
+        none); images inline, anything else as an attachment (docs/security.md, «Files»)."""
+        found = scan_to_serve(self.get_object())
+        if found is None:
+            raise Http404
+        handle, content_type, filename = found
+        return file_response(handle, content_type=content_type, filename=filename)

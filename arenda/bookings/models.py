@@ -5,6 +5,8 @@ constraint on PostgreSQL, migration 0002), the service (``services.booking_reser
 which locks and explains), and the availability selector that shows it before a click.
 """
 
+import secrets
+
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -13,6 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from arenda.core.files import EXTENSIONS
 from arenda.core.models import TimeStamped
 from arenda.core.money import MAX_PRICE, MAX_QUANTITY, PRICE_VALIDATORS, QUANTITY_VALIDATORS
 from arenda.core.validators import check_period
@@ -233,7 +236,11 @@ class Booking(TimeStamped):
 
 
 def waybill_scan_path(instance, filename):
-    return f"waybills/{instance.booking_id}/{filename}"
+    """A generated name: random, with the extension of the type the content was sniffed as
+    (``bookings/waybills.py``) — never the uploader's name, which could carry a misleading
+    extension and is kept in ``scan_name`` only (docs/security.md, «Files»)."""
+    extension = EXTENSIONS.get(getattr(instance, "scan_type", ""), "")
+    return f"waybills/{instance.booking_id}/{secrets.token_hex(16)}{extension}"
 
 
 class Waybill(TimeStamped):
@@ -273,6 +280,15 @@ class Waybill(TimeStamped):
         _("idle / downtime, hours"), **HOURS, default=0, validators=NON_NEGATIVE
     )
     scan = models.FileField(_("scan or photo"), upload_to=waybill_scan_path, blank=True)
+    scan_name = models.CharField(
+        _("scan's file name"),
+        max_length=255,
+        blank=True,
+        help_text=_("As uploaded; shown, never used to store."),
+    )
+    scan_type = models.CharField(
+        _("scan's content type"), max_length=50, blank=True, help_text=_("Told by the file's content.")
+    )
     # Who drove and what they earned an hour on this trip (pay rates change; the payroll
     # reads this, not the driver's current rate). Empty for a supplier's machine.
     driver = models.ForeignKey(

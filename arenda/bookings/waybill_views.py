@@ -3,7 +3,7 @@ page shows them with the settlement (``waybills_panel``)."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -14,6 +14,7 @@ from arenda.bookings import waybills
 from arenda.bookings.models import Booking, Waybill
 from arenda.bookings.services import BookingConflict
 from arenda.bookings.waybill_forms import WaybillForm
+from arenda.core.files import file_response
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can, can_see_pay
 from arenda.flows import trips
@@ -116,16 +117,10 @@ def waybill_update(request, pk):
 
 @require(Action.VIEW, "waybill")
 def waybill_scan(request, pk):
-    """The stored scan, shown inline with the type its content says it is."""
-    waybill = get_object_or_404(Waybill, pk=pk)
-    if not waybill.scan:
+    """The stored scan, only to a signed-in user who may read waybills, with the type its
+    content was sniffed as (docs/security.md, «Files»)."""
+    found = waybills.scan_to_serve(get_object_or_404(Waybill, pk=pk))
+    if found is None:
         raise Http404
-    try:
-        handle = waybill.scan.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    kind = waybills.sniff(handle.read(32))
-    handle.seek(0)
-    response = FileResponse(handle, content_type=waybills.CONTENT_TYPES.get(kind, "application/octet-stream"))
-    response["Content-Disposition"] = "inline"
-    return response
+    handle, content_type, filename = found
+    return file_response(handle, content_type=content_type, filename=filename)

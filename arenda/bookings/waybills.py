@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from arenda.bookings.models import Booking, Waybill
 from arenda.bookings.services import BookingConflict, booking_complete
+from arenda.core.files import display_name
 from arenda.core.models import CompanySettings
 from arenda.core.services import locked, set_author
 from arenda.core.validators import period_error
@@ -94,6 +95,25 @@ CONTENT_TYPES = {
     "heic": "image/heic",
     "pdf": "application/pdf",
 }
+
+
+def scan_to_serve(waybill: Waybill):
+    """``(open file, content type, download name)`` of a waybill's stored scan, or None when
+    it has none or its file is gone. The type is the one sniffed at upload; a scan stored
+    before that was kept is sniffed now (``application/octet-stream`` if it is none of the
+    kinds). Who may read it is the caller's to check (docs/security.md, «Files»)."""
+    if not waybill.scan:
+        return None
+    try:
+        handle = waybill.scan.open("rb")
+    except FileNotFoundError:
+        return None
+    content_type = waybill.scan_type
+    if not content_type:
+        content_type = CONTENT_TYPES.get(sniff(handle.read(32)), "application/octet-stream")
+        handle.seek(0)
+    name = waybill.scan_name or waybill.scan.name
+    return handle, content_type, display_name(name, content_type, fallback=f"waybill-{waybill.pk}")
 
 
 def _image_is_whole(file) -> bool:
@@ -218,9 +238,18 @@ def _copy_from_booking(waybill: Waybill, booking: Booking) -> None:
     waybill.hourly_pay = pay_rate_on(booking.driver, waybill.started_at) if booking.driver else Decimal("0")
 
 
+def original_name(scan) -> str:
+    """The uploader's file name, for display only (no path, at most 255 characters)."""
+    name = str(getattr(scan, "name", "") or "").replace("\\", "/").rsplit("/", 1)[-1]
+    return "".join(ch for ch in name if ch.isprintable())[-255:]
+
+
 def _save(waybill: Waybill, *, scan, by) -> None:
     if scan is not None:
-        scan_kind(scan)
+        # Stored under a generated name with the extension of what the content is, whatever
+        # the upload was called (models.waybill_scan_path; docs/security.md, «Files»).
+        waybill.scan_type = CONTENT_TYPES[scan_kind(scan)]
+        waybill.scan_name = original_name(scan)
         waybill.scan = scan
     # Every rule was checked by _check (the constraints stand behind it in the database).
     waybill.full_clean(exclude=["scan"], validate_unique=False, validate_constraints=False)

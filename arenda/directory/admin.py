@@ -1,14 +1,16 @@
 """The Django admin for reference data. Saves and deletes go through the services, so
 the admin validates and records history exactly like the API and the UI."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
 
 from arenda.core.admin import HistoryAdmin, RoleAdminMixin
 from arenda.core.roles import Action, can, can_change_pay, can_see_pay, has_special, hidden_pay_fields
 from arenda.core.services import RecordInUse
 from arenda.directory import models as m
-from arenda.directory.services import SERVICES
+from arenda.directory.services import SERVICES, accounting_base_create, accounting_base_update
 
 
 class ServiceAdmin(RoleAdminMixin, HistoryAdmin):
@@ -44,12 +46,57 @@ class OrganizationAdmin(ServiceAdmin):
     search_fields = ("name", "full_name", "inn")
 
 
+class AccountingBaseAdminForm(forms.ModelForm):
+    """The password is write-only here too: never shown, blank keeps the stored one — unless
+    the OData URL or the user changes, when the model asks for it again
+    (``AccountingBase.clean``; docs/security.md, «Outbound calls and 1C credentials»)."""
+
+    new_password = forms.CharField(
+        label=_("1C password"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("Write-only. Leave blank to keep the stored password."),
+    )
+
+    class Meta:
+        model = m.AccountingBase
+        fields = ["name", "organization", "kind", "odata_url", "username", "is_active"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("new_password"):
+            # Before the model's validation (``_post_clean``), so that it sees the password given.
+            self.instance.password = cleaned["new_password"]
+        return cleaned
+
+    def _update_errors(self, errors):
+        # The model names ``password``; the field here is ``new_password``.
+        if hasattr(errors, "error_dict") and "password" in errors.error_dict:
+            errors.error_dict["new_password"] = errors.error_dict.pop("password")
+        super()._update_errors(errors)
+
+
 @admin.register(m.AccountingBase)
 class AccountingBaseAdmin(ServiceAdmin):
     resource = "accounting_base"
+    form = AccountingBaseAdminForm
     list_display = ("name", "organization", "kind", "odata_url", "is_active")
     list_filter = ("kind", "is_active", "organization")
     exclude = ("password",)
+
+    def save_model(self, request, obj, form, change):
+        password = form.cleaned_data.get("new_password")
+        fields = AccountingBaseAdminForm.Meta.fields
+        if change:
+            data = {name: form.cleaned_data[name] for name in form.changed_data if name in fields}
+            if password:
+                data["password"] = password
+            accounting_base_update(instance=obj, by=request.user, **data)
+        else:
+            data = {name: form.cleaned_data[name] for name in fields if name in form.cleaned_data}
+            saved = accounting_base_create(by=request.user, **data, password=password or "")
+            obj.pk = saved.pk
 
 
 class ContactInline(admin.TabularInline):

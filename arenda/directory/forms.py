@@ -55,7 +55,9 @@ class AccountingBaseForm(ServiceForm):
 
     def adjust_for_user(self, user):
         if self.instance.pk:
-            self.fields["password"].help_text = _("Leave blank to keep the stored password.")
+            self.fields["password"].help_text = _(
+                "Leave blank to keep the stored password. A new OData URL or 1C user needs the password again."
+            )
 
 
 class CounterpartyForm(ServiceForm):

@@ -31,6 +31,7 @@ from arenda.core.validators import (
     validate_phone,
     validate_plate,
 )
+from arenda.integrations.outbound import OutboundRefused, check_url
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 NON_NEGATIVE = [MinValueValidator(0)]
@@ -189,9 +190,80 @@ class AccountingBase(TimeStamped):
     def get_absolute_url(self):
         return reverse("directory:accounting_base_detail", args=[self.pk])
 
+    # --- the password stays with its address (docs/security.md, «Outbound calls and 1C
+    # credentials») ---------------------------------------------------------------------------
+    # A base read from the database remembers where its password was meant to go; assigning
+    # a password (a non-empty one) marks it as given again for the new address.
+    CREDENTIAL_FIELDS = ("odata_url", "username")
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._remember_credentials()
+        return instance
+
+    def refresh_from_db(self, *args, **kwargs):
+        super().refresh_from_db(*args, **kwargs)
+        self._remember_credentials()
+
+    def _remember_credentials(self):
+        stored = {
+            name: self.__dict__[name]
+            for name in (*self.CREDENTIAL_FIELDS, "password")
+            if name in self.__dict__
+        }
+        self.__dict__["_stored_credentials"] = stored
+        self.__dict__["_password_given"] = False
+
+    def __setattr__(self, name, value):
+        # Validation writes every field back as it is (``clean_fields``): the same object is
+        # not a password given.
+        if (
+            name == "password"
+            and "_stored_credentials" in self.__dict__
+            and value is not self.__dict__.get(name)
+        ):
+            self.__dict__["_password_given"] = bool(value)
+        super().__setattr__(name, value)
+
+    def credentials_moved(self) -> bool:
+        """The stored base's address or 1C user is being changed."""
+        stored = self.__dict__.get("_stored_credentials")
+        if self.pk is None or not stored:
+            return False
+        return any(name in stored and getattr(self, name) != stored[name] for name in self.CREDENTIAL_FIELDS)
+
+    def password_given(self) -> bool:
+        """A (non-empty) password was set since the base was read."""
+        return self.__dict__.get("_password_given", False)
+
     def clean(self):
+        errors = {}
         if self.kind == self.Kind.ODATA and not self.odata_url:
-            raise ValidationError({"odata_url": _("An OData base needs its OData URL.")}, code="required")
+            errors["odata_url"] = ValidationError(_("An OData base needs its OData URL."), code="required")
+        elif self.odata_url:
+            try:
+                check_url(self.odata_url)
+            except OutboundRefused as exc:
+                errors["odata_url"] = ValidationError(exc.message, code="forbidden_address")
+        stored_password = self.__dict__.get("_stored_credentials", {}).get("password")
+        if self.odata_url and stored_password and self.credentials_moved() and not self.password_given():
+            errors["password"] = ValidationError(
+                _(
+                    "The OData URL or the 1C user changes: enter the password for it again. "
+                    "The stored password is never sent to another address."
+                ),
+                code="password_required",
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    def save(self, *args, **kwargs):
+        if self.credentials_moved() and not self.password_given():
+            # Whatever path skipped clean(), the old password does not follow a new address.
+            self.password = ""
+        super().save(*args, **kwargs)
+        self._remember_credentials()
 
 
 class Counterparty(TimeStamped, BankRequisites):

@@ -53,21 +53,55 @@ def counterparty_delete(*, instance: Counterparty, by) -> None:
     record_delete(instance, by=by)
 
 
+# What the audit trail records of a 1C base's change (never its password: only whether it
+# was set). docs/security.md, «The audit trail of access».
+_BASE_AUDITED = ("name", "organization_id", "kind", "odata_url", "username", "is_active")
+
+
+def _audit_base(base: AccountingBase, *, by, action: str, changed=(), password_set=False) -> None:
+    what = [*changed, *(["password"] if password_set else [])]
+    audit.record(
+        audit.Kind.ACCOUNTING_BASE_CHANGED,
+        by=by,
+        target=base,
+        summary=f"{action}: {', '.join(what)}" if what else action,
+        action=action,
+        base=base.pk,
+        changed=list(changed),
+        odata_url=base.odata_url,
+        username=base.username,
+        password_set=password_set,
+    )
+
+
 @transaction.atomic
 def accounting_base_create(*, by, **data) -> AccountingBase:
-    return record_create(AccountingBase, data=data, by=by)
+    base = record_create(AccountingBase, data=data, by=by)
+    _audit_base(base, by=by, action="created", password_set=bool(base.password))
+    return base
 
 
 @transaction.atomic
 def accounting_base_update(*, instance: AccountingBase, by, **data) -> AccountingBase:
-    # An empty password in a form or request means "keep the stored one" (it is write-only).
+    """Change a 1C base. An empty password means "keep the stored one" (it is write-only) —
+    unless the OData URL or the user changes: then the model asks for the password again
+    and never sends the stored one to the new address (``AccountingBase.clean``)."""
     if not data.get("password"):
         data.pop("password", None)
-    return record_update(instance, data=data, by=by)
+    before = AccountingBase.objects.filter(pk=instance.pk).values(*_BASE_AUDITED).first() or {}
+    base = record_update(instance, data=data, by=by)
+    changed = [name.removesuffix("_id") for name in _BASE_AUDITED if before.get(name) != getattr(base, name)]
+    if changed or "password" in data:
+        _audit_base(base, by=by, action="changed", changed=changed, password_set="password" in data)
+    return base
 
 
+@transaction.atomic
 def accounting_base_delete(*, instance: AccountingBase, by) -> None:
     record_delete(instance, by=by)
+    audit.record(
+        audit.Kind.ACCOUNTING_BASE_CHANGED, by=by, target=instance, summary="deleted", action="deleted"
+    )
 
 
 def _simple(model):

@@ -49,9 +49,13 @@ def test_empty_password_keeps_the_stored_one(api):
     base = f.AccountingBaseFactory(password=SECRET)
     client = api(Role.ADMIN)
     url = f"/api/v1/accounting-bases/{base.pk}/"
-    assert client.patch(url, {"password": "", "username": "odata2"}).status_code == 200
+    assert client.patch(url, {"password": "", "name": "БП 2"}).status_code == 200
     base.refresh_from_db()
-    assert (base.password, base.username) == (SECRET, "odata2")
+    assert (base.password, base.name) == (SECRET, "БП 2")
+    # A new 1C user is another set of credentials: the password must come with it
+    # (tests/directory/test_accounting_base_credentials.py).
+    refused = client.patch(url, {"password": "", "username": "odata2"})
+    assert refused.status_code == 400 and "password" in refused.json()
 
     assert client.patch(url, {"password": "new-secret"}).status_code == 200
     base.refresh_from_db()

@@ -160,6 +160,11 @@ def test_history_records_the_author(make_user):
 def test_accounting_base_password_is_kept_when_left_empty(make_user):
     accountant = make_user(Role.ACCOUNTANT)
     base = AccountingBaseFactory(password="old-secret")
-    services.accounting_base_update(instance=base, by=accountant, password="", username="odata2")
+    services.accounting_base_update(instance=base, by=accountant, password="", name="БП 2")
     base.refresh_from_db()
-    assert (base.username, base.password) == ("odata2", "old-secret")
+    assert (base.name, base.password) == ("БП 2", "old-secret")
+    # Another 1C user is another set of credentials: the stored password does not follow it
+    # (tests/onec/test_credentials.py).
+    with pytest.raises(ValidationError) as refused:
+        services.accounting_base_update(instance=base, by=accountant, password="", username="odata2")
+    assert "password" in refused.value.message_dict

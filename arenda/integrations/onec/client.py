@@ -15,6 +15,8 @@ import httpx
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from arenda.integrations.outbound import OutboundRefused, OutboundTransport
+
 EMPTY_REF = "00000000-0000-0000-0000-000000000000"
 
 
@@ -43,6 +45,15 @@ class Refused(OneCError):
 
 class BadAnswer(OneCError):
     """A 2xx that is not 1C's JSON (a proxy page, a wrong URL)."""
+
+
+class Redirected(OneCError):
+    """A 3xx: not followed — the base's password would go to wherever it points
+    (docs/security.md, «Outbound calls and 1C credentials»)."""
+
+
+class AddressRefused(OneCError):
+    """The base's address is one the app does not call (``integrations/outbound.py``)."""
 
 
 class ServerError(OneCError):
@@ -108,10 +119,16 @@ class Client:
     def __init__(self, url: str, username: str, password: str, timeout: float | None = None, **kwargs):
         self.url = url.rstrip("/") + "/"
         timeout = timeout or getattr(settings, "ONEC_TIMEOUT", 15.0)
+        # Redirects are never followed (the password would follow them); every connection
+        # goes through the outbound checks, made again when the address is resolved — and no
+        # proxy from the environment, whose transport would skip them (docs/security.md).
+        kwargs.setdefault("transport", OutboundTransport())
         self.http = httpx.Client(
             auth=(username, password),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             headers={"Accept": "application/json"},
+            follow_redirects=False,
+            trust_env=False,
             **kwargs,
         )
 
@@ -158,6 +175,8 @@ class Client:
         headers = {"Content-Type": "application/json"} if content is not None else {}
         try:
             response = self.http.request(method, url, content=content, headers=headers)
+        except OutboundRefused as exc:
+            raise AddressRefused(exc.message) from exc
         except httpx.TimeoutException as exc:
             raise Timeout(
                 _("1C did not answer in time (%(error)s).") % {"error": type(exc).__name__}
@@ -170,6 +189,16 @@ class Client:
 
     def _answer(self, response: httpx.Response, path: str, empty_ok: bool):
         status = response.status_code
+        if 300 <= status < 400:
+            location = response.headers.get("Location", "")
+            raise Redirected(
+                _(
+                    "1C answered %(status)s, a redirect to %(location)s; it is not followed with the "
+                    "base's password. Put the final address in the 1C base settings."
+                )
+                % {"status": status, "location": location[:300] or "?"},
+                status,
+            )
         if status == 401:
             raise Unauthorized(
                 _(

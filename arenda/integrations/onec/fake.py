@@ -20,11 +20,13 @@ Several infobases live in memory, one per URL prefix ``/<base>/odata/standard.od
 
 Control (no auth):
 
-- ``POST /_control {"base", "fail": "500"|"timeout"|"drop_after_write"|"401"|"down"|"none",
-  "times": N, "delay": s, "unpublish": [sets]}`` — the next N requests to that base fail
+- ``POST /_control {"base", "fail": "500"|"timeout"|"drop_after_write"|"401"|"down"|"redirect"|"none",
+  "times": N, "delay": s, "location": url, "unpublish": [sets]}`` — the next N requests to that base fail
   that way: "timeout" answers only after ``delay`` seconds (the request is carried out),
   "down" drops the connection at once, "drop_after_write" carries out the next N creates
-  and drops the connection without answering;
+  and drops the connection without answering, "redirect" answers ``302`` to ``location``;
+- every request's ``Authorization`` header is kept in ``base(name).authorizations`` (what a
+  base was sent, for the tests of docs/security.md, «Outbound calls and 1C credentials»);
 - ``POST /_control/payment {"base", "invoice": Ref_Key, "amount", "date"?, "posted"?,
   "deleted"?}`` — an incoming bank payment for that invoice, as an accountant enters it;
 - ``GET /_dump[?base=…]`` — every object; ``POST /_reset``.
@@ -126,7 +128,9 @@ class Infobase:
         self.counters: dict[str, int] = {}
         self.unpublished: set[str] = set()
         self.fail, self.fail_times, self.delay = "none", 0, 3.0
+        self.location = "/"
         self.requests = 0  # OData requests that reached this base, failed or not
+        self.authorizations: list[str] = []  # the Authorization header of each of them
 
     def next_number(self, entity_set: str) -> int:
         self.counters[entity_set] = self.counters.get(entity_set, 0) + 1
@@ -171,6 +175,7 @@ class FakeOneC(ThreadingHTTPServer):
             if "fail" in params:
                 base.fail, base.fail_times = str(params["fail"]), int(params.get("times", 1))
             base.delay = float(params.get("delay", base.delay))
+            base.location = str(params.get("location", base.location))
             base.unpublished = set(params.get("unpublish", base.unpublished))
         return {"base": base.name, "fail": base.fail, "times": base.fail_times}
 
@@ -466,12 +471,15 @@ class _Handler(BaseHTTPRequestHandler):
             base = fake.base(name)
             with fake.lock:
                 base.requests += 1
+                base.authorizations.append(self.headers.get("Authorization") or "")
             failure = fake.take_failure(base, creating=method == "POST" and "(" not in resource)
             if failure == "down":
                 self.close_connection = True
                 return None
             if failure == "500":
                 raise ODataError(500, "Произошла внутренняя ошибка OData сервиса.")
+            if failure == "redirect":
+                return self._redirect(base.location)
             if failure == "401" or not self._authorized():
                 return self._unauthorized()
             if failure == "timeout":
@@ -500,6 +508,12 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             return False
         return (user, password) == (self.server.username, self.server.password)
+
+    def _redirect(self, location: str) -> None:
+        self.send_response(302)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def _unauthorized(self) -> None:
         self.send_response(401)
