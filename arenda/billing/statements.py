@@ -643,6 +643,16 @@ def statement_payment_assign(*, statement_payment: StatementPayment, invoice: In
     row = locked(StatementPayment, statement_payment.pk)
     if row.state not in (*WAITING, StatementPayment.State.IGNORED):
         raise BillingRefused("already_recorded", _("This payment is already recorded against an invoice."))
+    twin = _twin_from_1c(amount=row.amount, on=row.date, payer_inn=row.payer_inn)
+    if twin is not None and twin.invoice_id != invoice.pk:
+        # The 1C pull brought this money in meanwhile, on another invoice: recording it
+        # here too would count it twice (docs/billing.md).
+        raise BillingRefused(
+            "recorded_from_1c",
+            _("1C has already recorded this payment on %(invoice)s: assign it there, or set it aside.")
+            % {"invoice": twin.invoice},
+            {"invoice": twin.invoice_id},
+        )
     settled: list[Invoice] = []
     row.payment = _pay(row, invoice, by, settled)
     row.state = StatementPayment.State.ASSIGNED
