@@ -257,6 +257,10 @@ def invoice_cancel(*, invoice: Invoice, reason: str, by) -> Invoice:
     if not reason:
         raise ValidationError({"reason": _("Say why the invoice is cancelled.")})
     invoice = locked(Invoice, invoice.pk)
+    if invoice.status == Invoice.Status.DRAFT:
+        # A draft has no number to keep (the invoice_issued_has_number constraint): it is
+        # deleted, not cancelled.
+        raise BillingRefused("cannot_cancel", _("A draft is not cancelled: delete it instead."))
     if invoice.status in (Invoice.Status.CANCELLED, Invoice.Status.PAID, Invoice.Status.PARTIALLY_PAID):
         raise BillingRefused("cannot_cancel", _("A paid or cancelled invoice cannot be cancelled."))
     invoice.status = Invoice.Status.CANCELLED
@@ -331,6 +335,12 @@ def payment_date_error(invoice: Invoice, on) -> str | None:
     return None
 
 
+def still_owed(invoice: Invoice) -> Decimal:
+    """What a payment may apply to the invoice: its total less what is paid, never below
+    zero (the rest of a payment is credit; docs/billing.md)."""
+    return max(invoice.total - invoice.paid_amount, Decimal("0.00"))
+
+
 @transaction.atomic
 def payment_record(
     *,
@@ -381,7 +391,7 @@ def payment_record(
                 % {"amount": format_rub(amount), "date": on.strftime("%d.%m.%Y")},
                 {"payment": twin.pk},
             )
-    applied = min(amount, max(invoice.total - invoice.paid_amount, Decimal("0.00")))
+    applied = min(amount, still_owed(invoice))
     try:
         with transaction.atomic():
             payment = Payment.objects.create(
@@ -433,7 +443,7 @@ def credit_apply(*, counterparty, invoice: Invoice, by) -> Recorded:
         raise ValidationError({"invoice": _("The invoice is another counterparty's.")})
     if not invoice.is_open():
         raise BillingRefused("not_payable", _("Only an issued invoice that is not paid in full can be paid."))
-    amount = min(credit_balance(counterparty), invoice.total - invoice.paid_amount)
+    amount = min(credit_balance(counterparty), still_owed(invoice))
     if amount <= 0:
         raise BillingRefused("no_credit", _("The counterparty has no credit to apply."))
     payment = Payment.objects.create(

@@ -573,6 +573,37 @@ def _twin_from_1c(*, amount, on, payer_inn, invoice=None) -> Payment | None:
     return twins.select_related("invoice").order_by("pk").first()
 
 
+def brought_by_statements(seen) -> set[str]:
+    """The other way round from ``_twin_from_1c``: the references of 1C payments (``seen``:
+    what the 1C pull read, ``billing.onec.SeenPayment``) whose money a statement import
+    already recorded, because the statement came first and the accountant loaded the same
+    bank document into 1C later. Nothing links the two, so they are paired by count: per
+    customer, amount and date, as many 1C payments not recorded yet as there are statement
+    payments of that customer, amount and date (first references first) are the same money
+    and are not recorded again (docs/billing.md)."""
+    seen = list(seen)
+    recorded = set(
+        Payment.objects.filter(
+            source=Payment.Source.ONEC, reference__in=[s.reference for s in seen]
+        ).values_list("reference", flat=True)
+    )
+    new: dict[tuple, list[str]] = {}
+    for payment in seen:
+        if payment.reference not in recorded:
+            key = (payment.invoice.counterparty_id, to_money(payment.amount), payment.on)
+            new.setdefault(key, []).append(payment.reference)
+    same = set()
+    for (counterparty_id, amount, on), references in new.items():
+        from_bank = Payment.objects.filter(
+            source=Payment.Source.BANK_STATEMENT,
+            invoice__counterparty_id=counterparty_id,
+            amount=amount,
+            date=on,
+        ).count()
+        same.update(sorted(references)[:from_bank])
+    return same
+
+
 def _pay(row: StatementPayment, invoice: Invoice, by, settled: list[Invoice]) -> Payment:
     """Record the payment, unless 1C already brought the same money in for this invoice;
     an invoice it settles goes to ``settled``."""
@@ -612,6 +643,16 @@ def statement_payment_assign(*, statement_payment: StatementPayment, invoice: In
     row = locked(StatementPayment, statement_payment.pk)
     if row.state not in (*WAITING, StatementPayment.State.IGNORED):
         raise BillingRefused("already_recorded", _("This payment is already recorded against an invoice."))
+    twin = _twin_from_1c(amount=row.amount, on=row.date, payer_inn=row.payer_inn)
+    if twin is not None and twin.invoice_id != invoice.pk:
+        # The 1C pull brought this money in meanwhile, on another invoice: recording it
+        # here too would count it twice (docs/billing.md).
+        raise BillingRefused(
+            "recorded_from_1c",
+            _("1C has already recorded this payment on %(invoice)s: assign it there, or set it aside.")
+            % {"invoice": twin.invoice},
+            {"invoice": twin.invoice_id},
+        )
     settled: list[Invoice] = []
     row.payment = _pay(row, invoice, by, settled)
     row.state = StatementPayment.State.ASSIGNED

@@ -94,10 +94,15 @@ def statement_payment_assign(
 # --- 1C ------------------------------------------------------------------------------------------
 def pull_payments(base_id: int, *, force: bool = False) -> int:
     """Record the payments 1C has for our open invoices in that base, each once (its
-    reference is the 1C document and line); returns how many are new. An invoice cancelled
-    meanwhile is left to the accountant."""
+    reference is the 1C document and line), except those a bank statement already brought
+    in; returns how many are new. An invoice cancelled meanwhile is left to the accountant."""
     created = 0
-    for seen in onec.read_payments(base_id, force=force).payments:
+    read = onec.read_payments(base_id, force=force).payments
+    # A bank statement imported before 1C had the document already brought that money in.
+    same_money = statements.brought_by_statements(read)
+    for seen in read:
+        if seen.reference in same_money:
+            continue
         try:
             recorded = payment_record(
                 invoice=seen.invoice,

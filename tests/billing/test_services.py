@@ -15,6 +15,7 @@ from arenda.billing.models import Invoice, InvoiceLine, Payment
 from arenda.billing.services import BillingRefused, LineData
 from arenda.bookings.models import Booking
 from arenda.core.money import to_money
+from arenda.core.roles import Role
 from arenda.crm.models import Deal
 from arenda.directory.models import VatRate
 from arenda.flows import payments
@@ -304,3 +305,14 @@ def test_settled_on_is_the_day_the_payments_first_covered_the_total():
     services.payment_record(invoice=invoice, amount=invoice.total, on=date(2026, 3, 9), source="manual")
     invoice.refresh_from_db()
     assert invoice.status == "paid" and invoice.settled_on == date(2026, 3, 9)
+
+
+def test_a_draft_is_refused_cancelling_not_a_server_error(api):
+    """Cancelling a draft over the API broke the invoice_issued_has_number constraint (a 500):
+    a draft has no number to keep; it is deleted instead (found by
+    tests/billing/test_ledger_state_machine.py)."""
+    draft = _draft()
+    response = api(Role.ACCOUNTANT).post(f"/api/v1/invoices/{draft.pk}/cancel/", {"reason": "дубль"})
+    assert response.status_code == 409 and response.json()["code"] == "cannot_cancel"
+    draft.refresh_from_db()
+    assert draft.status == Invoice.Status.DRAFT

@@ -401,6 +401,24 @@ def test_accountant_assigns_and_ignores(org, customer, make_user):
         payments.statement_payment_assign(statement_payment=over, invoice=invoice, by=accountant)
 
 
+def test_a_waiting_payment_1c_brought_meanwhile_is_not_recorded_on_another_invoice(org, customer):
+    """An overpayment waits for the accountant; meanwhile the 1C pull records the same money
+    on the invoice. Assigning the waiting line to another invoice of the customer recorded it
+    a second time (found by tests/billing/test_ledger_state_machine.py); to the 1C invoice it
+    links the 1C payment, as before."""
+    first, second = issue(org, customer, "28000.00"), issue(org, customer, "50000.00")
+    [waiting] = imported(doc("21", "30000.00", customer.inn, f"Оплата по счету № {first.number}")).waiting
+    from_1c = payment_record(
+        invoice=first, amount="30000.00", on=date(2026, 2, 5), source=Payment.Source.ONEC, reference="ref|9"
+    ).payment
+    with pytest.raises(statements.BillingRefused) as refused:
+        payments.statement_payment_assign(statement_payment=waiting, invoice=second, by=None)
+    assert refused.value.code == "recorded_from_1c" and refused.value.extra == {"invoice": first.pk}
+    assert Payment.objects.count() == 1
+    row = payments.statement_payment_assign(statement_payment=waiting, invoice=first, by=None)
+    assert row.payment == from_1c and Payment.objects.count() == 1
+
+
 # --- the API --------------------------------------------------------------------------------
 
 URL = "/api/v1/bank-statements/"

@@ -2,6 +2,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from arenda.billing import onec
 from arenda.billing.models import BaseSync, Invoice, Payment
@@ -11,7 +12,8 @@ from arenda.bookings.models import Booking
 from arenda.bookings.services import BookingConflict
 from arenda.flows import deals, payments
 from arenda.integrations.onec.client import Client
-from tests.factories import BookingFactory, DealFactory, DriverFactory, UnitFactory
+from tests.billing.test_statements import build, doc
+from tests.factories import BIK, BookingFactory, DealFactory, DriverFactory, UnitFactory, make_account
 from tests.onec.conftest import PASSWORD, USER, control, issue, pay
 
 
@@ -99,3 +101,29 @@ def test_the_whole_loop_prepayment_to_confirmed_booking(fake, org, base_a, base_
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.PAID
     assert deals.booking_confirm(booking=booking, by=manager).status == Booking.Status.CONFIRMED
+
+
+def test_money_a_statement_brought_first_is_not_counted_again_by_the_pull(
+    fake, pushed, base_a, org, customer
+):
+    """The statement is imported first; then the accountant loads the same bank document
+    into 1C and the pull read it as a new payment: 10 000 ₽ received, 20 000 ₽ paid (found by
+    tests/billing/test_ledger_state_machine.py). A second payment of the same amount and day
+    is other money and counts."""
+    today = timezone.localdate()
+    on = today.strftime("%d.%m.%Y")
+    purpose = f"Оплата по счету № {pushed.number} от {on}"
+    payer = make_account(BIK, 990001)  # not one of our legal entities' accounts
+    data = build(
+        doc("31", "10000.00", customer.inn, purpose, on=on, payer_account=payer, recipient=org.account)
+    )
+    assert payments.statement_import(file_name="bank.txt", data=data, by=None).matched
+    pay(fake, "a", pushed, "10000.00", date=f"{today.isoformat()}T10:00:00")
+    assert payments.pull_payments(base_a.pk) == 0
+    assert payments.pull_payments(base_a.pk) == 0
+    pushed.refresh_from_db()
+    assert pushed.paid_amount == Decimal("10000.00")
+    pay(fake, "a", pushed, "10000.00", date=f"{today.isoformat()}T11:00:00")
+    assert payments.pull_payments(base_a.pk) == 1
+    pushed.refresh_from_db()
+    assert pushed.paid_amount == Decimal("20000.00")
