@@ -15,6 +15,7 @@ from arenda.core.roles import Role
 from arenda.directory.models import Driver, DriverInvite
 from arenda.integrations.messaging.models import OutboxMessage
 from tests.factories import BookingFactory, DriverFactory
+from tests.messaging.conftest import SECRET
 from tests.messaging.test_driver_binding import say
 
 pytestmark = pytest.mark.django_db
@@ -22,8 +23,6 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def secret(settings):
-    from tests.messaging.conftest import SECRET
-
     settings.TELEGRAM_WEBHOOK_SECRET = SECRET
     settings.TELEGRAM_BOT_USERNAME = "arenda_test_bot"
 
@@ -78,7 +77,7 @@ def test_the_invite_binds_once_and_is_refused_when_reused(make_user):
     say(2, f"/start drv_{token}", chat_id=5555)  # the link forwarded to someone else
     driver.refresh_from_db()
     assert driver.telegram_chat_id == "4242"
-    assert "already been used" in replies("5555")[0]
+    assert "уже использована" in replies("5555")[0]
 
 
 def test_an_expired_invite_is_refused(settings):
@@ -88,7 +87,7 @@ def test_an_expired_invite_is_refused(settings):
     say(1, f"/start drv_{driver.telegram_invite_token}")
     driver.refresh_from_db()
     assert driver.telegram_chat_id == ""
-    assert "expired" in replies()[0]
+    assert "истёк" in replies()[0]
     assert driver_link.invite_link(driver) == ""  # the page offers a new link instead
 
 
@@ -97,7 +96,7 @@ def test_a_replaced_invite_is_refused_with_a_reason():
     old = driver.telegram_invite_token
     driver_link.driver_invite(driver=driver, by=None, regenerate=True)
     say(1, f"/start drv_{old}")
-    assert "replaced" in replies()[0]
+    assert "заменена новой" in replies()[0]
     driver.refresh_from_db()
     assert driver.telegram_chat_id == ""
 
