@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres lint format bench messages check-migrations clean
+.PHONY: run test test-sqlite test-postgres lint format bench fuzz messages check-migrations clean
 
 $(PY):
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Arenda needs Python 3.11"'
@@ -34,6 +34,11 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+## make fuzz: schemathesis against every API operation on a throw-away database; fails on a 5xx
+## (docs/api-fuzz.md; DATABASE_URL chooses a PostgreSQL server, SQLite otherwise)
+fuzz: $(STAMP)
+	bin/api-fuzz
 
 messages: $(STAMP)
 	cd arenda && DEBUG=1 ../$(PY) ../manage.py makemessages -l ru -l en --no-obsolete --no-location --no-wrap

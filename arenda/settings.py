@@ -336,6 +336,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "arenda.api.schema.integer_ids",
+    ],
     # Choice sets used by several fields get one name in the schema.
     "ENUM_NAME_OVERRIDES": {
         "LeadSourceEnum": "arenda.crm.models.Lead.Source",

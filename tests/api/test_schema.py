@@ -47,3 +47,17 @@ def test_schema_validates_without_warnings(tmp_path):
 def test_docs_page(db):
     response = APIClient().get("/api/docs/")
     assert response.status_code == 200 and b"swagger" in response.content.lower()
+
+
+def test_schema_types_every_id_in_a_path_as_an_integer(schema):
+    """The router's ids (``arenda/api/schema.py``): integers, not strings with a pattern, so
+    clients and the fuzzer (``bin/api-fuzz``) send numbers."""
+    types = {
+        (path, parameter["name"]): parameter["schema"]
+        for path, item in schema["paths"].items()
+        for operation in item.values()
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "path" and parameter["name"] != "source"
+    }
+    assert ("/api/v1/bookings/{id}/", "id") in types
+    assert {key: value for key, value in types.items() if value != {"type": "integer"}} == {}
