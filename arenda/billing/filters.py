@@ -9,7 +9,7 @@ from django_filters import rest_framework as df
 from arenda.billing.models import BankStatement, Invoice, Payment, StatementPayment
 from arenda.core.search import Search
 from arenda.directory.models import Counterparty
-from arenda.front.filters import ListFilterSet, SearchFilter
+from arenda.front.filters import DateFilter, ListFilterSet, SearchFilter
 
 
 class InvoiceFilter(ListFilterSet):
@@ -22,8 +22,8 @@ class InvoiceFilter(ListFilterSet):
     kind = df.ChoiceFilter(label=_("Kind"), choices=Invoice.Kind.choices)
     sync_status = df.ChoiceFilter(label=_("1C sync"), choices=Invoice.SyncStatus.choices)
     counterparty = df.ModelChoiceFilter(label=_("Counterparty"), queryset=Counterparty.objects.all())
-    date_after = df.DateFilter(field_name="date", lookup_expr="gte")
-    date_before = df.DateFilter(field_name="date", lookup_expr="lte")
+    date_after = DateFilter(field_name="date", lookup_expr="gte")
+    date_before = DateFilter(field_name="date", lookup_expr="lte")
     overdue = df.BooleanFilter(method="only_overdue", label=_("overdue"))
 
     page_params = {
@@ -50,8 +50,8 @@ class PaymentFilter(ListFilterSet):
         Search(text=("reference", "payer", "invoice__number", "invoice__counterparty__name"))
     )
     source = df.ChoiceFilter(label=_("Source"), choices=Payment.Source.choices)
-    date_after = df.DateFilter(field_name="date", lookup_expr="gte", label=_("from"))
-    date_before = df.DateFilter(field_name="date", lookup_expr="lte", label=_("to"))
+    date_after = DateFilter(field_name="date", lookup_expr="gte", label=_("from"))
+    date_before = DateFilter(field_name="date", lookup_expr="lte", label=_("to"))
 
     page_params = {"q": "search", "source": "source", "from": "date_after", "to": "date_before"}
 

@@ -11,7 +11,7 @@ from django_filters import rest_framework as df
 from arenda.bookings.models import Booking, SupplyOrder, Waybill
 from arenda.core.search import Search
 from arenda.directory.models import Counterparty, Driver, Unit
-from arenda.front.filters import IsoDateTimeFilter, ListFilterSet, SearchFilter
+from arenda.front.filters import DateFilter, IsoDateTimeFilter, ListFilterSet, SearchFilter
 
 
 def day_start(day):
@@ -38,8 +38,8 @@ class BookingFilter(ListFilterSet):
     start_before = IsoDateTimeFilter(field_name="start", lookup_expr="lt")
     end_after = IsoDateTimeFilter(field_name="end", lookup_expr="gt")
     # Whole days: the bookings that overlap them (the page's «from» and «to»).
-    period_from = df.DateFilter(method="overlap_from", label=_("from"))
-    period_to = df.DateFilter(method="overlap_to", label=_("to"))
+    period_from = DateFilter(method="overlap_from", label=_("from"))
+    period_to = DateFilter(method="overlap_to", label=_("to"))
 
     page_params = {
         "q": "search",

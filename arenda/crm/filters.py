@@ -9,7 +9,7 @@ from arenda.core.models import User
 from arenda.core.search import Search
 from arenda.crm.models import Deal, IntakeToken, Lead
 from arenda.directory.models import Counterparty
-from arenda.front.filters import ListFilterSet, SearchFilter
+from arenda.front.filters import DateFilter, ListFilterSet, SearchFilter
 
 
 class DealFilter(ListFilterSet):
@@ -49,8 +49,8 @@ class LeadFilter(ListFilterSet):
         null_value="none",
         null_label=_("Nobody's"),
     )
-    created_after = df.DateFilter(field_name="created_at", lookup_expr="date__gte", label=_("from"))
-    created_before = df.DateFilter(field_name="created_at", lookup_expr="date__lte", label=_("to"))
+    created_after = DateFilter(field_name="created_at", lookup_expr="date__gte", label=_("from"))
+    created_before = DateFilter(field_name="created_at", lookup_expr="date__lte", label=_("to"))
 
     page_params = {
         "q": "search",

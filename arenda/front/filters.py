@@ -73,6 +73,34 @@ class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = BoundedIsoDateTimeField
 
 
+class BoundedDateField(forms.DateField):
+    """A day whose whole span, in the company's time zone, the database can hold: a filter
+    compares with the start of the day or of the next one (``period_to`` of
+    ``arenda/bookings/filters.py``), and «9999-12-31» has no next day nor «0001-01-01» a start
+    in UTC east of Greenwich — an error naming the parameter, not a 500."""
+
+    EARLIEST = date(1, 1, 2)
+    LATEST = date(9999, 12, 30)
+
+    def validate(self, value):
+        super().validate(value)
+        if value not in self.empty_values and not self.EARLIEST <= value <= self.LATEST:
+            raise ValidationError(
+                _("Give a date from %(earliest)s to %(latest)s.")
+                % {"earliest": shown_day(self.EARLIEST), "latest": shown_day(self.LATEST)},
+                code="invalid",
+            )
+
+
+def shown_day(day: date) -> str:
+    # strftime("%Y") drops the leading zeros of year 1.
+    return f"{day.day:02}.{day.month:02}.{day.year:04}"
+
+
+class DateFilter(django_filters.DateFilter):
+    field_class = BoundedDateField
+
+
 class ListFilterSet(FilterSet):
     """A list's filters and search, for its page and its API viewset alike."""
 
