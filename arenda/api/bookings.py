@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from arenda.api import waybills as waybill_api
 from arenda.api.billing import InvoiceSerializer, InvoiceViewSet
-from arenda.api.serializers import ModelCleanSerializer
+from arenda.api.serializers import BoundedDateTimeField, ModelCleanSerializer
 from arenda.billing.services import booking_hours_invoiced, prepayment_invoice_for_booking
 from arenda.bookings import calendar, selectors, services
 from arenda.bookings.dispatch import DriverNotLinked, dispatch
@@ -336,8 +336,8 @@ class SupplyOrderViewSet(viewsets.ModelViewSet):
 class AvailabilityQuery(serializers.Serializer):
     equipment_type = serializers.PrimaryKeyRelatedField(queryset=EquipmentType.objects.all(), required=False)
     min_capacity_t = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0, required=False)
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField()
+    start = BoundedDateTimeField()
+    end = BoundedDateTimeField()
     exclude_booking = serializers.IntegerField(required=False)
 
     def validate(self, attrs):

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from arenda.api.errors import validation_error_data
-from arenda.api.serializers import ModelCleanSerializer
+from arenda.api.serializers import BoundedDateTimeField, ModelCleanSerializer
 from arenda.core.models import User
 from arenda.core.money import to_money, vat_included
 from arenda.core.network import client_address
@@ -54,7 +54,7 @@ class CallEventSerializer(serializers.Serializer):
     call_id = serializers.CharField(max_length=150)
     caller = serializers.CharField(max_length=40)
     called = serializers.CharField(max_length=40, required=False, allow_blank=True)
-    started_at = serializers.DateTimeField(required=False, allow_null=True)
+    started_at = BoundedDateTimeField(required=False, allow_null=True)
     duration = serializers.IntegerField(min_value=0, max_value=7 * 24 * 3600, required=False, allow_null=True)
     recording_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
 

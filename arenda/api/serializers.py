@@ -5,6 +5,7 @@ import copy
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, serializers
 from rest_framework.validators import UniqueValidator
@@ -24,8 +25,24 @@ from arenda.directory.models import (
     Supplier,
     Unit,
 )
+from arenda.front.filters import beyond_utc
 
 User = get_user_model()
+
+
+class BoundedDateTimeField(serializers.DateTimeField):
+    """A moment the database can hold. DRF refuses one beyond year 9999 in the company's time
+    zone; this also refuses one before year 1 in UTC («0001-01-01» read in Moscow), with DRF's
+    own message, naming the field — not a 500 when it is saved or compared."""
+
+    def to_internal_value(self, value):
+        try:
+            moment = super().to_internal_value(value)
+        except OverflowError:  # DRF's check of a naive moment made aware (valid_datetime)
+            self.fail("overflow")
+        if beyond_utc(moment):
+            self.fail("overflow")
+        return moment
 
 
 class ModelCleanSerializer(serializers.ModelSerializer):
@@ -34,6 +51,10 @@ class ModelCleanSerializer(serializers.ModelSerializer):
     returns the values the model normalised (E.164 phones, Cyrillic plates)."""
 
     clean_exclude: tuple[str, ...] = ()
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: BoundedDateTimeField,
+    }
 
     class Meta:
         # No DRF unique-together validators: see get_fields.

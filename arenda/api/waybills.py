@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from arenda.api.serializers import PayFieldsMixin
+from arenda.api.serializers import BoundedDateTimeField, PayFieldsMixin
 from arenda.bookings.filters import WaybillFilter
 from arenda.bookings.models import Waybill
 from arenda.bookings.waybills import scan_to_serve
@@ -26,8 +26,8 @@ ODOMETER = {"max_digits": 10, "decimal_places": 1, "min_value": 0}
 
 class WaybillInputSerializer(serializers.Serializer):
     number = serializers.CharField(max_length=50)
-    started_at = serializers.DateTimeField()
-    finished_at = serializers.DateTimeField()
+    started_at = BoundedDateTimeField()
+    finished_at = BoundedDateTimeField()
     hours = serializers.DecimalField(**HOURS)
     km = serializers.DecimalField(**KM, required=False, allow_null=True)
     odometer_start = serializers.DecimalField(**ODOMETER, required=False, allow_null=True)

@@ -47,3 +47,11 @@ def test_the_booking_list_page_leaves_such_a_day_out(client, make_user):
     response = client.get(reverse("bookings:booking_list"), {"from": "0001-01-01", "to": "9999-12-31"})
     assert response.status_code == 200
     assert booking.site_address in response.content.decode()
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T01:00:00", "0001-01-01T00:00:00+14:00"])
+@pytest.mark.parametrize("param", ["start_after", "start_before", "end_after"])
+def test_a_moment_before_year_1_in_utc_is_400_naming_the_parameter(api, param, moment):
+    response = api(Role.ADMIN).get("/api/v1/bookings/", {param: moment}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400, response.content
+    assert response.json() == {param: ["Enter a date and time between years 1 and 9999."]}
