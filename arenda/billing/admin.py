@@ -5,18 +5,11 @@ API), so nothing is added, changed or deleted here."""
 from django.contrib import admin
 
 from arenda.billing.models import Invoice, InvoiceLine, Payment
-from arenda.core.admin import HistoryAdmin, RoleAdminMixin
+from arenda.core.admin import HistoryAdmin, ReadOnlyAdminMixin, RoleAdminMixin
 
 
-class ReadOnlyAdmin(RoleAdminMixin):
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, RoleAdminMixin):
+    pass
 
 
 class InvoiceLineInline(admin.TabularInline):

@@ -34,6 +34,20 @@ class RoleAdminMixin:
         return can(request.user, Action.DELETE, self.resource)
 
 
+class ReadOnlyAdminMixin:
+    """A record the admin shows and never writes (something else writes it: a service, a
+    flow, the customer's page). Put it before the class that grants the rights."""
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class HistoryAdmin(SimpleHistoryAdmin):
     """django-simple-history's admin, with a version page that answers 404 for an address
     that is not a version (a relative link on the page, such as the user form's
@@ -101,7 +115,7 @@ class ManageUsersOnly:
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ManageUsersOnly, admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, ManageUsersOnly, admin.ModelAdmin):
     """The audit trail of access: read and filtered, never changed."""
 
     list_display = ("at", "kind", "username", "address", "target", "summary")
@@ -112,15 +126,6 @@ class AuditEventAdmin(ManageUsersOnly, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 admin.site.unregister(TokenProxy)

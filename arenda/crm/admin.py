@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from arenda.core.admin import HistoryAdmin, RoleAdminMixin
+from arenda.core.admin import HistoryAdmin, ReadOnlyAdminMixin, RoleAdminMixin
 from arenda.crm.models import Deal, ProposalResponse
 
 
@@ -15,7 +15,7 @@ class DealAdmin(RoleAdminMixin, HistoryAdmin):
 
 
 @admin.register(ProposalResponse)
-class ProposalResponseAdmin(RoleAdminMixin, admin.ModelAdmin):
+class ProposalResponseAdmin(ReadOnlyAdminMixin, RoleAdminMixin, admin.ModelAdmin):
     """What customers said through the КП link: a record of it, read-only (the customer's
     page writes it, ``crm.services.proposal_respond``)."""
 
@@ -26,12 +26,3 @@ class ProposalResponseAdmin(RoleAdminMixin, admin.ModelAdmin):
     list_select_related = ("deal",)
     readonly_fields = ("deal", "kind", "text", "version", "created_at")
     fields = readonly_fields
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

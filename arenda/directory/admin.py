@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
-from arenda.core.admin import HistoryAdmin, RoleAdminMixin
+from arenda.core.admin import HistoryAdmin, ReadOnlyAdminMixin, RoleAdminMixin
 from arenda.core.roles import Action, can, can_change_pay, can_see_pay, has_special, hidden_pay_fields
 from arenda.core.services import RecordInUse
 from arenda.directory import models as m
@@ -99,7 +99,7 @@ class AccountingBaseAdmin(ServiceAdmin):
             obj.pk = saved.pk
 
 
-class ContactInline(admin.TabularInline):
+class ContactInline(ReadOnlyAdminMixin, admin.TabularInline):
     """Read-only here: contacts are written through their own admin (and its service)."""
 
     model = m.Contact
@@ -109,15 +109,6 @@ class ContactInline(admin.TabularInline):
 
     def has_view_permission(self, request, obj=None):
         return can(request.user, Action.VIEW, "contact")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(m.Counterparty)
@@ -222,7 +213,7 @@ class DriverAdmin(ServiceAdmin):
 
 
 @admin.register(m.DriverPayRate)
-class DriverPayRateAdmin(RoleAdminMixin, admin.ModelAdmin):
+class DriverPayRateAdmin(ReadOnlyAdminMixin, RoleAdminMixin, admin.ModelAdmin):
     """Read-only: rates are written by the driver's pay change (``directory/services.py``)."""
 
     resource = "driver"
@@ -236,18 +227,9 @@ class DriverPayRateAdmin(RoleAdminMixin, admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         return can_see_pay(request.user)
 
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(m.DriverInvite)
-class DriverInviteAdmin(RoleAdminMixin, admin.ModelAdmin):
+class DriverInviteAdmin(ReadOnlyAdminMixin, RoleAdminMixin, admin.ModelAdmin):
     """Read-only: who issued each invite link and when it was used (``bookings/driver_link.py``);
     the tokens themselves are not shown."""
 
@@ -255,12 +237,3 @@ class DriverInviteAdmin(RoleAdminMixin, admin.ModelAdmin):
     list_display = ("driver", "issued_by", "issued_at", "used_at", "chat_id")
     list_select_related = ("driver", "issued_by")
     exclude = ("token",)
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -4,14 +4,14 @@ are written only by ``outbox.enqueue`` and changed only by the worker and the we
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from arenda.core.admin import RoleAdminMixin
+from arenda.core.admin import ReadOnlyAdminMixin, RoleAdminMixin
 from arenda.core.roles import Action, can
 from arenda.integrations.messaging import outbox
 from arenda.integrations.messaging.models import OutboxMessage
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(RoleAdminMixin, admin.ModelAdmin):
+class OutboxMessageAdmin(ReadOnlyAdminMixin, RoleAdminMixin, admin.ModelAdmin):
     resource = "lead"
     list_display = ("id", "channel", "recipient", "short_text", "status", "attempts", "in_doubt", "queued_at")
     list_filter = ("status", "channel", "in_doubt")
@@ -25,15 +25,6 @@ class OutboxMessageAdmin(RoleAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_send_again_permission(self, request):
         return can(request.user, Action.CHANGE, self.resource)
