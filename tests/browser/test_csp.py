@@ -131,6 +131,7 @@ def test_every_page_keeps_to_the_content_security_policy(demo_company, live_serv
         finally:
             browser.close()
 
+    print(f"the CSP walk saw {visited} pages inside, {len(outside)} violations outside")
     assert visited > 150, f"the walk saw only {visited} pages"
     assert not outside_failures + inside_failures
     assert not outside, outside
