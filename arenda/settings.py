@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "arenda.integrations.messaging",
     "arenda.reports",
     "arenda.front",
+    "arenda.ops",
     "arenda.demo",
 ]
 
