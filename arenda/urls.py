@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from arenda.api.telegram import telegram_webhook
+from arenda.ops import views as ops_views
 
 telegram_urls = ([path("webhook/", telegram_webhook, name="telegram-webhook")], "messaging")
 
@@ -27,6 +28,9 @@ urlpatterns = [
     path("reports/", include("arenda.reports.urls")),
     path("integrations/telegram/", include(telegram_urls)),
     path("p/", include("arenda.crm.public_urls")),
+    # The public probe (no login; status words only) and the admin's health page (docs/health.md).
+    path("health/", ops_views.health, name="health"),
+    path("ops/", include("arenda.ops.urls")),
     path("", include("arenda.front.urls")),
 ]
 
