@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
@@ -287,3 +289,15 @@ def test_the_dashboard_does_not_warn_a_manager(fresh, ui, clock):
     assert response.status_code == 200
     assert "down" not in response.context
     assert 'id="health-warning"' not in response.content.decode()
+
+
+def test_the_admin_page_query_count_does_not_grow_with_the_data(fresh, ui, django_assert_num_queries):
+    client = ui(Role.ADMIN)
+    with CaptureQueriesContext(connection) as before:
+        client.get("/ops/health/")
+    for n in range(5):
+        AccountingBaseFactory(name=f"Base {n}")
+        _failed_task(NOW - timedelta(minutes=n), f"tests.failure_{n}")
+        _outbox(OutboxMessage.Status.QUEUED, NOW - timedelta(minutes=n), f"k{n}")
+    with django_assert_num_queries(len(before.captured_queries)):
+        assert client.get("/ops/health/").status_code == 200
