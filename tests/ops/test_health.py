@@ -2,7 +2,11 @@
 and the heartbeats of the scheduler and the task worker."""
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -301,3 +305,35 @@ def test_the_admin_page_query_count_does_not_grow_with_the_data(fresh, ui, djang
         _outbox(OutboxMessage.Status.QUEUED, NOW - timedelta(minutes=n), f"k{n}")
     with django_assert_num_queries(len(before.captured_queries)):
         assert client.get("/ops/health/").status_code == 200
+
+
+def test_the_dashboard_names_a_dead_scheduler(fresh, ui, clock):
+    clock.shift(timedelta(minutes=10))
+    health.beat(health.WORKER)
+    html = ui(Role.ADMIN).get("/").content.decode()
+    assert "The scheduler is not running" in html
+    assert "The task worker is not running" not in html
+
+
+# --- settings ----------------------------------------------------------------------------------------
+def _import_settings(tmp_path, **overrides):
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env.update(DEBUG="1", DATA_DIR=str(tmp_path), **overrides)
+    show = "from arenda import settings as s; print(s.HEALTH_WORKER_MAX_AGE, s.PERIODIC_JOBS['core.worker_heartbeat'][0])"
+    return subprocess.run(
+        [sys.executable, "-c", show],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_max_ages_come_from_the_environment_and_must_exceed_the_beat(tmp_path):
+    result = _import_settings(tmp_path, HEALTH_WORKER_MAX_AGE="25", HEALTH_WORKER_BEAT_SECONDS="10")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["25", "10"]
+    result = _import_settings(tmp_path, HEALTH_WORKER_MAX_AGE="60", HEALTH_WORKER_BEAT_SECONDS="60")
+    assert result.returncode != 0
+    assert "HEALTH_WORKER_MAX_AGE" in result.stderr
