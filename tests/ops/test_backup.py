@@ -5,7 +5,10 @@ goes only into an empty target (unless ``--force``), and checks the result."""
 import hashlib
 import io
 import json
+import os
 import shutil
+import subprocess
+import sys
 import tarfile
 from decimal import Decimal
 
@@ -285,3 +288,12 @@ def test_the_scheduled_job_resolves_and_its_task_writes_an_archive(needs_pg_tool
     assert jobs["ops.backup"].task is backup_task
     path = backup_task.call()
     assert backup.archives() == [backup.backup_dir() / path.rsplit("/", 1)[-1]]
+
+
+@pytest.mark.parametrize(("value", "scheduled"), [("", False), ("on", True)])
+def test_backup_schedule_adds_the_daily_job(tmp_path, value, scheduled):
+    code = "from arenda import settings; print(settings.PERIODIC_JOBS.get('ops.backup'))"
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "BACKUP_SCHEDULE": value}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    expected = "(86400, 'arenda.ops.tasks.backup_task')" if scheduled else "None"
+    assert done.stdout.strip() == expected
