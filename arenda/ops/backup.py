@@ -417,9 +417,17 @@ def open_archive(path: Path, work: Path, key: str | None = None) -> dict:
         raise BackupError(
             _("Checksum mismatch, the archive is damaged: %(names)s") % {"names": ", ".join(altered)}
         )
-    if manifest["database"] not in listed:
+    database = {"sqlite": SQLITE_MEMBER, "postgresql": PG_MEMBER}.get(manifest["vendor"])
+    strays = [n for n in listed if n != database and not n.startswith(FILES + "/")]
+    if manifest["database"] != database or database not in listed or strays:
         raise BackupError(_("The archive's manifest.json is not valid."))
     return manifest
+
+
+def verify_archive(path: Path, key: str | None = None) -> dict:
+    """Verify an archive (as ``restore`` does first) without restoring it; returns its manifest."""
+    with tempfile.TemporaryDirectory(prefix="arenda-verify-") as work:
+        return open_archive(path, Path(work), key)
 
 
 # --- restore ------------------------------------------------------------------------------------

@@ -123,8 +123,11 @@ def _round_trip(settings, capsys):
     assert set(manifest["files"]) == {manifest["database"], scan_member}
     assert manifest["app_version"] and manifest["created_at"]
 
-    wipe(settings)
     capsys.readouterr()
+    call_command("restore", str(archive), verify_only=True)
+    assert "is intact" in capsys.readouterr().out and snapshot() == before
+
+    wipe(settings)
     call_command("restore", str(archive))
     out = capsys.readouterr().out
     assert "files: 1;" in out and f"rows: {sum(manifest['row_counts'].values())}," in out
@@ -167,6 +170,7 @@ def test_a_flipped_byte_in_the_dump_is_refused_and_changes_nothing(plain_archive
     dump[len(dump) // 2] ^= 0x01
     contents[manifest["database"]] = bytes(dump)
     rewrite(plain_archive, contents)
+    refused(plain_archive, f"Checksum mismatch.*{manifest['database']}", verify_only=True)
     refused(plain_archive, f"Checksum mismatch.*{manifest['database']}", force=True)
     assert_unchanged(before)
 
@@ -198,6 +202,16 @@ def test_an_extra_member_is_refused(plain_archive):
     contents["files/planted.pdf"] = b"%PDF-1.4"
     rewrite(plain_archive, contents)
     refused(plain_archive, "not in its manifest.*planted", force=True)
+
+    manifest = json.loads(contents[backup.MANIFEST])
+    contents["secret_key"] = b"planted outside files/"
+    manifest["files"].update(
+        {name: hashlib.sha256(contents[name]).hexdigest() for name in ("secret_key", "files/planted.pdf")}
+    )
+    manifest["digest"] = backup.manifest_digest(manifest)
+    contents[backup.MANIFEST] = json.dumps(manifest).encode()
+    rewrite(plain_archive, contents)
+    refused(plain_archive, "manifest.json is not valid", force=True)
     assert_unchanged(before)
 
 
@@ -218,7 +232,11 @@ def test_another_vendor_is_refused_pointing_to_the_docs(plain_archive):
     before = snapshot()
     contents = members(plain_archive)
     manifest = json.loads(contents[backup.MANIFEST])
-    manifest["vendor"] = "oracle" if connection.vendor == "sqlite" else "sqlite"
+    other = {"sqlite": ("postgresql", backup.PG_MEMBER), "postgresql": ("sqlite", backup.SQLITE_MEMBER)}
+    manifest["vendor"], member = other[connection.vendor]
+    contents[member] = contents.pop(manifest["database"])
+    manifest["files"][member] = manifest["files"].pop(manifest["database"])
+    manifest["database"] = member
     manifest["digest"] = backup.manifest_digest(manifest)
     contents[backup.MANIFEST] = json.dumps(manifest).encode()
     rewrite(plain_archive, contents)
