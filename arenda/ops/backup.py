@@ -496,6 +496,8 @@ def _restore_sqlite(dump: Path) -> None:
     destination = sqlite3.connect(target)
     try:
         source.backup(destination)
+    except sqlite3.Error as exc:  # busy: the app still runs (docs/backup.md, «Restore»)
+        raise BackupError(_("The database could not be written: %(error)s") % {"error": exc}) from None
     finally:
         destination.close()
         source.close()
