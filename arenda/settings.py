@@ -394,6 +394,16 @@ HEALTH_SCHEDULER_MAX_AGE = env_int("HEALTH_SCHEDULER_MAX_AGE", 180, minimum=1)
 if HEALTH_WORKER_MAX_AGE <= HEALTH_WORKER_BEAT_SECONDS:
     raise ImproperlyConfigured("HEALTH_WORKER_MAX_AGE must be longer than HEALTH_WORKER_BEAT_SECONDS")
 
+# --- Backups (docs/backup.md) -------------------------------------------------------------------
+BACKUP_DIR = Path(env_str("BACKUP_DIR", str(DATA_DIR / "backups"))).resolve()
+BACKUP_KEEP = env_int("BACKUP_KEEP", 14, minimum=1)
+# A Fernet key (``python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"``);
+# set, every archive is encrypted with it. Keep it away from the archives.
+BACKUP_ENCRYPTION_KEY = env_str("BACKUP_ENCRYPTION_KEY")
+# On, the scheduler enqueues a backup once a day (at 00:00 UTC, its period's start).
+if env_bool("BACKUP_SCHEDULE", False):
+    PERIODIC_JOBS["ops.backup"] = (86400, "arenda.ops.tasks.backup_task")
+
 # --- Company-wide defaults ----------------------------------------------------------------------
 INTAKE_TOKEN = env_str("INTAKE_TOKEN")
 # Requests per minute one address may make to one intake source (429 beyond).
