@@ -143,7 +143,7 @@ def test_nginx_serves_static_files_and_never_data_dir():
 
 
 def test_metrics_are_reachable_only_from_internal_addresses():
-    block = re.search(r"location = /metrics \{(.*?)\n    \}", SITE, re.DOTALL)[1]
+    block = re.search(r"location \^~ /metrics \{(.*?)\n    \}", SITE, re.DOTALL)[1]
     rules = re.findall(r"^\s*(allow|deny)\s+([^;]+);", block, re.MULTILINE)
     assert rules[-1] == ("deny", "all")
     assert all(address in ("127.0.0.1", "::1") for kind, address in rules if kind == "allow")

@@ -80,6 +80,14 @@ def test_the_demo_company_moves_from_sqlite_to_postgresql(tmp_path):
         _manage(dict(postgres, PGOPTIONS="-c session_replication_role=replica"), "loaddata", str(dump))
         after = _counts(postgres, tmp_path / "after.json")
         _manage(postgres, "check")
+        # loaddata has moved the sequences past the loaded ids: a new row gets a free one.
+        _manage(
+            dict(postgres, DJANGO_SUPERUSER_PASSWORD="moved-to-postgres-1"),
+            "createsuperuser",
+            "--noinput",
+            "--username=after-the-move",
+            "--email=after@example.ru",
+        )
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
