@@ -184,3 +184,47 @@ def test_the_environment_file_passes_the_deployment_checks(tmp_path):
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_arenda_manage_runs_manage_py_with_the_environment_file(tmp_path):
+    """deploy/arenda-manage sources the environment file as sh does (so the example must
+    read the same in sh and in systemd) and runs manage.py in the release's directory."""
+    values = _env_example()
+    values.update(
+        SECRET_KEY="x" * 30 + "production-like-key-for-the-check-only-0123456789",
+        ENCRYPTION_KEY="y" * 40,
+        DATA_DIR=str(tmp_path / "data"),
+        STATIC_ROOT=str(tmp_path / "static"),
+        BACKUP_DIR=str(tmp_path / "backups"),
+        DATABASE_URL="",  # the SQLite file in DATA_DIR
+    )
+    lines = ENV_EXAMPLE.splitlines()
+    env_file = tmp_path / "arenda.env"
+    env_file.write_text(
+        "\n".join(
+            f"{m[2]}={values[m[2]]}" if (m := re.match(r"^()([A-Z][A-Z0-9_]*)=", line)) else line
+            for line in lines
+        )
+        + "\n"
+    )
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "ARENDA_"))}
+    for key in values:
+        env.pop(key, None)
+    env.update(
+        ARENDA_APP=str(ROOT),
+        ARENDA_VENV=str(Path(sys.executable).parent.parent),
+        ARENDA_ENV_FILE=str(env_file),
+        ARENDA_USER=subprocess.run(["id", "-un"], capture_output=True, text=True).stdout.strip(),
+    )
+    result = subprocess.run(
+        [str(DEPLOY / "arenda-manage"), "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "data").is_dir() and (
+        tmp_path / "static"
+    ).is_dir()  # the file's DATA_DIR and STATIC_ROOT
