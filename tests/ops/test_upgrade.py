@@ -11,8 +11,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PREVIOUS = (ROOT / ".ci" / "previous-release").read_text().strip()
 
+
+def _shallow() -> bool:
+    result = subprocess.run(
+        ["git", "rev-parse", "--is-shallow-repository"], cwd=ROOT, capture_output=True, text=True
+    )
+    return result.stdout.strip() != "false"
+
+
 pytestmark = pytest.mark.skipif(
-    not shutil.which("git") or not (ROOT / ".git").exists(), reason="needs git and this checkout's history"
+    not shutil.which("git") or not (ROOT / ".git").exists() or _shallow(),
+    reason="needs git and this checkout's history",
 )
 
 
