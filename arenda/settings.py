@@ -43,6 +43,11 @@ if not SECRET_KEY:
 # backup of DATA_DIR holds both, and a system check says so (``arenda/core/checks.py``).
 ENCRYPTION_KEY_SET = bool(env_str("ENCRYPTION_KEY"))
 ENCRYPTION_KEY = env_str("ENCRYPTION_KEY") or SECRET_KEY
+# Previous keys, read (never written) until ``manage.py rotate_encryption_key`` has
+# re-encrypted every secret with ENCRYPTION_KEY (docs/operations.md, «Rotating secrets»).
+ENCRYPTION_KEY_OLD = env_list("ENCRYPTION_KEY_OLD", [])
+# Previous SECRET_KEYs whose signatures (sessions, password-reset links) still verify.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 
 ALLOWED_HOSTS = env_list(
     "ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"] if DEBUG or TESTING else []

@@ -1,4 +1,7 @@
+from io import StringIO
+
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
 
@@ -55,3 +58,39 @@ def test_empty_password_stays_empty(db):
     base = AccountingBaseFactory(password="")
     assert stored_password(base.pk) == ""
     assert AccountingBase.objects.get(pk=base.pk).password == ""
+
+
+def test_an_old_key_still_reads_until_the_secrets_are_rotated(db):
+    """docs/operations.md, «Rotating secrets»: the new key in ENCRYPTION_KEY, the previous
+    one in ENCRYPTION_KEY_OLD; ``rotate_encryption_key`` re-encrypts, then the old key can go."""
+    with override_settings(ENCRYPTION_KEY="the-old-key", ENCRYPTION_KEY_OLD=[]):
+        base = AccountingBaseFactory(password=SECRET)
+        empty = AccountingBaseFactory(password="")
+    old_ciphertext = stored_password(base.pk)
+    with override_settings(ENCRYPTION_KEY="the-new-key", ENCRYPTION_KEY_OLD=["the-old-key"]):
+        assert AccountingBase.objects.get(pk=base.pk).password == SECRET
+        with pytest.raises(CommandError, match="old key"):
+            call_command("rotate_encryption_key", "--check", stdout=StringIO())
+        out = StringIO()
+        call_command("rotate_encryption_key", stdout=out)
+        assert "re-encrypted 1 value" in out.getvalue()
+        call_command("rotate_encryption_key", "--check", stdout=StringIO())
+    assert stored_password(base.pk) != old_ciphertext and stored_password(empty.pk) == ""
+    with override_settings(ENCRYPTION_KEY="the-new-key", ENCRYPTION_KEY_OLD=[]):
+        assert AccountingBase.objects.get(pk=base.pk).password == SECRET
+    with override_settings(ENCRYPTION_KEY="the-old-key", ENCRYPTION_KEY_OLD=[]), pytest.raises(ValueError):
+        AccountingBase.objects.get(pk=base.pk)
+
+
+def test_rotation_writes_nothing_when_a_value_reads_with_no_key(db):
+    with override_settings(ENCRYPTION_KEY="key-one"):
+        first = AccountingBaseFactory(password=SECRET)
+    with override_settings(ENCRYPTION_KEY="key-lost"):
+        AccountingBaseFactory(password=SECRET)
+    before = stored_password(first.pk)
+    with (
+        override_settings(ENCRYPTION_KEY="key-two", ENCRYPTION_KEY_OLD=["key-one"]),
+        pytest.raises(CommandError, match="cannot be decrypted"),
+    ):
+        call_command("rotate_encryption_key", stdout=StringIO())
+    assert stored_password(first.pk) == before
