@@ -27,6 +27,8 @@ urlpatterns = [
     path("reports/", include("arenda.reports.urls")),
     path("integrations/telegram/", include(telegram_urls)),
     path("p/", include("arenda.crm.public_urls")),
+    # Prometheus; 404 unless the scraper is let in (arenda/ops/views.py)
+    path("", include("arenda.ops.urls")),
     path("", include("arenda.front.urls")),
 ]
 
