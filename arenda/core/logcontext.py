@@ -43,8 +43,11 @@ class ContextFilter(logging.Filter):
     """Adds ``request_id``, ``user_id`` and ``task_id`` to every record (empty when unknown)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id.get()
-        record.user_id = user_id_of(current_request.get())
+        # Django logs a 4xx/5xx response ("Not Found: …") after the middleware has returned,
+        # with the request on the record: its id is read from there.
+        request = current_request.get() or getattr(record, "request", None)
+        record.request_id = request_id.get() or getattr(request, "request_id", "")
+        record.user_id = user_id_of(request)
         record.task_id = task_id.get()
         return True
 

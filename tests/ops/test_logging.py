@@ -75,6 +75,14 @@ def test_without_a_usable_request_id_one_is_made(client, json_lines):
     assert other != made
 
 
+def test_djangos_log_of_an_error_response_carries_the_request_id(client, json_lines):
+    """django.request logs «Not Found» after the middleware has returned."""
+    response = client.get("/no-such-page/", headers={"X-Request-ID": "proxy-404"})
+    assert response.status_code == 404 and response["X-Request-ID"] == "proxy-404"
+    line = ours(json_lines(), "Not Found: /no-such-page/")
+    assert line["request_id"] == "proxy-404"
+
+
 def test_a_task_logs_with_its_id(settings, json_lines):
     settings.TASKS = {
         "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}
