@@ -14,6 +14,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from arenda.bookings import services as bookings
+from arenda.bookings.models import Booking
 from arenda.bookings.services import BookingConflict
 from arenda.crm.services import intake_receive
 from arenda.integrations.messaging.models import OutboxMessage
@@ -230,6 +231,18 @@ def test_reservations_and_refused_conflicts_are_counted(make_user):
         bookings.booking_reserve(booking=second, unit=unit, driver=DriverFactory(), by=make_user())
     assert value("arenda_bookings_reserved_total") == reserved + 1
     assert value("arenda_booking_conflicts_total", code="unit_busy") == busy + 1
+
+
+def test_a_booking_that_cannot_be_reserved_counts_as_a_conflict(make_user):
+    cancelled = BookingFactory(status=Booking.Status.CANCELLED)
+    before = value("arenda_booking_conflicts_total", code="wrong_status")
+    reserved = value("arenda_bookings_reserved_total")
+    with pytest.raises(BookingConflict):
+        bookings.booking_reserve(
+            booking=cancelled, unit=UnitFactory(), driver=DriverFactory(), by=make_user()
+        )
+    assert value("arenda_booking_conflicts_total", code="wrong_status") == before + 1
+    assert value("arenda_bookings_reserved_total") == reserved
 
 
 # --- several processes -----------------------------------------------------------------------
