@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from arenda.api.telegram import telegram_webhook
+from arenda.ops import metrics_views
 
 telegram_urls = ([path("webhook/", telegram_webhook, name="telegram-webhook")], "messaging")
 
@@ -27,8 +28,8 @@ urlpatterns = [
     path("reports/", include("arenda.reports.urls")),
     path("integrations/telegram/", include(telegram_urls)),
     path("p/", include("arenda.crm.public_urls")),
-    # Prometheus; 404 unless the scraper is let in (arenda/ops/views.py)
-    path("", include("arenda.ops.urls")),
+    # Prometheus; 404 unless the scraper is let in (arenda/ops/metrics_views.py)
+    path("metrics", metrics_views.metrics, name="metrics"),
     path("", include("arenda.front.urls")),
 ]
 

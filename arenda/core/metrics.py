@@ -1,6 +1,6 @@
 """The application's own Prometheus metrics (docs/metrics.md). They are defined here, in the
 lowest layer, so that the code that emits them (billing, bookings, crm, the task hooks below)
-increments them without importing the entry layer; ``arenda/ops/views.py`` serves them at
+increments them without importing the entry layer; ``arenda/ops/metrics_views.py`` serves them at
 ``/metrics`` with django-prometheus' request metrics and the gauges read from the database
 (``arenda/ops/metrics.py``).
 

@@ -1,4 +1,4 @@
-"""/metrics (arenda/ops/views.py, arenda/ops/metrics.py) and the counters of
+"""/metrics (arenda/ops/metrics_views.py, arenda/ops/metrics.py) and the counters of
 arenda/core/metrics.py (docs/metrics.md)."""
 
 import re
