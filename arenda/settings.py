@@ -376,6 +376,9 @@ TASKS = {
     }
 }
 
+# How often the task worker proves it runs (a periodic job below; docs/health.md).
+HEALTH_WORKER_BEAT_SECONDS = env_int("HEALTH_WORKER_BEAT_SECONDS", 60, minimum=1)
+
 # Periodic jobs (``manage.py run_scheduler`` enqueues each once per period, however many
 # schedulers run): name → (seconds, the task's dotted path). The names are the scheduler's
 # records (core.PeriodicJob); keep them when a task moves.
@@ -386,7 +389,27 @@ PERIODIC_JOBS = {
     "billing.pull_1c_payments": (300, "arenda.flows.tasks.pull_1c_payments"),
     "bookings.close_settled_bookings": (600, "arenda.flows.tasks.close_settled_bookings"),
     "core.purge_audit": (86400, "arenda.core.audit.purge_old_events"),
+    # The worker's heartbeat: the scheduler enqueues it, a worker runs it (core/health.py).
+    "core.worker_heartbeat": (HEALTH_WORKER_BEAT_SECONDS, "arenda.core.health.worker_heartbeat"),
 }
+
+# --- Health (docs/health.md) -------------------------------------------------------------------
+# /health/ answers 503 when a process's last heartbeat is older than this many seconds. The
+# scheduler beats every few seconds; the worker once per HEALTH_WORKER_BEAT_SECONDS.
+HEALTH_WORKER_MAX_AGE = env_int("HEALTH_WORKER_MAX_AGE", 180, minimum=1)
+HEALTH_SCHEDULER_MAX_AGE = env_int("HEALTH_SCHEDULER_MAX_AGE", 180, minimum=1)
+if HEALTH_WORKER_MAX_AGE <= HEALTH_WORKER_BEAT_SECONDS:
+    raise ImproperlyConfigured("HEALTH_WORKER_MAX_AGE must be longer than HEALTH_WORKER_BEAT_SECONDS")
+
+# --- Backups (docs/backup.md) -------------------------------------------------------------------
+BACKUP_DIR = Path(env_str("BACKUP_DIR", str(DATA_DIR / "backups"))).resolve()
+BACKUP_KEEP = env_int("BACKUP_KEEP", 14, minimum=1)
+# A Fernet key (``python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"``);
+# set, every archive is encrypted with it. Keep it away from the archives.
+BACKUP_ENCRYPTION_KEY = env_str("BACKUP_ENCRYPTION_KEY")
+# On, the scheduler enqueues a backup once a day (at 00:00 UTC, its period's start).
+if env_bool("BACKUP_SCHEDULE", False):
+    PERIODIC_JOBS["ops.backup"] = (86400, "arenda.ops.tasks.backup_task")
 
 # --- Company-wide defaults ----------------------------------------------------------------------
 INTAKE_TOKEN = env_str("INTAKE_TOKEN")

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from arenda.api.telegram import telegram_webhook
 from arenda.ops import metrics_views
+from arenda.ops import views as ops_views
 
 telegram_urls = ([path("webhook/", telegram_webhook, name="telegram-webhook")], "messaging")
 
@@ -30,6 +31,9 @@ urlpatterns = [
     path("p/", include("arenda.crm.public_urls")),
     # Prometheus; 404 unless the scraper is let in (arenda/ops/metrics_views.py)
     path("metrics", metrics_views.metrics, name="metrics"),
+    # The public probe (no login; status words only) and the admin's health page (docs/health.md).
+    path("health/", ops_views.health, name="health"),
+    path("ops/", include("arenda.ops.urls")),
     path("", include("arenda.front.urls")),
 ]
 

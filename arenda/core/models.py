@@ -183,3 +183,20 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.username}"
+
+
+class Heartbeat(models.Model):
+    """The last sign of life of a background process: the scheduler beats on every tick
+    (``core/scheduler.py``), the task worker when it runs the ``core.worker_heartbeat`` job
+    (``core/health.py``). ``/health/`` and the admin's health page read them."""
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    beat_at = models.DateTimeField(_("last beat"))
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")
+
+    def __str__(self):
+        return self.name

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from arenda.core.health import SCHEDULER, beat
 from arenda.core.models import PeriodicJob
 
 log = logging.getLogger(__name__)
@@ -57,8 +58,10 @@ def period_of(job: Job, now: datetime) -> int:
 
 def tick(now: datetime | None = None, jobs: dict[str, Job] | None = None) -> list[str]:
     """One pass: enqueue every job whose period has come and that no other scheduler has
-    enqueued for this period. Returns the names enqueued by this call."""
+    enqueued for this period, after recording the scheduler's heartbeat. Returns the names
+    enqueued by this call."""
     now = now or timezone.now()
+    beat(SCHEDULER, now)  # the scheduler's sign of life (core/health.py)
     enqueued = []
     for job in (configured_jobs() if jobs is None else jobs).values():
         period = period_of(job, now)

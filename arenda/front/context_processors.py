@@ -72,6 +72,11 @@ def _navigation(user) -> list[dict]:
                     if can(user, Action.CHANGE, "company_settings")
                     else []
                 ),
+                *(
+                    [{"label": _("System health"), "url": reverse("ops:health")}]
+                    if role_of(user) == Role.ADMIN
+                    else []
+                ),
             ],
         ),
     ]

@@ -8,9 +8,10 @@ from django.utils.translation import gettext_lazy as _
 
 from arenda.billing.models import Invoice
 from arenda.billing.selectors import owed_on, receivables
+from arenda.core import health
 from arenda.core.money import rubles
 from arenda.core.permissions import require_role
-from arenda.core.roles import Action, can
+from arenda.core.roles import Action, Role, can, role_of
 from arenda.directory.models import Counterparty, Driver, MaintenanceWindow, Unit
 
 LICENCE_WARNING_DAYS = 30
@@ -48,6 +49,10 @@ def dashboard(request):
     context["receivables"] = _receivables(now, today) if can(user, Action.VIEW, "invoice") else None
     context["today"] = today
     context["warning_days"] = LICENCE_WARNING_DAYS
+    # The admin is told when a background process is down (core/health.py; ops/health.html
+    # has the details): its heartbeats only, one query.
+    if role_of(user) == Role.ADMIN:
+        context["down"] = [part for part in health.processes(now) if not part.ok]
     return render(request, "front/dashboard.html", context)
 
 

@@ -77,5 +77,6 @@ def test_every_declared_job_names_a_task():
         "billing.pull_1c_payments",
         "bookings.close_settled_bookings",
         "core.purge_audit",
+        "core.worker_heartbeat",
     }
     assert all(callable(job.task.enqueue) for job in jobs.values())
