@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from arenda.api.telegram import telegram_webhook
+from arenda.ops import metrics_views
 from arenda.ops import views as ops_views
 
 telegram_urls = ([path("webhook/", telegram_webhook, name="telegram-webhook")], "messaging")
@@ -28,6 +29,8 @@ urlpatterns = [
     path("reports/", include("arenda.reports.urls")),
     path("integrations/telegram/", include(telegram_urls)),
     path("p/", include("arenda.crm.public_urls")),
+    # Prometheus; 404 unless the scraper is let in (arenda/ops/metrics_views.py)
+    path("metrics", metrics_views.metrics, name="metrics"),
     # The public probe (no login; status words only) and the admin's health page (docs/health.md).
     path("health/", ops_views.health, name="health"),
     path("ops/", include("arenda.ops.urls")),

@@ -45,6 +45,7 @@ from django.utils.translation import gettext as _
 from django_tasks import task
 
 from arenda.billing.models import BaseSync, Invoice, PushClaim
+from arenda.core.metrics import ONEC_PULLS, ONEC_PUSHES
 from arenda.core.money import vat_included
 from arenda.directory.models import AccountingBase, Counterparty
 from arenda.integrations.onec.client import Client, Guid, OneCError, Unauthorized, one_c_date
@@ -189,7 +190,18 @@ def _record(
         invoice.save(update_fields=fields)
     if error is not None:
         log.warning("1C push of invoice %s: %s", invoice_id, error)
+    _count_push(invoice, error=error, not_needed=not_needed)
     return invoice.sync_status
+
+
+def _count_push(invoice: Invoice, *, error, not_needed: bool) -> None:
+    if not_needed:
+        outcome = "not_needed"
+    elif error is None:
+        outcome = "synced"
+    else:
+        outcome = "failed" if invoice.sync_status == S.FAILED else "retry"
+    ONEC_PUSHES.labels(base=str(invoice.accounting_base_id or ""), outcome=outcome).inc()
 
 
 def schedule_push(invoice_id: int, when=None) -> None:
@@ -361,8 +373,10 @@ def read_payments(base_id: int, *, force: bool = False) -> PaymentsRead:
         if isinstance(error, Unauthorized):
             _refuse(base, error, now)
         read.error = error
+        ONEC_PULLS.labels(base=str(base.pk), outcome="error").inc()
         return read
     BaseSync.objects.update_or_create(base=base, defaults={"pulled_at": now, "pull_error": ""})
+    ONEC_PULLS.labels(base=str(base.pk), outcome="ok").inc()
     return read
 
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from arenda.bookings import selectors
 from arenda.bookings.models import Booking, SupplyOrder
+from arenda.core.metrics import BOOKING_CONFLICTS, BOOKINGS_RESERVED
 from arenda.core.services import locked, record_create, record_update, set_author
 from arenda.directory.models import Driver, Unit
 
@@ -99,14 +100,20 @@ def booking_reserve(*, booking: Booking, unit: Unit | None, driver: Driver | Non
     booking = (
         Booking.objects.select_for_update(of=("self",)).select_related("supply_order").get(pk=booking.pk)
     )
-    if not booking.can_reserve():
-        raise BookingConflict(
-            "wrong_status",
-            _("A booking in status «%(status)s» cannot be reserved.")
-            % {"status": booking.get_status_display()},
-        )
-    if hasattr(booking, "supply_order") and booking.supply_order.status != SupplyOrder.Status.CANCELLED:
-        raise BookingConflict("supplied", _("This booking is served by a supplier's machine (supply order)."))
+    try:
+        if not booking.can_reserve():
+            raise BookingConflict(
+                "wrong_status",
+                _("A booking in status «%(status)s» cannot be reserved.")
+                % {"status": booking.get_status_display()},
+            )
+        if hasattr(booking, "supply_order") and booking.supply_order.status != SupplyOrder.Status.CANCELLED:
+            raise BookingConflict(
+                "supplied", _("This booking is served by a supplier's machine (supply order).")
+            )
+    except BookingConflict as conflict:
+        BOOKING_CONFLICTS.labels(code=conflict.code).inc()
+        raise
     return _reserve_locked(booking=booking, unit=unit, driver=driver, by=by)
 
 
@@ -115,7 +122,18 @@ RESERVATION_FIELDS = ["unit", "driver", "busy_until", "status", "updated_at"]
 
 def _reserve_locked(*, booking: Booking, unit, driver, by, fields=RESERVATION_FIELDS) -> Booking:
     """Check and write a reservation; the caller holds the booking's row lock and has
-    validated every other field (``fields=None`` saves them all)."""
+    validated every other field (``fields=None`` saves them all). Counted for /metrics
+    (``arenda/core/metrics.py``): a reservation written, or the conflict that refused it."""
+    try:
+        booking = _reserve_checked(booking=booking, unit=unit, driver=driver, by=by, fields=fields)
+    except BookingConflict as conflict:
+        BOOKING_CONFLICTS.labels(code=conflict.code).inc()
+        raise
+    BOOKINGS_RESERVED.inc()
+    return booking
+
+
+def _reserve_checked(*, booking: Booking, unit, driver, by, fields) -> Booking:
     if unit is None or driver is None:
         raise ValidationError(
             {

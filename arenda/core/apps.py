@@ -1,7 +1,7 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from arenda.core import audit, checks
+from arenda.core import audit, checks, observability
 from arenda.core.sqlite import install_unicode_like
 
 
@@ -13,4 +13,5 @@ class CoreConfig(AppConfig):
     def ready(self):
         install_unicode_like()
         audit.connect()
+        observability.connect()
         checks.register_all()

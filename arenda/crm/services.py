@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from arenda.core.metrics import LEADS
 from arenda.core.models import User
 from arenda.core.money import MAX_LINES
 from arenda.core.notify import notify
@@ -395,7 +396,7 @@ def intake_receive(
         raise ValidationError({"phone": _("Give a phone or an e-mail to reply to.")})
     for attempt in range(3):
         try:
-            return _intake_once(
+            intake = _intake_once(
                 source=source,
                 data=data,
                 company=company,
@@ -408,6 +409,9 @@ def intake_receive(
             # Two requests from one phone at once: the other made the open lead; join it.
             if attempt == 2:
                 raise
+        else:
+            LEADS.labels(source=source, outcome="new" if intake.created else "joined").inc()
+            return intake
     raise AssertionError("unreachable")
 
 
