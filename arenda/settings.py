@@ -463,6 +463,10 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "arenda@localhost")
 
 # --- Operations: metrics, error reports, logs (docs/metrics.md) ---------------------------------
+# prometheus_client takes its several-processes mode when PROMETHEUS_MULTIPROC_DIR merely
+# exists: an empty one (as the environment file deploy/arenda.env.example leaves it) is off.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip():
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 # /metrics answers a scraper with this bearer token, or from these addresses/networks; with
 # neither set it answers nobody (404).
 METRICS_TOKEN = env_str("METRICS_TOKEN")

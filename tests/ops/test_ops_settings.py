@@ -64,3 +64,15 @@ def test_bad_values_stop_the_start(tmp_path):
     ):
         result = run(tmp_path, code, **env)
         assert result.returncode != 0 and "ImproperlyConfigured" in result.stderr, env
+
+
+def test_an_empty_multiprocess_directory_leaves_the_counters_in_the_process(tmp_path):
+    """The environment file leaves PROMETHEUS_MULTIPROC_DIR empty; prometheus_client would take
+    a merely present variable for its several-processes mode and fail on the first count."""
+    code = (
+        "import os; from arenda import settings; from arenda.core import metrics; "
+        "metrics.BOOKINGS_RESERVED.inc(); print('PROMETHEUS_MULTIPROC_DIR' in os.environ)"
+    )
+    result = run(tmp_path, code, PROMETHEUS_MULTIPROC_DIR="")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
