@@ -4,6 +4,7 @@ the views hand ``service_data()`` to the services, which write."""
 from django import forms
 from django.db import models
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from arenda.core.roles import can_change_pay, has_special, hidden_pay_fields
@@ -42,7 +43,7 @@ def _url_as_typed(model_field, **kwargs):
 
 class AccountingBaseForm(ServiceForm):
     password = forms.CharField(
-        label=_("1C password"),
+        label=capfirst(_("1C password")),
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
@@ -134,7 +135,7 @@ class DriverForm(ServiceForm):
     may not change it; a new pay starts on ``hourly_pay_from`` (today unless changed)."""
 
     hourly_pay_from = forms.DateField(
-        label=_("new pay from"),
+        label=capfirst(_("new pay from")),
         required=False,
         widget=DATE,
         help_text=_("The day a changed pay starts: trips from that day on are paid at it."),
