@@ -412,6 +412,42 @@ class SupplyOrder(TimeStamped):
         return self.NEXT_STATUSES.get(self.status, ())
 
 
+class TripLink(models.Model):
+    """The driver's personal link to the trip page of one booking (``/t/<token>/``,
+    ``bookings/trip_links.py``): no login, the unguessable token is the key. It opens the
+    page while it is not revoked and the booking is not closed or cancelled; a new link for
+    the booking revokes the old one."""
+
+    booking = models.ForeignKey(
+        Booking, verbose_name=_("booking"), on_delete=models.CASCADE, related_name="trip_links"
+    )
+    token = models.CharField(_("token"), max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("made by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("driver's trip link")
+        verbose_name_plural = _("drivers' trip links")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One link opens the page at a time: making a new one revokes the old.
+            models.UniqueConstraint(
+                fields=["booking"], condition=Q(revoked_at__isnull=True), name="trip_link_one_open"
+            ),
+        ]
+
+    def __str__(self):
+        return _("Trip link of booking #%(id)s") % {"id": self.booking_id}
+
+
 class CalendarFeed(TimeStamped):
     """An iCalendar feed (RFC 5545) behind an unguessable token that a phone or
     Google/Yandex/Outlook calendar subscribes to. Regenerating the token cuts off every
