@@ -102,6 +102,10 @@ class Booking(TimeStamped):
     dispatch_count = models.PositiveSmallIntegerField(_("times dispatched"), default=0, editable=False)
     dispatched_at = models.DateTimeField(_("dispatched"), null=True, blank=True, editable=False)
     delivery_status = models.CharField(_("order message"), max_length=20, blank=True, editable=False)
+    # The trip as the driver marks it on the trip page (``bookings/trip_views.py``).
+    departed_at = models.DateTimeField(_("driver left"), null=True, blank=True, editable=False)
+    arrived_at = models.DateTimeField(_("driver on site"), null=True, blank=True, editable=False)
+    work_finished_at = models.DateTimeField(_("work finished"), null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -513,6 +517,10 @@ class DriverReport(TimeStamped):
         CONFIRMED = "confirmed", _("Confirmed")
         REJECTED = "rejected", _("Rejected")
 
+    class Source(models.TextChoices):
+        BOT = "bot", _("Messenger reply")
+        TRIP = "trip", _("Trip page")
+
     booking = models.ForeignKey(
         Booking, verbose_name=_("booking"), on_delete=models.CASCADE, related_name="driver_reports"
     )
@@ -524,6 +532,36 @@ class DriverReport(TimeStamped):
         _("kilometres"), max_digits=9, decimal_places=1, null=True, blank=True, validators=NON_NEGATIVE
     )
     text = models.CharField(_("the driver's message"), max_length=200, blank=True)
+    # A report from the trip page carries the whole waybill; one from the bot, hours and km.
+    source = models.CharField(
+        _("source"), max_length=10, choices=Source.choices, default=Source.BOT, editable=False
+    )
+    number = models.CharField(_("waybill number"), max_length=50, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    odometer_start = models.DecimalField(
+        _("odometer at start"),
+        max_digits=10,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=NON_NEGATIVE,
+    )
+    odometer_end = models.DecimalField(
+        _("odometer at end"), max_digits=10, decimal_places=1, null=True, blank=True, validators=NON_NEGATIVE
+    )
+    engine_hours = models.DecimalField(
+        _("engine hours"), **HOURS, null=True, blank=True, validators=NON_NEGATIVE
+    )
+    downtime_hours = models.DecimalField(
+        _("idle / downtime, hours"), **HOURS, default=0, validators=NON_NEGATIVE
+    )
+    # The phone's key for one submission: sent again after a lost answer, it finds the
+    # report already made instead of making a second.
+    idempotency_key = models.CharField(
+        _("idempotency key"), max_length=64, null=True, blank=True, unique=True
+    )
+    reject_reason = models.TextField(_("reason rejected"), blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     waybill = models.ForeignKey(
         Waybill, verbose_name=_("waybill"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
