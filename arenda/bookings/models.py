@@ -226,6 +226,19 @@ class Booking(TimeStamped):
     def can_cancel(self) -> bool:
         return self.status not in (self.Status.COMPLETED, self.Status.CLOSED, self.Status.CANCELLED)
 
+    # The driver's marks on the trip page, latest first (``bookings/trip_reports.py``).
+    TRIP_MARKS = (("finished", "work_finished_at"), ("arrived", "arrived_at"), ("departed", "departed_at"))
+
+    @property
+    def trip_mark(self) -> str:
+        """The driver's latest mark («departed», «arrived», «finished») or ""; read from the
+        row itself, so a list shows it without a query."""
+        return next((name for name, field in self.TRIP_MARKS if getattr(self, field)), "")
+
+    @property
+    def trip_mark_at(self):
+        return next((getattr(self, field) for _name, field in self.TRIP_MARKS if getattr(self, field)), None)
+
     def takes_waybills(self) -> bool:
         """The job is done (or being done) and not yet closed."""
         return self.status in (self.Status.CONFIRMED, self.Status.DISPATCHED, self.Status.COMPLETED)
@@ -597,3 +610,34 @@ class DriverReport(TimeStamped):
 
     def __str__(self):
         return f"#{self.booking_id}: {self.hours} h"
+
+
+def report_photo_path(instance, filename):
+    """A generated name with the extension of the sniffed type, like a waybill's scan
+    (docs/security.md, «Files»): never the phone's name."""
+    extension = EXTENSIONS.get(getattr(instance, "content_type", ""), "")
+    return f"trip/{instance.booking_id}/{secrets.token_hex(16)}{extension}"
+
+
+class DriverReportPhoto(models.Model):
+    """A photo of the paper waybill sent with a driver's report from the trip page
+    (``bookings/trip_reports.py``). Served only to signed-in users who may see the booking
+    (``bookings/dispatch_views.py`` ``driver_report_photo``)."""
+
+    report = models.ForeignKey(
+        DriverReport, verbose_name=_("driver's report"), on_delete=models.CASCADE, related_name="photos"
+    )
+    # Denormalised for the storage path (the report may be replaced, the booking stays).
+    booking = models.ForeignKey(Booking, verbose_name=_("booking"), on_delete=models.CASCADE, related_name="+")
+    file = models.FileField(_("photo"), upload_to=report_photo_path, max_length=200)
+    name = models.CharField(_("file name"), max_length=255, blank=True)
+    content_type = models.CharField(_("type"), max_length=50)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("waybill photo")
+        verbose_name_plural = _("waybill photos")
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name or self.file.name

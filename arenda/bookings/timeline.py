@@ -59,6 +59,18 @@ class Span:
         )
 
 
+def mark_labels() -> dict:
+    """The driver's trip-page marks as a bar's title says them."""
+    return {"departed": _("Left for the site"), "arrived": _("On site"), "finished": _("Finished")}
+
+
+def mark_title(booking: Booking, labels: dict) -> str:
+    """« · On site 09:12» when the driver has marked the trip (read from the row: no query)."""
+    if not booking.trip_mark:
+        return ""
+    return f" · {labels[booking.trip_mark]} {_hm(booking.trip_mark_at)}"
+
+
 def groups_for_supplied(in_range, span, detail_url, labels) -> dict:
     """Bookings served by a supplier's machine: one row per supply order, after our units."""
     rows = []
@@ -85,7 +97,9 @@ def groups_for_supplied(in_range, span, detail_url, labels) -> dict:
                         "status": b.status,
                         "label": short_name(b.deal.counterparty.name),
                         "title": f"#{b.pk} · {b.deal.counterparty.name} · {_hm(b.start)}–{_hm(b.end)} · "
-                        f"{labels[b.status]} · {order.supplier.name}",
+                        f"{labels[b.status]} · {order.supplier.name}" + mark_title(b, mark_labels()),
+                        "mark": b.trip_mark,
+                        "pk": b.pk,
                     }
                 ],
                 "shaded": (),
@@ -108,6 +122,7 @@ def build_timeline(*, start: date, days: int, by: str, today: date, now: datetim
     )
     detail_url = reverse("bookings:booking_detail", args=[0])[:-2]
     labels = dict(Booking.Status.choices)
+    marks = mark_labels()
     bars: dict[int, list] = {}
     for b in in_range.filter(**{f"{by}__isnull": False}):
         left, width = span(b.start, b.end)
@@ -120,7 +135,9 @@ def build_timeline(*, start: date, days: int, by: str, today: date, now: datetim
                 "status": b.status,
                 "label": short_name(b.deal.counterparty.name),
                 "title": f"#{b.pk} · {b.deal.counterparty.name} · {_hm(b.start)}–{_hm(b.end)} · "
-                f"{labels[b.status]}" + (f" · {other}" if other else ""),
+                f"{labels[b.status]}" + (f" · {other}" if other else "") + mark_title(b, marks),
+                "mark": b.trip_mark,
+                "pk": b.pk,
             }
         )
 
