@@ -370,3 +370,47 @@ def test_service_refuses_an_unknown_mark():
     assert post(trip(booking) + "mark/flew/").status_code == 404
     with pytest.raises(Exception):
         trip_reports.trip_mark(booking=booking, mark="flew")
+
+
+# --- the API ---------------------------------------------------------------------------------
+def test_the_api_gives_regenerates_and_revokes_the_link(api):
+    booking = trip_booking(status="confirmed")
+    client = api()
+    base = f"/api/v1/bookings/{booking.pk}/trip-link/"
+    first = client.get(base)
+    assert first.status_code == 200 and set(first.data) == {"url", "created_at"}
+    assert client.get(base).data["url"] == first.data["url"]  # the same link while it is open
+    fresh = client.post(base)
+    assert fresh.status_code == 201 and fresh.data["url"] != first.data["url"]
+    old_path = "/" + first.data["url"].split("/", 3)[3]
+    assert Client().get(old_path).status_code == 404
+    assert client.post(base + "revoke/").data == {"revoked": True}
+    assert trip_links.current(booking) is None
+    assert client.get(base).data["url"] not in (first.data["url"], fresh.data["url"])
+
+
+@pytest.mark.parametrize("status", ["closed", "cancelled"])
+def test_the_api_refuses_a_link_for_a_closed_booking(api, status):
+    booking = trip_booking(status="confirmed")
+    Booking.objects.filter(pk=booking.pk).update(status=status)
+    response = api().get(f"/api/v1/bookings/{booking.pk}/trip-link/")
+    assert response.status_code == 409 and response.data["code"] == "booking_closed"
+
+
+@pytest.mark.parametrize("role", [Role.ACCOUNTANT])
+def test_roles_that_may_not_change_bookings_get_no_link(api, role):
+    booking = trip_booking(status="confirmed")
+    client = api(role)
+    assert client.get(f"/api/v1/bookings/{booking.pk}/trip-link/").status_code == 403
+    assert client.post(f"/api/v1/bookings/{booking.pk}/trip-link/revoke/").status_code == 403
+
+
+def test_the_booking_page_makes_a_new_link(make_user):
+    booking = trip_booking(status="confirmed")
+    old = trip_links.issue(booking=booking)
+    client = Client()
+    client.force_login(make_user(Role.MANAGER))
+    detail = client.get(reverse("bookings:booking_detail", args=[booking.pk])).content.decode()
+    assert trip_links.url(old) in detail
+    client.post(reverse("bookings:booking_trip_link", args=[booking.pk]))
+    assert trip_links.current(booking).token != old.token
