@@ -64,7 +64,7 @@ def trip_context(booking: Booking, may_change: bool) -> dict:
     """The «Trip page» part of the panel: the driver's marks, and the link (with copy and
     «make a new one») to those who may change the booking — it is a key to the page."""
     link = trip_links.current(booking) if may_change else None
-    labels = {"departed": _("Left for the site"), "arrived": _("On site"), "finished": _("Finished")}
+    labels = trip_reports.mark_labels()
     return {
         "marks": [
             {"name": name, "label": labels[name], "at": getattr(booking, field)}

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from arenda.bookings import selectors
+from arenda.bookings import selectors, trip_reports
 from arenda.bookings.models import Booking, SupplyOrder
 from arenda.directory.models import Driver, MaintenanceWindow, Unit
 
@@ -59,11 +59,6 @@ class Span:
         )
 
 
-def mark_labels() -> dict:
-    """The driver's trip-page marks as a bar's title says them."""
-    return {"departed": _("Left for the site"), "arrived": _("On site"), "finished": _("Finished")}
-
-
 def mark_title(booking: Booking, labels: dict) -> str:
     """« · On site 09:12» when the driver has marked the trip (read from the row: no query)."""
     if not booking.trip_mark:
@@ -97,7 +92,7 @@ def groups_for_supplied(in_range, span, detail_url, labels) -> dict:
                         "status": b.status,
                         "label": short_name(b.deal.counterparty.name),
                         "title": f"#{b.pk} · {b.deal.counterparty.name} · {_hm(b.start)}–{_hm(b.end)} · "
-                        f"{labels[b.status]} · {order.supplier.name}" + mark_title(b, mark_labels()),
+                        f"{labels[b.status]} · {order.supplier.name}" + mark_title(b, trip_reports.mark_labels()),
                         "mark": b.trip_mark,
                         "pk": b.pk,
                     }
@@ -122,7 +117,7 @@ def build_timeline(*, start: date, days: int, by: str, today: date, now: datetim
     )
     detail_url = reverse("bookings:booking_detail", args=[0])[:-2]
     labels = dict(Booking.Status.choices)
-    marks = mark_labels()
+    marks = trip_reports.mark_labels()
     bars: dict[int, list] = {}
     for b in in_range.filter(**{f"{by}__isnull": False}):
         left, width = span(b.start, b.end)

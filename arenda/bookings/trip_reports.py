@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from arenda.bookings.models import Booking, DriverReport, DriverReportPhoto
 from arenda.bookings.services import BookingConflict
@@ -32,6 +33,16 @@ MARKS = {"departed": "departed_at", "arrived": "arrived_at", "finished": "work_f
 MAX_PHOTOS = 6
 PHOTO_KINDS = ("jpeg", "png", "webp", "heic")  # photos only: a PDF is not a photo
 REPORT_FIELDS = tuple(name for name in FIELDS if name != "notes")
+
+
+def mark_labels() -> dict:
+    """The marks as the driver's buttons, the booking page, the day and the timeline name
+    them (a context of their own: «Finished» is also the waybill's finish time)."""
+    return {
+        "departed": pgettext("trip status", "Left for the site"),
+        "arrived": pgettext("trip status", "On site"),
+        "finished": pgettext("trip status", "Finished"),
+    }
 
 
 def marks_open(booking: Booking) -> bool:

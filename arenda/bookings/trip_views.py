@@ -93,7 +93,7 @@ def wants_json(request) -> bool:
 
 def marks_state(booking) -> dict:
     """The status marks as the page and its polling show them."""
-    labels = mark_labels()
+    labels = trip_reports.mark_labels()
     return {
         "open": trip_reports.marks_open(booking),
         "next": trip_reports.next_mark(booking),
@@ -109,10 +109,6 @@ def marks_state(booking) -> dict:
             for name, field in trip_reports.MARKS.items()
         ],
     }
-
-
-def mark_labels() -> dict:
-    return {"departed": _("Left for the site"), "arrived": _("On site"), "finished": _("Finished")}
 
 
 def report_state(report) -> dict | None:
