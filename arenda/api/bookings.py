@@ -21,9 +21,9 @@ from arenda.api.serializers import BoundedDateTimeField, ModelCleanSerializer
 from arenda.billing.services import booking_hours_invoiced, prepayment_invoice_for_booking
 from arenda.bookings import calendar, selectors, services, trip_links
 from arenda.bookings.dispatch import DriverNotLinked, dispatch
-from arenda.bookings.services import BookingConflict
 from arenda.bookings.filters import BookingFilter, SupplyOrderFilter
 from arenda.bookings.models import Booking, CalendarFeed, SupplyOrder, Waybill
+from arenda.bookings.services import BookingConflict
 from arenda.core.services import record_delete, record_update
 from arenda.core.validators import period_error
 from arenda.directory.models import Driver, EquipmentType, Supplier, Unit
@@ -312,7 +312,6 @@ class BookingViewSet(viewsets.ModelViewSet):
             {"message": result.message.pk if result.message else None, "status": result.status},
             status=status.HTTP_202_ACCEPTED,
         )
-
 
     @extend_schema(
         methods=["GET", "POST"],

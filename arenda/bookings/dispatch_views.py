@@ -145,7 +145,9 @@ def driver_report_decide(request, pk, decision):
                 % {"number": recorded.waybill.number},
             )
         else:
-            driver_reports.report_reject(report=report, by=request.user, reason=request.POST.get("reason", ""))
+            driver_reports.report_reject(
+                report=report, by=request.user, reason=request.POST.get("reason", "")
+            )
             messages.success(request, _("The driver's report is rejected."))
     except BookingConflict as exc:
         messages.error(request, exc.detail)
@@ -179,7 +181,9 @@ def booking_trip_link(request, pk):
         messages.success(request, _("The trip link is revoked: it no longer opens."))
     else:
         trip_links.issue(booking=booking, by=request.user, regenerate=True)
-        messages.success(request, _("A new trip link is made; the old one no longer works. Send the order again."))
+        messages.success(
+            request, _("A new trip link is made; the old one no longer works. Send the order again.")
+        )
     return redirect(reverse("bookings:booking_detail", args=[pk]) + "#trip")
 
 

@@ -628,7 +628,9 @@ class DriverReportPhoto(models.Model):
         DriverReport, verbose_name=_("driver's report"), on_delete=models.CASCADE, related_name="photos"
     )
     # Denormalised for the storage path (the report may be replaced, the booking stays).
-    booking = models.ForeignKey(Booking, verbose_name=_("booking"), on_delete=models.CASCADE, related_name="+")
+    booking = models.ForeignKey(
+        Booking, verbose_name=_("booking"), on_delete=models.CASCADE, related_name="+"
+    )
     file = models.FileField(_("photo"), upload_to=report_photo_path, max_length=200)
     name = models.CharField(_("file name"), max_length=255, blank=True)
     content_type = models.CharField(_("type"), max_length=50)

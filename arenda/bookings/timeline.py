@@ -92,7 +92,8 @@ def groups_for_supplied(in_range, span, detail_url, labels) -> dict:
                         "status": b.status,
                         "label": short_name(b.deal.counterparty.name),
                         "title": f"#{b.pk} · {b.deal.counterparty.name} · {_hm(b.start)}–{_hm(b.end)} · "
-                        f"{labels[b.status]} · {order.supplier.name}" + mark_title(b, trip_reports.mark_labels()),
+                        f"{labels[b.status]} · {order.supplier.name}"
+                        + mark_title(b, trip_reports.mark_labels()),
                         "mark": b.trip_mark,
                         "pk": b.pk,
                     }

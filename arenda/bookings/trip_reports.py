@@ -112,7 +112,11 @@ def photo_kind(file) -> str:
         kind = scan_kind(file)
     except ValidationError as exc:
         raise ValidationError(
-            {"photos": [_("%(name)s: %(error)s") % {"name": original_name(file), "error": m} for m in exc.messages]}
+            {
+                "photos": [
+                    _("%(name)s: %(error)s") % {"name": original_name(file), "error": m} for m in exc.messages
+                ]
+            }
         ) from exc
     if kind not in PHOTO_KINDS:
         raise ValidationError(
@@ -171,11 +175,14 @@ def _submit(*, booking: Booking, data: dict, photos: list, key: str | None) -> S
         return Submitted(found, created=False)
     if key and DriverReport.objects.filter(idempotency_key=key).exists():
         raise BookingConflict("key_taken", _("This submission belongs to another order."))
-    booking = Booking.objects.select_related("unit", "driver", "deal__manager", "created_by").get(pk=booking.pk)
+    booking = Booking.objects.select_related("unit", "driver", "deal__manager", "created_by").get(
+        pk=booking.pk
+    )
     if not booking.takes_waybills():
         raise BookingConflict(
             "wrong_status",
-            _("A booking in status «%(status)s» takes no waybills.") % {"status": booking.get_status_display()},
+            _("A booking in status «%(status)s» takes no waybills.")
+            % {"status": booking.get_status_display()},
         )
     checked = report_check(booking=booking, data=data, photos=photos)
     report = (
@@ -236,4 +243,3 @@ def photo_to_serve(photo: DriverReportPhoto):
     except FileNotFoundError:
         return None
     return handle, photo.content_type, photo.name or f"waybill-photo-{photo.pk}"
-

@@ -238,5 +238,7 @@ NON_FIELD = "__all__"
 
 def _report_answer(request, link, report, *, created: bool):
     if wants_json(request):
-        return JsonResponse({"report": report_state(report), "created": created}, status=201 if created else 200)
+        return JsonResponse(
+            {"report": report_state(report), "created": created}, status=201 if created else 200
+        )
     return redirect(reverse("trip:page", args=[link.token]) + "#trip-report")

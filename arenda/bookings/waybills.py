@@ -229,7 +229,9 @@ def waybill_check(*, booking: Booking, data: dict) -> dict:
     for name, value in data.items():
         setattr(waybill, name, value)
     _check(waybill, booking, km_given=data.get("km") is not None)
-    return {name: getattr(waybill, name) for name in FIELDS if name in data or name in ("km", "downtime_hours")}
+    return {
+        name: getattr(waybill, name) for name in FIELDS if name in data or name in ("km", "downtime_hours")
+    }
 
 
 def _check_all(waybill: Waybill, booking: Booking, *, scan, km_given: bool) -> None:

@@ -14,6 +14,7 @@ from PIL import Image
 
 from arenda.bookings import dispatch, trip_links, trip_reports
 from arenda.bookings.models import Booking, DriverReport, DriverReportPhoto, Waybill
+from arenda.bookings.services import BookingConflict
 from arenda.core.models import CompanySettings, Notification
 from arenda.core.roles import Role
 from tests.factories import BookingFactory, DriverFactory, OrganizationFactory, UnitFactory, UserFactory
@@ -188,7 +189,9 @@ def test_the_marks_show_on_the_booking_page_the_day_and_the_timeline(make_user):
 # --- the waybill report ----------------------------------------------------------------------
 def test_the_driver_sends_the_waybill_with_two_photos():
     booking = trip_booking()
-    response = post(trip(booking) + "report/", {**waybill_data(booking), "photos": photos(2), "idempotency_key": "k-1"})
+    response = post(
+        trip(booking) + "report/", {**waybill_data(booking), "photos": photos(2), "idempotency_key": "k-1"}
+    )
     assert response.status_code == 201, response.content
     report = DriverReport.objects.get()
     assert response.json()["report"]["id"] == report.pk
@@ -251,7 +254,10 @@ def test_a_newer_report_replaces_the_pending_one():
     booking = trip_booking()
     page = trip(booking)
     post(page + "report/", {**waybill_data(booking), "photos": photos(2), "idempotency_key": "a"})
-    post(page + "report/", {**waybill_data(booking, number="ПЛ-18"), "photos": photos(1), "idempotency_key": "b"})
+    post(
+        page + "report/",
+        {**waybill_data(booking, number="ПЛ-18"), "photos": photos(1), "idempotency_key": "b"},
+    )
     report = DriverReport.objects.get()
     assert report.number == "ПЛ-18" and report.photos.count() == 1
 
@@ -368,8 +374,9 @@ def test_a_same_origin_fetch_is_allowed():
 def test_service_refuses_an_unknown_mark():
     booking = trip_booking()
     assert post(trip(booking) + "mark/flew/").status_code == 404
-    with pytest.raises(Exception):
+    with pytest.raises(BookingConflict) as refused:
         trip_reports.trip_mark(booking=booking, mark="flew")
+    assert refused.value.code == "unknown_mark"
 
 
 # --- the API ---------------------------------------------------------------------------------

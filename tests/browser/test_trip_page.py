@@ -7,7 +7,6 @@ Needs the ``playwright`` package and Debian's ``chromium``; skips without them. 
 screenshots of docs/screenshots/trip-*.png when ``TRIP_SCREENSHOTS=1``.
 """
 
-import io
 import os
 import shutil
 from datetime import timedelta
@@ -139,7 +138,9 @@ def test_the_driver_marks_the_trip_and_sends_the_waybill(live_server, browser, t
     assert "ПЛ-17" in detail and 'id="driver-report"' in detail
     if os.environ.get("TRIP_SCREENSHOTS"):
         desk = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ru-RU")
-        desk.add_cookies([{"name": "sessionid", "value": manager.cookies["sessionid"].value, "url": live_server.url}])
+        desk.add_cookies(
+            [{"name": "sessionid", "value": manager.cookies["sessionid"].value, "url": live_server.url}]
+        )
         office = desk.new_page()
         office.goto(live_server.url + reverse("bookings:booking_detail", args=[booking.pk]) + "#dispatch")
         office.locator("#dispatch").screenshot(path=str(SHOTS / "trip-manager.png"))
