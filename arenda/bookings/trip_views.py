@@ -123,13 +123,29 @@ def report_state(report) -> dict | None:
     }
 
 
+def report_initial(report) -> dict:
+    """A trip-page report still waiting or rejected fills the form again: the driver
+    corrects it instead of typing it anew."""
+    if (
+        report is None
+        or report.source != DriverReport.Source.TRIP
+        or report.status == DriverReport.Status.CONFIRMED
+    ):
+        return {}
+    initial = {name: getattr(report, name) for name in trip_reports.REPORT_FIELDS}
+    for name in ("started_at", "finished_at"):
+        if initial[name] is not None:
+            initial[name] = timezone.localtime(initial[name])
+    return {"initial": {name: value for name, value in initial.items() if value is not None}}
+
+
 def page_context(link, booking, *, form=None, photo_errors=None, mark_error="") -> dict:
     order = order_context(booking)
     manager = booking.deal.manager or booking.created_by
     report = trip_reports.last_report(booking)
     takes = booking.takes_waybills()
     if form is None and takes:
-        form = TripReportForm(booking=booking)
+        form = TripReportForm(booking=booking, **report_initial(report))
     return {
         "link": link,
         "token": link.token,

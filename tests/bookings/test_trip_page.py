@@ -421,3 +421,11 @@ def test_the_booking_page_makes_a_new_link(make_user):
     assert trip_links.url(old) in detail
     client.post(reverse("bookings:booking_trip_link", args=[booking.pk]))
     assert trip_links.current(booking).token != old.token
+
+
+def test_a_rejected_report_fills_the_form_again(make_user):
+    booking = trip_booking()
+    page = trip(booking)
+    post(page + "report/", {**waybill_data(booking, number="ПЛ-99"), "photos": photos(1)})
+    body = Client().get(page).content.decode()
+    assert 'value="ПЛ-99"' in body and 'value="1042.0"' in body

@@ -40,6 +40,7 @@
     queueBox.hidden = !text;
     queueBox.textContent = text || "";
     queueBox.classList.toggle("sent", kind === "sent");
+    if (text) queueBox.scrollIntoView({ block: "center", behavior: "smooth" });
   }
 
   // --- what was typed -------------------------------------------------------------------
