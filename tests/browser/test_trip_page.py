@@ -158,6 +158,11 @@ def test_offline_the_waybill_waits_on_the_phone_and_goes_once(live_server, brows
     fill_waybill(page, tmp_path, 1)
 
     context.set_offline(True)
+    page.click("[data-mark-button=departed]")  # no network: a message, not the browser's error page
+    page.wait_for_selector("#trip-mark-error")
+    assert page.url.endswith(path)
+    booking.refresh_from_db()
+    assert booking.departed_at is None
     page.click("#trip-report-form button[type=submit]")
     page.wait_for_selector("#trip-queue:not([hidden])")
     shot(page, "offline")

@@ -241,6 +241,40 @@
       flush();
     });
   }
+  // The status buttons: sent by the script so that no network is a message on the page,
+  // not the browser's error page; the page reloads to show the time recorded.
+  document.querySelectorAll(".trip-mark-form").forEach((markForm) => {
+    markForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const button = markForm.querySelector("button");
+      button.disabled = true;
+      let box = document.getElementById("trip-mark-error");
+      const show = (text) => {
+        if (!box) {
+          box = document.createElement("div");
+          box.id = "trip-mark-error";
+          box.className = "message error";
+          box.setAttribute("role", "alert");
+          document.getElementById("trip-marks").prepend(box);
+        }
+        box.textContent = text;
+        box.scrollIntoView({ block: "center" });
+      };
+      try {
+        const response = await fetch(markForm.action, {
+          method: "POST", credentials: "same-origin", headers: { Accept: "application/json" },
+        });
+        if (response.ok) { location.reload(); return; }
+        let detail = "";
+        try { detail = (await response.json()).detail; } catch (e) { /* none */ }
+        show(detail || root.dataset.failed);
+      } catch (e) {
+        show(root.dataset.noNetwork);
+      }
+      button.disabled = false;
+    });
+  });
+
   window.addEventListener("online", () => { retryDelay = 2000; flush(); });
   flush();
   poll();
