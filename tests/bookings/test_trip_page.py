@@ -429,3 +429,10 @@ def test_a_rejected_report_fills_the_form_again(make_user):
     post(page + "report/", {**waybill_data(booking, number="ПЛ-99"), "photos": photos(1)})
     body = Client().get(page).content.decode()
     assert 'value="ПЛ-99"' in body and 'value="1042.0"' in body
+
+
+def test_the_api_shows_the_marks(api):
+    booking = trip_booking()
+    post(trip(booking) + "mark/departed/")
+    data = api().get(f"/api/v1/bookings/{booking.pk}/").data
+    assert data["departed_at"] is not None and data["arrived_at"] is None
