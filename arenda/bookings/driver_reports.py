@@ -74,10 +74,26 @@ def report_receive(*, driver: Driver, booking: Booking, hours, km, text: str) ->
         .filter(booking=booking, status=DriverReport.Status.PENDING)
         .first()
     ) or DriverReport(booking=booking)
+    if report.pk and report.source == DriverReport.Source.TRIP:
+        _forget_trip_report(report)  # the newer message replaces the trip page's waybill
     report.driver, report.hours, report.km, report.text = driver, hours, km, text[:200]
     report.full_clean(exclude=["booking", "driver", "waybill", "decided_by"])
     report.save()
     return report
+
+
+def _forget_trip_report(report: DriverReport) -> None:
+    """A pending trip-page report becomes a bot one: its waybill figures are cleared and its
+    photos go (their files after the commit)."""
+    report.source = DriverReport.Source.BOT
+    report.number, report.idempotency_key = "", None
+    for name in ("started_at", "finished_at", "odometer_start", "odometer_end", "engine_hours"):
+        setattr(report, name, None)
+    report.downtime_hours = 0
+    for photo in report.photos.all():
+        name, storage = photo.file.name, photo.file.storage
+        photo.delete()
+        transaction.on_commit(lambda name=name, storage=storage: storage.delete(name))
 
 
 def report_waybill(report: DriverReport) -> tuple[Booking, dict]:

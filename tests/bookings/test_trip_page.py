@@ -436,3 +436,26 @@ def test_the_api_shows_the_marks(api):
     post(trip(booking) + "mark/departed/")
     data = api().get(f"/api/v1/bookings/{booking.pk}/").data
     assert data["departed_at"] is not None and data["arrived_at"] is None
+
+
+def test_a_later_bot_message_replaces_the_trip_report_whole():
+    from arenda.bookings import driver_reports
+
+    booking = trip_booking()
+    post(trip(booking) + "report/", {**waybill_data(booking), "photos": photos(1), "idempotency_key": "t"})
+    report = driver_reports.report_receive(driver=booking.driver, booking=booking, hours=2, km=None, text="2")
+    report.refresh_from_db()
+    assert (report.source, report.number, report.odometer_end, report.idempotency_key) == (
+        "bot",
+        "",
+        None,
+        None,
+    )
+    assert DriverReport.objects.count() == 1 and DriverReportPhoto.objects.count() == 0
+
+
+def test_a_pdf_is_not_a_photo():
+    booking = trip_booking()
+    pdf = SimpleUploadedFile("scan.pdf", b"%PDF-1.4\n" + b"0" * 200, content_type="application/pdf")
+    response = post(trip(booking) + "report/", {**waybill_data(booking), "photos": [pdf]})
+    assert response.status_code == 400 and list(response.json()["errors"]) == ["photos"]
