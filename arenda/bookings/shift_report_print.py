@@ -15,26 +15,26 @@ from arenda.bookings.models import ShiftReport
 from arenda.core.formats import format_plate, phone_display
 
 
-def _dt(value: str) -> datetime | None:
+def parse_moment(value: str) -> datetime | None:
     try:
         return timezone.localtime(datetime.fromisoformat(value)) if value else None
     except ValueError:
         return None
 
 
-def _time(value: str) -> str:
-    moment = _dt(value)
-    return moment.strftime("%H:%M %d.%m.%Y") if moment else "—"
+def time_text(value: str) -> str:
+    when = parse_moment(value)
+    return when.strftime("%H:%M %d.%m.%Y") if when else "—"
 
 
-def _day(value: str) -> str:
+def day_text(value: str) -> str:
     try:
         return date.fromisoformat(value).strftime("%d.%m.%Y") if value else "—"
     except ValueError:
         return value
 
 
-def _number(value: str, unit: str = "") -> str:
+def number_text(value: str, unit: str = "") -> str:
     """«8.50» → «8,5»; empty → «—»."""
     try:
         number = Decimal(value)
@@ -58,7 +58,7 @@ def report_context(report: ShiftReport) -> dict:
     return {
         "report": report,
         "number": f"{s.get('booking', report.booking_id)}-{report.pk}",
-        "date": _day(s.get("date", "")),
+        "date": day_text(s.get("date", "")),
         "organization": _party(s.get("organization", ""), s.get("organization_inn", "")),
         "customer": _party(s.get("customer", ""), s.get("customer_inn", "")),
         "site_address": s.get("site_address") or "—",
@@ -67,14 +67,14 @@ def report_context(report: ShiftReport) -> dict:
         "driver": s.get("driver") or "—",
         "waybill_number": s.get("waybill_number") or "—",
         "times": [
-            ("Выезд", _time(s.get("departed_at", ""))),
-            ("Прибытие на объект", _time(s.get("arrived_at", ""))),
-            ("Начало работы", _time(s.get("started_at", ""))),
-            ("Окончание работы", _time(s.get("finished_at", ""))),
+            ("Выезд", time_text(s.get("departed_at", ""))),
+            ("Прибытие на объект", time_text(s.get("arrived_at", ""))),
+            ("Начало работы", time_text(s.get("started_at", ""))),
+            ("Окончание работы", time_text(s.get("finished_at", ""))),
         ],
-        "hours": _number(s.get("hours", ""), "ч"),
-        "km": _number(s.get("km", ""), "км"),
-        "downtime": _number(s.get("downtime_hours", ""), "ч"),
+        "hours": number_text(s.get("hours", ""), "ч"),
+        "km": number_text(s.get("km", ""), "км"),
+        "downtime": number_text(s.get("downtime_hours", ""), "ч"),
         "signer_phone": phone_display(report.signer_phone) if report.signer_phone else "",
         "signed_at": timezone.localtime(report.signed_at).strftime("%d.%m.%Y %H:%M:%S %z"),
         "signature": signature_data_uri(report),

@@ -35,7 +35,6 @@ from django.utils.translation import gettext as _
 
 from arenda.bookings.dispatch import order_context
 from arenda.bookings.models import Booking, DriverReport, ShiftReport, SignCode, Waybill
-from arenda.bookings.services import BookingConflict
 from arenda.bookings.shift_report_print import render_pdf
 from arenda.core.services import locked
 from arenda.core.validators import normalize_phone
@@ -55,8 +54,17 @@ MIN_INK_PIXELS = 40
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-class SignRefused(BookingConflict):
-    """Nothing to sign, or no code can be sent now (``code``, ``detail`` for the person)."""
+class SignRefused(Exception):
+    """Nothing to sign, or no code can be sent now (``code``, ``detail`` for the person).
+    Only the trip page answers it; the API has no sign-off."""
+
+    def __init__(self, code: str, detail: str):
+        super().__init__(detail)
+        self.code, self.detail = code, detail
+
+
+def field_error(name: str, message: str, code: str) -> ValidationError:
+    return ValidationError({name: ValidationError(message, code=code)})
 
 
 # --- what is signed -----------------------------------------------------------------------------
@@ -224,7 +232,9 @@ def send_code(*, booking: Booking) -> SignCode:
         raise SignRefused("no_phone", _("The site contact has no phone: sign without a code."))
     route = code_route(phone)
     if route is None:
-        raise SignRefused("no_route", _("No Telegram chat or SMS gateway reaches this phone: sign without a code."))
+        raise SignRefused(
+            "no_route", _("No Telegram chat or SMS gateway reaches this phone: sign without a code.")
+        )
     now = timezone.now()
     recent = SignCode.objects.filter(booking_id=booking.pk, created_at__gt=now - timedelta(hours=1))
     last = recent.order_by("-created_at").first()
@@ -246,7 +256,9 @@ def send_code(*, booking: Booking) -> SignCode:
         expires_at=now + CODE_TTL,
     )
     with translation.override(settings.LANGUAGE_CODE):
-        text = _("Code %(code)s: signing the machine work report for order No. %(booking)s. Tell it only to the driver.") % {
+        text = _(
+            "Code %(code)s: signing the machine work report for order No. %(booking)s. Tell it only to the driver."
+        ) % {
             "code": code,
             "booking": booking.pk,
         }
@@ -270,20 +282,17 @@ def check_code(*, booking: Booking, phone: str, code: str) -> SignCode:
             .first()
         )
         if row is None:
-            raise ValidationError({"code": _("No code was sent to this phone: send one first.")}, code="no_code")
+            raise field_error("code", _("No code was sent to this phone: send one first."), "no_code")
         if row.expires_at <= timezone.now():
-            raise ValidationError({"code": _("The code has expired: send a new one.")}, code="expired")
+            raise field_error("code", _("The code has expired: send a new one."), "expired")
         if row.attempts >= CODE_MAX_ATTEMPTS:
-            raise ValidationError({"code": _("Too many wrong tries: send a new code.")}, code="too_many_attempts")
+            raise field_error("code", _("Too many wrong tries: send a new code."), "too_many_attempts")
         if hmac.compare_digest(_code_hash(row.salt, code), row.code_hash):
             return row
         row.attempts += 1
         row.save(update_fields=["attempts"])
         left = CODE_MAX_ATTEMPTS - row.attempts
-    raise ValidationError(
-        {"code": _("Wrong code. Tries left: %(n)s.") % {"n": left}},
-        code="wrong_code",
-    )
+    raise field_error("code", _("Wrong code. Tries left: %(n)s.") % {"n": left}, "wrong_code")
 
 
 # --- the signature --------------------------------------------------------------------------
@@ -294,7 +303,7 @@ def signature_png(data_url: str) -> bytes:
     from PIL import Image  # Pillow: only when a signature comes in
 
     def refuse(message, code):
-        return ValidationError({"signature": message}, code=code)
+        return field_error("signature", message, code)
 
     prefix = "data:image/png;base64,"
     text = (data_url or "").strip()
@@ -403,7 +412,7 @@ def _write(*, booking, found, name, position, phone, png, code_row, idempotency_
     if code_row is not None:
         used = SignCode.objects.filter(pk=code_row.pk, used_at__isnull=True).update(used_at=timezone.now())
         if not used:
-            raise ValidationError({"code": _("This code was used already: send a new one.")}, code="used")
+            raise field_error("code", _("This code was used already: send a new one."), "used")
     signed_at = timezone.now().replace(microsecond=0)
     frozen = snapshot(booking, found)
     report = ShiftReport(
@@ -460,7 +469,9 @@ def _queue_email(report: ShiftReport, address: str):
         text=text,
         subject=report,
         idempotency_key=f"shift-report:{report.pk}:email",
-        attachments=[{"name": report.pdf.name, "filename": pdf_filename(report), "content_type": "application/pdf"}],
+        attachments=[
+            {"name": report.pdf.name, "filename": pdf_filename(report), "content_type": "application/pdf"}
+        ],
     )
 
 

@@ -2,9 +2,12 @@
 
 from django.urls import path
 
-from arenda.bookings import trip_views
+from arenda.bookings import sign_views, trip_views
 
 app_name = "trip"
 urlpatterns = [
     path("<str:token>/", trip_views.trip_page, name="page"),
+    path("<str:token>/sign/", sign_views.trip_sign, name="sign"),
+    path("<str:token>/sign/code/", sign_views.trip_sign_code, name="sign_code"),
+    path("<str:token>/sign/<int:pk>/pdf/", sign_views.trip_shift_report_pdf, name="shift_report_pdf"),
 ]

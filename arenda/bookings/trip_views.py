@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 
 from arenda.bookings import trip_links
 from arenda.bookings.dispatch import order_context
+from arenda.bookings.sign_panel import sign_context
 
 
 def private(response):
@@ -67,4 +68,6 @@ def page_context(link, booking) -> dict:
 @require_GET
 @trip_view
 def trip_page(request, link, booking):
-    return render(request, "bookings/trip/page.html", page_context(link, booking))
+    return render(
+        request, "bookings/trip/page.html", {**page_context(link, booking), **sign_context(link, booking)}
+    )

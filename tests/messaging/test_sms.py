@@ -114,7 +114,9 @@ def test_a_missing_attachment_fails_the_email(settings):
         channel="email",
         recipient="client@example.ru",
         text="Во вложении.",
-        attachments=[{"name": "shift-reports/none.pdf", "filename": "x.pdf", "content_type": "application/pdf"}],
+        attachments=[
+            {"name": "shift-reports/none.pdf", "filename": "x.pdf", "content_type": "application/pdf"}
+        ],
     )
     assert outbox.deliver(message.pk) == S.FAILED
     assert mail.outbox == []

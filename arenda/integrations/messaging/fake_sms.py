@@ -85,7 +85,11 @@ class FakeSms(ThreadingHTTPServer):
             for phone in filter(None, (params.get("to") or "").split(",")):
                 if fail:
                     code = int(fail)
-                    answer[phone] = {"status": "ERROR", "status_code": code, "status_text": SMSRU_TEXTS.get(code, "")}
+                    answer[phone] = {
+                        "status": "ERROR",
+                        "status_code": code,
+                        "status_text": SMSRU_TEXTS.get(code, ""),
+                    }
                 else:
                     sms_id = f"202412-{self._take('smsru', phone, text)}"
                     answer[phone] = {"status": "OK", "status_code": 100, "sms_id": sms_id}
@@ -164,7 +168,9 @@ class _Handler(BaseHTTPRequestHandler):
             "/sys/status.php": fake.smsc_status,
         }
         if parts.path not in routes:
-            return self._answer(404, {"status": "ERROR", "status_code": 211, "status_text": "Метод не найден"})
+            return self._answer(
+                404, {"status": "ERROR", "status_code": 211, "status_text": "Метод не найден"}
+            )
         return self._answer(*routes[parts.path](params))
 
     def _answer(self, status: int, body) -> None:
