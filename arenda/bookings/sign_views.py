@@ -36,7 +36,8 @@ def _page(request, link, booking, status=200, **sign):
 def trip_sign(request, link, booking):
     if request.method == "GET":
         signed = request.GET.get("signed", "")
-        notice = _("Signed. The report is ready.") if signed.isdigit() else ""
+        done = signed.isdigit() and ShiftReport.objects.filter(pk=int(signed), booking_id=booking.pk).exists()
+        notice = _("Signed. The report is ready.") if done else ""
         return _page(request, link, booking, notice=notice)
     values = _values(request)
     try:
