@@ -135,12 +135,7 @@ def snapshot(booking: Booking, found: Basis) -> dict:
         "date": timezone.localtime(start).date().isoformat() if start else "",
         "departed_at": _when(booking.departed_at),
         "arrived_at": _when(booking.arrived_at),
-        "started_at": _when(start),
-        "finished_at": _when(figures["finished_at"]),
-        "hours": _decimal(figures["hours"]),
-        "km": _decimal(figures["km"]),
-        "downtime_hours": _decimal(figures["downtime_hours"]),
-        "waybill_number": figures["number"] or "",
+        **figures_text(found),
         "source": f"driver_report:{found.driver_report.pk}"
         if found.driver_report
         else f"waybill:{found.waybill.pk}",
@@ -345,9 +340,23 @@ def customer_email(booking: Booking) -> str:
     return deal.counterparty.email or (deal.contact.email if deal.contact_id else "")
 
 
+def figures_text(found: Basis) -> dict:
+    """The signed figures as the snapshot writes them."""
+    figures = found.figures
+    return {
+        "waybill_number": figures["number"] or "",
+        "started_at": _when(figures["started_at"]),
+        "finished_at": _when(figures["finished_at"]),
+        "hours": _decimal(figures["hours"]),
+        "km": _decimal(figures["km"]),
+        "downtime_hours": _decimal(figures["downtime_hours"]),
+    }
+
+
 def existing(*, booking: Booking, idempotency_key: str, found: Basis | None) -> ShiftReport | None:
     """The report this submission already made (same key), or the one signed for the same
-    figures: a second sign-off of one report returns the first."""
+    figures of the same driver's report or waybill: a second sign-off returns the first.
+    Figures corrected since (the driver sent the waybill again) are signed anew."""
     if idempotency_key:
         report = ShiftReport.objects.filter(booking_id=booking.pk, idempotency_key=idempotency_key).first()
         if report is not None:
@@ -355,10 +364,16 @@ def existing(*, booking: Booking, idempotency_key: str, found: Basis | None) -> 
     if found is None:
         return None
     if found.driver_report is not None:
-        return ShiftReport.objects.filter(booking_id=booking.pk, driver_report=found.driver_report).first()
-    return ShiftReport.objects.filter(
-        booking_id=booking.pk, driver_report__isnull=True, waybill=found.waybill
-    ).first()
+        candidates = ShiftReport.objects.filter(booking_id=booking.pk, driver_report=found.driver_report)
+    else:
+        candidates = ShiftReport.objects.filter(
+            booking_id=booking.pk, driver_report__isnull=True, waybill=found.waybill
+        )
+    wanted = figures_text(found)
+    for report in candidates.order_by("-signed_at", "-id"):
+        if all(report.snapshot.get(key) == value for key, value in wanted.items()):
+            return report
+    return None
 
 
 def sign(

@@ -439,3 +439,13 @@ def test_the_api_lists_a_bookings_shift_reports(api):
     assert row["id"] == report.pk and row["content_sha256"] == report.content_sha256
     assert row["code_confirmed"] is True or row["code_confirmed"] is False
     assert row["pdf"].endswith(reverse("bookings:shift_report_pdf", args=[report.pk]))
+
+
+def test_figures_corrected_after_signing_are_signed_anew():
+    booking, link = make_trip()
+    Client().post(sign_url(link), form())
+    DriverReport.objects.filter(booking=booking).update(hours=Decimal("9"))
+    page = Client().get(sign_url(link)).content.decode()
+    assert "data-sign-pad" in page  # the new figures wait for a signature
+    assert Client().post(sign_url(link), form(key="second-key-00000000000")).status_code == 302
+    assert sorted(r.snapshot["hours"] for r in ShiftReport.objects.all()) == ["8.50", "9.00"]
