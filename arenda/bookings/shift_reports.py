@@ -39,6 +39,7 @@ from arenda.bookings.shift_report_print import render_pdf
 from arenda.core.services import locked
 from arenda.core.validators import normalize_phone
 from arenda.crm.models import Lead
+from arenda.crm.proposal import organization_for
 from arenda.directory.models import Driver
 from arenda.integrations.messaging import outbox
 from arenda.integrations.messaging.channels.sms import configured as sms_configured
@@ -119,7 +120,7 @@ def snapshot(booking: Booking, found: Basis) -> dict:
     """What is signed, all text (the canonical JSON is then the same whatever the types)."""
     order = order_context(booking)
     deal = booking.deal
-    customer, org = deal.counterparty, deal.organization
+    customer, org = deal.counterparty, organization_for(deal)[0]  # the deal's, else the default
     figures = found.figures
     start = figures["started_at"]
     return {

@@ -449,3 +449,14 @@ def test_figures_corrected_after_signing_are_signed_anew():
     assert "data-sign-pad" in page  # the new figures wait for a signature
     assert Client().post(sign_url(link), form(key="second-key-00000000000")).status_code == 302
     assert sorted(r.snapshot["hours"] for r in ShiftReport.objects.all()) == ["8.50", "9.00"]
+
+
+def test_the_snapshot_names_our_legal_entity_and_the_customer():
+    booking, link = make_trip()
+    Client().post(sign_url(link), form())
+    snapshot = ShiftReport.objects.get().snapshot
+    organization = booking.deal.organization
+    assert snapshot["organization_inn"] == organization.inn
+    assert snapshot["customer_inn"] == booking.deal.counterparty.inn
+    assert snapshot["site_address"] == booking.site_address
+    assert snapshot["machine"] and snapshot["date"] == timezone.localtime(booking.start).date().isoformat()
