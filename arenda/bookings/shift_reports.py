@@ -354,6 +354,12 @@ def figures_text(found: Basis) -> dict:
     }
 
 
+def figures_digest(found: Basis) -> str:
+    """A short digest of the figures the page showed: the sign-off is refused when they
+    changed between showing and signing (the signer signs what they saw)."""
+    return hashlib.sha256(canonical(figures_text(found))).hexdigest()[:32]
+
+
 def existing(*, booking: Booking, idempotency_key: str, found: Basis | None) -> ShiftReport | None:
     """The report this submission already made (same key), or the one signed for the same
     figures of the same driver's report or waybill: a second sign-off returns the first.
@@ -378,7 +384,14 @@ def existing(*, booking: Booking, idempotency_key: str, found: Basis | None) -> 
 
 
 def sign(
-    *, booking: Booking, name: str, position: str, signature: str, code: str = "", idempotency_key: str
+    *,
+    booking: Booking,
+    name: str,
+    position: str,
+    signature: str,
+    code: str = "",
+    idempotency_key: str,
+    shown: str = "",
 ) -> ShiftReport:
     """Sign the shift: check everything (all errors at once, by field), check the code if
     one was given (a wrong one counts), then write the report, its PDF and the e-mail to
@@ -388,6 +401,11 @@ def sign(
         return done
     if found is None:
         raise SignRefused("nothing_to_sign", _("The driver has not reported the shift yet: nothing to sign."))
+    if shown and shown != figures_digest(found):
+        raise SignRefused(
+            "figures_changed",
+            _("The figures have changed since the page was opened: check them and sign again."),
+        )
     name, position = (name or "").strip(), (position or "").strip()
     errors: dict = {}
     if not name:

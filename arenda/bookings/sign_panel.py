@@ -43,6 +43,7 @@ def sign_context(link, booking, *, values=None, errors=None, notice="", notice_e
     }
     if not values.get("key"):
         values["key"] = secrets.token_urlsafe(24)
+    values["shown"] = shift_reports.figures_digest(found) if found else ""
     return {
         "sign": {
             "figures": _figures(shift_reports.snapshot(booking, found)) if found and current is None else [],

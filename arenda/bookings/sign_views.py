@@ -19,7 +19,7 @@ from arenda.core.formats import phone_display
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
 
-FIELDS = ("name", "position", "signature", "code", "key")
+FIELDS = ("name", "position", "signature", "code", "key", "shown")
 
 
 def _values(request) -> dict:
@@ -48,6 +48,7 @@ def trip_sign(request, link, booking):
             signature=values["signature"],
             code=values["code"],
             idempotency_key=values["key"],
+            shown=values["shown"],
         )
     except ValidationError as exc:
         errors = {key: " ".join(messages) for key, messages in exc.message_dict.items()}

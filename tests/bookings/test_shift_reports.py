@@ -460,3 +460,17 @@ def test_the_snapshot_names_our_legal_entity_and_the_customer():
     assert snapshot["customer_inn"] == booking.deal.counterparty.inn
     assert snapshot["site_address"] == booking.site_address
     assert snapshot["machine"] and snapshot["date"] == timezone.localtime(booking.start).date().isoformat()
+
+
+def test_figures_changed_since_the_page_was_shown_are_not_signed():
+    booking, link = make_trip()
+    page = Client().get(sign_url(link)).content.decode()
+    shown = re.search(r'name="shown" value="([0-9a-f]+)"', page).group(1)
+    DriverReport.objects.filter(booking=booking).update(km=Decimal("99"))
+    response = Client().post(sign_url(link), form(shown=shown))
+    assert response.status_code == 409
+    assert not ShiftReport.objects.exists()
+    fresh = re.search(r'name="shown" value="([0-9a-f]+)"', response.content.decode()).group(1)
+    assert fresh != shown
+    assert Client().post(sign_url(link), form(shown=fresh)).status_code == 302
+    assert ShiftReport.objects.get().snapshot["km"] == "99.0"
