@@ -446,6 +446,15 @@ TELEGRAM_API_URL = env_str("TELEGRAM_API_URL", "https://api.telegram.org")
 TELEGRAM_WEBHOOK_SECRET = env_str("TELEGRAM_WEBHOOK_SECRET")
 TELEGRAM_BOT_USERNAME = env_str("TELEGRAM_BOT_USERNAME")
 TELEGRAM_TIMEOUT = env_int("TELEGRAM_TIMEOUT", 10, minimum=1)
+# SMS (the sign-off codes, docs/shift-report.md): "smsru", "smsc" or "" (off).
+SMS_GATEWAY = env_str("SMS_GATEWAY")
+SMS_API_ID = env_str("SMS_API_ID")  # SMS.ru
+SMS_LOGIN = env_str("SMS_LOGIN")  # SMSC
+SMS_PASSWORD = env_str("SMS_PASSWORD")  # SMSC
+SMS_SENDER = env_str("SMS_SENDER")
+SMS_SMSRU_URL = env_str("SMS_SMSRU_URL", "https://sms.ru")
+SMS_SMSC_URL = env_str("SMS_SMSC_URL", "https://smsc.ru/sys")
+SMS_TIMEOUT = env_int("SMS_TIMEOUT", 10, minimum=1)
 # A driver's invite link binds one chat, once, within this many days (bookings/driver_link.py).
 DRIVER_INVITE_DAYS = env_int("DRIVER_INVITE_DAYS", 7, minimum=1)
 

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from arenda.api import waybills as waybill_api
 from arenda.api.billing import InvoiceSerializer, InvoiceViewSet
 from arenda.api.serializers import BoundedDateTimeField, ModelCleanSerializer
+from arenda.api.shift_reports import ShiftReportSerializer, shift_reports_list
 from arenda.billing.services import booking_hours_invoiced, prepayment_invoice_for_booking
 from arenda.bookings import calendar, selectors, services, trip_links
 from arenda.bookings.dispatch import DriverNotLinked, dispatch
@@ -168,6 +169,7 @@ class BookingViewSet(viewsets.ModelViewSet):
         "trip_link": "change",
         "trip_link_revoke": "change",
         "waybill": "view",  # and «add waybill», checked by the action
+        "shift_reports": "view",
     }
     # The serializer shows related records by id; only the supply order (margin) is read.
     # Hours billed by the booking's non-cancelled invoices, in the same query.
@@ -216,6 +218,13 @@ class BookingViewSet(viewsets.ModelViewSet):
     def _answer(self, booking, code=status.HTTP_200_OK):
         booking = self.get_queryset().get(pk=booking.pk)
         return Response(BookingSerializer(booking, context=self.get_serializer_context()).data, status=code)
+
+    @extend_schema(responses=ShiftReportSerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="shift-reports")
+    def shift_reports(self, request, pk=None):
+        """The shift reports signed on site for the booking, newest first (``pdf``: the
+        signed PDF, behind the login)."""
+        return Response(shift_reports_list(request, self._target()))
 
     @extend_schema(request=ReserveSerializer, responses=BookingSerializer)
     @action(detail=True, methods=["post"])

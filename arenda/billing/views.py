@@ -23,6 +23,7 @@ from arenda.billing.forms import CancelForm, InvoiceForm, LineFormSet, PaymentFo
 from arenda.billing.models import Invoice, InvoiceLine, Payment
 from arenda.billing.selectors import credit_on
 from arenda.bookings.models import Booking
+from arenda.bookings.selectors import shift_reports_of_booking
 from arenda.core.money import format_rub, vat_rate_percent
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can, has_special
@@ -125,6 +126,10 @@ def _render_detail(request, pk, *, cancel_form=None, payment_form=None, error=No
         "error": error,
         "overdue": invoice.is_overdue(),
         "history": history_entries(invoice),
+        # an overtime invoice's evidence: the hours the customer's person signed on site
+        "confirmations": shift_reports_of_booking(invoice.booking_id)
+        if invoice.is_overtime and can(request.user, Action.VIEW, "waybill")
+        else None,
         # the customer's credit, offered for this invoice while it is owed
         "credit": credit_on(timezone.localdate(), counterparty=invoice.counterparty)
         if invoice.is_open() and can(request.user, Action.ADD, "payment")

@@ -643,3 +643,110 @@ class DriverReportPhoto(models.Model):
 
     def __str__(self):
         return self.name or self.file.name
+
+
+def shift_report_file_path(instance, filename):
+    """A generated name for a shift report's files (the signature PNG, the PDF): random,
+    with the extension of what it is (docs/security.md, «Files»)."""
+    extension = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if extension not in (".png", ".pdf"):
+        extension = ""
+    return f"shift-reports/{instance.booking_id}/{secrets.token_hex(16)}{extension}"
+
+
+class ShiftReport(TimeStamped):
+    """«Справка о работе машины (механизма)» (ЭСМ-7 in spirit): the hours of a shift signed
+    on the driver's phone by the customer's person on site (``bookings/shift_reports.py``).
+
+    What was signed is frozen in ``snapshot``; ``content_sha256`` is the SHA-256 of the
+    canonical signed content (the snapshot, the signer, the signature image's SHA-256 and
+    whether a code confirmed the phone), printed on the PDF (docs/shift-report.md)."""
+
+    booking = models.ForeignKey(
+        Booking, verbose_name=_("booking"), on_delete=models.PROTECT, related_name="shift_reports"
+    )
+    driver_report = models.ForeignKey(
+        DriverReport,
+        verbose_name=_("driver's report"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="shift_reports",
+    )
+    waybill = models.ForeignKey(
+        Waybill, verbose_name=_("waybill"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The figures as signed: customer, site, machine, plate, driver, date, times, hours, km,
+    # downtime, waybill number; all text, so the canonical JSON never changes with a type.
+    snapshot = models.JSONField(_("what was signed"), default=dict, editable=False)
+    signer_name = models.CharField(_("signed by"), max_length=200)
+    signer_position = models.CharField(_("signer's position"), max_length=200)
+    signer_phone = models.CharField(_("signer's phone"), max_length=20, blank=True)
+    signature = models.FileField(_("signature"), upload_to=shift_report_file_path, editable=False)
+    signature_sha256 = models.CharField(_("signature SHA-256"), max_length=64, editable=False)
+    code_confirmed = models.BooleanField(_("confirmed by a code"), default=False, editable=False)
+    signed_at = models.DateTimeField(_("signed"), editable=False)
+    content_sha256 = models.CharField(_("SHA-256 of the signed content"), max_length=64, editable=False)
+    pdf = models.FileField(_("PDF"), upload_to=shift_report_file_path, blank=True, editable=False)
+    # The page's key for one submission: sent again, it finds the report already made.
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64, unique=True, editable=False)
+    email_message = models.ForeignKey(
+        "messaging.OutboxMessage",
+        verbose_name=_("e-mail to the customer"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("shift report")
+        verbose_name_plural = _("shift reports")
+        ordering = ["-signed_at", "-id"]
+
+    def __str__(self):
+        return _("Shift report #%(id)s") % {"id": self.pk}
+
+    def get_absolute_url(self):
+        return self.booking.get_absolute_url() + f"#shift-report-{self.pk}"
+
+    @property
+    def hash_short(self) -> str:
+        return self.content_sha256[:12]
+
+
+class SignCode(models.Model):
+    """A one-time code sent to the site contact's phone; read out to the driver, it shows
+    that the person signing holds that phone. Only a keyed hash of it is kept."""
+
+    class Channel(models.TextChoices):
+        TELEGRAM = "telegram", "Telegram"
+        SMS = "sms", _("SMS")
+
+    booking = models.ForeignKey(
+        Booking, verbose_name=_("booking"), on_delete=models.CASCADE, related_name="sign_codes"
+    )
+    phone = models.CharField(_("phone"), max_length=20)
+    salt = models.CharField(_("salt"), max_length=32, editable=False)
+    code_hash = models.CharField(_("code hash"), max_length=64, editable=False)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    message = models.ForeignKey(
+        "messaging.OutboxMessage",
+        verbose_name=_("message"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("sent"), db_index=True)
+    expires_at = models.DateTimeField(_("expires"))
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("signing code")
+        verbose_name_plural = _("signing codes")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"#{self.booking_id} → {self.phone}"

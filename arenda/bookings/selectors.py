@@ -8,7 +8,7 @@ from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
 
-from arenda.bookings.models import Booking
+from arenda.bookings.models import Booking, ShiftReport
 from arenda.core.models import CompanySettings
 from arenda.directory.models import Driver, MaintenanceWindow, Unit
 
@@ -153,3 +153,11 @@ def availability(
     unit_rows.sort(key=lambda row: not row.free)
     driver_rows.sort(key=lambda row: not row.free)
     return unit_rows, driver_rows
+
+
+def shift_reports_of_booking(booking_id) -> list[ShiftReport]:
+    """The shift reports signed on site for a booking, newest first: the customer's
+    confirmation of the hours (the booking page, an overtime invoice's page, the API)."""
+    if not booking_id:
+        return []
+    return list(ShiftReport.objects.filter(booking_id=booking_id).order_by("-signed_at", "-id"))

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from arenda.bookings import trip_views
+from arenda.bookings import sign_views, trip_views
 
 app_name = "trip"
 urlpatterns = [
@@ -10,4 +10,7 @@ urlpatterns = [
     path("<str:token>/state/", trip_views.trip_state, name="state"),
     path("<str:token>/mark/<str:mark>/", trip_views.trip_mark, name="mark"),
     path("<str:token>/report/", trip_views.trip_report, name="report"),
+    path("<str:token>/sign/", sign_views.trip_sign, name="sign"),
+    path("<str:token>/sign/code/", sign_views.trip_sign_code, name="sign_code"),
+    path("<str:token>/sign/<int:pk>/pdf/", sign_views.trip_shift_report_pdf, name="shift_report_pdf"),
 ]

@@ -20,6 +20,7 @@ from arenda.bookings import trip_links, trip_reports
 from arenda.bookings.dispatch import order_context
 from arenda.bookings.models import DriverReport
 from arenda.bookings.services import BookingConflict
+from arenda.bookings.sign_panel import sign_context
 from arenda.bookings.waybill_forms import TripReportForm
 
 
@@ -162,6 +163,8 @@ def page_context(link, booking, *, form=None, photo_errors=None, mark_error="") 
         "photo_errors": photo_errors or [],
         "max_photos": trip_reports.MAX_PHOTOS,
         "has_hour_meter": bool(booking.unit and booking.unit.has_hour_meter),
+        # The foreman's sign-off below the waybill (bookings/sign_panel.py).
+        **sign_context(link, booking),
     }
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from arenda.bookings import dispatch_views, views, waybill_views
+from arenda.bookings import dispatch_views, sign_views, views, waybill_views
 
 app_name = "bookings"
 urlpatterns = [
@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:pk>/waybill/", waybill_views.waybill_create, name="waybill_create"),
     path("waybills/<int:pk>/edit/", waybill_views.waybill_update, name="waybill_update"),
     path("waybills/<int:pk>/scan/", waybill_views.waybill_scan, name="waybill_scan"),
+    path("shift-reports/<int:pk>/pdf/", sign_views.shift_report_pdf, name="shift_report_pdf"),
     path("<int:pk>/dispatch/", dispatch_views.booking_dispatch, name="booking_dispatch"),
     path("<int:pk>/dispatch/status/", dispatch_views.booking_dispatch_status, name="booking_dispatch_status"),
     path("<int:pk>/dispatch/retry/", dispatch_views.booking_dispatch_retry, name="booking_dispatch_retry"),

@@ -23,6 +23,7 @@ from arenda.bookings.filters import BookingFilter, SupplyOrderFilter, day_start
 from arenda.bookings.forms import AvailabilityForm, BookingForm, CancelForm, ReserveForm, SupplyOrderForm
 from arenda.bookings.models import Booking, CalendarFeed, SupplyOrder
 from arenda.bookings.services import BookingConflict
+from arenda.bookings.sign_panel import shift_reports_panel
 from arenda.bookings.timeline import build_timeline
 from arenda.bookings.waybill_views import waybills_panel
 from arenda.core.permissions import require
@@ -151,6 +152,7 @@ def _render_detail(request, booking: Booking, *, conflict=None, cancel_form=None
         "history": history_entries(booking),
         "dispatch_panel": panel_context(booking, request.user),
         "waybills_panel": waybills_panel(booking, request.user),
+        "shift_reports_panel": shift_reports_panel(booking, request.user),
     }
     return render(request, "bookings/booking_detail.html", context, status=status)
 

@@ -12,6 +12,7 @@ class OutboxMessage(models.Model):
     class Channel(models.TextChoices):
         TELEGRAM = "telegram", "Telegram"
         EMAIL = "email", _("E-mail")
+        SMS = "sms", _("SMS")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -28,6 +29,9 @@ class OutboxMessage(models.Model):
     # [{"text": "Принял", "action": "ack"}]; the channel turns an action into a button
     # that names this message ("ack:<id>").
     buttons = models.JSONField(_("buttons"), default=list, blank=True)
+    # Files sent with the message (e-mail only; the other channels ignore them):
+    # [{"name": <storage name>, "filename": <shown name>, "content_type": "application/pdf"}].
+    attachments = models.JSONField(_("attachments"), default=list, blank=True)
     content_type = models.ForeignKey(
         ContentType, verbose_name=_("subject type"), on_delete=models.SET_NULL, null=True, blank=True
     )

@@ -75,10 +75,13 @@ def enqueue(
     buttons: list[dict] | None = None,
     title: str = "",
     idempotency_key: str = "",
+    attachments: list[dict] | None = None,
 ) -> OutboxMessage:
     """Queue a message in the caller's transaction; it is sent after that commits (and
     never, if it rolls back). ``subject`` is the record it is about (a lead message, a
-    booking); if that model has a ``delivery_status`` field, it follows the message."""
+    booking); if that model has a ``delivery_status`` field, it follows the message.
+    ``attachments``: stored files to send with it, ``{"name": <storage name>, "filename",
+    "content_type"}`` each; the e-mail channel attaches them at send time."""
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
     recipient, text = str(recipient or "").strip(), (text or "").strip()
@@ -95,6 +98,10 @@ def enqueue(
         text=text,
         title=title[:200],
         buttons=[{"text": str(b["text"]), "action": b["action"]} for b in buttons or ()],
+        attachments=[
+            {"name": str(a["name"]), "filename": str(a["filename"]), "content_type": str(a["content_type"])}
+            for a in attachments or ()
+        ],
         idempotency_key=idempotency_key or uuid.uuid4().hex,
         queued_at=now,
         next_attempt_at=now,

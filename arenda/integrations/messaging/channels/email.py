@@ -8,6 +8,7 @@ key, so a repeat after an in-doubt attempt is one message to mail clients that d
 import smtplib
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.core.mail import EmailMessage
 from django.utils.translation import gettext as _
 
@@ -26,6 +27,16 @@ class EmailChannel(Channel):
             to=[message.recipient],
             headers={"Message-ID": f"<outbox-{message.idempotency_key}@{domain}>"},
         )
+        for attachment in message.attachments or ():
+            try:
+                with default_storage.open(attachment["name"], "rb") as handle:
+                    content = handle.read()
+            except (FileNotFoundError, KeyError):
+                return SendResult(
+                    Outcome.FAILED,
+                    error=_("The attached file is gone: %(name)s") % {"name": attachment.get("filename", "")},
+                )
+            mail.attach(attachment["filename"], content, attachment.get("content_type") or None)
         try:
             mail.send()
         except smtplib.SMTPRecipientsRefused as exc:
