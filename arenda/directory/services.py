@@ -8,15 +8,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from arenda.core import audit
+from arenda.core.files import CONTENT_TYPES, display_name, scan_kind
 from arenda.core.roles import can_change_pay, has_special
-from arenda.core.services import locked, record_create, record_delete, record_update
+from arenda.core.services import locked, record_create, record_delete, record_update, set_author
 from arenda.directory.models import (
     AccountingBase,
     Contact,
     Counterparty,
     Driver,
+    DriverDocument,
     DriverPayRate,
     EquipmentType,
+    EquipmentTypeRequirement,
     MaintenanceWindow,
     Organization,
     Supplier,
@@ -226,6 +229,122 @@ def driver_delete(*, instance: Driver, by) -> None:
     _driver_delete(instance=instance, by=by)
 
 
+# --- drivers' documents ------------------------------------------------------------------------
+def _original_name(scan) -> str:
+    name = str(getattr(scan, "name", "") or "").replace("\\", "/").rsplit("/", 1)[-1]
+    return name[:255]
+
+
+def _store_document(document: DriverDocument, *, scan, by) -> DriverDocument:
+    """Validate everything, then store the scan (a random name with the sniffed type's
+    extension: ``models.driver_document_scan_path``) and the row."""
+    errors: dict = {}
+    kind = None
+    if scan is not None:
+        try:
+            kind = scan_kind(scan)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    try:
+        document.full_clean(exclude=["scan"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    old_file = document.scan.name if (scan is not None and document.scan) else ""
+    if scan is not None:
+        document.scan_type = CONTENT_TYPES[kind]
+        document.scan_name = display_name(_original_name(scan), document.scan_type, fallback="scan")
+        document.scan = scan
+    set_author(document, by)
+    document.save()
+    if old_file and old_file != document.scan.name:
+        storage = document.scan.storage
+        transaction.on_commit(lambda: storage.delete(old_file))
+    return document
+
+
+DOCUMENT_FIELDS = ("kind", "categories", "number", "issued_on", "valid_until", "notes")
+
+
+@transaction.atomic
+def driver_document_create(*, driver: Driver, by, scan=None, **data) -> DriverDocument:
+    """A licence or certificate of a driver. The driver's row is locked first, as a
+    reservation locks it, so a reservation never reads half a change of documents."""
+    driver = locked(Driver, getattr(driver, "pk", driver))
+    document = DriverDocument(driver=driver)
+    for name in DOCUMENT_FIELDS:
+        if name in data:
+            setattr(document, name, data[name])
+    return _store_document(document, scan=scan, by=by)
+
+
+@transaction.atomic
+def driver_document_update(*, instance: DriverDocument, by, scan=None, **data) -> DriverDocument:
+    """Change a document; a new ``valid_until`` clears ``expiry_notified_at``, so the
+    admins are told again before the new date."""
+    data.pop("driver", None)  # a document stays with its driver
+    locked(Driver, instance.driver_id)
+    document = locked(DriverDocument, instance.pk)
+    old_until = document.valid_until
+    for name in DOCUMENT_FIELDS:
+        if name in data:
+            setattr(document, name, data[name])
+    if document.valid_until != old_until:
+        document.expiry_notified_at = None
+    return _store_document(document, scan=scan, by=by)
+
+
+@transaction.atomic
+def driver_document_delete(*, instance: DriverDocument, by) -> None:
+    locked(Driver, instance.driver_id)
+    old_file = instance.scan.name if instance.scan else ""
+    storage = instance.scan.storage
+    record_delete(instance, by=by)
+    if old_file:
+        transaction.on_commit(lambda: storage.delete(old_file))
+
+
+# --- equipment types' requirements -------------------------------------------------------------
+def _requirement_rows(requirements) -> list[tuple[str, str]]:
+    """Each requirement validated (kind, category), duplicates refused; the errors under
+    ``requirements``, each led by the item's number (from 1)."""
+    rows, errors = [], []
+    for index, item in enumerate(requirements):
+        item = dict(item)
+        candidate = EquipmentTypeRequirement(kind=item.get("kind", ""), category=item.get("category") or "")
+        try:
+            candidate.full_clean(exclude=["equipment_type"], validate_unique=False, validate_constraints=False)
+        except ValidationError as exc:
+            errors += [f"{index + 1}. {name}: {m}" for name, ms in exc.message_dict.items() for m in ms]
+            continue
+        key = (candidate.kind, candidate.category)
+        if key in rows:
+            errors.append(f"{index + 1}. {_('This document is already required.')}")
+            continue
+        rows.append(key)
+    if errors:
+        raise ValidationError({"requirements": errors})
+    return rows
+
+
+@transaction.atomic
+def equipment_type_set_requirements(*, equipment_type: EquipmentType, requirements, by) -> list:
+    """Replace the documents a type of machine requires with ``requirements`` (dicts of
+    ``kind`` and ``category``). Bookings already reserved keep their drivers; the next
+    reservation is checked against the new list."""
+    equipment_type = locked(EquipmentType, equipment_type.pk)
+    wanted = _requirement_rows(requirements)
+    existing = {(r.kind, r.category): r for r in equipment_type.requirements.all()}
+    for key, requirement in existing.items():
+        if key not in wanted:
+            requirement.delete()
+    for kind, category in wanted:
+        if (kind, category) not in existing:
+            EquipmentTypeRequirement.objects.create(equipment_type=equipment_type, kind=kind, category=category)
+    return list(equipment_type.requirements.all())
+
+
 # Which service writes which model: the API viewsets and UI views look them up here.
 # Every service takes keyword arguments: create(by=, **data), update(instance=, by=, **data),
 # delete(instance=, by=).
@@ -239,4 +358,5 @@ SERVICES = {
     Unit: (unit_create, unit_update, unit_delete),
     MaintenanceWindow: (maintenance_create, maintenance_update, maintenance_delete),
     Driver: (driver_create, driver_update, driver_delete),
+    DriverDocument: (driver_document_create, driver_document_update, driver_document_delete),
 }
