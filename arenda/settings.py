@@ -357,6 +357,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "LeadSourceEnum": "arenda.crm.models.Lead.Source",
         "LeadStatusEnum": "arenda.crm.models.Lead.Status",
+        "DocumentKindEnum": "arenda.directory.models.DocumentKind",
     },
 }
 

@@ -18,6 +18,7 @@ from arenda.directory.models import (
     AccountingBase,
     Contact,
     Counterparty,
+    DocumentKind,
     Driver,
     EquipmentType,
     MaintenanceWindow,
@@ -25,6 +26,7 @@ from arenda.directory.models import (
     Supplier,
     Unit,
 )
+from arenda.directory.services import requirement_rows
 from arenda.front.filters import beyond_utc
 
 User = get_user_model()
@@ -241,10 +243,31 @@ class ContactSerializer(ModelCleanSerializer):
         ]
 
 
+class RequirementSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=DocumentKind.choices)
+    category = serializers.CharField(max_length=5, required=False, allow_blank=True, default="")
+
+
 class EquipmentTypeSerializer(ModelCleanSerializer):
+    """``requirements``: the documents a driver of this type must hold (``category`` blank:
+    any); writing it replaces the list, leaving it out keeps it."""
+
+    requirements = RequirementSerializer(many=True, required=False)
+
     class Meta(ModelCleanSerializer.Meta):
         model = EquipmentType
-        fields = ["id", "name", "description", "created_at", "updated_at"]
+        fields = ["id", "name", "description", "requirements", "created_at", "updated_at"]
+
+    def validate(self, attrs):
+        requirements = attrs.pop("requirements", None)
+        attrs = super().validate(attrs)
+        if requirements is not None:
+            try:
+                requirement_rows(requirements)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError(validation_error_data(exc))
+            attrs["requirements"] = requirements
+        return attrs
 
 
 class SupplierSerializer(ModelCleanSerializer):

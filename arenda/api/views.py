@@ -165,7 +165,7 @@ class EquipmentTypeViewSet(ServiceViewSet):
     """Kinds of machines (truck crane, manipulator, excavator …)."""
 
     resource = "equipment_type"
-    queryset = m.EquipmentType.objects.all()
+    queryset = m.EquipmentType.objects.prefetch_related("requirements")
     serializer_class = s.EquipmentTypeSerializer
     filterset_class = filters.EquipmentTypeFilter
     ordering_fields = ["name"]

@@ -123,7 +123,32 @@ def _simple(model):
 organization_create, organization_update, organization_delete = _simple(Organization)
 contact_create, contact_update, contact_delete = _simple(Contact)
 supplier_create, supplier_update, supplier_delete = _simple(Supplier)
-equipment_type_create, equipment_type_update, equipment_type_delete = _simple(EquipmentType)
+_type_create, _type_update, equipment_type_delete = _simple(EquipmentType)
+
+
+@transaction.atomic
+def equipment_type_create(*, by, requirements=None, **data) -> EquipmentType:
+    """A type of machine; ``requirements`` (dicts of ``kind``, ``category``): the documents
+    its drivers must hold."""
+    equipment_type = _type_create(by=by, **data)
+    if requirements is not None:
+        equipment_type_set_requirements(equipment_type=equipment_type, requirements=requirements, by=by)
+    return equipment_type
+
+
+@transaction.atomic
+def equipment_type_update(*, instance: EquipmentType, by, requirements=None, **data) -> EquipmentType:
+    """Change a type; ``requirements`` given replaces the list (left out: kept)."""
+    if requirements is not None:
+        requirement_rows(requirements)  # every error before anything is written
+    equipment_type = _type_update(instance=instance, by=by, **data)
+    if requirements is not None:
+        equipment_type_set_requirements(equipment_type=equipment_type, requirements=requirements, by=by)
+        # a list read before (prefetched by the API's viewset) is stale now
+        getattr(equipment_type, "_prefetched_objects_cache", {}).pop("requirements", None)
+    return equipment_type
+
+
 unit_create, unit_update, unit_delete = _simple(Unit)
 maintenance_create, maintenance_update, maintenance_delete = _simple(MaintenanceWindow)
 _driver_delete = _simple(Driver)[2]
@@ -306,7 +331,7 @@ def driver_document_delete(*, instance: DriverDocument, by) -> None:
 
 
 # --- equipment types' requirements -------------------------------------------------------------
-def _requirement_rows(requirements) -> list[tuple[str, str]]:
+def requirement_rows(requirements) -> list[tuple[str, str]]:
     """Each requirement validated (kind, category), duplicates refused; the errors under
     ``requirements``, each led by the item's number (from 1)."""
     rows, errors = [], []
@@ -314,7 +339,9 @@ def _requirement_rows(requirements) -> list[tuple[str, str]]:
         item = dict(item)
         candidate = EquipmentTypeRequirement(kind=item.get("kind", ""), category=item.get("category") or "")
         try:
-            candidate.full_clean(exclude=["equipment_type"], validate_unique=False, validate_constraints=False)
+            candidate.full_clean(
+                exclude=["equipment_type"], validate_unique=False, validate_constraints=False
+            )
         except ValidationError as exc:
             errors += [f"{index + 1}. {name}: {m}" for name, ms in exc.message_dict.items() for m in ms]
             continue
@@ -334,14 +361,16 @@ def equipment_type_set_requirements(*, equipment_type: EquipmentType, requiremen
     ``kind`` and ``category``). Bookings already reserved keep their drivers; the next
     reservation is checked against the new list."""
     equipment_type = locked(EquipmentType, equipment_type.pk)
-    wanted = _requirement_rows(requirements)
+    wanted = requirement_rows(requirements)
     existing = {(r.kind, r.category): r for r in equipment_type.requirements.all()}
     for key, requirement in existing.items():
         if key not in wanted:
             requirement.delete()
     for kind, category in wanted:
         if (kind, category) not in existing:
-            EquipmentTypeRequirement.objects.create(equipment_type=equipment_type, kind=kind, category=category)
+            EquipmentTypeRequirement.objects.create(
+                equipment_type=equipment_type, kind=kind, category=category
+            )
     return list(equipment_type.requirements.all())
 
 

@@ -41,7 +41,9 @@ def crane_requirements(crane):
 def qualified_driver(until=None):
     until = until or date.today() + timedelta(days=365)
     driver = DriverFactory()
-    DriverDocumentFactory(driver=driver, kind=DocumentKind.DRIVING_LICENCE, categories="B, C", valid_until=until)
+    DriverDocumentFactory(
+        driver=driver, kind=DocumentKind.DRIVING_LICENCE, categories="B, C", valid_until=until
+    )
     DriverDocumentFactory(driver=driver, kind=DocumentKind.TRUCK_CRANE, valid_until=None)
     DriverDocumentFactory(driver=driver, kind=DocumentKind.MEDICAL, valid_until=until)
     return driver
@@ -116,7 +118,9 @@ def test_gaps_name_missing_and_expiring_documents(crane):
 
 def test_a_renewed_document_counts_beside_the_old_one(crane):
     driver = qualified_driver()
-    DriverDocument.objects.filter(driver=driver, kind="medical").update(valid_until=date.today() - timedelta(1))
+    DriverDocument.objects.filter(driver=driver, kind="medical").update(
+        valid_until=date.today() - timedelta(1)
+    )
     DriverDocumentFactory(driver=driver, kind=DocumentKind.MEDICAL, valid_until=date.today() + timedelta(400))
     assert selectors.qualification_gaps([driver.pk], crane.pk, date.today() + timedelta(30))[driver.pk] == []
 
@@ -142,7 +146,9 @@ def test_reserve_refuses_a_driver_lacking_a_requirement(crane, make_user):
     DriverDocument.objects.filter(driver=driver, kind="medical").delete()
     booking = booking_days_ahead(crane)
     with pytest.raises(BookingConflict) as err:
-        services.booking_reserve(booking=booking, unit=UnitFactory(equipment_type=crane), driver=driver, by=make_user())
+        services.booking_reserve(
+            booking=booking, unit=UnitFactory(equipment_type=crane), driver=driver, by=make_user()
+        )
     assert err.value.code == "driver_not_qualified"
     assert [(m["kind"], m["reason"]) for m in err.value.missing] == [("medical", "missing")]
     booking.refresh_from_db()
@@ -153,7 +159,9 @@ def test_reserve_refuses_a_document_expiring_before_the_booking_ends(crane, make
     booking = booking_days_ahead(crane, days=3, hours=24 * 3)  # ends on the 6th day
     driver = qualified_driver(until=timezone.localdate(booking.start) + timedelta(days=1))
     with pytest.raises(BookingConflict) as err:
-        services.booking_reserve(booking=booking, unit=UnitFactory(equipment_type=crane), driver=driver, by=make_user())
+        services.booking_reserve(
+            booking=booking, unit=UnitFactory(equipment_type=crane), driver=driver, by=make_user()
+        )
     assert err.value.code == "driver_not_qualified"
     assert {(m["kind"], m["reason"]) for m in err.value.missing} == {
         ("driving_licence", "expires"),
@@ -188,7 +196,9 @@ def test_a_new_valid_until_clears_the_expiry_notice(make_user):
     document.refresh_from_db()
     document = driver_document_update(instance=document, by=make_user(), notes="renewed")
     assert document.expiry_notified_at is not None
-    document = driver_document_update(instance=document, by=make_user(), valid_until=date.today() + timedelta(400))
+    document = driver_document_update(
+        instance=document, by=make_user(), valid_until=date.today() + timedelta(400)
+    )
     assert document.expiry_notified_at is None
 
 
@@ -199,12 +209,17 @@ def test_set_requirements_replaces_and_validates(make_user):
         requirements=[{"kind": "driving_licence", "category": "с"}, {"kind": "medical"}],
         by=make_user(),
     )
-    assert sorted(crane.requirements.values_list("kind", "category")) == [("driving_licence", "C"), ("medical", "")]
+    assert sorted(crane.requirements.values_list("kind", "category")) == [
+        ("driving_licence", "C"),
+        ("medical", ""),
+    ]
     equipment_type_set_requirements(equipment_type=crane, requirements=[{"kind": "rigger"}], by=make_user())
     assert list(crane.requirements.values_list("kind", flat=True)) == ["rigger"]
     with pytest.raises(ValidationError) as err:
         equipment_type_set_requirements(
-            equipment_type=crane, requirements=[{"kind": "pilot"}, {"kind": "rigger", "category": "C"}], by=make_user()
+            equipment_type=crane,
+            requirements=[{"kind": "pilot"}, {"kind": "rigger", "category": "C"}],
+            by=make_user(),
         )
     assert list(err.value.message_dict) == ["requirements"]
     assert len(err.value.message_dict["requirements"]) == 2
