@@ -68,11 +68,17 @@ def _conflict(exc: BookingConflict) -> dict:
         )
     elif exc.code in ("unit_busy", "driver_busy", "unit_maintenance", "license_expired"):
         help_text = _("Choose another unit or driver, move the booking, or hire a supplier's machine.")
+    elif exc.code == "driver_not_qualified":
+        help_text = _("Choose a qualified driver, or add the driver's documents on the driver's page.")
     return {
         "code": exc.code,
         "detail": exc.detail,
         "bookings": list(_bookings().filter(pk__in=ids).order_by("start")) if ids else [],
         "maintenance": [row for row in exc.conflicts if "maintenance" in row],
+        "missing": [
+            {**m, "valid_until": date.fromisoformat(m["valid_until"]) if m["valid_until"] else None}
+            for m in exc.missing or []
+        ],
         "help": help_text,
     }
 
