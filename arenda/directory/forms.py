@@ -182,3 +182,30 @@ class MaintenanceWindowForm(ServiceForm):
         model = m.MaintenanceWindow
         fields = ["start", "end", "reason"]
         widgets = {"start": LOCAL_DATETIME, "end": LOCAL_DATETIME}
+
+
+class DriverDocumentForm(ServiceForm):
+    """A licence or certificate; the scan is checked by its content in the service."""
+
+    scan = forms.FileField(
+        label=capfirst(_("scan or photo")),
+        required=False,
+        help_text=_("A photo (JPEG, PNG, WebP, HEIC) or a PDF, up to 10 MB."),
+    )
+
+    class Meta:
+        model = m.DriverDocument
+        fields = ["kind", "categories", "number", "issued_on", "valid_until", "notes"]
+        widgets = {"issued_on": DATE, "valid_until": DATE, "notes": forms.Textarea(attrs={"rows": 2})}
+
+    def service_data(self) -> dict:
+        data = super().service_data()
+        if not data.get("scan"):
+            data.pop("scan", None)
+        return data
+
+
+class RequirementForm(ServiceForm):
+    class Meta:
+        model = m.EquipmentTypeRequirement
+        fields = ["kind", "category"]
