@@ -127,3 +127,43 @@ def test_a_manager_reads_requirements_but_does_not_change_them(login):
         client.post(reverse("directory:requirement_add", args=[crane.pk]), {"kind": "rigger"}).status_code
         == 403
     )
+
+
+def test_django_admin_sets_requirements_inline_and_adds_documents(make_user):
+    admin = Client(headers={"Accept-Language": "en"})
+    admin.force_login(make_user(Role.ADMIN))
+    crane = EquipmentTypeFactory(name="Автокран")
+    url = reverse("admin:directory_equipmenttype_change", args=[crane.pk])
+    assert admin.get(url).status_code == 200
+    prefix = "requirements"
+    response = admin.post(
+        url,
+        {
+            "name": "Автокран",
+            "description": "",
+            f"{prefix}-TOTAL_FORMS": "2",
+            f"{prefix}-INITIAL_FORMS": "0",
+            f"{prefix}-0-kind": "driving_licence",
+            f"{prefix}-0-category": "C",
+            f"{prefix}-1-kind": "medical",
+            f"{prefix}-1-category": "",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert sorted(crane.requirements.values_list("kind", "category")) == [
+        ("driving_licence", "C"),
+        ("medical", ""),
+    ]
+    driver = DriverFactory()
+    response = admin.post(
+        reverse("admin:directory_driverdocument_add"),
+        {
+            "driver": driver.pk,
+            "kind": "medical",
+            "categories": "",
+            "number": "1",
+            "valid_until": "2030-01-01",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert DriverDocument.objects.get(driver=driver).valid_until == date(2030, 1, 1)
