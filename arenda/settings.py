@@ -395,6 +395,7 @@ PERIODIC_JOBS = {
     "billing.pull_1c_payments": (300, "arenda.flows.tasks.pull_1c_payments"),
     "bookings.close_settled_bookings": (600, "arenda.flows.tasks.close_settled_bookings"),
     "core.purge_audit": (86400, "arenda.core.audit.purge_old_events"),
+    "directory.notify_expiring_documents": (3600, "arenda.directory.tasks.notify_expiring_documents_task"),
     # The worker's heartbeat: the scheduler enqueues it, a worker runs it (core/health.py).
     "core.worker_heartbeat": (HEALTH_WORKER_BEAT_SECONDS, "arenda.core.health.worker_heartbeat"),
 }

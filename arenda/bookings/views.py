@@ -29,6 +29,7 @@ from arenda.core.permissions import require
 from arenda.core.roles import Action, can
 from arenda.crm.models import Deal
 from arenda.directory.models import Counterparty, Driver, Supplier, Unit
+from arenda.directory.selectors import gaps_of_assignments
 from arenda.flows import deals
 from arenda.front.forms import validate_field_response
 from arenda.front.history import history_entries
@@ -140,6 +141,15 @@ def _invoices(booking: Booking, user) -> tuple[list | None, bool]:
     )
 
 
+def _unqualified(booking: Booking) -> list:
+    """What the reserved driver lacks for this machine by the booking's end (a document that
+    expires before it, or a requirement added after reserving)."""
+    if booking.status not in Booking.QUALIFICATION_CHECKED or not booking.driver_id:
+        return []
+    key = (booking.pk, booking.driver_id, booking.equipment_type_id, timezone.localdate(booking.end))
+    return gaps_of_assignments([key]).get(booking.pk, [])
+
+
 def _render_detail(request, booking: Booking, *, conflict=None, cancel_form=None, status=200):
     booking = _bookings().get(pk=booking.pk)
     supply = _active_supply(booking)
@@ -157,6 +167,7 @@ def _render_detail(request, booking: Booking, *, conflict=None, cancel_form=None
         "history": history_entries(booking),
         "dispatch_panel": panel_context(booking, request.user),
         "waybills_panel": waybills_panel(booking, request.user),
+        "unqualified": _unqualified(booking),
     }
     return render(request, "bookings/booking_detail.html", context, status=status)
 

@@ -122,6 +122,38 @@ def qualification_gaps(driver_ids, equipment_type_id, last_day: date) -> dict[in
     return {pk: gaps_of(documents[pk], requirements, last_day) for pk in driver_ids}
 
 
+def gaps_of_assignments(assignments) -> dict:
+    """For many (key, driver_id, equipment_type_id, last_day) at once — bookings already
+    reserved — what each driver lacks: ``{key: [Missing]}``, only the keys lacking
+    something. Two queries at most (the types' requirements, the drivers' documents of
+    those kinds), one when no type requires anything."""
+    assignments = [row for row in assignments if row[1] and row[2]]
+    if not assignments:
+        return {}
+    needed: dict[int, list[tuple[str, str]]] = {}
+    for type_id, kind, category in (
+        EquipmentTypeRequirement.objects.filter(equipment_type_id__in={row[2] for row in assignments})
+        .order_by("kind", "category")
+        .values_list("equipment_type_id", "kind", "category")
+    ):
+        needed.setdefault(type_id, []).append((kind, category))
+    assignments = [row for row in assignments if row[2] in needed]
+    if not assignments:
+        return {}
+    documents: dict[int, list[DriverDocument]] = {}
+    for document in DriverDocument.objects.filter(
+        driver_id__in={row[1] for row in assignments},
+        kind__in={kind for rows in needed.values() for kind, _category in rows},
+    ).only("pk", "driver_id", "kind", "categories", "valid_until"):
+        documents.setdefault(document.driver_id, []).append(document)
+    result = {}
+    for key, driver_id, type_id, last_day in assignments:
+        gaps = gaps_of(documents.get(driver_id, []), needed[type_id], last_day)
+        if gaps:
+            result[key] = gaps
+    return result
+
+
 def driver_gaps(driver: Driver, equipment_type_id, end: datetime) -> list[Missing]:
     """What one driver lacks for a booking of this type ending at ``end``."""
     return qualification_gaps([driver.pk], equipment_type_id, timezone.localdate(end))[driver.pk]

@@ -2,14 +2,17 @@
 
 from datetime import date, datetime, time
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from arenda.core import audit
 from arenda.core.files import CONTENT_TYPES, display_name, scan_kind
-from arenda.core.roles import can_change_pay, has_special
+from arenda.core.notify import notify
+from arenda.core.roles import Role, can_change_pay, has_special
 from arenda.core.services import locked, record_create, record_delete, record_update, set_author
 from arenda.directory.models import (
     AccountingBase,
@@ -25,6 +28,9 @@ from arenda.directory.models import (
     Supplier,
     Unit,
 )
+from arenda.directory.selectors import documents_expiring
+
+User = get_user_model()
 
 
 def _base_id(value):
@@ -372,6 +378,40 @@ def equipment_type_set_requirements(*, equipment_type: EquipmentType, requiremen
                 equipment_type=equipment_type, kind=kind, category=category
             )
     return list(equipment_type.requirements.all())
+
+
+# --- expiry notices ----------------------------------------------------------------------------
+def notify_expiring_documents(today: date | None = None) -> int:
+    """Tell the active administrators once about each document of an active driver that
+    expires within ``EXPIRY_NOTICE_DAYS`` (``expiry_notified_at`` marks it; a new
+    ``valid_until`` clears the mark). Each document is claimed under its row lock before
+    the notices are written, so two runs at once tell once. Returns how many were told."""
+    admins = list(
+        User.objects.filter(is_active=True).filter(Q(role=Role.ADMIN) | Q(is_superuser=True)).order_by("pk")
+    )
+    told = 0
+    for pk in list(
+        documents_expiring(today).filter(expiry_notified_at__isnull=True).values_list("pk", flat=True)
+    ):
+        with transaction.atomic():
+            document = (
+                DriverDocument.objects.select_for_update(of=("self",))
+                .select_related("driver")
+                .filter(pk=pk, expiry_notified_at__isnull=True)
+                .first()
+            )
+            if document is None:
+                continue
+            DriverDocument.objects.filter(pk=pk).update(expiry_notified_at=timezone.now())
+            text = _("%(driver)s: %(document)s expires on %(date)s.") % {
+                "driver": document.driver,
+                "document": document.get_kind_display(),
+                "date": f"{document.valid_until:%d.%m.%Y}",
+            }
+            for admin in admins:
+                notify(admin, text, document.get_absolute_url())
+            told += 1
+    return told
 
 
 # Which service writes which model: the API viewsets and UI views look them up here.
