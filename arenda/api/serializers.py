@@ -20,6 +20,7 @@ from arenda.directory.models import (
     Counterparty,
     DocumentKind,
     Driver,
+    DriverPayRate,
     EquipmentType,
     MaintenanceWindow,
     Organization,
@@ -421,6 +422,29 @@ class DriverSerializer(PayFieldsMixin, ModelCleanSerializer):
         if valid_from is not None:
             attrs["hourly_pay_from"] = valid_from
         return attrs
+
+
+class DriverPayRateSerializer(serializers.ModelSerializer):
+    """A dated pay rate; ``equipment_type`` set: for trips on that kind of machine only."""
+
+    valid_from = serializers.DateField(
+        required=False, help_text=_("Today (company time zone) when left out.")
+    )
+    equipment_type = serializers.PrimaryKeyRelatedField(queryset=EquipmentType.objects.all())
+    equipment_type_name = serializers.CharField(
+        source="equipment_type.name", read_only=True, allow_null=True, default=None
+    )
+
+    class Meta:
+        model = DriverPayRate
+        fields = ["id", "hourly_pay", "valid_from", "equipment_type", "equipment_type_name", "created_at"]
+        read_only_fields = ["created_at"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None:  # reading: a general rate has no type
+            fields["equipment_type"] = serializers.IntegerField(source="equipment_type_id", allow_null=True)
+        return fields
 
 
 class DriverInviteRequestSerializer(serializers.Serializer):

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from arenda.core.roles import can_change_pay, has_special, hidden_pay_fields
 from arenda.directory import models as m
-from arenda.front.forms import ServiceForm
+from arenda.front.forms import ServiceErrorsMixin, ServiceForm
 
 TEXTAREA = forms.Textarea(attrs={"rows": 3})
 NUMBER = forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"})
@@ -209,3 +209,17 @@ class RequirementForm(ServiceForm):
     class Meta:
         model = m.EquipmentTypeRequirement
         fields = ["kind", "category"]
+
+
+class PayRateForm(ServiceErrorsMixin, forms.Form):
+    """A pay for one kind of machine (the accountant's and the admin's)."""
+
+    equipment_type = forms.ModelChoiceField(
+        label=capfirst(_("equipment type")), queryset=m.EquipmentType.objects.order_by("name")
+    )
+    hourly_pay = forms.DecimalField(
+        label=capfirst(_("hourly pay")), max_digits=14, decimal_places=2, min_value=0, widget=NUMBER
+    )
+    valid_from = forms.DateField(
+        label=capfirst(_("valid from")), required=False, widget=DATE, help_text=_("Today when left blank.")
+    )

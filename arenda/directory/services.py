@@ -256,6 +256,44 @@ def driver_update(*, instance: Driver, by, **data) -> Driver:
     return driver
 
 
+@transaction.atomic
+def driver_pay_rate_add(*, driver: Driver, hourly_pay, by, equipment_type, valid_from: date | None = None):
+    """A pay for one kind of machine from ``valid_from`` (today unless given) on: a waybill
+    of a trip on that kind of machine takes it (``selectors.pay_rate_on``); the general pay
+    stays ``hourly_pay`` (``driver_update``). The accountant's and the admin's only; the
+    same rule for a back-dated start as the general pay's."""
+    if not can_change_pay(by):
+        raise PermissionDenied(_("Only an accountant or an administrator may change a driver's pay."))
+    if equipment_type is None:
+        raise ValidationError(
+            {"equipment_type": _("Choose the equipment type; the general pay is the driver's hourly pay.")}
+        )
+    driver = locked(Driver, getattr(driver, "pk", driver))
+    valid_from = _pay_from(valid_from)
+    _check_backdated(driver, valid_from)
+    rate = DriverPayRate(
+        driver=driver,
+        hourly_pay=hourly_pay,
+        valid_from=valid_from,
+        equipment_type=equipment_type,
+        created_by=by if getattr(by, "pk", None) else None,
+    )
+    rate.full_clean(exclude=["driver", "created_by"])
+    rate.save()
+    audit.record(
+        audit.Kind.PAY_CHANGED,
+        by=by,
+        target=driver,
+        summary=f"{equipment_type}: {rate.hourly_pay} ({valid_from:%Y-%m-%d})",
+        driver=driver.pk,
+        old=None,
+        new=f"{rate.hourly_pay:.2f}",
+        valid_from=valid_from.isoformat(),
+        equipment_type=equipment_type.pk,
+    )
+    return rate
+
+
 def driver_delete(*, instance: Driver, by) -> None:
     _driver_delete(instance=instance, by=by)
 

@@ -5,7 +5,7 @@ live on the unit's page."""
 from datetime import timedelta
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,11 +18,11 @@ from arenda.billing.selectors import counterparty_debt, open_invoices
 from arenda.bookings.dispatch_views import driver_telegram_context
 from arenda.core.files import file_response, stored_scan
 from arenda.core.permissions import require
-from arenda.core.roles import Action, can, hidden_pay_fields
+from arenda.core.roles import Action, can, can_change_pay, can_see_pay, hidden_pay_fields
 from arenda.directory import filters, forms
 from arenda.directory import models as m
 from arenda.directory.selectors import EXPIRY_NOTICE_DAYS
-from arenda.directory.services import SERVICES, equipment_type_set_requirements
+from arenda.directory.services import SERVICES, driver_pay_rate_add, equipment_type_set_requirements
 from arenda.front import crud
 from arenda.front.forms import validate_field_response
 
@@ -93,8 +93,23 @@ def _documents_context(request, driver, form=None) -> dict:
     }
 
 
+def _pay_rates_context(request, driver, form=None) -> dict:
+    """The driver's dated rates (general and per machine): for who may see pay; the form to
+    add a machine's rate for who may change it (docs/permissions.md, «Drivers' pay»)."""
+    if not can_see_pay(request.user):
+        return {}
+    if form is None and can_change_pay(request.user):
+        form = forms.PayRateForm()
+    rates = driver.pay_rates.select_related("equipment_type").order_by("-valid_from", "-id")[:50]
+    return {"pay_rates": list(rates), "pay_rate_form": form}
+
+
 def _driver_context(request, driver) -> dict:
-    return {**driver_telegram_context(request, driver), **_documents_context(request, driver)}
+    return {
+        **driver_telegram_context(request, driver),
+        **_documents_context(request, driver),
+        **_pay_rates_context(request, driver),
+    }
 
 
 def _requirements_context(request, equipment_type, form=None) -> dict:
@@ -349,3 +364,22 @@ def requirement_delete(request, pk):
     equipment_type_set_requirements(equipment_type=equipment_type, requirements=wanted, by=request.user)
     messages.success(request, _("Requirement removed."))
     return redirect(equipment_type.get_absolute_url() + "#requirements")
+
+
+# --- pay by machine ------------------------------------------------------------------------------
+@require(Action.VIEW, "driver")
+@require_POST
+def driver_pay_rate_add_view(request, pk):
+    if not can_change_pay(request.user):
+        raise PermissionDenied
+    driver = get_object_or_404(m.Driver, pk=pk)
+    form = forms.PayRateForm(request.POST)
+    if form.is_valid():
+        try:
+            driver_pay_rate_add(driver=driver, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(request, _("Pay rate added."))
+            return redirect(driver.get_absolute_url() + "#pay-rates")
+    return crud.detail_view(request, DRIVER_PAGE, driver.pk, extra=_pay_rates_context(request, driver, form))

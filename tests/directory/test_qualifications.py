@@ -2,6 +2,7 @@
 "what does this driver lack" selector, and reserving refusing an unqualified driver."""
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -11,7 +12,7 @@ from arenda.bookings import services
 from arenda.bookings.models import Booking
 from arenda.bookings.services import BookingConflict
 from arenda.directory import selectors
-from arenda.directory.models import DocumentKind, DriverDocument, EquipmentTypeRequirement
+from arenda.directory.models import DocumentKind, DriverDocument, DriverPayRate, EquipmentTypeRequirement
 from arenda.directory.services import (
     driver_document_create,
     driver_document_update,
@@ -224,3 +225,18 @@ def test_set_requirements_replaces_and_validates(make_user):
     assert list(err.value.message_dict) == ["requirements"]
     assert len(err.value.message_dict["requirements"]) == 2
     assert list(crane.requirements.values_list("kind", flat=True)) == ["rigger"]
+
+
+# --- pay by machine -----------------------------------------------------------------------------
+def test_pay_rate_on_prefers_the_rate_for_the_machine(make_user):
+    crane, truck = EquipmentTypeFactory(), EquipmentTypeFactory()
+    driver = DriverFactory(hourly_pay=Decimal("600"))
+    DriverPayRate.objects.create(driver=driver, hourly_pay=Decimal("600"), valid_from=date(2026, 1, 1))
+    DriverPayRate.objects.create(
+        driver=driver, hourly_pay=Decimal("900"), valid_from=date(2026, 3, 1), equipment_type=crane
+    )
+    DriverPayRate.objects.create(driver=driver, hourly_pay=Decimal("650"), valid_from=date(2026, 4, 1))
+    assert selectors.pay_rate_on(driver, date(2026, 2, 1), crane) == Decimal("600")  # before the crane rate
+    assert selectors.pay_rate_on(driver, date(2026, 5, 1), crane) == Decimal("900")
+    assert selectors.pay_rate_on(driver, date(2026, 5, 1), truck) == Decimal("650")
+    assert selectors.pay_rate_on(driver, date(2026, 5, 1)) == Decimal("650")
