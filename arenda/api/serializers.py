@@ -440,12 +440,6 @@ class DriverPayRateSerializer(serializers.ModelSerializer):
         fields = ["id", "hourly_pay", "valid_from", "equipment_type", "equipment_type_name", "created_at"]
         read_only_fields = ["created_at"]
 
-    def get_fields(self):
-        fields = super().get_fields()
-        if self.instance is not None:  # reading: a general rate has no type
-            fields["equipment_type"] = serializers.IntegerField(source="equipment_type_id", allow_null=True)
-        return fields
-
 
 class DriverInviteRequestSerializer(serializers.Serializer):
     regenerate = serializers.BooleanField(required=False, default=False)
