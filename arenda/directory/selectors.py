@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from arenda.directory.models import (
@@ -161,12 +161,17 @@ def driver_gaps(driver: Driver, equipment_type_id, end: datetime) -> list[Missin
 
 def documents_expiring(today: date | None = None, days: int = EXPIRY_NOTICE_DAYS):
     """Documents of active drivers whose last valid day falls from today to ``days`` ahead,
-    soonest first, with their drivers (one query)."""
+    soonest first, with their drivers (one query) — but not one already renewed (the driver
+    holds another of its kind valid longer)."""
     today = today or timezone.localdate()
+    renewed = DriverDocument.objects.filter(driver=OuterRef("driver"), kind=OuterRef("kind")).filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gt=OuterRef("valid_until"))
+    )
     return (
         DriverDocument.objects.filter(
             driver__is_active=True, valid_until__gte=today, valid_until__lte=today + timedelta(days=days)
         )
+        .exclude(Exists(renewed))
         .select_related("driver")
         .order_by("valid_until", "driver__full_name", "pk")
     )

@@ -49,6 +49,16 @@ def test_admins_are_told_once_per_expiring_document_and_again_after_a_new_date(m
     assert Notification.objects.filter(user=admin).count() == 2
 
 
+def test_a_renewed_document_is_not_told_about(make_user):
+    make_user(Role.ADMIN)
+    old = DriverDocumentFactory(kind=DocumentKind.MEDICAL, valid_until=date.today() + timedelta(days=10))
+    DriverDocumentFactory(
+        driver=old.driver, kind=DocumentKind.MEDICAL, valid_until=date.today() + timedelta(days=400)
+    )
+    assert notify_expiring_documents() == 0
+    assert not Notification.objects.exists()
+
+
 def test_the_job_is_declared_for_the_scheduler(settings):
     assert settings.PERIODIC_JOBS["directory.notify_expiring_documents"][1] == (
         "arenda.directory.tasks.notify_expiring_documents_task"
