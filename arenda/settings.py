@@ -55,6 +55,10 @@ ALLOWED_HOSTS = env_list(
     "ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"] if DEBUG or TESTING else []
 )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# The site's address as people outside reach it (https://arenda.example.ru): links that go
+# out in messages — the driver's trip page, documents by e-mail — start with it
+# (``arenda/core/links.py``). Unset: https:// and the first of ALLOWED_HOSTS.
+PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:8000" if DEBUG or TESTING else "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

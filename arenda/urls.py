@@ -29,6 +29,8 @@ urlpatterns = [
     path("reports/", include("arenda.reports.urls")),
     path("integrations/telegram/", include(telegram_urls)),
     path("p/", include("arenda.crm.public_urls")),
+    # The driver's trip page: the token is the key, no login (arenda/bookings/trip_views.py).
+    path("t/", include("arenda.bookings.trip_urls")),
     # Prometheus; 404 unless the scraper is let in (arenda/ops/metrics_views.py)
     path("metrics", metrics_views.metrics, name="metrics"),
     # The public probe (no login; status words only) and the admin's health page (docs/health.md).

@@ -19,10 +19,11 @@ from arenda.api import waybills as waybill_api
 from arenda.api.billing import InvoiceSerializer, InvoiceViewSet
 from arenda.api.serializers import BoundedDateTimeField, ModelCleanSerializer
 from arenda.billing.services import booking_hours_invoiced, prepayment_invoice_for_booking
-from arenda.bookings import calendar, selectors, services
+from arenda.bookings import calendar, selectors, services, trip_links
 from arenda.bookings.dispatch import DriverNotLinked, dispatch
 from arenda.bookings.filters import BookingFilter, SupplyOrderFilter
 from arenda.bookings.models import Booking, CalendarFeed, SupplyOrder, Waybill
+from arenda.bookings.services import BookingConflict
 from arenda.core.services import record_delete, record_update
 from arenda.core.validators import period_error
 from arenda.directory.models import Driver, EquipmentType, Supplier, Unit
@@ -66,6 +67,9 @@ class BookingSerializer(ModelCleanSerializer):
             "dispatch_count",
             "dispatched_at",
             "delivery_status",
+            "departed_at",
+            "arrived_at",
+            "work_finished_at",
             "cancel_reason",
             "notes",
             "invoiced_hours",
@@ -160,6 +164,9 @@ class BookingViewSet(viewsets.ModelViewSet):
         "cancel": "change",
         "prepayment_invoice": "change",
         "send_order": "change",
+        # The trip link is a key to the driver's page: only those who may change the booking.
+        "trip_link": "change",
+        "trip_link_revoke": "change",
         "waybill": "view",  # and «add waybill», checked by the action
     }
     # The serializer shows related records by id; only the supply order (margin) is read.
@@ -308,6 +315,38 @@ class BookingViewSet(viewsets.ModelViewSet):
             {"message": result.message.pk if result.message else None, "status": result.status},
             status=status.HTTP_202_ACCEPTED,
         )
+
+    @extend_schema(
+        methods=["GET", "POST"],
+        request=None,
+        responses=inline_serializer(
+            "TripLink", {"url": serializers.CharField(), "created_at": serializers.DateTimeField()}
+        ),
+    )
+    @action(detail=True, methods=["get", "post"], url_path="trip-link", url_name="trip-link")
+    def trip_link(self, request, pk=None):
+        """The driver's trip page link (docs/trip-page.md): GET gives the open one, issuing it
+        if there is none; POST makes a new one and revokes the old (the old address stops
+        working at once). 409 ``booking_closed`` for a closed or cancelled booking."""
+        booking = self._target()
+        booking = Booking.objects.only("pk", "status").get(pk=booking.pk)
+        if not booking.is_editable():
+            raise BookingConflict("booking_closed", _("A closed or cancelled booking has no trip page."))
+        link = trip_links.issue(booking=booking, by=request.user, regenerate=request.method == "POST")
+        return Response(
+            {"url": trip_links.url(link), "created_at": link.created_at},
+            status=status.HTTP_201_CREATED if request.method == "POST" else status.HTTP_200_OK,
+        )
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer("TripLinkRevoked", {"revoked": serializers.BooleanField()}),
+    )
+    @action(detail=True, methods=["post"], url_path="trip-link/revoke", url_name="trip-link-revoke")
+    def trip_link_revoke(self, request, pk=None):
+        """Cut the driver's trip link off (every call under it answers 404); the next GET of
+        ``trip-link/`` or the next dispatch makes a new one."""
+        return Response({"revoked": trip_links.revoke(booking=self._target())})
 
 
 class SupplyOrderViewSet(viewsets.ModelViewSet):

@@ -32,6 +32,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
+from arenda.bookings import trip_links
 from arenda.bookings.models import Booking, SupplyOrder
 from arenda.bookings.services import BookingConflict
 from arenda.core.formats import format_plate
@@ -71,6 +72,7 @@ VARIABLES = {
     "notes": gettext_lazy("notes of the booking"),
     "booking": gettext_lazy("booking number"),
     "update": gettext_lazy("true when this is an update of an order already sent"),
+    "trip_link": gettext_lazy("the driver's trip page: the order, status buttons, the waybill form"),
 }
 
 _ENGINE = Engine(debug=True, autoescape=False, builtins=["django.templatetags.i18n"])
@@ -137,7 +139,21 @@ def order_context(booking: Booking, *, update: bool = False) -> dict:
         "manager_phone": format_phone(manager.phone) if manager and manager.phone else "",
         "ordered_hours": floatformat(booking.ordered_hours, "-2"),
         "notes": booking.notes,
+        "trip_link": trip_link_url(booking),
     }
+
+
+def trip_link_url(booking: Booking) -> str:
+    """The address of the booking's open trip page, or "" when it has none yet (``dispatch``
+    and ``fallback`` issue one before rendering the order)."""
+    link = trip_links.current(booking)
+    return trip_links.url(link) if link is not None else ""
+
+
+def trip_link_line(url: str) -> str:
+    """The line added to a company template that does not use ``{{ trip_link }}``."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _("Your order: %(url)s") % {"url": url}
 
 
 def sample_context() -> dict:
@@ -161,6 +177,7 @@ def sample_context() -> dict:
         "manager_phone": format_phone("+79031112233"),
         "ordered_hours": "8",
         "notes": "Въезд с ул. Лесной",
+        "trip_link": "https://arenda.example.ru/t/AbCdEf…/",
     }
 
 
@@ -190,8 +207,12 @@ def render_order(booking: Booking, *, update: bool = False, source: str | None =
     """The order text; an update starts with its header whatever the template says."""
     if source is None:
         source = CompanySettings.current().dispatch_template
+    context = order_context(booking, update=update)
     with translation.override(settings.LANGUAGE_CODE):  # numbers in the company's format too
-        body = render_text(source, order_context(booking, update=update))
+        body = render_text(source, context)
+    if context["trip_link"] and context["trip_link"] not in body:
+        # A company template without {{ trip_link }}: the driver gets the link all the same.
+        body = f"{body}\n\n{trip_link_line(context['trip_link'])}"
     return f"⚠ {update_header()}\n\n{body}" if update else body
 
 
@@ -206,6 +227,8 @@ def recipient_phone(booking: Booking) -> str:
 def fallback(booking: Booking, text: str | None = None) -> dict:
     """The order to send by hand: the text, a WhatsApp link and an SMS link with it."""
     if text is None:
+        if booking.can_dispatch() and trip_links.current(booking) is None:
+            trip_links.issue(booking=booking)  # the text sent by hand carries the link too
         text = render_order(booking, update=booking.dispatch_count > 0)
     phone = recipient_phone(booking)
     digits = re.sub(r"\D", "", phone)
@@ -269,11 +292,22 @@ def last_message(booking: Booking) -> OutboxMessage | None:
     )
 
 
-@transaction.atomic
 def dispatch(*, booking: Booking, by, manual: bool = False) -> Dispatched:
     """Send the order to the driver (or record that it was sent by hand). A dispatched
     booking sent again is an update; asked again with nothing changed, it returns the
-    message already sent instead of sending a copy."""
+    message already sent instead of sending a copy. Every order carries the driver's trip
+    link, issued first in a transaction of its own: the text to send by hand that
+    ``DriverNotLinked`` carries must not name a link its rollback would undo."""
+    if Booking.objects.filter(pk=booking.pk, status__in=DISPATCHABLE).exists():
+        trip_links.issue(booking=booking, by=by)
+    return _dispatch(booking=booking, by=by, manual=manual)
+
+
+DISPATCHABLE = (Booking.Status.CONFIRMED, Booking.Status.DISPATCHED)  # Booking.can_dispatch
+
+
+@transaction.atomic
+def _dispatch(*, booking: Booking, by, manual: bool = False) -> Dispatched:
     locked(Booking, booking.pk)
     booking = _booking(booking.pk)
     if not booking.can_dispatch():

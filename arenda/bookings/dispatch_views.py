@@ -14,10 +14,11 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from arenda.bookings import dispatch, driver_link, driver_reports
+from arenda.bookings import dispatch, driver_link, driver_reports, trip_links, trip_reports
 from arenda.bookings.dispatch import DriverNotLinked
-from arenda.bookings.models import Booking, DriverReport
+from arenda.bookings.models import Booking, DriverReport, DriverReportPhoto
 from arenda.bookings.services import BookingConflict
+from arenda.core.files import file_response
 from arenda.core.models import CompanySettings
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
@@ -50,9 +51,28 @@ def panel_context(booking: Booking, user) -> dict:
         "fallback": order,
         "delivery": dispatch.delivery(booking),
         "reports": list(
-            booking.driver_reports.filter(status=DriverReport.Status.PENDING).select_related("driver")
+            booking.driver_reports.filter(status=DriverReport.Status.PENDING)
+            .select_related("driver")
+            .prefetch_related("photos")
         ),
         "may_confirm_report": can(user, Action.ADD, "waybill"),
+        "trip": trip_context(booking, may),
+    }
+
+
+def trip_context(booking: Booking, may_change: bool) -> dict:
+    """The «Trip page» part of the panel: the driver's marks, and the link (with copy and
+    «make a new one») to those who may change the booking — it is a key to the page."""
+    link = trip_links.current(booking) if may_change else None
+    labels = trip_reports.mark_labels()
+    return {
+        "marks": [
+            {"name": name, "label": labels[name], "at": getattr(booking, field)}
+            for name, field in trip_reports.MARKS.items()
+        ],
+        "link": link,
+        "url": trip_links.url(link) if link else "",
+        "may_change": may_change and booking.is_editable(),
     }
 
 
@@ -125,13 +145,46 @@ def driver_report_decide(request, pk, decision):
                 % {"number": recorded.waybill.number},
             )
         else:
-            driver_reports.report_reject(report=report, by=request.user)
+            driver_reports.report_reject(
+                report=report, by=request.user, reason=request.POST.get("reason", "")
+            )
             messages.success(request, _("The driver's report is rejected."))
     except BookingConflict as exc:
         messages.error(request, exc.detail)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect(reverse("bookings:booking_detail", args=[report.booking_id]) + "#dispatch")
+
+
+@require(Action.VIEW, "booking")
+def driver_report_photo(request, pk):
+    """A photo of a driver's paper waybill, to those who may see bookings
+    (docs/security.md, «Files»)."""
+    photo = get_object_or_404(DriverReportPhoto, pk=pk)
+    served = trip_reports.photo_to_serve(photo)
+    if served is None:
+        raise Http404
+    handle, content_type, name = served
+    return file_response(handle, content_type=content_type, filename=name)
+
+
+@require(Action.CHANGE, "booking")
+@require_POST
+def booking_trip_link(request, pk):
+    """«Make a new one»: the driver's trip link is revoked and replaced (the old address stops
+    working at once); ``revoke`` cuts it off without a new one."""
+    booking = get_object_or_404(Booking, pk=pk)
+    if not booking.is_editable():
+        messages.error(request, _("A closed or cancelled booking has no trip page."))
+    elif request.POST.get("action") == "revoke":
+        trip_links.revoke(booking=booking)
+        messages.success(request, _("The trip link is revoked: it no longer opens."))
+    else:
+        trip_links.issue(booking=booking, by=request.user, regenerate=True)
+        messages.success(
+            request, _("A new trip link is made; the old one no longer works. Send the order again.")
+        )
+    return redirect(reverse("bookings:booking_detail", args=[pk]) + "#trip")
 
 
 # --- the order template --------------------------------------------------------------------

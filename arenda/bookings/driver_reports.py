@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
 from django.template.defaultfilters import floatformat
@@ -73,10 +74,26 @@ def report_receive(*, driver: Driver, booking: Booking, hours, km, text: str) ->
         .filter(booking=booking, status=DriverReport.Status.PENDING)
         .first()
     ) or DriverReport(booking=booking)
+    if report.pk and report.source == DriverReport.Source.TRIP:
+        _forget_trip_report(report)  # the newer message replaces the trip page's waybill
     report.driver, report.hours, report.km, report.text = driver, hours, km, text[:200]
     report.full_clean(exclude=["booking", "driver", "waybill", "decided_by"])
     report.save()
     return report
+
+
+def _forget_trip_report(report: DriverReport) -> None:
+    """A pending trip-page report becomes a bot one: its waybill figures are cleared and its
+    photos go (their files after the commit)."""
+    report.source = DriverReport.Source.BOT
+    report.number, report.idempotency_key = "", None
+    for name in ("started_at", "finished_at", "odometer_start", "odometer_end", "engine_hours"):
+        setattr(report, name, None)
+    report.downtime_hours = 0
+    for photo in report.photos.all():
+        name, storage = photo.file.name, photo.file.storage
+        photo.delete()
+        transaction.on_commit(lambda name=name, storage=storage: storage.delete(name))
 
 
 def report_waybill(report: DriverReport) -> tuple[Booking, dict]:
@@ -85,6 +102,8 @@ def report_waybill(report: DriverReport) -> tuple[Booking, dict]:
     if report.status != DriverReport.Status.PENDING:
         raise BookingConflict("report_decided", _("This report is already confirmed or rejected."))
     booking = Booking.objects.get(pk=report.booking_id)
+    if report.source == DriverReport.Source.TRIP:
+        return booking, _trip_waybill(report)
     worked_until = booking.start + timedelta(hours=float(report.hours))
     if worked_until > timezone.now() + timedelta(minutes=CompanySettings.current().waybill_tolerance_minutes):
         raise ValidationError(
@@ -106,6 +125,38 @@ def report_waybill(report: DriverReport) -> tuple[Booking, dict]:
     return booking, data
 
 
+def _trip_waybill(report: DriverReport) -> dict:
+    """A trip-page report carries the whole waybill: its own number, times, odometer,
+    engine hours and downtime (checked again by the waybill's rules when recorded)."""
+    data = {
+        "number": report.number or f"TP-{report.pk}",
+        "started_at": report.started_at,
+        "finished_at": report.finished_at,
+        "hours": report.hours,
+        "downtime_hours": report.downtime_hours,
+        "notes": _("Sent by the driver from the trip page."),
+    }
+    for name in ("km", "odometer_start", "odometer_end", "engine_hours"):
+        if getattr(report, name) is not None:
+            data[name] = getattr(report, name)
+    if report.odometer_start is not None and report.odometer_end is not None:
+        data.pop("km", None)  # the odometer decides, as it did when the driver sent it
+    return data
+
+
+def report_scan(report: DriverReport):
+    """A copy of the report's first photo to become the waybill's scan (the others stay
+    visible with the report), or None."""
+    photo = report.photos.first() if report.pk else None
+    if photo is None:
+        return None
+    try:
+        with photo.file.open("rb") as handle:
+            return ContentFile(handle.read(), name=photo.name or "photo")
+    except FileNotFoundError:
+        return None
+
+
 def report_mark_confirmed(*, report: DriverReport, waybill, by) -> DriverReport:
     report.status, report.waybill = DriverReport.Status.CONFIRMED, waybill
     report.decided_by = by if getattr(by, "is_authenticated", False) else None
@@ -115,10 +166,16 @@ def report_mark_confirmed(*, report: DriverReport, waybill, by) -> DriverReport:
 
 
 @transaction.atomic
-def report_reject(*, report: DriverReport, by) -> DriverReport:
+def report_reject(*, report: DriverReport, by, reason: str = "") -> DriverReport:
+    """Reject a pending report; a trip-page report needs the reason, which the driver reads
+    on the trip page (and may send the waybill again)."""
     report = locked(DriverReport, report.pk)
     if report.status != DriverReport.Status.PENDING:
         raise BookingConflict("report_decided", _("This report is already confirmed or rejected."))
+    reason = (reason or "").strip()
+    if not reason and report.source == DriverReport.Source.TRIP:
+        raise ValidationError({"reject_reason": _("Say why the report is rejected: the driver will see it.")})
+    report.reject_reason = reason[:1000]
     report.status = DriverReport.Status.REJECTED
     report.decided_by = by if getattr(by, "is_authenticated", False) else None
     report.decided_at = timezone.now()

@@ -104,6 +104,10 @@ class Booking(TimeStamped):
     dispatch_count = models.PositiveSmallIntegerField(_("times dispatched"), default=0, editable=False)
     dispatched_at = models.DateTimeField(_("dispatched"), null=True, blank=True, editable=False)
     delivery_status = models.CharField(_("order message"), max_length=20, blank=True, editable=False)
+    # The trip as the driver marks it on the trip page (``bookings/trip_views.py``).
+    departed_at = models.DateTimeField(_("driver left"), null=True, blank=True, editable=False)
+    arrived_at = models.DateTimeField(_("driver on site"), null=True, blank=True, editable=False)
+    work_finished_at = models.DateTimeField(_("work finished"), null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -223,6 +227,19 @@ class Booking(TimeStamped):
 
     def can_cancel(self) -> bool:
         return self.status not in (self.Status.COMPLETED, self.Status.CLOSED, self.Status.CANCELLED)
+
+    # The driver's marks on the trip page, latest first (``bookings/trip_reports.py``).
+    TRIP_MARKS = (("finished", "work_finished_at"), ("arrived", "arrived_at"), ("departed", "departed_at"))
+
+    @property
+    def trip_mark(self) -> str:
+        """The driver's latest mark («departed», «arrived», «finished») or ""; read from the
+        row itself, so a list shows it without a query."""
+        return next((name for name, field in self.TRIP_MARKS if getattr(self, field)), "")
+
+    @property
+    def trip_mark_at(self):
+        return next((getattr(self, field) for _name, field in self.TRIP_MARKS if getattr(self, field)), None)
 
     def takes_waybills(self) -> bool:
         """The job is done (or being done) and not yet closed."""
@@ -414,6 +431,42 @@ class SupplyOrder(TimeStamped):
         return self.NEXT_STATUSES.get(self.status, ())
 
 
+class TripLink(models.Model):
+    """The driver's personal link to the trip page of one booking (``/t/<token>/``,
+    ``bookings/trip_links.py``): no login, the unguessable token is the key. It opens the
+    page while it is not revoked and the booking is not closed or cancelled; a new link for
+    the booking revokes the old one."""
+
+    booking = models.ForeignKey(
+        Booking, verbose_name=_("booking"), on_delete=models.CASCADE, related_name="trip_links"
+    )
+    token = models.CharField(_("token"), max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("made by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("driver's trip link")
+        verbose_name_plural = _("drivers' trip links")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One link opens the page at a time: making a new one revokes the old.
+            models.UniqueConstraint(
+                fields=["booking"], condition=Q(revoked_at__isnull=True), name="trip_link_one_open"
+            ),
+        ]
+
+    def __str__(self):
+        return _("Trip link of booking #%(id)s") % {"id": self.booking_id}
+
+
 class CalendarFeed(TimeStamped):
     """An iCalendar feed (RFC 5545) behind an unguessable token that a phone or
     Google/Yandex/Outlook calendar subscribes to. Regenerating the token cuts off every
@@ -479,6 +532,10 @@ class DriverReport(TimeStamped):
         CONFIRMED = "confirmed", _("Confirmed")
         REJECTED = "rejected", _("Rejected")
 
+    class Source(models.TextChoices):
+        BOT = "bot", _("Messenger reply")
+        TRIP = "trip", _("Trip page")
+
     booking = models.ForeignKey(
         Booking, verbose_name=_("booking"), on_delete=models.CASCADE, related_name="driver_reports"
     )
@@ -490,6 +547,36 @@ class DriverReport(TimeStamped):
         _("kilometres"), max_digits=9, decimal_places=1, null=True, blank=True, validators=NON_NEGATIVE
     )
     text = models.CharField(_("the driver's message"), max_length=200, blank=True)
+    # A report from the trip page carries the whole waybill; one from the bot, hours and km.
+    source = models.CharField(
+        _("source"), max_length=10, choices=Source.choices, default=Source.BOT, editable=False
+    )
+    number = models.CharField(_("waybill number"), max_length=50, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    odometer_start = models.DecimalField(
+        _("odometer at start"),
+        max_digits=10,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=NON_NEGATIVE,
+    )
+    odometer_end = models.DecimalField(
+        _("odometer at end"), max_digits=10, decimal_places=1, null=True, blank=True, validators=NON_NEGATIVE
+    )
+    engine_hours = models.DecimalField(
+        _("engine hours"), **HOURS, null=True, blank=True, validators=NON_NEGATIVE
+    )
+    downtime_hours = models.DecimalField(
+        _("idle / downtime, hours"), **HOURS, default=0, validators=NON_NEGATIVE
+    )
+    # The phone's key for one submission: sent again after a lost answer, it finds the
+    # report already made instead of making a second.
+    idempotency_key = models.CharField(
+        _("idempotency key"), max_length=64, null=True, blank=True, unique=True
+    )
+    reject_reason = models.TextField(_("reason rejected"), blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     waybill = models.ForeignKey(
         Waybill, verbose_name=_("waybill"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -525,3 +612,36 @@ class DriverReport(TimeStamped):
 
     def __str__(self):
         return f"#{self.booking_id}: {self.hours} h"
+
+
+def report_photo_path(instance, filename):
+    """A generated name with the extension of the sniffed type, like a waybill's scan
+    (docs/security.md, «Files»): never the phone's name."""
+    extension = EXTENSIONS.get(getattr(instance, "content_type", ""), "")
+    return f"trip/{instance.booking_id}/{secrets.token_hex(16)}{extension}"
+
+
+class DriverReportPhoto(models.Model):
+    """A photo of the paper waybill sent with a driver's report from the trip page
+    (``bookings/trip_reports.py``). Served only to signed-in users who may see the booking
+    (``bookings/dispatch_views.py`` ``driver_report_photo``)."""
+
+    report = models.ForeignKey(
+        DriverReport, verbose_name=_("driver's report"), on_delete=models.CASCADE, related_name="photos"
+    )
+    # Denormalised for the storage path (the report may be replaced, the booking stays).
+    booking = models.ForeignKey(
+        Booking, verbose_name=_("booking"), on_delete=models.CASCADE, related_name="+"
+    )
+    file = models.FileField(_("photo"), upload_to=report_photo_path, max_length=200)
+    name = models.CharField(_("file name"), max_length=255, blank=True)
+    content_type = models.CharField(_("type"), max_length=50)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("waybill photo")
+        verbose_name_plural = _("waybill photos")
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name or self.file.name

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from arenda.bookings import selectors
+from arenda.bookings import selectors, trip_reports
 from arenda.bookings.models import Booking, SupplyOrder
 from arenda.directory.models import Driver, EquipmentTypeRequirement, MaintenanceWindow, Unit
 from arenda.directory.selectors import gaps_of_assignments
@@ -63,6 +63,13 @@ class Span:
         )
 
 
+def mark_title(booking: Booking, labels: dict) -> str:
+    """« · On site 09:12» when the driver has marked the trip (read from the row: no query)."""
+    if not booking.trip_mark:
+        return ""
+    return f" · {labels[booking.trip_mark]} {_hm(booking.trip_mark_at)}"
+
+
 def groups_for_supplied(in_range, span, detail_url, labels) -> dict:
     """Bookings served by a supplier's machine: one row per supply order, after our units."""
     rows = []
@@ -89,7 +96,10 @@ def groups_for_supplied(in_range, span, detail_url, labels) -> dict:
                         "status": b.status,
                         "label": short_name(b.deal.counterparty.name),
                         "title": f"#{b.pk} · {b.deal.counterparty.name} · {_hm(b.start)}–{_hm(b.end)} · "
-                        f"{labels[b.status]} · {order.supplier.name}",
+                        f"{labels[b.status]} · {order.supplier.name}"
+                        + mark_title(b, trip_reports.mark_labels()),
+                        "mark": b.trip_mark,
+                        "pk": b.pk,
                     }
                 ],
                 "shaded": (),
@@ -112,6 +122,7 @@ def build_timeline(*, start: date, days: int, by: str, today: date, now: datetim
     )
     detail_url = reverse("bookings:booking_detail", args=[0])[:-2]
     labels = dict(Booking.Status.choices)
+    marks = trip_reports.mark_labels()
     bars: dict[int, list] = {}
     # Reserved bookings whose driver's required document will have expired by their end:
     # asked in bulk, and only of the bookings whose type requires any document (no query
@@ -143,6 +154,7 @@ def build_timeline(*, start: date, days: int, by: str, today: date, now: datetim
                 "title": f"#{b.pk} · {b.deal.counterparty.name} · {_hm(b.start)}–{_hm(b.end)} · "
                 f"{labels[b.status]}"
                 + (f" · {other}" if other else "")
+                + mark_title(b, marks)
                 + (
                     " · "
                     + _("not qualified: %(documents)s")
@@ -150,6 +162,8 @@ def build_timeline(*, start: date, days: int, by: str, today: date, now: datetim
                     if missing
                     else ""
                 ),
+                "mark": b.trip_mark,
+                "pk": b.pk,
             }
         )
 

@@ -35,6 +35,8 @@ urlpatterns = [
         dispatch_views.driver_report_decide,
         name="driver_report_decide",
     ),
+    path("driver-report-photos/<int:pk>/", dispatch_views.driver_report_photo, name="driver_report_photo"),
+    path("<int:pk>/trip-link/", dispatch_views.booking_trip_link, name="booking_trip_link"),
     path("availability/", views.availability, name="availability"),
     path("timeline/", views.timeline, name="timeline"),
     path("day/", views.day, name="day"),

@@ -2,6 +2,7 @@
 (span, tolerance, odometer, number) and writes."""
 
 from datetime import timedelta
+from decimal import ROUND_DOWN, Decimal
 
 from django import forms
 from django.utils import timezone
@@ -108,3 +109,28 @@ class WaybillForm(ServiceErrorsMixin, forms.Form):
         if data.get("downtime_hours") is None:
             data["downtime_hours"] = 0
         return data
+
+
+class TripReportForm(WaybillForm):
+    """The waybill on the driver's phone (the trip page): the manager's form without the
+    scan and the notes — the photos of the paper waybill come as ``photos`` (several files,
+    checked by ``bookings/trip_reports.py``). Starts at the driver's marks when there are."""
+
+    def __init__(self, *args, booking, **kwargs):
+        if "initial" not in kwargs:
+            start = booking.arrived_at or booking.departed_at or booking.start
+            finish = booking.work_finished_at or booking.end
+            if finish <= start:
+                finish = start + timedelta(hours=1)
+            span = Decimal((finish - start).total_seconds()) / Decimal(3600)
+            kwargs["initial"] = {
+                "started_at": timezone.localtime(start),
+                "finished_at": timezone.localtime(finish),
+                "hours": (span * 4).quantize(Decimal("1"), rounding=ROUND_DOWN) / 4,
+            }
+        super().__init__(*args, booking=booking, **kwargs)
+        del self.fields["scan"]
+        del self.fields["notes"]
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("class", "trip-input")
+        self.fields["number"].widget.attrs["autocomplete"] = "off"

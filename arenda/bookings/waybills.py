@@ -153,6 +153,23 @@ def _check(waybill: Waybill, booking: Booking, *, km_given: bool) -> None:
         raise ValidationError(errors)
 
 
+def waybill_check(*, booking: Booking, data: dict) -> dict:
+    """The rules of a new waybill of ``booking`` on ``data`` (the names of ``FIELDS``), as
+    the manager's form has them — every error at once, by field — without writing anything.
+    Returns the data as a waybill would keep it (km taken from the odometer, no downtime =
+    0). The driver's report from the trip page is checked with it (``trip_reports.py``)."""
+    unknown = set(data) - set(FIELDS)
+    if unknown:
+        raise ValidationError({name: _("Unknown field.") for name in sorted(unknown)})
+    waybill = Waybill(booking=booking)
+    for name, value in data.items():
+        setattr(waybill, name, value)
+    _check(waybill, booking, km_given=data.get("km") is not None)
+    return {
+        name: getattr(waybill, name) for name in FIELDS if name in data or name in ("km", "downtime_hours")
+    }
+
+
 def _check_all(waybill: Waybill, booking: Booking, *, scan, km_given: bool) -> None:
     """The scan and the rules, every error at once."""
     errors: dict = {}

@@ -61,10 +61,11 @@ def waybill_update(*, waybill: Waybill, data: dict, by, scan=None) -> Recorded:
 @transaction.atomic
 def report_confirm(*, report: DriverReport, by) -> Recorded:
     """The manager agrees with the hours a driver sent: a waybill (source «driver») from
-    the report — the booking is completed and settled as with any waybill."""
+    the report — a trip-page report's own figures, its first photo the scan — the booking is completed and settled as with any waybill."""
     report = locked(DriverReport, report.pk)
     booking, data = driver_reports.report_waybill(report)
-    recorded = waybill_record(booking=booking, data=data, by=by, source=Waybill.Source.DRIVER)
+    scan = driver_reports.report_scan(report)  # a trip-page report's first photo
+    recorded = waybill_record(booking=booking, data=data, by=by, scan=scan, source=Waybill.Source.DRIVER)
     driver_reports.report_mark_confirmed(report=report, waybill=recorded.waybill, by=by)
     return recorded
 

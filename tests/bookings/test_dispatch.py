@@ -226,11 +226,13 @@ def test_the_admins_template_is_used_and_an_update_is_still_marked():
     booking = make_booking()
     message = dispatch.dispatch(booking=booking, by=None).message
     start = timezone.localtime(booking.start)
-    assert message.text == f"Заказ {start:%d.%m.%Y} 08:00\nА 123 ВС 77 — ООО «СтройМонтаж»"
+    # A template without {{ trip_link }} gets the driver's trip link on a line of its own.
+    link = dispatch.trip_link_line(dispatch.trip_link_url(booking))
+    assert message.text == f"Заказ {start:%d.%m.%Y} 08:00\nА 123 ВС 77 — ООО «СтройМонтаж»\n\n{link}"
     Booking.objects.filter(pk=booking.pk).update(notes="other")
     CompanySettings.objects.filter(pk=1).update(dispatch_template="{{ plate }} {{ notes }}")
     update = dispatch.dispatch(booking=booking, by=None).message
-    assert update.text == f"⚠ {dispatch.update_header()}\n\nА 123 ВС 77 other"
+    assert update.text == f"⚠ {dispatch.update_header()}\n\nА 123 ВС 77 other\n\n{link}"
 
 
 def test_the_template_page_is_the_admins(make_user):
