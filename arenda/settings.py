@@ -361,6 +361,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "LeadSourceEnum": "arenda.crm.models.Lead.Source",
         "LeadStatusEnum": "arenda.crm.models.Lead.Status",
+        "DocumentKindEnum": "arenda.directory.models.DocumentKind",
     },
 }
 
@@ -398,6 +399,7 @@ PERIODIC_JOBS = {
     "billing.pull_1c_payments": (300, "arenda.flows.tasks.pull_1c_payments"),
     "bookings.close_settled_bookings": (600, "arenda.flows.tasks.close_settled_bookings"),
     "core.purge_audit": (86400, "arenda.core.audit.purge_old_events"),
+    "directory.notify_expiring_documents": (3600, "arenda.directory.tasks.notify_expiring_documents_task"),
     # The worker's heartbeat: the scheduler enqueues it, a worker runs it (core/health.py).
     "core.worker_heartbeat": (HEALTH_WORKER_BEAT_SECONDS, "arenda.core.health.worker_heartbeat"),
 }

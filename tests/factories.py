@@ -190,6 +190,26 @@ class DriverFactory(factory.django.DjangoModelFactory):
     license_valid_until = factory.LazyFunction(lambda: date.today() + timedelta(days=365))
 
 
+class DriverDocumentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.DriverDocument
+
+    driver = factory.SubFactory(DriverFactory)
+    kind = m.DocumentKind.MEDICAL
+    number = factory.Sequence(lambda n: f"77 {n:08d}")
+    issued_on = factory.LazyFunction(lambda: date.today() - timedelta(days=100))
+    valid_until = factory.LazyFunction(lambda: date.today() + timedelta(days=365))
+
+
+class EquipmentTypeRequirementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.EquipmentTypeRequirement
+
+    equipment_type = factory.SubFactory(EquipmentTypeFactory)
+    kind = m.DocumentKind.MEDICAL
+    category = ""
+
+
 class DealFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "crm.Deal"

@@ -454,6 +454,8 @@ class AvailabilityView(APIView):
                         "full_name": r.unit.full_name,
                         "free": r.free,
                         "license_expired": r.license_expired,
+                        "qualified": r.qualified,
+                        "missing": [m.as_dict() for m in r.missing],
                         "busy_count": r.busy_count,
                         "conflicts": _conflicts(r),
                     }

@@ -51,6 +51,8 @@ def exception_handler(exc, context):
             ],
         )
     elif isinstance(exc, BookingConflict):
+        # ``missing`` only where there is one (driver_not_qualified): the others' bodies as before.
+        extra = {"missing": exc.missing} if exc.missing is not None else {}
         return _conflict(
             exc.detail,
             exc.code,
@@ -58,6 +60,7 @@ def exception_handler(exc, context):
                 {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in c.items()}
                 for c in exc.conflicts
             ],
+            **extra,
         )
     elif isinstance(exc, BillingRefused):
         return _conflict(exc.detail, exc.code, **exc.extra)

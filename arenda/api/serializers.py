@@ -18,13 +18,16 @@ from arenda.directory.models import (
     AccountingBase,
     Contact,
     Counterparty,
+    DocumentKind,
     Driver,
+    DriverPayRate,
     EquipmentType,
     MaintenanceWindow,
     Organization,
     Supplier,
     Unit,
 )
+from arenda.directory.services import requirement_rows
 from arenda.front.filters import beyond_utc
 
 User = get_user_model()
@@ -241,10 +244,31 @@ class ContactSerializer(ModelCleanSerializer):
         ]
 
 
+class RequirementSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=DocumentKind.choices)
+    category = serializers.CharField(max_length=5, required=False, allow_blank=True, default="")
+
+
 class EquipmentTypeSerializer(ModelCleanSerializer):
+    """``requirements``: the documents a driver of this type must hold (``category`` blank:
+    any); writing it replaces the list, leaving it out keeps it."""
+
+    requirements = RequirementSerializer(many=True, required=False)
+
     class Meta(ModelCleanSerializer.Meta):
         model = EquipmentType
-        fields = ["id", "name", "description", "created_at", "updated_at"]
+        fields = ["id", "name", "description", "requirements", "created_at", "updated_at"]
+
+    def validate(self, attrs):
+        requirements = attrs.pop("requirements", None)
+        attrs = super().validate(attrs)
+        if requirements is not None:
+            try:
+                requirement_rows(requirements)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError(validation_error_data(exc))
+            attrs["requirements"] = requirements
+        return attrs
 
 
 class SupplierSerializer(ModelCleanSerializer):
@@ -398,6 +422,23 @@ class DriverSerializer(PayFieldsMixin, ModelCleanSerializer):
         if valid_from is not None:
             attrs["hourly_pay_from"] = valid_from
         return attrs
+
+
+class DriverPayRateSerializer(serializers.ModelSerializer):
+    """A dated pay rate; ``equipment_type`` set: for trips on that kind of machine only."""
+
+    valid_from = serializers.DateField(
+        required=False, help_text=_("Today (company time zone) when left out.")
+    )
+    equipment_type = serializers.PrimaryKeyRelatedField(queryset=EquipmentType.objects.all())
+    equipment_type_name = serializers.CharField(
+        source="equipment_type.name", read_only=True, allow_null=True, default=None
+    )
+
+    class Meta:
+        model = DriverPayRate
+        fields = ["id", "hourly_pay", "valid_from", "equipment_type", "equipment_type_name", "created_at"]
+        read_only_fields = ["created_at"]
 
 
 class DriverInviteRequestSerializer(serializers.Serializer):

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from arenda.api import billing, bookings, crm, reports, statements, views, waybills
+from arenda.api import billing, bookings, crm, documents, reports, statements, views, waybills
 from arenda.bookings.feeds import calendar_feed
 
 
@@ -43,6 +43,11 @@ maintenance_list = views.MaintenanceWindowViewSet.as_view({"get": "list", "post"
 maintenance_detail = views.MaintenanceWindowViewSet.as_view(
     {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
 )
+driver_documents = documents.DriverDocumentViewSet.as_view({"get": "list", "post": "create"})
+driver_document = documents.DriverDocumentViewSet.as_view(
+    {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+)
+driver_document_scan = documents.DriverDocumentViewSet.as_view({"get": "scan"})
 deal_lines = crm.DealLineViewSet.as_view({"get": "list", "post": "create"})
 deal_line = crm.DealLineViewSet.as_view(
     {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
@@ -56,6 +61,11 @@ urlpatterns = [
     path("availability/", bookings.AvailabilityView.as_view(), name="availability"),
     path("units/<int:unit_id>/maintenance/", maintenance_list, name="maintenance-list"),
     path("units/<int:unit_id>/maintenance/<int:pk>/", maintenance_detail, name="maintenance-detail"),
+    path("drivers/<int:driver_id>/documents/", driver_documents, name="driver-document-list"),
+    path("drivers/<int:driver_id>/documents/<int:pk>/", driver_document, name="driver-document-detail"),
+    path(
+        "drivers/<int:driver_id>/documents/<int:pk>/scan/", driver_document_scan, name="driver-document-scan"
+    ),
     path("intake/<str:source>/", crm.IntakeView.as_view(), name="intake"),
     path("deals/<int:deal_id>/lines/", deal_lines, name="deal-line-list"),
     path("deals/<int:deal_id>/lines/<int:pk>/", deal_line, name="deal-line-detail"),

@@ -19,9 +19,10 @@ from arenda.billing.models import Invoice
 from arenda.billing.services import credit_balance
 from arenda.bookings import driver_link
 from arenda.core import audit, user_services
-from arenda.core.roles import Action, can
+from arenda.core.roles import PAY_FIELDS, Action, can, can_change_pay, can_see_pay
 from arenda.directory import filters
 from arenda.directory import models as m
+from arenda.directory import services as directory_services
 from arenda.directory.services import SERVICES
 from arenda.flows import payments
 
@@ -165,7 +166,7 @@ class EquipmentTypeViewSet(ServiceViewSet):
     """Kinds of machines (truck crane, manipulator, excavator …)."""
 
     resource = "equipment_type"
-    queryset = m.EquipmentType.objects.all()
+    queryset = m.EquipmentType.objects.prefetch_related("requirements")
     serializer_class = s.EquipmentTypeSerializer
     filterset_class = filters.EquipmentTypeFilter
     ordering_fields = ["name"]
@@ -223,7 +224,7 @@ class DriverViewSet(ServiceViewSet):
     opening the invite link (`POST drivers/{id}/invite/`)."""
 
     resource = "driver"
-    required_actions = {"invite": "change", "unlink_messenger": "change"}
+    required_actions = {"invite": "change", "unlink_messenger": "change", "pay_rates": "view"}
     queryset = m.Driver.objects.select_related("messenger_bound_by")
     serializer_class = s.DriverSerializer
     filterset_class = filters.DriverFilter
@@ -243,6 +244,33 @@ class DriverViewSet(ServiceViewSet):
             driver=self.get_object(), by=request.user, regenerate=body.validated_data.get("regenerate", False)
         )
         return Response(s.DriverInviteSerializer(driver_link.current_invite(driver)).data)
+
+    @extend_schema(methods=["GET"], request=None, responses={200: s.DriverPayRateSerializer(many=True)})
+    @extend_schema(
+        methods=["POST"], request=s.DriverPayRateSerializer, responses={201: s.DriverPayRateSerializer}
+    )
+    @action(detail=True, methods=["get", "post"], url_path="pay-rates", url_name="pay-rates")
+    def pay_rates(self, request, pk=None):
+        """The driver's dated pay rates, the general ones and those for one equipment type
+        (`equipment_type`): a trip on that kind of machine is paid at its rate. Read by who
+        may see pay; added (`POST`) by an accountant or an administrator (`403 pay_forbidden`
+        otherwise)."""
+        driver = self.get_object()
+        if request.method == "POST":
+            if not can_change_pay(request.user):
+                raise s.PayForbidden(
+                    sorted(name for name in request.data if name in PAY_FIELDS) or ["hourly_pay"]
+                )
+            body = s.DriverPayRateSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            rate = directory_services.driver_pay_rate_add(
+                driver=driver, by=request.user, **body.validated_data
+            )
+            return Response(s.DriverPayRateSerializer(rate).data, status=status.HTTP_201_CREATED)
+        if not can_see_pay(request.user):
+            raise PermissionDenied
+        rates = driver.pay_rates.select_related("equipment_type").order_by("-valid_from", "-id")
+        return Response(s.DriverPayRateSerializer(rates, many=True).data)
 
     @extend_schema(request=None, responses={200: s.DriverSerializer})
     @action(detail=True, methods=["post"], url_path="unlink-messenger", url_name="unlink-messenger")

@@ -46,6 +46,8 @@ class Booking(TimeStamped):
 
     # A unit or a driver in one of these is taken for [start, busy_until).
     ACTIVE_STATUSES = ("reserved", "confirmed", "dispatched", "completed")
+    # Holding a driver whose documents still matter: flagged when one expires before the end.
+    QUALIFICATION_CHECKED = ("reserved", "confirmed", "dispatched")
 
     deal = models.ForeignKey(
         "crm.Deal", verbose_name=_("deal"), on_delete=models.PROTECT, related_name="bookings"

@@ -11,6 +11,7 @@ from django.utils import timezone
 from arenda.bookings.models import Booking, ShiftReport
 from arenda.core.models import CompanySettings
 from arenda.directory.models import Driver, MaintenanceWindow, Unit
+from arenda.directory.selectors import qualification_gaps
 
 
 def transit_buffer() -> timedelta:
@@ -55,10 +56,16 @@ class Availability:
     conflicts: list = field(default_factory=list)
     maintenance: list = field(default_factory=list)
     license_expired: bool = False
+    # What the driver lacks for the type of machine (directory.selectors.Missing)
+    missing: list = field(default_factory=list)
 
     @property
     def free(self) -> bool:
-        return not (self.conflicts or self.maintenance or self.license_expired)
+        return not (self.conflicts or self.maintenance or self.license_expired or self.missing)
+
+    @property
+    def qualified(self) -> bool:
+        return not self.missing
 
     @property
     def busy_count(self) -> int:
@@ -103,7 +110,9 @@ def availability(
 ) -> tuple[list[Availability], list[Availability]]:
     """Every matching active unit and every active driver, free or busy, with what blocks
     it. Six queries whatever the number of rows: units, drivers, maintenance windows,
-    and the first blocking bookings of each unit and each driver with their customers."""
+    and the first blocking bookings of each unit and each driver with their customers; two
+    more when the type requires documents (the requirements, the drivers' documents).
+    Drivers qualified for the type come first, then the others with what they lack."""
     range_start, busy_until = busy_range(start, end)
     # Only what a picker shows: timestamps and notes of a thousand rows cost real time.
     units_qs = (
@@ -142,16 +151,24 @@ def availability(
 
     unit_rows = [Availability(u, by_unit.get(u.pk, []), windows.get(u.pk, [])) for u in units]
     last_day = timezone.localdate(end)
-    driver_rows = [
-        Availability(
-            d, by_driver.get(d.pk, []), [], d.license_valid_until is None or d.license_valid_until < last_day
-        )
-        for d in Driver.objects.filter(is_active=True)
+    drivers = list(
+        Driver.objects.filter(is_active=True)
         .only("pk", "full_name", "phone", "employment", "license_valid_until", "hourly_pay")
         .order_by("full_name")
+    )
+    gaps = qualification_gaps([d.pk for d in drivers], equipment_type_id, last_day)
+    driver_rows = [
+        Availability(
+            d,
+            by_driver.get(d.pk, []),
+            [],
+            d.license_valid_until is None or d.license_valid_until < last_day,
+            gaps[d.pk],
+        )
+        for d in drivers
     ]
     unit_rows.sort(key=lambda row: not row.free)
-    driver_rows.sort(key=lambda row: not row.free)
+    driver_rows.sort(key=lambda row: (not row.qualified, not row.free))
     return unit_rows, driver_rows
 
 

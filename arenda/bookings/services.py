@@ -22,15 +22,18 @@ from arenda.bookings.models import Booking, SupplyOrder
 from arenda.core.metrics import BOOKING_CONFLICTS, BOOKINGS_RESERVED
 from arenda.core.services import locked, record_create, record_update, set_author
 from arenda.directory.models import Driver, Unit
+from arenda.directory.selectors import driver_gaps
 
 
 @dataclass
 class BookingConflict(Exception):
-    """A business conflict: the API answers 409 with ``code`` and ``conflicts``."""
+    """A business conflict: the API answers 409 with ``code`` and ``conflicts`` (and, for
+    ``driver_not_qualified``, ``missing``: what the driver lacks)."""
 
     code: str
     detail: str
     conflicts: list = field(default_factory=list)
+    missing: list | None = None
 
     def __str__(self):
         return self.detail
@@ -164,6 +167,7 @@ def _reserve_checked(*, booking: Booking, unit, driver, by, fields) -> Booking:
             _("%(driver)s's licence is not valid until the end of the booking (valid until: %(date)s).")
             % {"driver": driver, "date": driver.license_valid_until or _("not recorded")},
         )
+    _raise_if_not_qualified(booking, driver)
     start, busy_until = selectors.busy_range(booking.start, booking.end)
     _raise_if_busy(booking, unit, driver, start, busy_until)
 
@@ -178,6 +182,30 @@ def _reserve_checked(*, booking: Booking, unit, driver, by, fields) -> Booking:
     set_author(booking, by)
     booking.save(update_fields=fields)
     return booking
+
+
+def _raise_if_not_qualified(booking: Booking, driver: Driver) -> None:
+    """The documents the booking's type of machine requires (``EquipmentTypeRequirement``),
+    each valid until the booking's last day (``directory.selectors.qualification_gaps``).
+    Checked with the driver's row locked, like the overlap."""
+    missing = driver_gaps(driver, booking.equipment_type_id, booking.end)
+    if missing:
+        raise BookingConflict(
+            "driver_not_qualified",
+            _("%(driver)s lacks what this machine requires: %(missing)s.")
+            % {"driver": driver, "missing": "; ".join(describe_missing(item) for item in missing)},
+            missing=[item.as_dict() for item in missing],
+        )
+
+
+def describe_missing(item) -> str:
+    """«Medical certificate (missing)», «Driving licence, category C (valid until 01.02.2027)»."""
+    if item.reason == "expires":
+        return _("%(document)s (valid until %(date)s)") % {
+            "document": item.label,
+            "date": f"{item.valid_until:%d.%m.%Y}",
+        }
+    return _("%(document)s (missing)") % {"document": item.label}
 
 
 def _check_unit_fits(booking: Booking, unit: Unit) -> None:

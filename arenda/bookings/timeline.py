@@ -2,12 +2,15 @@
 by percent of the range, maintenance shaded, suppliers' machines in rows of their own.
 
 Three queries whatever the size — the rows, the bookings in range, the maintenance in
-range — and plain data for the template (one element per bar).
+range — and plain data for the template (one element per bar); two more when a booking's
+type requires documents (``directory.selectors.gaps_of_assignments``: its driver's are
+checked to the booking's end).
 """
 
 import calendar
 from datetime import date, datetime, time, timedelta
 
+from django.db.models import Exists, OuterRef
 from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 from django.utils import timezone
@@ -15,7 +18,8 @@ from django.utils.translation import gettext as _
 
 from arenda.bookings import selectors, trip_reports
 from arenda.bookings.models import Booking, SupplyOrder
-from arenda.directory.models import Driver, MaintenanceWindow, Unit
+from arenda.directory.models import Driver, EquipmentTypeRequirement, MaintenanceWindow, Unit
+from arenda.directory.selectors import gaps_of_assignments
 
 
 def day_start(day: date) -> datetime:
@@ -120,18 +124,44 @@ def build_timeline(*, start: date, days: int, by: str, today: date, now: datetim
     labels = dict(Booking.Status.choices)
     marks = trip_reports.mark_labels()
     bars: dict[int, list] = {}
-    for b in in_range.filter(**{f"{by}__isnull": False}):
+    # Reserved bookings whose driver's required document will have expired by their end:
+    # asked in bulk, and only of the bookings whose type requires any document (no query
+    # more when none does).
+    placed = list(
+        in_range.filter(**{f"{by}__isnull": False}).annotate(
+            needs_documents=Exists(
+                EquipmentTypeRequirement.objects.filter(equipment_type=OuterRef("equipment_type"))
+            )
+        )
+    )
+    unqualified = gaps_of_assignments(
+        (b.pk, b.driver_id, b.equipment_type_id, timezone.localdate(b.end))
+        for b in placed
+        if b.needs_documents and b.status in Booking.QUALIFICATION_CHECKED
+    )
+    for b in placed:
         left, width = span(b.start, b.end)
         other = b.driver if by == "unit" else b.unit
+        missing = unqualified.get(b.pk, ())
         bars.setdefault(getattr(b, f"{by}_id"), []).append(
             {
                 "url": f"{detail_url}{b.pk}/",
                 "left": left,
                 "width": width,
                 "status": b.status,
+                "unqualified": bool(missing),
                 "label": short_name(b.deal.counterparty.name),
                 "title": f"#{b.pk} · {b.deal.counterparty.name} · {_hm(b.start)}–{_hm(b.end)} · "
-                f"{labels[b.status]}" + (f" · {other}" if other else "") + mark_title(b, marks),
+                f"{labels[b.status]}"
+                + (f" · {other}" if other else "")
+                + mark_title(b, marks)
+                + (
+                    " · "
+                    + _("not qualified: %(documents)s")
+                    % {"documents": ", ".join(str(m.label) for m in missing)}
+                    if missing
+                    else ""
+                ),
                 "mark": b.trip_mark,
                 "pk": b.pk,
             }

@@ -30,6 +30,7 @@ from arenda.core.permissions import require
 from arenda.core.roles import Action, can
 from arenda.crm.models import Deal
 from arenda.directory.models import Counterparty, Driver, Supplier, Unit
+from arenda.directory.selectors import gaps_of_assignments
 from arenda.flows import deals
 from arenda.front.forms import validate_field_response
 from arenda.front.history import history_entries
@@ -69,11 +70,17 @@ def _conflict(exc: BookingConflict) -> dict:
         )
     elif exc.code in ("unit_busy", "driver_busy", "unit_maintenance", "license_expired"):
         help_text = _("Choose another unit or driver, move the booking, or hire a supplier's machine.")
+    elif exc.code == "driver_not_qualified":
+        help_text = _("Choose a qualified driver, or add the driver's documents on the driver's page.")
     return {
         "code": exc.code,
         "detail": exc.detail,
         "bookings": list(_bookings().filter(pk__in=ids).order_by("start")) if ids else [],
         "maintenance": [row for row in exc.conflicts if "maintenance" in row],
+        "missing": [
+            {**m, "valid_until": date.fromisoformat(m["valid_until"]) if m["valid_until"] else None}
+            for m in exc.missing or []
+        ],
         "help": help_text,
     }
 
@@ -135,6 +142,15 @@ def _invoices(booking: Booking, user) -> tuple[list | None, bool]:
     )
 
 
+def _unqualified(booking: Booking) -> list:
+    """What the reserved driver lacks for this machine by the booking's end (a document that
+    expires before it, or a requirement added after reserving)."""
+    if booking.status not in Booking.QUALIFICATION_CHECKED or not booking.driver_id:
+        return []
+    key = (booking.pk, booking.driver_id, booking.equipment_type_id, timezone.localdate(booking.end))
+    return gaps_of_assignments([key]).get(booking.pk, [])
+
+
 def _render_detail(request, booking: Booking, *, conflict=None, cancel_form=None, status=200):
     booking = _bookings().get(pk=booking.pk)
     supply = _active_supply(booking)
@@ -153,6 +169,7 @@ def _render_detail(request, booking: Booking, *, conflict=None, cancel_form=None
         "dispatch_panel": panel_context(booking, request.user),
         "waybills_panel": waybills_panel(booking, request.user),
         "shift_reports_panel": shift_reports_panel(booking, request.user),
+        "unqualified": _unqualified(booking),
     }
     return render(request, "bookings/booking_detail.html", context, status=status)
 

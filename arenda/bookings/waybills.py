@@ -18,16 +18,21 @@ from django.utils.translation import gettext as _
 
 from arenda.bookings.models import Booking, Waybill
 from arenda.bookings.services import BookingConflict, booking_complete
-from arenda.core.files import display_name
+
+# The scan's checks are shared with drivers' documents; re-exported for the waybill form.
+from arenda.core.files import (  # noqa: F401
+    CONTENT_TYPES,
+    MAX_SCAN_BYTES,
+    SCAN_KINDS,
+    display_name,
+    scan_kind,
+    sniff,
+)
 from arenda.core.models import CompanySettings
 from arenda.core.services import locked, set_author
 from arenda.core.validators import period_error
 from arenda.directory.selectors import pay_rate_on
 
-MAX_SCAN_BYTES = 10 * 1024 * 1024
-# What a scan may be, told by its first bytes (never by its name or declared type).
-SCAN_KINDS = ("jpeg", "png", "webp", "heic", "pdf")
-_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif"}
 FIELDS = (
     "number",
     "started_at",
@@ -40,61 +45,6 @@ FIELDS = (
     "downtime_hours",
     "notes",
 )
-
-
-# --- the scan ---------------------------------------------------------------------------------
-def scan_kind(file) -> str:
-    """The kind of an uploaded scan from its content: JPEG, PNG, WebP or HEIC image, or PDF,
-    at most 10 MB. Raises a ValidationError on ``scan`` otherwise."""
-    size = getattr(file, "size", None)
-    if size is None:
-        file.seek(0, 2)
-        size = file.tell()
-    if size > MAX_SCAN_BYTES:
-        raise ValidationError(
-            {
-                "scan": _("The scan is too large: at most %(mb)s MB.")
-                % {"mb": MAX_SCAN_BYTES // (1024 * 1024)}
-            },
-            code="too_large",
-        )
-    if size == 0:
-        raise ValidationError({"scan": _("The scan is an empty file.")}, code="empty")
-    file.seek(0)
-    kind = sniff(file.read(32))
-    file.seek(0)
-    if kind in ("jpeg", "png", "webp") and not _image_is_whole(file):
-        kind = None
-    file.seek(0)
-    if kind is None:
-        raise ValidationError(
-            {"scan": _("The scan must be a photo (JPEG, PNG, WebP, HEIC) or a PDF.")}, code="bad_type"
-        )
-    return kind
-
-
-def sniff(head: bytes) -> str | None:
-    """The kind of a file from its first bytes (magic numbers), or None."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
-        return "heic"
-    if head.startswith(b"%PDF-"):
-        return "pdf"
-    return None
-
-
-CONTENT_TYPES = {
-    "jpeg": "image/jpeg",
-    "png": "image/png",
-    "webp": "image/webp",
-    "heic": "image/heic",
-    "pdf": "application/pdf",
-}
 
 
 def scan_to_serve(waybill: Waybill):
@@ -114,20 +64,6 @@ def scan_to_serve(waybill: Waybill):
         handle.seek(0)
     name = waybill.scan_name or waybill.scan.name
     return handle, content_type, display_name(name, content_type, fallback=f"waybill-{waybill.pk}")
-
-
-def _image_is_whole(file) -> bool:
-    from PIL import Image
-
-    try:
-        file.seek(0)
-        with Image.open(file) as image:
-            image.verify()
-    except Exception:  # Pillow raises many kinds for a broken file; all mean "not an image"
-        return False
-    finally:
-        file.seek(0)
-    return True
 
 
 # --- checks -------------------------------------------------------------------------------------
@@ -252,7 +188,11 @@ def _check_all(waybill: Waybill, booking: Booking, *, scan, km_given: bool) -> N
 def _copy_from_booking(waybill: Waybill, booking: Booking) -> None:
     waybill.unit = booking.unit
     waybill.driver = booking.driver
-    waybill.hourly_pay = pay_rate_on(booking.driver, waybill.started_at) if booking.driver else Decimal("0")
+    # The rate for the unit's kind of machine when the driver has one, else the general one.
+    machine = booking.unit.equipment_type_id if booking.unit_id else booking.equipment_type_id
+    waybill.hourly_pay = (
+        pay_rate_on(booking.driver, waybill.started_at, machine) if booking.driver else Decimal("0")
+    )
 
 
 def original_name(scan) -> str:

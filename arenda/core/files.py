@@ -12,7 +12,9 @@ import posixpath
 import unicodedata
 from urllib.parse import quote
 
+from django.core.exceptions import ValidationError
 from django.http import FileResponse
+from django.utils.translation import gettext as _
 
 # Shown in the browser; anything else is downloaded.
 INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
@@ -58,3 +60,90 @@ def file_response(handle, *, content_type: str, filename: str) -> FileResponse:
     response["Content-Security-Policy"] = FILE_CSP
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+# --- what an uploaded scan is (waybills' scans, drivers' documents) --------------------------
+MAX_SCAN_BYTES = 10 * 1024 * 1024
+# What a scan may be, told by its first bytes (never by its name or declared type).
+SCAN_KINDS = ("jpeg", "png", "webp", "heic", "pdf")
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif"}
+CONTENT_TYPES = {
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "heic": "image/heic",
+    "pdf": "application/pdf",
+}
+
+
+def sniff(head: bytes) -> str | None:
+    """The kind of a file from its first bytes (magic numbers), or None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return "heic"
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    return None
+
+
+def scan_kind(file, field: str = "scan") -> str:
+    """The kind of an uploaded scan from its content: JPEG, PNG, WebP or HEIC image, or PDF,
+    at most 10 MB. Raises a ValidationError on ``field`` otherwise."""
+    size = getattr(file, "size", None)
+    if size is None:
+        file.seek(0, 2)
+        size = file.tell()
+    if size > MAX_SCAN_BYTES:
+        raise ValidationError(
+            {field: _("The scan is too large: at most %(mb)s MB.") % {"mb": MAX_SCAN_BYTES // (1024 * 1024)}},
+            code="too_large",
+        )
+    if size == 0:
+        raise ValidationError({field: _("The scan is an empty file.")}, code="empty")
+    file.seek(0)
+    kind = sniff(file.read(32))
+    file.seek(0)
+    if kind in ("jpeg", "png", "webp") and not _image_is_whole(file):
+        kind = None
+    file.seek(0)
+    if kind is None:
+        raise ValidationError(
+            {field: _("The scan must be a photo (JPEG, PNG, WebP, HEIC) or a PDF.")}, code="bad_type"
+        )
+    return kind
+
+
+def stored_scan(file_field, content_type: str, name: str, fallback: str):
+    """``(open file, content type, download name)`` of a stored scan, or None when there is
+    none or its file is gone. A scan stored before its type was kept is sniffed now
+    (``application/octet-stream`` if it is none of the kinds). Who may read it is the
+    caller's to check (docs/security.md, «Files»)."""
+    if not file_field:
+        return None
+    try:
+        handle = file_field.open("rb")
+    except FileNotFoundError:
+        return None
+    if not content_type:
+        content_type = CONTENT_TYPES.get(sniff(handle.read(32)), "application/octet-stream")
+        handle.seek(0)
+    return handle, content_type, display_name(name or file_field.name, content_type, fallback=fallback)
+
+
+def _image_is_whole(file) -> bool:
+    from PIL import Image
+
+    try:
+        file.seek(0)
+        with Image.open(file) as image:
+            image.verify()
+    except Exception:  # Pillow raises many kinds for a broken file; all mean "not an image"
+        return False
+    finally:
+        file.seek(0)
+    return True

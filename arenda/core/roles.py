@@ -44,6 +44,8 @@ MATRIX: dict[str, dict[str, frozenset]] = {
     "unit": {Role.MANAGER: frozenset({V, A, C}), Role.ACCOUNTANT: READ, Role.DIRECTOR: READ},
     "maintenance": {Role.MANAGER: ALL, Role.ACCOUNTANT: READ, Role.DIRECTOR: READ},
     "driver": {Role.MANAGER: frozenset({V, A, C}), Role.ACCOUNTANT: frozenset({V, C}), Role.DIRECTOR: READ},
+    # a driver's licences and certificates (kept up to date by whoever runs the fleet)
+    "driver_document": {Role.MANAGER: ALL, Role.ACCOUNTANT: READ, Role.DIRECTOR: READ},
     "lead": {Role.MANAGER: frozenset({V, A, C}), Role.ACCOUNTANT: READ, Role.DIRECTOR: READ},
     # the secrets websites and PBXs send to the intake webhook
     "intake_token": {Role.MANAGER: NONE, Role.ACCOUNTANT: NONE, Role.DIRECTOR: NONE},

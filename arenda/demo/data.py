@@ -322,6 +322,36 @@ EQUIPMENT_TYPES = [
     ("Бульдозер", "Гусеничный бульдозер, класс по массе в тоннах."),
 ]
 
+# The documents a driver of each type must hold (kind, category: blank = any). Tractor
+# categories: C wheeled up to 110 kW, D wheeled above, E tracked.
+REQUIREMENTS = {
+    "Автокран": [("driving_licence", "C"), ("truck_crane", ""), ("medical", "")],
+    "Экскаватор-погрузчик": [("tractor_licence", "C"), ("excavator", ""), ("medical", "")],
+    "Гусеничный экскаватор": [("tractor_licence", "E"), ("excavator", ""), ("medical", "")],
+    "Кран-манипулятор (КМУ)": [
+        ("driving_licence", "C"),
+        ("loader_crane", ""),
+        ("rigger", ""),
+        ("medical", ""),
+    ],
+    "Автовышка": [("driving_licence", "C"), ("aerial_platform", ""), ("medical", "")],
+    "Фронтальный погрузчик": [("tractor_licence", "D"), ("forklift", ""), ("medical", "")],
+    "Самосвал": [("driving_licence", "C"), ("medical", "")],
+    "Бульдозер": [("tractor_licence", "E"), ("bulldozer", ""), ("medical", "")],
+}
+# The operator's certificates a demo driver holds (all of them: any driver may take any
+# machine), without an expiry date; the third driver lacks the crane ones on purpose.
+OPERATOR_CERTIFICATES = (
+    "truck_crane",
+    "loader_crane",
+    "aerial_platform",
+    "excavator",
+    "bulldozer",
+    "forklift",
+    "rigger",
+)
+CRANE_CERTIFICATES = ("truck_crane", "loader_crane")
+
 # type, model, capacity t, rate per hour, rate per km, minimum hours, hour meter,
 # tractor plate (self-propelled machines are registered with Гостехнадзор).
 UNIT_MODELS = [

@@ -24,6 +24,7 @@ from arenda.core.models import CompanySettings, User
 from arenda.crm.models import Deal
 from arenda.demo import data
 from arenda.directory.models import Counterparty, Driver
+from arenda.directory.selectors import qualification_gaps
 from arenda.flows import deals, payments, trips
 
 D = Decimal
@@ -83,11 +84,13 @@ class JobBuilder:
         CompanySettings.objects.filter(pk=row.pk).update(overtime_auto_issue=False)
         try:
             for i, job in enumerate(PAST_JOBS):
+                unit = units[i % len(units)]
+                last_day = self.today - timedelta(days=job.days_ago) + timedelta(days=len(job.worked) - 1)
                 self._past(
                     i,
                     job,
-                    units[i % len(units)],
-                    drivers[i % len(drivers)],
+                    unit,
+                    self._qualified(drivers, i, unit, last_day),
                     customers[(i * 7) % len(customers)],
                 )
             self._upcoming(units, drivers, customers)
@@ -103,6 +106,15 @@ class JobBuilder:
         return {str(names[k]._meta.verbose_name_plural): v for k, v in self.counts.items()}
 
     # --- helpers -----------------------------------------------------------------------------------
+    def _qualified(self, drivers, start: int, unit, last_day):
+        """The first driver from ``start`` on (in turn) holding what the unit's type requires."""
+        gaps = qualification_gaps([d.pk for d in drivers], unit.equipment_type_id, last_day)
+        for k in range(len(drivers)):
+            driver = drivers[(start + k) % len(drivers)]
+            if not gaps[driver.pk]:
+                return driver
+        return drivers[start % len(drivers)]  # none: the reservation says why
+
     def _at(self, day, hour=8, minute=0) -> datetime:
         return datetime.combine(day, time(hour, minute), tzinfo=self.tz)
 
@@ -223,7 +235,7 @@ class JobBuilder:
             customer = next(c for c in customers[offset + 3 :] if not c.prepayment_required)
             for attempt in range(len(units)):
                 unit = units[(offset * 5 + attempt) % len(units)]
-                driver = drivers[(offset * 5 + attempt) % len(drivers)]
+                driver = self._qualified(drivers, offset * 5 + attempt, unit, when)
                 booking = self._booking(
                     i=offset, unit=unit, customer=customer, start=self._at(when), days=1, ordered="8"
                 )

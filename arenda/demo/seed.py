@@ -27,8 +27,11 @@ from arenda.directory.models import (
     AccountingBase,
     Contact,
     Counterparty,
+    DocumentKind,
     Driver,
+    DriverDocument,
     EquipmentType,
+    EquipmentTypeRequirement,
     MaintenanceWindow,
     Organization,
     Supplier,
@@ -178,6 +181,7 @@ class _Builder:
         self._suppliers_and_units()
         self._maintenance()
         self._drivers()
+        self._documents()
         self._counterparties()
         self._jobs()
         return self.counts
@@ -265,6 +269,17 @@ class _Builder:
             EquipmentType, [EquipmentType(name=name, description=desc) for name, desc in data.EQUIPMENT_TYPES]
         )
         self.types = {t.name: t for t in types}
+        requirements = [
+            EquipmentTypeRequirement(equipment_type=self.types[name], kind=kind, category=category)
+            for name, rows in data.REQUIREMENTS.items()
+            if name in self.types
+            for kind, category in rows
+        ]
+        if self.validate:
+            for requirement in requirements:
+                requirement.full_clean()
+        EquipmentTypeRequirement.objects.bulk_create(requirements)
+        self.counts[str(EquipmentTypeRequirement._meta.verbose_name_plural)] = len(requirements)
 
     def _unit(self, model_row, *, supplier=None) -> Unit:
         type_name, name, capacity, per_hour, per_km, min_hours, meter, tractor = model_row
@@ -362,6 +377,49 @@ class _Builder:
             )
         for start in range(0, len(drivers), BATCH):
             self._insert(Driver, drivers[start : start + BATCH])
+
+    def _documents(self) -> None:
+        """Every driver's licences and certificates, so that each may take any machine —
+        but for a few, on purpose: the second driver's licence has expired (it is on the
+        dashboard), the first's medical certificate expires within days (the expiry notice),
+        and the third lacks the crane operator's certificates (the picker shows why)."""
+        rng, today = self.rng, self.today
+        documents = []
+        for i, driver in enumerate(Driver.objects.order_by("pk")):
+            issued = today - timedelta(days=rng.randint(400, 3000))
+
+            def add(kind, categories="", valid_until=None, number="", issued_on=issued, driver=driver):
+                documents.append(
+                    DriverDocument(
+                        driver=driver,
+                        kind=kind,
+                        categories=categories,
+                        number=number or f"{rng.randint(10, 99)} {rng.randint(100000, 999999)}",
+                        issued_on=issued_on,
+                        valid_until=valid_until,
+                    )
+                )
+
+            licence_until = driver.license_valid_until
+            add(
+                DocumentKind.DRIVING_LICENCE,
+                "B, C, CE",
+                licence_until,
+                driver.license_number,
+                issued_on=min(issued, licence_until - timedelta(days=1)) if licence_until else issued,
+            )
+            add(DocumentKind.TRACTOR_LICENCE, "B, C, D, E", today + timedelta(days=rng.randint(400, 3000)))
+            medical_until = (
+                today + timedelta(days=12) if i == 0 else today + timedelta(days=rng.randint(90, 360))
+            )
+            add(
+                DocumentKind.MEDICAL, "", medical_until, issued_on=today - timedelta(days=rng.randint(5, 200))
+            )
+            for kind in data.OPERATOR_CERTIFICATES:
+                if i == 2 and kind in data.CRANE_CERTIFICATES:
+                    continue
+                add(kind)
+        self._insert(DriverDocument, documents)
 
     # --- customers ------------------------------------------------------------------------------
     def _counterparties(self) -> None:

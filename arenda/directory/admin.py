@@ -10,7 +10,13 @@ from arenda.core.admin import HistoryAdmin, ReadOnlyAdminMixin, RoleAdminMixin
 from arenda.core.roles import Action, can, can_change_pay, can_see_pay, has_special, hidden_pay_fields
 from arenda.core.services import RecordInUse
 from arenda.directory import models as m
-from arenda.directory.services import SERVICES, accounting_base_create, accounting_base_update
+from arenda.directory.services import (
+    DOCUMENT_FIELDS,
+    SERVICES,
+    accounting_base_create,
+    accounting_base_update,
+    equipment_type_set_requirements,
+)
 
 
 class ServiceAdmin(RoleAdminMixin, HistoryAdmin):
@@ -141,11 +147,33 @@ class SupplierAdmin(ServiceAdmin):
     search_fields = ("name", "inn")
 
 
+class RequirementInline(RoleAdminMixin, admin.TabularInline):
+    """The documents a driver of this type must hold; saved through the service."""
+
+    resource = "equipment_type"
+    model = m.EquipmentTypeRequirement
+    extra = 1
+
+
 @admin.register(m.EquipmentType)
 class EquipmentTypeAdmin(ServiceAdmin):
     resource = "equipment_type"
     list_display = ("name",)
     search_fields = ("name",)
+    inlines = [RequirementInline]
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not m.EquipmentTypeRequirement:
+            return super().save_formset(request, form, formset, change)
+        wanted = [
+            {"kind": row["kind"], "category": row.get("category", "")}
+            for row in formset.cleaned_data
+            if row and not row.get("DELETE")
+        ]
+        equipment_type_set_requirements(equipment_type=form.instance, requirements=wanted, by=request.user)
+        # what the admin's change message reads of a saved formset
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        return None
 
 
 @admin.register(m.Unit)
@@ -212,12 +240,32 @@ class DriverAdmin(ServiceAdmin):
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
+@admin.register(m.DriverDocument)
+class DriverDocumentAdmin(ServiceAdmin):
+    resource = "driver_document"
+    list_display = ("driver", "kind", "categories", "number", "valid_until")
+    list_filter = ("kind",)
+    search_fields = ("driver__full_name", "number")
+    list_select_related = ("driver",)
+    readonly_fields = ("scan_name", "scan_type")
+
+    def save_model(self, request, obj, form, change):
+        create, update, _delete = SERVICES[m.DriverDocument]
+        data = {name: form.cleaned_data[name] for name in DOCUMENT_FIELDS if name in form.cleaned_data}
+        scan = form.cleaned_data.get("scan") if "scan" in form.changed_data else None
+        scan = scan or None  # clearing a scan here is not offered: replace it instead
+        if change:
+            update(instance=obj, by=request.user, scan=scan, **data)
+        else:
+            obj.pk = create(driver=form.cleaned_data["driver"], by=request.user, scan=scan, **data).pk
+
+
 @admin.register(m.DriverPayRate)
 class DriverPayRateAdmin(ReadOnlyAdminMixin, RoleAdminMixin, admin.ModelAdmin):
     """Read-only: rates are written by the driver's pay change (``directory/services.py``)."""
 
     resource = "driver"
-    list_display = ("driver", "hourly_pay", "valid_from", "created_by", "created_at")
+    list_display = ("driver", "hourly_pay", "equipment_type", "valid_from", "created_by", "created_at")
     list_select_related = ("driver", "created_by")
     search_fields = ("driver__full_name",)
 

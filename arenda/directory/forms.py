@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from arenda.core.roles import can_change_pay, has_special, hidden_pay_fields
 from arenda.directory import models as m
-from arenda.front.forms import ServiceForm
+from arenda.front.forms import ServiceErrorsMixin, ServiceForm
 
 TEXTAREA = forms.Textarea(attrs={"rows": 3})
 NUMBER = forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"})
@@ -182,3 +182,44 @@ class MaintenanceWindowForm(ServiceForm):
         model = m.MaintenanceWindow
         fields = ["start", "end", "reason"]
         widgets = {"start": LOCAL_DATETIME, "end": LOCAL_DATETIME}
+
+
+class DriverDocumentForm(ServiceForm):
+    """A licence or certificate; the scan is checked by its content in the service."""
+
+    scan = forms.FileField(
+        label=capfirst(_("scan or photo")),
+        required=False,
+        help_text=_("A photo (JPEG, PNG, WebP, HEIC) or a PDF, up to 10 MB."),
+    )
+
+    class Meta:
+        model = m.DriverDocument
+        fields = ["kind", "categories", "number", "issued_on", "valid_until", "notes"]
+        widgets = {"issued_on": DATE, "valid_until": DATE, "notes": forms.Textarea(attrs={"rows": 2})}
+
+    def service_data(self) -> dict:
+        data = super().service_data()
+        if not data.get("scan"):
+            data.pop("scan", None)
+        return data
+
+
+class RequirementForm(ServiceForm):
+    class Meta:
+        model = m.EquipmentTypeRequirement
+        fields = ["kind", "category"]
+
+
+class PayRateForm(ServiceErrorsMixin, forms.Form):
+    """A pay for one kind of machine (the accountant's and the admin's)."""
+
+    equipment_type = forms.ModelChoiceField(
+        label=capfirst(_("equipment type")), queryset=m.EquipmentType.objects.order_by("name")
+    )
+    hourly_pay = forms.DecimalField(
+        label=capfirst(_("hourly pay")), max_digits=14, decimal_places=2, min_value=0, widget=NUMBER
+    )
+    valid_from = forms.DateField(
+        label=capfirst(_("valid from")), required=False, widget=DATE, help_text=_("Today when left blank.")
+    )

@@ -2,6 +2,8 @@
 equipment types, units with maintenance windows, drivers."""
 
 import contextlib
+import re
+import secrets
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -14,6 +16,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from arenda.core.crypto import EncryptedTextField
+from arenda.core.files import EXTENSIONS
 from arenda.core.models import TimeStamped
 from arenda.core.money import MAX_PRICE, PRICE_VALIDATORS
 from arenda.core.validators import (
@@ -673,6 +676,16 @@ class DriverPayRate(models.Model):
     )
     hourly_pay = models.DecimalField(_("hourly pay"), **MONEY, validators=PRICE_VALIDATORS)
     valid_from = models.DateField(_("valid from"))
+    # A rate for one kind of machine (a crane pays more than a truck); blank: any machine.
+    equipment_type = models.ForeignKey(
+        EquipmentType,
+        verbose_name=_("equipment type"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Blank: the rate for any machine."),
+    )
     created_by = models.ForeignKey(
         "core.User",
         verbose_name=_("set by"),
@@ -696,6 +709,204 @@ class DriverPayRate(models.Model):
 
     def __str__(self):
         return f"{self.driver}: {self.hourly_pay} ({self.valid_from:%Y-%m-%d})"
+
+
+class DocumentKind(models.TextChoices):
+    """What a driver's document proves. The licences carry categories; the operator
+    certificates, the rigger's and the medical certificate do not."""
+
+    DRIVING_LICENCE = "driving_licence", _("Driving licence")
+    TRACTOR_LICENCE = "tractor_licence", _("Tractor-operator licence")
+    TRUCK_CRANE = "truck_crane", _("Truck crane operator")
+    LOADER_CRANE = "loader_crane", _("Loader crane operator")
+    AERIAL_PLATFORM = "aerial_platform", _("Aerial platform operator")
+    EXCAVATOR = "excavator", _("Excavator operator")
+    BULLDOZER = "bulldozer", _("Bulldozer operator")
+    FORKLIFT = "forklift", _("Loader operator")
+    CONCRETE_PUMP = "concrete_pump", _("Concrete pump operator")
+    RIGGER = "rigger", _("Rigger")
+    MEDICAL = "medical", _("Medical certificate")
+
+
+# The categories each licence kind knows (Latin letters; Cyrillic look-alikes are read as
+# them). Any other kind has none.
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    DocumentKind.DRIVING_LICENCE: (
+        "A",
+        "A1",
+        "B",
+        "B1",
+        "BE",
+        "C",
+        "C1",
+        "CE",
+        "C1E",
+        "D",
+        "D1",
+        "DE",
+        "D1E",
+        "M",
+        "TM",
+        "TB",
+    ),  # fmt: skip
+    DocumentKind.TRACTOR_LICENCE: ("A", "B", "C", "D", "E", "F"),
+}
+_CYRILLIC_LOOKALIKES = str.maketrans("АВСДЕМТ", "ABCDEMT")
+
+
+def parse_categories(value: str) -> list[str]:
+    """``"b, с ce"`` → ``["B", "C", "CE"]``: upper case, Cyrillic look-alikes as Latin, in
+    the order given, each once."""
+    found: list[str] = []
+    for part in re.split(r"[\s,;]+", (value or "").upper().translate(_CYRILLIC_LOOKALIKES)):
+        if part and part not in found:
+            found.append(part)
+    return found
+
+
+def category_errors(kind: str, categories: list[str]) -> str | None:
+    """Why these categories do not fit the kind, or None."""
+    known = CATEGORIES.get(kind)
+    if known is None:
+        return _("This kind of document has no categories.") if categories else None
+    unknown = [c for c in categories if c not in known]
+    if unknown:
+        return _("Unknown categories: %(unknown)s (known: %(known)s).") % {
+            "unknown": ", ".join(unknown),
+            "known": ", ".join(known),
+        }
+    return None
+
+
+def driver_document_scan_path(instance, filename):
+    """A random name with the extension of the sniffed type (never the uploader's name),
+    like the waybills' scans (docs/security.md, «Files»)."""
+    extension = EXTENSIONS.get(getattr(instance, "scan_type", ""), "")
+    return f"driver-documents/{instance.driver_id}/{secrets.token_hex(16)}{extension}"
+
+
+class DriverDocument(TimeStamped):
+    """A licence or certificate of a driver. A driver may hold several of a kind (the old
+    one and its renewal): the one valid then counts (``directory/selectors.py``,
+    ``qualification_gaps``)."""
+
+    driver = models.ForeignKey(
+        Driver, verbose_name=_("driver"), on_delete=models.CASCADE, related_name="documents"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=DocumentKind.choices)
+    categories = models.CharField(
+        _("categories"),
+        max_length=100,
+        blank=True,
+        help_text=_("Licences only, separated by commas: B, C, CE."),
+    )
+    number = models.CharField(_("number"), max_length=50, blank=True)
+    issued_on = models.DateField(_("issued on"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True, help_text=_("Blank: no expiry."))
+    scan = models.FileField(_("scan or photo"), upload_to=driver_document_scan_path, blank=True)
+    scan_name = models.CharField(_("scan's file name"), max_length=255, blank=True)
+    scan_type = models.CharField(_("scan's content type"), max_length=50, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    # When the admins were told it expires soon (once per document; cleared when
+    # valid_until changes: directory/services.py).
+    expiry_notified_at = models.DateTimeField(_("expiry notified"), null=True, blank=True, editable=False)
+
+    history = HistoricalRecords(excluded_fields=["expiry_notified_at"])
+
+    class Meta:
+        verbose_name = _("driver's document")
+        verbose_name_plural = _("drivers' documents")
+        ordering = ["driver", "kind", "-valid_until", "-id"]
+        indexes = [models.Index(fields=["driver", "kind"], name="driver_document_kind_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=[k.value for k in DocumentKind]), name="driver_document_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True)
+                | Q(issued_on__isnull=True)
+                | Q(valid_until__gt=models.F("issued_on")),
+                name="driver_document_valid_after_issued",
+            ),
+        ]
+
+    def __str__(self):
+        label = self.get_kind_display()
+        if self.categories:
+            label = f"{label} ({self.categories})"
+        return f"{label} {self.number}".strip()
+
+    def get_absolute_url(self):
+        return reverse("directory:driver_detail", args=[self.driver_id]) + "#documents"
+
+    def category_list(self) -> list[str]:
+        return parse_categories(self.categories)
+
+    def is_expired(self, day) -> bool:
+        return self.valid_until is not None and self.valid_until < day
+
+    def clean(self):
+        errors: dict = {}
+        categories = parse_categories(self.categories)
+        if self.kind in CATEGORIES and not categories:
+            errors["categories"] = ValidationError(_("Give the licence's categories."), code="required")
+        elif message := category_errors(self.kind, categories):
+            errors["categories"] = ValidationError(message, code="invalid")
+        else:
+            self.categories = ", ".join(categories)
+        if self.valid_until and self.issued_on and self.valid_until <= self.issued_on:
+            errors["valid_until"] = ValidationError(
+                _("A document is valid until a day after it was issued."), code="before_issued"
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class EquipmentTypeRequirement(models.Model):
+    """A document a driver of this type of machine must hold, valid until the booking's last
+    day (``bookings/services.py`` refuses to reserve one who lacks it). ``category`` blank:
+    any category of that kind."""
+
+    equipment_type = models.ForeignKey(
+        EquipmentType,
+        verbose_name=_("equipment type"),
+        on_delete=models.CASCADE,
+        related_name="requirements",
+    )
+    kind = models.CharField(_("document"), max_length=20, choices=DocumentKind.choices)
+    category = models.CharField(_("category"), max_length=5, blank=True, help_text=_("Blank: any."))
+
+    class Meta:
+        verbose_name = _("required document")
+        verbose_name_plural = _("required documents")
+        ordering = ["equipment_type", "kind", "category"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["equipment_type", "kind", "category"], name="equipment_type_requirement_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=[k.value for k in DocumentKind]), name="equipment_type_requirement_kind"
+            ),
+        ]
+
+    def __str__(self):
+        return requirement_label(self.kind, self.category)
+
+    def clean(self):
+        categories = parse_categories(self.category)
+        if len(categories) > 1:
+            raise ValidationError({"category": _("One category per requirement.")}, code="invalid")
+        if message := category_errors(self.kind, categories):
+            raise ValidationError({"category": message}, code="invalid")
+        self.category = categories[0] if categories else ""
+
+
+def requirement_label(kind: str, category: str = "") -> str:
+    """«Driving licence, category C», «Medical certificate»."""
+    label = str(DocumentKind(kind).label) if kind in DocumentKind.values else kind
+    if category:
+        return _("%(kind)s, category %(category)s") % {"kind": label, "category": category}
+    return label
 
 
 class DriverInvite(models.Model):

@@ -2,26 +2,35 @@
 
 from datetime import date, datetime, time
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from arenda.core import audit
-from arenda.core.roles import can_change_pay, has_special
-from arenda.core.services import locked, record_create, record_delete, record_update
+from arenda.core.files import CONTENT_TYPES, display_name, scan_kind
+from arenda.core.notify import notify
+from arenda.core.roles import Role, can_change_pay, has_special
+from arenda.core.services import locked, record_create, record_delete, record_update, set_author
 from arenda.directory.models import (
     AccountingBase,
     Contact,
     Counterparty,
     Driver,
+    DriverDocument,
     DriverPayRate,
     EquipmentType,
+    EquipmentTypeRequirement,
     MaintenanceWindow,
     Organization,
     Supplier,
     Unit,
 )
+from arenda.directory.selectors import documents_expiring
+
+User = get_user_model()
 
 
 def _base_id(value):
@@ -120,7 +129,32 @@ def _simple(model):
 organization_create, organization_update, organization_delete = _simple(Organization)
 contact_create, contact_update, contact_delete = _simple(Contact)
 supplier_create, supplier_update, supplier_delete = _simple(Supplier)
-equipment_type_create, equipment_type_update, equipment_type_delete = _simple(EquipmentType)
+_type_create, _type_update, equipment_type_delete = _simple(EquipmentType)
+
+
+@transaction.atomic
+def equipment_type_create(*, by, requirements=None, **data) -> EquipmentType:
+    """A type of machine; ``requirements`` (dicts of ``kind``, ``category``): the documents
+    its drivers must hold."""
+    equipment_type = _type_create(by=by, **data)
+    if requirements is not None:
+        equipment_type_set_requirements(equipment_type=equipment_type, requirements=requirements, by=by)
+    return equipment_type
+
+
+@transaction.atomic
+def equipment_type_update(*, instance: EquipmentType, by, requirements=None, **data) -> EquipmentType:
+    """Change a type; ``requirements`` given replaces the list (left out: kept)."""
+    if requirements is not None:
+        requirement_rows(requirements)  # every error before anything is written
+    equipment_type = _type_update(instance=instance, by=by, **data)
+    if requirements is not None:
+        equipment_type_set_requirements(equipment_type=equipment_type, requirements=requirements, by=by)
+        # a list read before (prefetched by the API's viewset) is stale now
+        getattr(equipment_type, "_prefetched_objects_cache", {}).pop("requirements", None)
+    return equipment_type
+
+
 unit_create, unit_update, unit_delete = _simple(Unit)
 maintenance_create, maintenance_update, maintenance_delete = _simple(MaintenanceWindow)
 _driver_delete = _simple(Driver)[2]
@@ -222,8 +256,200 @@ def driver_update(*, instance: Driver, by, **data) -> Driver:
     return driver
 
 
+@transaction.atomic
+def driver_pay_rate_add(*, driver: Driver, hourly_pay, by, equipment_type, valid_from: date | None = None):
+    """A pay for one kind of machine from ``valid_from`` (today unless given) on: a waybill
+    of a trip on that kind of machine takes it (``selectors.pay_rate_on``); the general pay
+    stays ``hourly_pay`` (``driver_update``). The accountant's and the admin's only; the
+    same rule for a back-dated start as the general pay's."""
+    if not can_change_pay(by):
+        raise PermissionDenied(_("Only an accountant or an administrator may change a driver's pay."))
+    if equipment_type is None:
+        raise ValidationError(
+            {"equipment_type": _("Choose the equipment type; the general pay is the driver's hourly pay.")}
+        )
+    driver = locked(Driver, getattr(driver, "pk", driver))
+    valid_from = _pay_from(valid_from)
+    _check_backdated(driver, valid_from)
+    rate = DriverPayRate(
+        driver=driver,
+        hourly_pay=hourly_pay,
+        valid_from=valid_from,
+        equipment_type=equipment_type,
+        created_by=by if getattr(by, "pk", None) else None,
+    )
+    rate.full_clean(exclude=["driver", "created_by"])
+    rate.save()
+    audit.record(
+        audit.Kind.PAY_CHANGED,
+        by=by,
+        target=driver,
+        summary=f"{equipment_type}: {rate.hourly_pay} ({valid_from:%Y-%m-%d})",
+        driver=driver.pk,
+        old=None,
+        new=f"{rate.hourly_pay:.2f}",
+        valid_from=valid_from.isoformat(),
+        equipment_type=equipment_type.pk,
+    )
+    return rate
+
+
 def driver_delete(*, instance: Driver, by) -> None:
     _driver_delete(instance=instance, by=by)
+
+
+# --- drivers' documents ------------------------------------------------------------------------
+def _original_name(scan) -> str:
+    name = str(getattr(scan, "name", "") or "").replace("\\", "/").rsplit("/", 1)[-1]
+    return name[:255]
+
+
+def _store_document(document: DriverDocument, *, scan, by) -> DriverDocument:
+    """Validate everything, then store the scan (a random name with the sniffed type's
+    extension: ``models.driver_document_scan_path``) and the row."""
+    errors: dict = {}
+    kind = None
+    if scan is not None:
+        try:
+            kind = scan_kind(scan)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    try:
+        document.full_clean(exclude=["scan"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    old_file = document.scan.name if (scan is not None and document.scan) else ""
+    if scan is not None:
+        document.scan_type = CONTENT_TYPES[kind]
+        document.scan_name = display_name(_original_name(scan), document.scan_type, fallback="scan")
+        document.scan = scan
+    set_author(document, by)
+    document.save()
+    if old_file and old_file != document.scan.name:
+        storage = document.scan.storage
+        transaction.on_commit(lambda: storage.delete(old_file))
+    return document
+
+
+DOCUMENT_FIELDS = ("kind", "categories", "number", "issued_on", "valid_until", "notes")
+
+
+@transaction.atomic
+def driver_document_create(*, driver: Driver, by, scan=None, **data) -> DriverDocument:
+    """A licence or certificate of a driver. The driver's row is locked first, as a
+    reservation locks it, so a reservation never reads half a change of documents."""
+    driver = locked(Driver, getattr(driver, "pk", driver))
+    document = DriverDocument(driver=driver)
+    for name in DOCUMENT_FIELDS:
+        if name in data:
+            setattr(document, name, data[name])
+    return _store_document(document, scan=scan, by=by)
+
+
+@transaction.atomic
+def driver_document_update(*, instance: DriverDocument, by, scan=None, **data) -> DriverDocument:
+    """Change a document; a new ``valid_until`` clears ``expiry_notified_at``, so the
+    admins are told again before the new date."""
+    data.pop("driver", None)  # a document stays with its driver
+    locked(Driver, instance.driver_id)
+    document = locked(DriverDocument, instance.pk)
+    old_until = document.valid_until
+    for name in DOCUMENT_FIELDS:
+        if name in data:
+            setattr(document, name, data[name])
+    if document.valid_until != old_until:
+        document.expiry_notified_at = None
+    return _store_document(document, scan=scan, by=by)
+
+
+@transaction.atomic
+def driver_document_delete(*, instance: DriverDocument, by) -> None:
+    locked(Driver, instance.driver_id)
+    old_file = instance.scan.name if instance.scan else ""
+    storage = instance.scan.storage
+    record_delete(instance, by=by)
+    if old_file:
+        transaction.on_commit(lambda: storage.delete(old_file))
+
+
+# --- equipment types' requirements -------------------------------------------------------------
+def requirement_rows(requirements) -> list[tuple[str, str]]:
+    """Each requirement validated (kind, category), duplicates refused; the errors under
+    ``requirements``, each led by the item's number (from 1)."""
+    rows, errors = [], []
+    for index, item in enumerate(requirements):
+        item = dict(item)
+        candidate = EquipmentTypeRequirement(kind=item.get("kind", ""), category=item.get("category") or "")
+        try:
+            candidate.full_clean(
+                exclude=["equipment_type"], validate_unique=False, validate_constraints=False
+            )
+        except ValidationError as exc:
+            errors += [f"{index + 1}. {name}: {m}" for name, ms in exc.message_dict.items() for m in ms]
+            continue
+        key = (candidate.kind, candidate.category)
+        if key in rows:
+            errors.append(f"{index + 1}. {_('This document is already required.')}")
+            continue
+        rows.append(key)
+    if errors:
+        raise ValidationError({"requirements": errors})
+    return rows
+
+
+@transaction.atomic
+def equipment_type_set_requirements(*, equipment_type: EquipmentType, requirements, by) -> list:
+    """Replace the documents a type of machine requires with ``requirements`` (dicts of
+    ``kind`` and ``category``). Bookings already reserved keep their drivers; the next
+    reservation is checked against the new list."""
+    equipment_type = locked(EquipmentType, equipment_type.pk)
+    wanted = requirement_rows(requirements)
+    existing = {(r.kind, r.category): r for r in equipment_type.requirements.all()}
+    for key, requirement in existing.items():
+        if key not in wanted:
+            requirement.delete()
+    for kind, category in wanted:
+        if (kind, category) not in existing:
+            EquipmentTypeRequirement.objects.create(
+                equipment_type=equipment_type, kind=kind, category=category
+            )
+    return list(equipment_type.requirements.all())
+
+
+# --- expiry notices ----------------------------------------------------------------------------
+def notify_expiring_documents(today: date | None = None) -> int:
+    """Tell the active administrators once about each document of an active driver that
+    expires within ``EXPIRY_NOTICE_DAYS`` (``expiry_notified_at`` marks it; a new
+    ``valid_until`` clears the mark). Each document is claimed under its row lock before
+    the notices are written, so two runs at once tell once. Returns how many were told."""
+    admins = list(
+        User.objects.filter(is_active=True).filter(Q(role=Role.ADMIN) | Q(is_superuser=True)).order_by("pk")
+    )
+    told = 0
+    for pk in list(
+        documents_expiring(today).filter(expiry_notified_at__isnull=True).values_list("pk", flat=True)
+    ):
+        with transaction.atomic():
+            document = (
+                DriverDocument.objects.select_for_update(of=("self",))
+                .select_related("driver")
+                .filter(pk=pk, expiry_notified_at__isnull=True)
+                .first()
+            )
+            if document is None:
+                continue
+            DriverDocument.objects.filter(pk=pk).update(expiry_notified_at=timezone.now())
+            text = _("%(driver)s: %(document)s expires on %(date)s.") % {
+                "driver": document.driver,
+                "document": document.get_kind_display(),
+                "date": f"{document.valid_until:%d.%m.%Y}",
+            }
+            for admin in admins:
+                notify(admin, text, document.get_absolute_url())
+            told += 1
+    return told
 
 
 # Which service writes which model: the API viewsets and UI views look them up here.
@@ -239,4 +465,5 @@ SERVICES = {
     Unit: (unit_create, unit_update, unit_delete),
     MaintenanceWindow: (maintenance_create, maintenance_update, maintenance_delete),
     Driver: (driver_create, driver_update, driver_delete),
+    DriverDocument: (driver_document_create, driver_document_update, driver_document_delete),
 }

@@ -2,9 +2,12 @@
 views in ``front.crud`` serve its list, detail, form and delete pages. Maintenance windows
 live on the unit's page."""
 
+from datetime import timedelta
+
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,11 +16,13 @@ from django.views.decorators.http import require_POST
 
 from arenda.billing.selectors import counterparty_debt, open_invoices
 from arenda.bookings.dispatch_views import driver_telegram_context
+from arenda.core.files import file_response, stored_scan
 from arenda.core.permissions import require
-from arenda.core.roles import Action, can, hidden_pay_fields
+from arenda.core.roles import Action, can, can_change_pay, can_see_pay, hidden_pay_fields
 from arenda.directory import filters, forms
 from arenda.directory import models as m
-from arenda.directory.services import SERVICES
+from arenda.directory.selectors import EXPIRY_NOTICE_DAYS
+from arenda.directory.services import SERVICES, driver_pay_rate_add, equipment_type_set_requirements
 from arenda.front import crud
 from arenda.front.forms import validate_field_response
 
@@ -60,6 +65,61 @@ def _debt_context(request, counterparty) -> dict:
             "open_invoices": list(open_invoices(counterparty)) if may_apply else [],
             "missing": counterparty.missing_requisites(),
         }
+    }
+
+
+def _documents_context(request, driver, form=None) -> dict:
+    """The driver's documents with their state on today: expired, expiring (within
+    EXPIRY_NOTICE_DAYS) or valid."""
+    if not can(request.user, Action.VIEW, "driver_document"):
+        return {}
+    today = timezone.localdate()
+    soon = today + timedelta(days=EXPIRY_NOTICE_DAYS)
+    rows = []
+    for document in driver.documents.all():
+        state = ""
+        if document.valid_until is not None and document.valid_until < today:
+            state = "expired"
+        elif document.valid_until is not None and document.valid_until <= soon:
+            state = "expiring"
+        rows.append({"document": document, "state": state})
+    if form is None and can(request.user, Action.ADD, "driver_document"):
+        form = forms.DriverDocumentForm(user=request.user)
+    return {
+        "documents": rows,
+        "document_form": form,
+        "documents_can_change": can(request.user, Action.CHANGE, "driver_document"),
+        "documents_can_delete": can(request.user, Action.DELETE, "driver_document"),
+    }
+
+
+def _pay_rates_context(request, driver, form=None) -> dict:
+    """The driver's dated rates (general and per machine): for who may see pay; the form to
+    add a machine's rate for who may change it (docs/permissions.md, «Drivers' pay»)."""
+    if not can_see_pay(request.user):
+        return {}
+    if form is None and can_change_pay(request.user):
+        form = forms.PayRateForm()
+    rates = driver.pay_rates.select_related("equipment_type").order_by("-valid_from", "-id")[:50]
+    return {"pay_rates": list(rates), "pay_rate_form": form}
+
+
+def _driver_context(request, driver) -> dict:
+    return {
+        **driver_telegram_context(request, driver),
+        **_documents_context(request, driver),
+        **_pay_rates_context(request, driver),
+    }
+
+
+def _requirements_context(request, equipment_type, form=None) -> dict:
+    may_change = can(request.user, Action.CHANGE, "equipment_type")
+    if form is None and may_change:
+        form = forms.RequirementForm(user=request.user)
+    return {
+        "requirements": list(equipment_type.requirements.all()),
+        "requirement_form": form,
+        "requirements_can_change": may_change,
     }
 
 
@@ -133,6 +193,8 @@ PAGES = [
         slug="equipment-types",
         columns=["name", "description"],
         related=[crud.Related(gettext_lazy("Units"), "units", "unit", ("capacity_t", "owner"))],
+        detail_extra="directory/equipment_type_requirements.html",
+        detail_context=_requirements_context,
     ),
     _page(
         m.Unit,
@@ -161,8 +223,8 @@ PAGES = [
         resource="driver",
         slug="drivers",
         columns=["full_name", "phone", "employment", "hourly_pay", "license_valid_until", "is_active"],
-        detail_extra="directory/driver_telegram.html",
-        detail_context=driver_telegram_context,
+        detail_extra="directory/driver_extra.html",
+        detail_context=_driver_context,
         hidden_fields=hidden_pay_fields,
     ),
 ]
@@ -199,3 +261,125 @@ def maintenance_delete(request, pk):
     SERVICES[m.MaintenanceWindow][2](instance=window, by=request.user)
     messages.success(request, _("Maintenance window deleted."))
     return redirect(window.unit.get_absolute_url())
+
+
+# --- drivers' documents ---------------------------------------------------------------------------
+DRIVER_PAGE = next(page for page in PAGES if page.model is m.Driver)
+TYPE_PAGE = next(page for page in PAGES if page.model is m.EquipmentType)
+
+
+@require(Action.ADD, "driver_document")
+@require_POST
+def driver_document_create(request, pk):
+    driver = get_object_or_404(m.Driver, pk=pk)
+    form = forms.DriverDocumentForm(request.POST, request.FILES, user=request.user)
+    if form.is_valid():
+        try:
+            SERVICES[m.DriverDocument][0](driver=driver, by=request.user, **form.service_data())
+        except ValidationError as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(request, _("Document added."))
+            return redirect(driver.get_absolute_url() + "#documents")
+    return crud.detail_view(request, DRIVER_PAGE, driver.pk, extra=_documents_context(request, driver, form))
+
+
+@require(Action.CHANGE, "driver_document")
+def driver_document_edit(request, pk):
+    document = get_object_or_404(m.DriverDocument.objects.select_related("driver"), pk=pk)
+    if request.method == "POST":
+        form = forms.DriverDocumentForm(request.POST, request.FILES, instance=document, user=request.user)
+        if form.is_valid():
+            try:
+                SERVICES[m.DriverDocument][1](instance=document, by=request.user, **form.service_data())
+            except ValidationError as exc:
+                form.add_service_error(exc)
+            else:
+                messages.success(request, _("Document saved."))
+                return redirect(document.get_absolute_url())
+    else:
+        form = forms.DriverDocumentForm(instance=document, user=request.user)
+    return render(request, "directory/driver_document_form.html", {"form": form, "document": document})
+
+
+@require(Action.DELETE, "driver_document")
+@require_POST
+def driver_document_delete(request, pk):
+    document = get_object_or_404(m.DriverDocument.objects.select_related("driver"), pk=pk)
+    SERVICES[m.DriverDocument][2](instance=document, by=request.user)
+    messages.success(request, _("Document deleted."))
+    return redirect(document.driver.get_absolute_url() + "#documents")
+
+
+@require(Action.VIEW, "driver_document")
+def driver_document_scan(request, pk):
+    """The scan, to whoever may read drivers' documents (docs/security.md, «Files»)."""
+    document = get_object_or_404(m.DriverDocument, pk=pk)
+    found = stored_scan(
+        document.scan, document.scan_type, document.scan_name, fallback=f"document-{document.pk}"
+    )
+    if found is None:
+        raise Http404
+    handle, content_type, filename = found
+    return file_response(handle, content_type=content_type, filename=filename)
+
+
+# --- equipment types' requirements ----------------------------------------------------------------
+def _current_requirements(equipment_type) -> list[dict]:
+    return [{"kind": r.kind, "category": r.category} for r in equipment_type.requirements.all()]
+
+
+@require(Action.CHANGE, "equipment_type")
+@require_POST
+def requirement_add(request, pk):
+    equipment_type = get_object_or_404(m.EquipmentType, pk=pk)
+    form = forms.RequirementForm(request.POST, user=request.user)
+    if form.is_valid():
+        wanted = [*_current_requirements(equipment_type), form.service_data()]
+        try:
+            equipment_type_set_requirements(
+                equipment_type=equipment_type, requirements=wanted, by=request.user
+            )
+        except ValidationError:
+            form.add_error("kind", _("This document is already required."))
+        else:
+            messages.success(request, _("Requirement added."))
+            return redirect(equipment_type.get_absolute_url() + "#requirements")
+    extra = _requirements_context(request, equipment_type, form)
+    return crud.detail_view(request, TYPE_PAGE, equipment_type.pk, extra=extra)
+
+
+@require(Action.CHANGE, "equipment_type")
+@require_POST
+def requirement_delete(request, pk):
+    requirement = get_object_or_404(
+        m.EquipmentTypeRequirement.objects.select_related("equipment_type"), pk=pk
+    )
+    equipment_type = requirement.equipment_type
+    wanted = [
+        r
+        for r in _current_requirements(equipment_type)
+        if (r["kind"], r["category"]) != (requirement.kind, requirement.category)
+    ]
+    equipment_type_set_requirements(equipment_type=equipment_type, requirements=wanted, by=request.user)
+    messages.success(request, _("Requirement removed."))
+    return redirect(equipment_type.get_absolute_url() + "#requirements")
+
+
+# --- pay by machine ------------------------------------------------------------------------------
+@require(Action.VIEW, "driver")
+@require_POST
+def driver_pay_rate_add_view(request, pk):
+    if not can_change_pay(request.user):
+        raise PermissionDenied
+    driver = get_object_or_404(m.Driver, pk=pk)
+    form = forms.PayRateForm(request.POST)
+    if form.is_valid():
+        try:
+            driver_pay_rate_add(driver=driver, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(request, _("Pay rate added."))
+            return redirect(driver.get_absolute_url() + "#pay-rates")
+    return crud.detail_view(request, DRIVER_PAGE, driver.pk, extra=_pay_rates_context(request, driver, form))

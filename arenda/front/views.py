@@ -13,6 +13,7 @@ from arenda.core.money import rubles
 from arenda.core.permissions import require_role
 from arenda.core.roles import Action, Role, can, role_of
 from arenda.directory.models import Counterparty, Driver, MaintenanceWindow, Unit
+from arenda.directory.selectors import EXPIRY_NOTICE_DAYS, documents_expiring
 
 LICENCE_WARNING_DAYS = 30
 # A push to 1C waiting longer than this is shown as stuck (the task runs every minute).
@@ -46,6 +47,9 @@ def dashboard(request):
                 is_active=True, license_valid_until__lte=today + timedelta(days=LICENCE_WARNING_DAYS)
             ).order_by("license_valid_until")[:20]
         )
+    if can(user, Action.VIEW, "driver_document"):
+        context["documents_expiring"] = list(documents_expiring(today)[:30])
+        context["document_days"] = EXPIRY_NOTICE_DAYS
     context["receivables"] = _receivables(now, today) if can(user, Action.VIEW, "invoice") else None
     context["today"] = today
     context["warning_days"] = LICENCE_WARNING_DAYS

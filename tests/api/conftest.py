@@ -37,6 +37,9 @@ class Spec:
         if self.resource == "maintenance":
             unit_id = obj.unit_id if obj is not None else f.UnitFactory().pk
             return f"/api/v1/units/{unit_id}/maintenance/"
+        if self.resource == "driver_document":
+            driver_id = obj.driver_id if obj is not None else f.DriverFactory().pk
+            return f"/api/v1/drivers/{driver_id}/documents/"
         return f"/api/v1/{self.path}/"
 
     def detail_url(self, obj) -> str:
@@ -131,6 +134,16 @@ def _driver_body():
     }
 
 
+def _driver_document_body():
+    return {
+        "kind": "driving_licence",
+        "categories": "b, c",
+        "number": f"77 {next(_n):08d}",
+        "issued_on": "2024-03-01",
+        "valid_until": "2034-03-01",
+    }
+
+
 SPECS = {
     s.resource: s
     for s in [
@@ -166,6 +179,13 @@ SPECS = {
             "maintenance", "maintenance", f.MaintenanceWindowFactory, _maintenance_body, {"reason": "ремонт"}
         ),
         Spec("driver", "drivers", f.DriverFactory, _driver_body, {"notes": "ночные смены"}),
+        Spec(
+            "driver_document",
+            "documents",
+            f.DriverDocumentFactory,
+            _driver_document_body,
+            {"number": "99 12 345678"},
+        ),
     ]
 }
 
@@ -205,6 +225,7 @@ MODELS = {
     "unit": m.Unit,
     "maintenance": m.MaintenanceWindow,
     "driver": m.Driver,
+    "driver_document": m.DriverDocument,
 }
 
 

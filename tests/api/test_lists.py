@@ -130,6 +130,8 @@ def test_list_queries_do_not_grow_with_rows(api, resource, django_assert_max_num
     for _ in range(29):
         if resource == "maintenance":
             f.MaintenanceWindowFactory(unit=first.unit)
+        elif resource == "driver_document":
+            f.DriverDocumentFactory(driver=first.driver)
         elif resource == "accounting_base":
             f.AccountingBaseFactory(organization=f.OrganizationFactory())
         elif resource == "unit":

@@ -6,14 +6,18 @@ from rest_framework.test import APIClient
 
 from tests.api.conftest import SPECS
 
+NESTED = {
+    "maintenance": ["/api/v1/units/{unit_id}/maintenance/", "/api/v1/units/{unit_id}/maintenance/{id}/"],
+    "driver_document": [
+        "/api/v1/drivers/{driver_id}/documents/",
+        "/api/v1/drivers/{driver_id}/documents/{id}/",
+        "/api/v1/drivers/{driver_id}/documents/{id}/scan/",
+    ],
+}
 PATHS = {"/api/v1/auth/token/", "/api/v1/me/"} | {
     path
     for spec in SPECS.values()
-    for path in (
-        [f"/api/v1/{spec.path}/", f"/api/v1/{spec.path}/{{id}}/"]
-        if spec.resource != "maintenance"
-        else ["/api/v1/units/{unit_id}/maintenance/", "/api/v1/units/{unit_id}/maintenance/{id}/"]
-    )
+    for path in NESTED.get(spec.resource, [f"/api/v1/{spec.path}/", f"/api/v1/{spec.path}/{{id}}/"])
 }
 
 

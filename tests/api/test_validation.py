@@ -76,6 +76,13 @@ BAD = {
         ({"phone": ""}, "phone"),
         ({"full_name": {"first": "Иван"}}, "full_name"),
     ],
+    "driver_document": [
+        ({"kind": "pilot"}, "kind"),
+        ({"kind": "medical", "categories": "B"}, "categories"),
+        ({"categories": "B, Z"}, "categories"),
+        ({"issued_on": "2030-01-01", "valid_until": "2029-01-01"}, "valid_until"),
+        ({"valid_until": "2024-13-45"}, "valid_until"),
+    ],
 }
 CASES = [(resource, change, field) for resource, cases in BAD.items() for change, field in cases]
 

@@ -29,6 +29,7 @@ EXPECTED = {
     "unit": ("RCU", "R", "R"),
     "maintenance": ("RCUD", "R", "R"),
     "driver": ("RCU", "RU", "R"),
+    "driver_document": ("RCUD", "R", "R"),
     "lead": ("RCU", "R", "R"),
     "intake_token": ("", "", ""),
     "deal": ("RCU", "R", "R"),

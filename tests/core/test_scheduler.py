@@ -78,5 +78,6 @@ def test_every_declared_job_names_a_task():
         "bookings.close_settled_bookings",
         "core.purge_audit",
         "core.worker_heartbeat",
+        "directory.notify_expiring_documents",
     }
     assert all(callable(job.task.enqueue) for job in jobs.values())
