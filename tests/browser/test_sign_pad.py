@@ -49,13 +49,13 @@ def test_drawing_clearing_and_signing(live_server):
             assert page.input_value("#sign-signature") == ""
             draw(page)
             with page.expect_navigation():  # no position: the page comes back with the drawing
-                page.click("button.primary[type=submit]")
+                page.click("#sign button.primary[type=submit]")
             assert page.locator(".field-error").count() == 1
             assert page.input_value("#sign-signature").startswith("data:image/png;base64,")
             page.wait_for_timeout(300)  # the drawing is put back on the canvas
             page.fill("#sign-position", "прораб")
             with page.expect_navigation():
-                page.click("button.primary[type=submit]")
+                page.click("#sign button.primary[type=submit]")
             assert "signed=" in page.url
             assert page.locator(".sign-done a").count() == 1
         finally:
