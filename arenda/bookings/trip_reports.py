@@ -13,6 +13,7 @@
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,6 +26,7 @@ from django.utils.translation import pgettext
 from arenda.bookings.models import Booking, DriverReport, DriverReportPhoto
 from arenda.bookings.services import BookingConflict
 from arenda.bookings.waybills import CONTENT_TYPES, FIELDS, original_name, scan_kind, waybill_check
+from arenda.core.models import CompanySettings
 from arenda.core.notify import notify
 from arenda.core.services import locked
 
@@ -133,6 +135,12 @@ def report_check(*, booking: Booking, data: dict, photos: list) -> dict:
         checked = waybill_check(booking=booking, data=data)
     except ValidationError as exc:
         errors.update(exc.message_dict)
+    # The driver sends the waybill when the shift is over (the foreman signs these figures):
+    # a finish later than now, beyond the same leeway a start has, is not work done yet.
+    finish = data.get("finished_at")
+    ahead = timedelta(minutes=CompanySettings.current().waybill_ahead_minutes)
+    if "finished_at" not in errors and finish is not None and finish > timezone.now() + ahead:
+        errors["finished_at"] = [_("The work has not finished yet: send the waybill after the job.")]
     if len(photos) > MAX_PHOTOS:
         errors["photos"] = [_("At most %(n)s photos.") % {"n": MAX_PHOTOS}]
     else:

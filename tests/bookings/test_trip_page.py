@@ -215,6 +215,17 @@ def test_errors_name_the_field():
     assert DriverReport.objects.count() == 0
 
 
+def test_a_waybill_finishing_later_than_now_is_refused():
+    """The foreman signs what the driver sends: a shift that has not ended yet is not sent."""
+    booking = trip_booking()
+    later = timezone.localtime(timezone.now() + timedelta(hours=3))
+    data = waybill_data(booking, finished_at=later.strftime("%Y-%m-%dT%H:%M"))
+    response = post(trip(booking) + "report/", {**data, "photos": photos(1)})
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"finished_at"}
+    assert DriverReport.objects.count() == 0
+
+
 def test_engine_hours_only_for_a_unit_with_a_meter():
     booking = trip_booking()
     page = Client().get(trip(booking)).content.decode()
