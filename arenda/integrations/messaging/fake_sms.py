@@ -11,9 +11,10 @@ Point the app at it with ``SMS_SMSRU_URL=<url>`` or ``SMS_SMSC_URL=<url>/sys``. 
 """
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
+
+from arenda.integrations.messaging.fake_server import FakeServer
 
 API_ID = "test-api-id"
 LOGIN, PASSWORD = "test-login", "test-password"
@@ -26,34 +27,12 @@ SMSRU_TEXTS = {
 }
 
 
-class FakeSms(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, host: str = "127.0.0.1", port: int = 0):
-        super().__init__((host, port), _Handler)
-        self.lock = threading.Lock()
-        self.reset()
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
-
+class FakeSms(FakeServer):
     def reset(self) -> None:
         with self.lock:
             self.sent: list[dict] = []
             self.fail, self.fail_times = "", 0
             self._next_id = 1000001
-
-    def start(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, daemon=True)
-        thread.start()
-        return thread
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
 
     def _failure(self) -> str:
         if self.fail_times <= 0:
@@ -183,3 +162,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             pass
+
+
+FakeSms.handler_class = _Handler

@@ -15,12 +15,13 @@ Bot API methods (``/bot<token>/<method>``, JSON or form parameters): ``getMe``,
 """
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
+
+from arenda.integrations.messaging.fake_server import FakeServer
 
 FAILURES = {
     "429": (429, "Too Many Requests: retry after {retry_after}"),
@@ -29,20 +30,7 @@ FAILURES = {
 }
 
 
-class FakeTelegram(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, host: str = "127.0.0.1", port: int = 0):
-        super().__init__((host, port), _Handler)
-        self.lock = threading.Lock()
-        self.reset()
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
-
+class FakeTelegram(FakeServer):
     def reset(self) -> None:
         with self.lock:
             self.sent: list[dict] = []
@@ -52,15 +40,6 @@ class FakeTelegram(ThreadingHTTPServer):
             self._next_message_id = 1
             # Real update ids only grow; starting from the clock keeps that across restarts.
             self._next_update_id = int(time.time())
-
-    def start(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, daemon=True)
-        thread.start()
-        return thread
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
 
     # --- the Bot API ---------------------------------------------------------------------------
     def call(self, token: str, method: str, params: dict) -> tuple[int, dict, float]:
@@ -238,3 +217,6 @@ def _error(code: int, description: str, **extra) -> dict:
 def _chat_id(value):
     text = str(value)
     return int(text) if text.lstrip("-").isdigit() else text
+
+
+FakeTelegram.handler_class = _Handler
