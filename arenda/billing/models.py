@@ -6,6 +6,7 @@ are frozen once it is issued (triggers, migration 0002, on SQLite and PostgreSQL
 is unique per legal entity and year; a payment is recorded once per source reference.
 """
 
+import uuid
 from datetime import date
 from decimal import Decimal
 
@@ -495,3 +496,281 @@ class PushClaim(models.Model):
 
     def __str__(self):
         return f"{self.invoice_id} @ {self.claimed_at:%H:%M:%S}"
+
+
+# --- closing documents (``billing/acts.py``, docs/closing-documents.md) ---------------------------
+def act_scan_path(instance, filename):
+    """Signed scans are stored under a random name (the served name is the act's)."""
+    return f"acts/{instance.pk or 'new'}/{uuid.uuid4().hex}"
+
+
+class Act(TimeStamped):
+    """A closing document: «Акт оказанных услуг» or a УПД, numbered per legal entity and
+    year when issued. A correction (``corrects``) names the act it corrects and carries the
+    difference; its lines keep the figures before and after."""
+
+    class Form(models.TextChoices):
+        ACT = "act", _("Act")
+        UPD = "upd", _("UPD")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", pgettext_lazy("act status", "Draft")
+        ISSUED = "issued", pgettext_lazy("act status", "Issued")
+        SENT = "sent", pgettext_lazy("act status", "Sent")
+        SIGNED = "signed", pgettext_lazy("act status", "Signed by the customer")
+        CANCELLED = "cancelled", pgettext_lazy("act status", "Cancelled")
+
+    class SignedVia(models.TextChoices):
+        ACCOUNTANT = "accountant", _("Marked by the accountant")
+        LINK = "link", _("Accepted through the link")
+
+    SyncStatus = Invoice.SyncStatus
+    # Issued and not cancelled: a document that counts (the reconciliation's debit).
+    COUNTED_STATUSES = (Status.ISSUED, Status.SENT, Status.SIGNED)
+
+    form = models.CharField(_("form"), max_length=4, choices=Form.choices, default=Form.ACT)
+    # A УПД's status: 1 (also the invoice-facture, with VAT), 2 (a primary document only).
+    upd_status = models.PositiveSmallIntegerField(_("UPD status"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    organization = models.ForeignKey(
+        "directory.Organization",
+        verbose_name=_("our legal entity"),
+        on_delete=models.PROTECT,
+        related_name="acts",
+    )
+    counterparty = models.ForeignKey(
+        "directory.Counterparty",
+        verbose_name=_("counterparty"),
+        on_delete=models.PROTECT,
+        related_name="acts",
+    )
+    deal = models.ForeignKey(
+        "crm.Deal",
+        verbose_name=_("deal"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="acts",
+        help_text=_("Set when every booking it closes is of one deal."),
+    )
+    accounting_base = models.ForeignKey(
+        "directory.AccountingBase",
+        verbose_name=_("1C base"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="acts",
+    )
+    invoices = models.ManyToManyField(Invoice, verbose_name=_("invoices"), blank=True, related_name="acts")
+    corrects = models.ForeignKey(
+        "self",
+        verbose_name=_("corrects act"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="corrections",
+    )
+    period_start = models.DateField(_("period from"))
+    period_end = models.DateField(_("period to"))
+    basis = models.CharField(_("basis"), max_length=300, blank=True)
+    # Numbered when issued: unique per legal entity and year, never reused.
+    year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True)
+    sequence = models.PositiveIntegerField(_("sequence"), null=True, blank=True)
+    number = models.CharField(_("number"), max_length=30, blank=True)
+    date = models.DateField(_("date"), null=True, blank=True)
+    vat_rate = models.CharField(_("VAT rate"), max_length=4, choices=VatRate.choices, default=VatRate.VAT22)
+    # A correction's total and VAT are the difference it makes (may be negative).
+    total = models.DecimalField(_("total"), **MONEY, default=Decimal("0.00"))
+    vat_amount = models.DecimalField(_("VAT"), **MONEY, default=Decimal("0.00"))
+    notes = models.TextField(_("notes"), blank=True)
+    issued_at = models.DateTimeField(_("issued"), null=True, blank=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    sent_to = models.CharField(_("sent to"), max_length=254, blank=True)
+    signed_at = models.DateTimeField(_("signed"), null=True, blank=True)
+    signed_on = models.DateField(_("signed on"), null=True, blank=True)
+    signed_by_name = models.CharField(_("signed by"), max_length=200, blank=True)
+    signed_via = models.CharField(_("signed via"), max_length=10, choices=SignedVia.choices, blank=True)
+    signed_scan = models.FileField(_("signed scan"), upload_to=act_scan_path, blank=True, max_length=200)
+    cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
+    # The customer's link (like the proposal's): reads the act and accepts it.
+    accept_token = models.CharField(_("link token"), max_length=64, unique=True, null=True, blank=True)
+    # The 1C side: ``Document_РеализацияТоваровУслуг`` (and ``Document_СчетФактураВыданный``).
+    sync_status = models.CharField(
+        _("1C sync"), max_length=12, choices=Invoice.SyncStatus.choices, default=Invoice.SyncStatus.NOT_NEEDED
+    )
+    sync_error = models.TextField(_("last 1C error"), blank=True)
+    sync_attempts = models.PositiveIntegerField(_("1C attempts"), default=0)
+    sync_next_attempt_at = models.DateTimeField(_("next 1C attempt"), null=True, blank=True)
+    synced_at = models.DateTimeField(_("synced"), null=True, blank=True)
+    external_id = models.CharField(_("1C Ref_Key"), max_length=36, blank=True)
+    external_number = models.CharField(_("1C number"), max_length=30, blank=True)
+    facture_external_id = models.CharField(_("1C invoice-facture Ref_Key"), max_length=36, blank=True)
+    facture_external_number = models.CharField(_("1C invoice-facture number"), max_length=30, blank=True)
+
+    history = HistoricalRecords(excluded_fields=["accept_token"])
+
+    class Meta:
+        verbose_name = _("closing document")
+        verbose_name_plural = _("closing documents")
+        ordering = ["-date", "-sequence", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(form__in=["act", "upd"]), name="act_form_valid"),
+            models.CheckConstraint(
+                condition=Q(form="act", upd_status__isnull=True) | Q(form="upd", upd_status__in=[1, 2]),
+                name="act_upd_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "issued", "sent", "signed", "cancelled"]),
+                name="act_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(sync_status__in=["not_needed", "pending", "synced", "failed"]),
+                name="act_sync_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(corrects__isnull=False) | Q(total__gte=0, vat_amount__gte=0),
+                name="act_amounts_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(total__gte=-MAX_AMOUNT, total__lte=MAX_AMOUNT), name="act_total_bounded"
+            ),
+            models.CheckConstraint(condition=Q(period_end__gte=F("period_start")), name="act_period_ordered"),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(number__gt="", date__isnull=False, year__isnull=False),
+                name="act_issued_has_number",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "year", "sequence"],
+                condition=Q(sequence__isnull=False),
+                name="act_number_unique_per_entity_year",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["counterparty", "status"], name="act_cp_status_idx"),
+            models.Index(fields=["sync_status", "sync_next_attempt_at"], name="act_sync_idx"),
+            models.Index(fields=["organization", "counterparty", "date"], name="act_org_cp_date_idx"),
+        ]
+
+    def __str__(self):
+        label = self.get_form_display()
+        if self.number:
+            return _("%(form)s № %(number)s") % {"form": label, "number": self.number}
+        return _("Draft %(form)s #%(id)s") % {"form": label, "id": self.pk}
+
+    def get_absolute_url(self):
+        return reverse("billing:act_detail", args=[self.pk])
+
+    @property
+    def is_correction(self) -> bool:
+        return self.corrects_id is not None
+
+    def is_counted(self) -> bool:
+        return self.status in self.COUNTED_STATUSES
+
+
+class ActLine(models.Model):
+    """A line of a closing document: a booking's hours or km. A correction's line also keeps
+    what the corrected act said (``*_before``)."""
+
+    act = models.ForeignKey(
+        Act, verbose_name=_("closing document"), on_delete=models.CASCADE, related_name="lines"
+    )
+    booking = models.ForeignKey(
+        "bookings.Booking",
+        verbose_name=_("booking"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="act_lines",
+    )
+    position = models.PositiveSmallIntegerField(pgettext_lazy("line order", "position"), default=1)
+    description = models.CharField(_("description"), max_length=500)
+    quantity = models.DecimalField(
+        _("quantity"), max_digits=12, decimal_places=3, validators=[MaxValueValidator(MAX_QUANTITY)]
+    )
+    unit = models.CharField(pgettext_lazy("unit of measure", "unit"), max_length=20, default="ч")
+    price = models.DecimalField(_("price"), **MONEY, validators=PRICE_VALIDATORS)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    vat_amount = models.DecimalField(_("VAT"), **MONEY, default=Decimal("0.00"))
+    quantity_before = models.DecimalField(
+        _("quantity before"), max_digits=12, decimal_places=3, null=True, blank=True
+    )
+    price_before = models.DecimalField(_("price before"), **MONEY, null=True, blank=True)
+    amount_before = models.DecimalField(_("amount before"), **MONEY, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("closing document line")
+        verbose_name_plural = _("closing document lines")
+        ordering = ["act", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gte=0, price__gte=0, amount__gte=0), name="act_line_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__lte=MAX_QUANTITY, price__lte=MAX_PRICE, amount__lte=MAX_AMOUNT),
+                name="act_line_bounded",
+            ),
+        ]
+
+    def __str__(self):
+        return self.description
+
+
+class ActBooking(models.Model):
+    """A booking a closing document closes. While the document is not cancelled the link is
+    ``active``, and a booking has at most one active link: never in two acts. A correction
+    links its bookings inactive (it corrects; it does not close them again)."""
+
+    act = models.ForeignKey(Act, on_delete=models.CASCADE, related_name="booking_links")
+    booking = models.ForeignKey("bookings.Booking", on_delete=models.PROTECT, related_name="act_links")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = _("booking of a closing document")
+        verbose_name_plural = _("bookings of closing documents")
+        constraints = [
+            models.UniqueConstraint(fields=["act", "booking"], name="act_booking_unique"),
+            models.UniqueConstraint(
+                fields=["booking"], condition=Q(active=True), name="act_booking_one_active_per_booking"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.act_id} → {self.booking_id}"
+
+
+class ActCounter(models.Model):
+    """The last closing-document number given per legal entity and year (locked when issuing,
+    as ``InvoiceCounter``)."""
+
+    organization = models.ForeignKey("directory.Organization", on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "year"], name="act_counter_unique")]
+
+    def __str__(self):
+        return f"{self.organization_id}/{self.year}: {self.last}"
+
+
+class ActPushClaim(models.Model):
+    """A closing document being pushed to 1C right now (as ``PushClaim`` for invoices)."""
+
+    act = models.OneToOneField(Act, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    token = models.CharField(max_length=32)
+    claimed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "onec_actpushclaim"
+
+    def __str__(self):
+        return f"{self.act_id} @ {self.claimed_at:%H:%M:%S}"

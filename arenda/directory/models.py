@@ -111,6 +111,17 @@ class Organization(TimeStamped, BankRequisites):
         related_name="+",
         help_text=_("Invoices of counterparties without their own 1C base go here."),
     )
+    closing_form = models.CharField(
+        _("closing document"),
+        max_length=4,
+        choices=[
+            ("auto", _("By VAT: a UPD (status 1) for a VAT payer, an act otherwise")),
+            ("act", _("An act of services rendered")),
+            ("upd", _("A UPD (status 1 with VAT, 2 without)")),
+        ],
+        default="auto",
+        help_text=_("What closes a job: the document the customer signs (docs/closing-documents.md)."),
+    )
     is_active = models.BooleanField(pgettext_lazy("in use", "active"), default=True)
 
     objects = OrganizationQuerySet.as_manager()
@@ -124,6 +135,9 @@ class Organization(TimeStamped, BankRequisites):
             models.UniqueConstraint(fields=["inn", "kpp"], name="organization_inn_kpp_unique"),
             models.CheckConstraint(
                 condition=Q(vat_rate__in=[v.value for v in VatRate]), name="organization_vat_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(closing_form__in=["auto", "act", "upd"]), name="organization_closing_form_valid"
             ),
         ]
 
@@ -171,6 +185,11 @@ class AccountingBase(TimeStamped):
     username = models.CharField(_("1C user"), max_length=150, blank=True)
     password = EncryptedTextField(_("1C password"), blank=True)
     is_active = models.BooleanField(pgettext_lazy("in use", "active"), default=True)
+    wants_invoice_facture = models.BooleanField(
+        _("also make the issued invoice-facture"),
+        default=False,
+        help_text=_("With VAT, each closing document also makes a «Счёт-фактура выданный» in this base."),
+    )
 
     history = HistoricalRecords(excluded_fields=["password"])
 
@@ -302,6 +321,23 @@ class Counterparty(TimeStamped, BankRequisites):
         validators=[MaxValueValidator(365)],
         help_text=_("Days from the invoice date to its due date."),
     )
+
+    class ActsPeriod(models.TextChoices):
+        BOOKING = "booking", _("After each booking")
+        MONTH = "month", _("Once a month, for the month's bookings")
+
+    acts_period = models.CharField(
+        _("closing documents"),
+        max_length=8,
+        choices=ActsPeriod.choices,
+        default=ActsPeriod.BOOKING,
+        help_text=_("When Arenda makes the act (or UPD) for this customer's completed bookings."),
+    )
+    reconciliation_quarterly = models.BooleanField(
+        _("send the reconciliation statement every quarter"),
+        default=False,
+        help_text=_("After each quarter the statement goes to the customer's e-mail."),
+    )
     notes = models.TextField(_("notes"), blank=True)
 
     history = HistoricalRecords()
@@ -316,6 +352,9 @@ class Counterparty(TimeStamped, BankRequisites):
             ),
             models.CheckConstraint(
                 condition=Q(kind__in=["legal", "sole_trader", "person"]), name="counterparty_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(acts_period__in=["booking", "month"]), name="counterparty_acts_period_valid"
             ),
             models.CheckConstraint(
                 condition=Q(payment_terms_days__gte=0, payment_terms_days__lte=365),

@@ -1,6 +1,7 @@
 """A trip's paperwork: a waybill recorded or corrected → the overtime settlement (an
 invoice for what was worked beyond what is billed) → the booking closes once everything is
-paid → the deal follows. The driver's own report of hours becomes a waybill the same way.
+paid → the deal follows; the closing document (act or УПД) is made once the work is done,
+and follows a corrected waybill (``billing/acts.py``). The driver's own report of hours becomes a waybill the same way.
 
 Each runs in one transaction under the booking's row lock (taken first, by the waybill
 write), so two waybills of one booking saved at once settle one after the other and the
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from arenda.billing import overtime
+from arenda.billing import acts, overtime
 from arenda.billing.models import Invoice
 from arenda.bookings import driver_reports, waybills
 from arenda.bookings import services as bookings
@@ -32,6 +33,9 @@ def _settle(waybill: Waybill, *, by, correction: bool) -> Recorded:
     if not correction:
         deal_follow(booking.deal_id)  # the first waybill completes the booking
     invoice = overtime.settle(booking=booking, by=by, correction=correction)
+    if correction:  # an act already made follows the corrected hours (a correction document)
+        acts.booking_changed(booking=booking, by=by)
+    acts.booking_done(booking=booking, by=by)
     close_if_settled(booking=booking, by=by)
     booking.refresh_from_db()
     return Recorded(waybill=waybill, booking=booking, overtime_invoice=invoice)
