@@ -32,6 +32,7 @@ from django.db.models import Exists, OuterRef, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django_tasks import task
 
 from arenda.billing.models import Act, Invoice, Payment
 from arenda.billing.printing import _number, _party, amount_in_words
@@ -343,5 +344,7 @@ def send_quarterly_statements(*, today: date | None = None, limit: int = 500) ->
     return queued
 
 
+@task()
 def send_quarterly_statements_task() -> int:
+    """Daily (``PERIODIC_JOBS``)."""
     return send_quarterly_statements()
