@@ -42,6 +42,8 @@ class ReconciliationForm(forms.Form):
                 data["start"] = start.isoformat()
             if not data.get("end"):
                 data["end"] = end.isoformat()
+            if not data.get("organization") and (chosen := recon.default_organization_for(counterparty)):
+                data["organization"] = str(chosen.pk)
         super().__init__(data, **kwargs)
         if Organization.objects.count() < 2:
             self.fields["organization"].widget = forms.HiddenInput()

@@ -196,6 +196,7 @@ def test_the_page_defaults_to_the_last_full_quarter_and_downloads(quarter, make_
     html = client.get(f"/invoices/reconciliation/{customer.pk}/").content.decode()
     # 20.09.2026: the last full quarter is Q2, with the 28 000 act and the 10 000 payment
     assert 'value="2026-04-01"' in html and 'value="2026-06-30"' in html
+    assert f'<option value="{quarter["org"].pk}" selected>' in html  # the one that dealt with it
     assert "УПД №" in html and "Оплата (п/п № 101 от 25.06.2026)" in html
     query = f"?start=2026-07-01&end=2026-09-30&organization={quarter['org'].pk}"
     pdf = client.get(f"/invoices/reconciliation/{customer.pk}/pdf/{query}")
