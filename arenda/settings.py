@@ -399,6 +399,11 @@ PERIODIC_JOBS = {
     "billing.pull_1c_payments": (300, "arenda.flows.tasks.pull_1c_payments"),
     "bookings.close_settled_bookings": (600, "arenda.flows.tasks.close_settled_bookings"),
     "billing.make_due_acts": (86400, "arenda.billing.acts.make_due_acts_task"),
+    # the previous quarter's reconciliation statement, in a quarter's first days (docs/reconciliation.md)
+    "billing.reconciliation_quarterly": (
+        86400,
+        "arenda.billing.reconciliation.send_quarterly_statements_task",
+    ),
     "core.purge_audit": (86400, "arenda.core.audit.purge_old_events"),
     "directory.notify_expiring_documents": (3600, "arenda.directory.tasks.notify_expiring_documents_task"),
     # The worker's heartbeat: the scheduler enqueues it, a worker runs it (core/health.py).

@@ -152,6 +152,7 @@ class ReceivablesView(ReportView):
         parameters=[
             OpenApiParameter("as_of", OpenApiTypes.DATE),
             OpenApiParameter("counterparty", int),
+            OpenApiParameter("act_unsigned", bool, description="only debts no signed act covers yet"),
             *COMMON,
         ],
         responses=OpenApiTypes.OBJECT,

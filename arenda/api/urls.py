@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from arenda.api import billing, bookings, crm, documents, reports, statements, views, waybills
+from arenda.api import billing, bookings, crm, documents, reconciliation, reports, statements, views, waybills
 from arenda.bookings.feeds import calendar_feed
 
 
@@ -74,5 +74,10 @@ urlpatterns = [
     path("reports/plates/", reports.PlatesView.as_view(), name="report-plates"),
     path("reports/receivables/", reports.ReceivablesView.as_view(), name="report-receivables"),
     path("reports/fleet/", reports.FleetView.as_view(), name="report-fleet"),
+    path(
+        "counterparties/<int:pk>/reconciliation/",
+        reconciliation.ReconciliationView.as_view(),
+        name="counterparty-reconciliation",
+    ),
     path("", include(router.urls)),
 ]

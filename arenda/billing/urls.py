@@ -1,6 +1,6 @@
 from django.urls import path
 
-from arenda.billing import print_views, statement_views, sync_views, views
+from arenda.billing import print_views, reconciliation_views, statement_views, sync_views, views
 
 # Included at /invoices/.
 app_name = "billing"
@@ -44,4 +44,21 @@ urlpatterns += [
     path("sync/", sync_views.sync_overview, name="sync"),
     path("sync/bases/<int:pk>/now/", sync_views.sync_base_now, name="sync_base_now"),
     path("sync/invoices/<int:pk>/retry/", sync_views.sync_retry, name="sync_retry"),
+]
+
+# The reconciliation statement of a counterparty (reconciliation_views).
+urlpatterns += [
+    path("reconciliation/<int:counterparty_pk>/", reconciliation_views.reconciliation, name="reconciliation"),
+    path(
+        "reconciliation/<int:counterparty_pk>/pdf/",
+        reconciliation_views.reconciliation,
+        {"fmt": "pdf"},
+        name="reconciliation_pdf",
+    ),
+    path(
+        "reconciliation/<int:counterparty_pk>/xlsx/",
+        reconciliation_views.reconciliation,
+        {"fmt": "xlsx"},
+        name="reconciliation_xlsx",
+    ),
 ]

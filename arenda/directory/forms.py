@@ -67,13 +67,16 @@ class CounterpartyForm(ServiceForm):
         fields = [
             "kind", "name", "full_name", "inn", "kpp", "ogrn", "address", "phone", "email",
             "accounting_base", "prepayment_required", "payment_terms_days", "bank_name", "bik",
-            "corr_account", "account", "notes",
+            "corr_account", "account", "reconciliation_quarterly", "notes",
         ]  # fmt: skip
         widgets = {**dict.fromkeys(REQUISITES, DIGITS), "phone": PHONE, "notes": TEXTAREA}
 
     def adjust_for_user(self, user):
+        # The accountant's settings of the customer (its 1C base, the quarterly reconciliation
+        # statement, docs/reconciliation.md): the same right as the 1C base.
         if not has_special(user, "set_counterparty_accounting_base"):
             del self.fields["accounting_base"]
+            del self.fields["reconciliation_quarterly"]
 
 
 class ContactForm(ServiceForm):

@@ -51,9 +51,10 @@ def _debt_context(request, counterparty) -> dict:
     if not can(request.user, Action.VIEW, "invoice"):
         return {}
     today = timezone.localdate()
-    url = None
+    url = reconciliation_url = None
     if can(request.user, Action.VIEW, "report"):
         url = f"{reverse('reports:receivables')}?as_of={today:%Y-%m-%d}&counterparty={counterparty.pk}"
+        reconciliation_url = reverse("billing:reconciliation", args=[counterparty.pk])
     owed = counterparty_debt(counterparty, today)
     may_apply = owed.credit > 0 and can(request.user, Action.ADD, "payment")
     return {
@@ -61,6 +62,8 @@ def _debt_context(request, counterparty) -> dict:
             "owed": owed,
             "today": today,
             "url": url,
+            # «Акт сверки»: the statement of the last full quarter (billing/reconciliation_views.py)
+            "reconciliation_url": reconciliation_url,
             # the credit goes to one of its open invoices, oldest first
             "open_invoices": list(open_invoices(counterparty)) if may_apply else [],
             "missing": counterparty.missing_requisites(),

@@ -4,16 +4,18 @@ An invoice counts when it was issued on or before the date (not a draft, not can
 and the payments dated on or before that day do not cover it; payments after the date do
 not count, so the report for a past date shows what was owed then
 (``arenda/billing/selectors.py`` ``owed_on``, which the dashboard reads for today). Overtime
-invoices are also shown apart."""
+invoices are also shown apart. «Act not signed» keeps the debts no signed closing document
+covers yet (``act_unsigned``)."""
 
 from datetime import timedelta
 
 from django import forms
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from arenda.billing.models import Act, ActBooking
 from arenda.billing.selectors import credit_on, owed_on
 from arenda.core.money import rubles
 from arenda.directory.models import Counterparty
@@ -36,6 +38,7 @@ class ReceivablesForm(ReportForm):
     counterparty = forms.ModelChoiceField(
         label=_("Counterparty"), queryset=Counterparty.objects.all(), required=False, widget=SelectedOnly
     )
+    act_unsigned = forms.BooleanField(label=_("Act not signed"), required=False)
 
     def __init__(self, data=None, **kwargs):
         if data is not None and not data.get("as_of"):
@@ -63,6 +66,18 @@ def bucket_filters(as_of) -> dict[str, Q]:
     }
 
 
+def without_signed_act(invoices):
+    """The invoices no signed closing document covers: neither their booking has an active
+    link to a signed act (``ActBooking``) nor a signed act names the invoice itself. An
+    invoice without a booking (a deal's) counts until an act naming it is signed."""
+    signed = Act.Status.SIGNED
+    booking_signed = ActBooking.objects.filter(
+        active=True, act__status=signed, booking=OuterRef("booking_id")
+    )
+    invoice_signed = Act.objects.filter(status=signed, invoices=OuterRef("pk"))
+    return invoices.exclude(Exists(booking_signed)).exclude(Exists(invoice_signed))
+
+
 class ReceivablesReport(Report):
     slug = "receivables"
     title = _("Receivables")
@@ -82,7 +97,10 @@ class ReceivablesReport(Report):
 
     def invoices(self):
         """Invoices unpaid on ``as_of`` with ``due_k``, what was still owed, in kopecks."""
-        return owed_on(self.as_of, counterparty=self.data.get("counterparty"))
+        invoices = owed_on(self.as_of, counterparty=self.data.get("counterparty"))
+        if self.data.get("act_unsigned"):
+            invoices = without_signed_act(invoices)
+        return invoices
 
     def _sums(self, prefix: str = "") -> dict:
         sums = {f"{key}_k": Sum("due_k", filter=q) for key, q in bucket_filters(self.as_of).items()}
@@ -117,7 +135,10 @@ class ReceivablesReport(Report):
         return row
 
     def links(self, row):
-        return {"counterparty": f"?as_of={self.as_of:%Y-%m-%d}&counterparty={row['counterparty_id']}"}
+        unsigned = "&act_unsigned=1" if self.data.get("act_unsigned") else ""
+        return {
+            "counterparty": f"?as_of={self.as_of:%Y-%m-%d}&counterparty={row['counterparty_id']}{unsigned}"
+        }
 
     def totals(self):
         t = self.invoices().aggregate(
@@ -177,4 +198,6 @@ class ReceivablesReport(Report):
         parts = [str(self.title), f"{_('as of')} {self.as_of:%d.%m.%Y}"]
         if self.data.get("counterparty"):
             parts.append(f"{_('Counterparty')}: {self.data['counterparty'].name}")
+        if self.data.get("act_unsigned"):
+            parts.append(str(_("Act not signed")))
         return " · ".join(parts)
