@@ -36,7 +36,7 @@ def statement_json(s: Statement) -> dict:
         "rows": [
             {
                 "date": date.isoformat(r.date),
-                "document": r.document,
+                "document": str(r.document),
                 "debit": _money(r.debit),
                 "credit": _money(r.credit),
             }

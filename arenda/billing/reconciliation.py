@@ -31,7 +31,9 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_tasks import task
 
 from arenda.billing.models import Act, Invoice, Payment
@@ -111,12 +113,22 @@ class Statement:
         """«По данным ООО «А» на 30.09.2026 задолженность в пользу ООО «А» 1 000,00 руб. (…)» —
         the printed form's wording (Russian: a document of Russian accounting)."""
         ours = self.organization.name
-        head = f"По данным {ours} на {self.end:%d.%m.%Y}"
         if self.in_favour_of == "none":
-            return f"{head} задолженность отсутствует."
+            return _("According to %(ours)s, on %(date)s there is no debt.") % {
+                "ours": ours,
+                "date": _day(self.end),
+            }
         whom = ours if self.in_favour_of == "us" else (self.counterparty.full_name or self.counterparty.name)
         amount = abs(self.closing)
-        return f"{head} задолженность в пользу {whom} {_number(amount)} руб. ({amount_in_words(amount)})."
+        return _(
+            "According to %(ours)s, on %(date)s the debt in favour of %(whom)s is %(amount)s RUB (%(words)s)."
+        ) % {
+            "ours": ours,
+            "date": _day(self.end),
+            "whom": whom,
+            "amount": _number(amount),
+            "words": amount_in_words(amount),
+        }
 
 
 def _day(value: date) -> str:
@@ -128,14 +140,23 @@ def act_document(act: Act) -> str:
     «Корректировка № 7 от … к акту № 5 от …»."""
     if act.corrects_id:
         original = act.corrects
-        kind = "акту" if original.form == Act.Form.ACT else "УПД"
-        return (
-            f"Корректировка № {act.number} от {_day(act.date)} "
-            f"к {kind} № {original.number} от {_day(original.date) if original.date else '—'}"
+        template = (
+            gettext_lazy("Correction № {number} of {date} to act № {original} of {original_date}")
+            if original.form == Act.Form.ACT
+            else gettext_lazy("Correction № {number} of {date} to UPD № {original} of {original_date}")
+        )
+        return format_lazy(
+            template,
+            number=act.number,
+            date=_day(act.date),
+            original=original.number,
+            original_date=_day(original.date) if original.date else "—",
         )
     if act.form == Act.Form.UPD:
-        return f"УПД № {act.number} от {_day(act.date)}"
-    return f"Продажа (акт № {act.number} от {_day(act.date)})"
+        return format_lazy(gettext_lazy("UPD № {number} of {date}"), number=act.number, date=_day(act.date))
+    return format_lazy(
+        gettext_lazy("Sale (act № {number} of {date})"), number=act.number, date=_day(act.date)
+    )
 
 
 def payment_number(payment: Payment) -> str:
@@ -152,8 +173,12 @@ def payment_number(payment: Payment) -> str:
 def payment_document(payment: Payment) -> str:
     number = payment_number(payment)
     if number:
-        return f"Оплата (п/п № {number} от {_day(payment.date)})"
-    return f"Оплата (от {_day(payment.date)})"
+        return format_lazy(
+            gettext_lazy("Payment (payment order № {number} of {date})"),
+            number=number,
+            date=_day(payment.date),
+        )
+    return format_lazy(gettext_lazy("Payment (of {date})"), date=_day(payment.date))
 
 
 def _acts(counterparty, organization):
@@ -228,7 +253,12 @@ def statement_context(s: Statement) -> dict:
         "theirs_party": _party(cp.full_name or cp.name, cp.inn, cp.kpp, cp.address),
         "period": f"{_day(s.start)} — {_day(s.end)}",
         "rows": [
-            {"date": _day(r.date), "document": r.document, "debit": money(r.debit), "credit": money(r.credit)}
+            {
+                "date": _day(r.date),
+                "document": str(r.document),
+                "debit": money(r.debit),
+                "credit": money(r.credit),
+            }
             for r in s.rows
         ],
         "opening": {"debit": money(s.opening_debit), "credit": money(s.opening_credit)},

@@ -33,7 +33,7 @@ def statement_rows(s: Statement) -> list[list]:
         return [None, label, debit, credit, None, label, None, None]
 
     rows = [total("Сальдо начальное", s.opening_debit, s.opening_credit)]
-    rows += [[r.date, r.document, _or_none(r.debit), _or_none(r.credit)] for r in s.rows]
+    rows += [[r.date, str(r.document), _or_none(r.debit), _or_none(r.credit)] for r in s.rows]
     rows.append(total("Обороты за период", s.turnover_debit, s.turnover_credit))
     rows.append(total("Сальдо конечное", s.closing_debit, s.closing_credit))
     rows.append([])

@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 from pypdf import PdfReader
 
 from arenda.billing import acts
@@ -182,6 +183,14 @@ def test_the_xlsx_reads_back_with_numbers(quarter):
 
 
 # --- the page ---------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _russian_documents():
+    """The statement's rows and closing text are a Russian accounting document's wording:
+    checked in Russian (a request still renders in its own language)."""
+    with translation.override("ru"):
+        yield
+
+
 def _ui(make_user, role):
     client = Client(headers={"Accept-Language": "en"})
     client.force_login(make_user(role))
@@ -197,7 +206,7 @@ def test_the_page_defaults_to_the_last_full_quarter_and_downloads(quarter, make_
     # 20.09.2026: the last full quarter is Q2, with the 28 000 act and the 10 000 payment
     assert 'value="2026-04-01"' in html and 'value="2026-06-30"' in html
     assert f'<option value="{quarter["org"].pk}" selected>' in html  # the one that dealt with it
-    assert "УПД №" in html and "Оплата (п/п № 101 от 25.06.2026)" in html
+    assert "UPD №" in html and "Payment (payment order № 101 of 25.06.2026)" in html  # the page's language
     query = f"?start=2026-07-01&end=2026-09-30&organization={quarter['org'].pk}"
     pdf = client.get(f"/invoices/reconciliation/{customer.pk}/pdf/{query}")
     assert pdf["Content-Type"] == "application/pdf" and "9 500,00" in _text(pdf.content)
