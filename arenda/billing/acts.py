@@ -336,8 +336,7 @@ def schedule_push(act: Act) -> None:
     """Queue the act's push to 1C after commit, when its base takes pushes."""
     from arenda.billing import onec  # noqa: PLC0415 — onec imports this module's models only
 
-    if hasattr(onec, "schedule_act_push"):
-        onec.schedule_act_push(act.pk)
+    onec.schedule_act_push(act.pk)
 
 
 @transaction.atomic

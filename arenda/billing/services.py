@@ -550,16 +550,7 @@ def prepayment_invoice_for_booking(*, booking, by, issue: bool = True) -> Invoic
     return invoice_issue(invoice=invoice, by=by) if issue else invoice
 
 
-@transaction.atomic
 def invoice_retry_sync(*, invoice: Invoice, by) -> Invoice:
-    """Queue a failed 1C push again, now, with a fresh count of attempts."""
-    invoice = locked(Invoice, invoice.pk)
-    if invoice.sync_status != Invoice.SyncStatus.FAILED:
-        raise BillingRefused("not_failed", _("Only an invoice whose 1C push failed can be retried."))
-    invoice.sync_status = Invoice.SyncStatus.PENDING
-    invoice.sync_attempts = 0
-    invoice.sync_next_attempt_at = None
-    set_author(invoice, by)
-    invoice.save()
-    onec.schedule_push(invoice.pk)
-    return invoice
+    """Queue a failed 1C push again, now, with a fresh count of attempts (``onec.retry_sync``,
+    the same for closing documents)."""
+    return onec.retry_sync(invoice, by=by)
