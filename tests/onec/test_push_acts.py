@@ -8,12 +8,14 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from django.test import Client as DjangoClient
+from django.urls import reverse
 from django.utils import timezone
 from django_tasks import default_task_backend
 
 from arenda.billing import acts, onec
 from arenda.billing.models import Act
-from arenda.billing.services import LineData, invoice_create, invoice_issue
+from arenda.core.roles import Role
 from arenda.directory.models import AccountingBase, VatRate
 from arenda.directory.services import SERVICES
 from arenda.flows import payments
@@ -326,3 +328,28 @@ def test_the_fake_refuses_what_1c_refuses_on_a_sale(fake, body, words):
         )
         with pytest.raises(Refused, match="не проведен"):
             client.post_document(onec.FACTURE_SET, facture["Ref_Key"])
+
+
+def test_the_sync_page_lists_waiting_and_failed_acts_with_retry(fake, org, customer, base_a, make_user):
+    waiting, _invoice, _recorded = closing(customer, org)
+    control(fake, "a", unpublish=[onec.SALE_SET])
+    failed, _invoice, _recorded = closing(customer, org)
+    assert onec.push_act_attempt(failed.pk) == S.FAILED
+    client = DjangoClient(headers={"Accept-Language": "en"})
+    client.force_login(make_user(Role.ACCOUNTANT))
+    html = client.get(reverse("billing:sync")).content.decode()
+    assert str(waiting) in html and str(failed) in html and onec.SALE_SET in html
+    assert reverse("billing:sync_act_retry", args=[failed.pk]) in html
+    assert reverse("billing:sync_act_retry", args=[waiting.pk]) not in html
+    assert "Closing documents waiting" in html
+
+    control(fake, "a", unpublish=[])
+    answer = client.post(reverse("billing:sync_act_retry", args=[failed.pk]), follow=True)
+    assert "queued for 1C again" in answer.content.decode()
+    failed.refresh_from_db()
+    assert failed.sync_status == S.PENDING
+    again = client.post(reverse("billing:sync_act_retry", args=[failed.pk]), follow=True)
+    assert "Only a closing document whose 1C push failed" in again.content.decode()
+    director = DjangoClient()
+    director.force_login(make_user(Role.DIRECTOR))
+    assert director.post(reverse("billing:sync_act_retry", args=[failed.pk])).status_code == 403
