@@ -1,5 +1,9 @@
-"""Invoices to 1C and payments back, through the standard OData interface: billing's side
-of the exchange (``integrations/onec/client.py`` is the protocol, and knows no invoices).
+"""Invoices and closing documents to 1C and payments back, through the standard OData
+interface: billing's side of the exchange (``integrations/onec/client.py`` is the protocol,
+and knows no invoices). Invoices and acts go through the same claim / record / sweep /
+"sync now" code, described per kind by ``Kind`` (``INVOICES``, ``ACTS``); an act becomes a
+posted ``Document_РеализацияТоваровУслуг`` (a correction: ``Document_КорректировкаРеализации``)
+and, with VAT where the base wants it, a ``Document_СчетФактураВыданный``: docs/onec-documents.md.
 
 Push (``push_attempt``), each step finding first and creating only what is missing:
 the document by our id in ``Комментарий`` (so a retry after a lost answer finds the
@@ -21,7 +25,7 @@ is edited (then its failed invoices go again) or someone presses retry or "sync 
 invoice still asks once. Other
 refusals (an object not published, a request 1C refuses, an answer that is not OData) fail
 the invoice with 1C's words. A base of kind ``manual`` needs no push. The tasks that push
-(``push_invoice``, ``push_due_invoices``) live here, next to the retries that enqueue them.
+(``push_invoice``, ``push_act``, ``push_due_invoices``) live here, next to the retries that enqueue them.
 
 Pull (``read_payments``): for our open invoices in 1C, the rows of
 ``Document_ПоступлениеНаРасчетныйСчет_РасшифровкаПлатежа`` that name them, counted only
@@ -48,7 +52,6 @@ from django_tasks import task
 from arenda.billing.models import Act, ActPushClaim, BaseSync, Invoice, PushClaim
 from arenda.core.metrics import ONEC_PULLS, ONEC_PUSHES
 from arenda.core.money import vat_included
-from arenda.core.services import locked, set_author
 from arenda.directory.models import AccountingBase, Counterparty, VatRate
 from arenda.integrations.onec.client import Client, Guid, OneCError, Unauthorized, one_c_date
 
@@ -294,27 +297,9 @@ def _schedule(kind: Kind, pk: int, when) -> None:
     transaction.on_commit(enqueue)
 
 
-@transaction.atomic
-def retry_sync(document, *, by):
-    """Queue a failed 1C push again (an invoice or a closing document), now, with a fresh
-    count of attempts. Refuses ``not_failed``."""
-    from arenda.billing.services import BillingRefused  # noqa: PLC0415 — services imports this module
-
-    kind = KIND_OF[type(document)]
-    document = locked(kind.model, document.pk)
-    if document.sync_status != S.FAILED:
-        if kind is ACTS:
-            message = _("Only a closing document whose 1C push failed can be retried.")
-        else:
-            message = _("Only an invoice whose 1C push failed can be retried.")
-        raise BillingRefused("not_failed", message)
-    document.sync_status = S.PENDING
-    document.sync_attempts = 0
-    document.sync_next_attempt_at = None
-    set_author(document, by)
-    document.save()
-    _schedule(kind, document.pk, None)
-    return document
+def schedule_again(document) -> None:
+    """Queue the push of an invoice or a closing document now (a retry a person asked for)."""
+    _schedule(KIND_OF[type(document)], document.pk, None)
 
 
 # --- what both pushes make first: the parties, the contract, the item -------------------------

@@ -550,7 +550,26 @@ def prepayment_invoice_for_booking(*, booking, by, issue: bool = True) -> Invoic
     return invoice_issue(invoice=invoice, by=by) if issue else invoice
 
 
+@transaction.atomic
 def invoice_retry_sync(*, invoice: Invoice, by) -> Invoice:
-    """Queue a failed 1C push again, now, with a fresh count of attempts (``onec.retry_sync``,
-    the same for closing documents)."""
-    return onec.retry_sync(invoice, by=by)
+    """Queue a failed 1C push again, now, with a fresh count of attempts."""
+    return _retry_sync(invoice, by, _("Only an invoice whose 1C push failed can be retried."))
+
+
+@transaction.atomic
+def act_retry_sync(*, act, by):
+    """The same for a closing document (``billing/onec.py`` pushes both alike)."""
+    return _retry_sync(act, by, _("Only a closing document whose 1C push failed can be retried."))
+
+
+def _retry_sync(document, by, refusal: str):
+    document = locked(type(document), document.pk)
+    if document.sync_status != Invoice.SyncStatus.FAILED:
+        raise BillingRefused("not_failed", refusal)
+    document.sync_status = Invoice.SyncStatus.PENDING
+    document.sync_attempts = 0
+    document.sync_next_attempt_at = None
+    set_author(document, by)
+    document.save()
+    onec.schedule_again(document)
+    return document

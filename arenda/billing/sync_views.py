@@ -9,7 +9,7 @@ from django.urls import NoReverseMatch
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from arenda.billing import onec, services
+from arenda.billing import services
 from arenda.billing.models import Act, Invoice
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
@@ -113,7 +113,7 @@ def sync_retry(request, pk):
 def sync_act_retry(request, pk):
     act = get_object_or_404(Act, pk=pk)
     try:
-        onec.retry_sync(act, by=request.user)
+        services.act_retry_sync(act=act, by=request.user)
     except services.BillingRefused as exc:
         messages.error(request, exc.detail)
     else:

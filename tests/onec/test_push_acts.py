@@ -15,6 +15,7 @@ from django_tasks import default_task_backend
 
 from arenda.billing import acts, onec
 from arenda.billing.models import Act
+from arenda.billing.services import act_retry_sync
 from arenda.core.roles import Role
 from arenda.directory.models import AccountingBase, VatRate
 from arenda.directory.services import SERVICES
@@ -186,7 +187,7 @@ def test_retry_by_hand_queues_a_failed_act(fake, org, customer, base_a):
     act.refresh_from_db()
     assert "404" in act.sync_error and onec.SALE_SET in act.sync_error
     control(fake, "a", unpublish=[])
-    onec.retry_sync(act, by=None)
+    act_retry_sync(act=act, by=None)
     assert onec.push_act_attempt(act.pk) == S.SYNCED
 
 
