@@ -354,3 +354,24 @@ def test_the_sync_page_lists_waiting_and_failed_acts_with_retry(fake, org, custo
     director = DjangoClient()
     director.force_login(make_user(Role.DIRECTOR))
     assert director.post(reverse("billing:sync_act_retry", args=[failed.pk])).status_code == 403
+
+
+def test_lost_answers_of_the_sale_and_the_invoice_facture_leave_one_of_each_posted(
+    fake, org, customer, base_a
+):
+    base_a.wants_invoice_facture = True
+    base_a.save()
+    act, _invoice, _recorded = closing(customer, org)  # its invoice made the catalogs
+    control(fake, "a", fail="drop_after_write", times=2)
+    assert onec.push_act_attempt(act.pk) == S.PENDING  # the sale made, its answer lost
+    assert onec.push_act_attempt(act.pk, force=True) == S.PENDING  # found and posted; the facture's lost
+    assert onec.push_act_attempt(act.pk, force=True) == S.SYNCED
+    a = dump(fake, "a")
+    [sale], [facture] = a[onec.SALE_SET], a[onec.FACTURE_SET]
+    assert sale["Posted"] is True and facture["Posted"] is True
+    act.refresh_from_db()
+    assert (act.external_id, act.facture_external_id, act.sync_attempts) == (
+        sale["Ref_Key"],
+        facture["Ref_Key"],
+        3,
+    )
