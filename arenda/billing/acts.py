@@ -29,7 +29,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tasks import task
 
-from arenda.billing import overtime
+from arenda.billing import onec, overtime
 from arenda.billing.models import Act, ActBooking, ActCounter, ActLine, Invoice
 from arenda.billing.services import (
     BillingRefused,
@@ -334,10 +334,7 @@ def _next_number(organization: Organization, year: int) -> int:
 
 def schedule_push(act: Act) -> None:
     """Queue the act's push to 1C after commit, when its base takes pushes."""
-    from arenda.billing import onec  # noqa: PLC0415 — onec imports this module's models only
-
-    if hasattr(onec, "schedule_act_push"):
-        onec.schedule_act_push(act.pk)
+    onec.schedule_act_push(act.pk)
 
 
 @transaction.atomic

@@ -553,13 +553,23 @@ def prepayment_invoice_for_booking(*, booking, by, issue: bool = True) -> Invoic
 @transaction.atomic
 def invoice_retry_sync(*, invoice: Invoice, by) -> Invoice:
     """Queue a failed 1C push again, now, with a fresh count of attempts."""
-    invoice = locked(Invoice, invoice.pk)
-    if invoice.sync_status != Invoice.SyncStatus.FAILED:
-        raise BillingRefused("not_failed", _("Only an invoice whose 1C push failed can be retried."))
-    invoice.sync_status = Invoice.SyncStatus.PENDING
-    invoice.sync_attempts = 0
-    invoice.sync_next_attempt_at = None
-    set_author(invoice, by)
-    invoice.save()
-    onec.schedule_push(invoice.pk)
-    return invoice
+    return _retry_sync(invoice, by, _("Only an invoice whose 1C push failed can be retried."))
+
+
+@transaction.atomic
+def act_retry_sync(*, act, by):
+    """The same for a closing document (``billing/onec.py`` pushes both alike)."""
+    return _retry_sync(act, by, _("Only a closing document whose 1C push failed can be retried."))
+
+
+def _retry_sync(document, by, refusal: str):
+    document = locked(type(document), document.pk)
+    if document.sync_status != Invoice.SyncStatus.FAILED:
+        raise BillingRefused("not_failed", refusal)
+    document.sync_status = Invoice.SyncStatus.PENDING
+    document.sync_attempts = 0
+    document.sync_next_attempt_at = None
+    set_author(document, by)
+    document.save()
+    onec.schedule_again(document)
+    return document

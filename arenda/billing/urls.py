@@ -44,6 +44,7 @@ urlpatterns += [
     path("sync/", sync_views.sync_overview, name="sync"),
     path("sync/bases/<int:pk>/now/", sync_views.sync_base_now, name="sync_base_now"),
     path("sync/invoices/<int:pk>/retry/", sync_views.sync_retry, name="sync_retry"),
+    path("sync/acts/<int:pk>/retry/", sync_views.sync_act_retry, name="sync_act_retry"),
 ]
 
 # The reconciliation statement of a counterparty (reconciliation_views).

@@ -162,6 +162,9 @@ class Client:
     def post_document(self, entity_set: str, ref: str) -> None:
         self._call("POST", f"{entity_set}{key(ref)}/Post", {"PostingModeOperational": "false"}, empty_ok=True)
 
+    def unpost_document(self, entity_set: str, ref: str) -> None:
+        self._call("POST", f"{entity_set}{key(ref)}/Unpost", empty_ok=True)
+
     def find_or_create(self, entity_set: str, conditions: dict, data: dict) -> dict:
         """The first object matching ``conditions``, else a new one from ``data``."""
         found = [item for item in self.list(entity_set, conditions) if not item.get("DeletionMark")]

@@ -4,7 +4,7 @@
 Several infobases live in memory, one per URL prefix ``/<base>/odata/standard.odata/``
 (made on first use). Implemented, as the real interface behaves:
 
-- the entity sets the invoice push and the payment pull use (``ENTITY_SETS``), with
+- the entity sets the invoice and act pushes and the payment pull use (``ENTITY_SETS``), with
   ``$format=json`` (a list is ``{"odata.metadata": …, "value": [...]}``, one object
   ``{"odata.metadata": …/@Element, …}``); the tabular parts as their own read-only sets
   ``Document_X_Part`` whose rows carry the document's ``Ref_Key`` and ``LineNumber``;
@@ -29,7 +29,18 @@ Control (no auth):
   base was sent, for the tests of docs/security.md, «Outbound calls and 1C credentials»);
 - ``POST /_control/payment {"base", "invoice": Ref_Key, "amount", "date"?, "posted"?,
   "deleted"?}`` — an incoming bank payment for that invoice, as an accountant enters it;
-- ``GET /_dump[?base=…]`` — every object; ``POST /_reset``.
+- ``GET /_dump[?base=…]`` — every object (a document's ``Posted`` shows whether it is
+  posted); ``GET /_sales?base=…`` — what the base counts as sold per counterparty: posted
+  sales and corrections not marked for deletion (``unposted``: those that count nothing);
+  ``POST /_reset``.
+
+Closing documents (docs/onec-documents.md): ``Document_РеализацияТоваровУслуг`` (rows in
+``Услуги``/``Товары``, a link ``СчетНаОплатуПокупателю_Key``), ``Document_КорректировкаРеализации``
+(``ДокументРеализации_Key``, rows with the figures before), ``Document_СчетФактураВыданный``
+(``ДокументОснование`` of several types, sent with ``ДокументОснование_Type`` =
+``StandardODATA.<set>``). ``Post`` is refused for such a document without rows, and for a
+correction or an invoice-facture whose base document is not posted; a document marked for
+deletion (``PATCH {"DeletionMark": true}``) is unposted, as 1C does.
 """
 
 import base64
@@ -46,6 +57,20 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 EMPTY_REF = "00000000-0000-0000-0000-000000000000"
 VAT_RATES = {"НДС22", "НДС20", "НДС10", "НДС7", "НДС5", "НДС0", "БезНДС"}
 ROOT = "/odata/standard.odata/"
+
+# The rows of goods and services on an invoice or a sale.
+SALE_ROWS = {
+    "fields": {"Содержание", "Количество", "Цена", "Сумма", "СтавкаНДС", "СуммаНДС"},
+    "refs": {"Номенклатура_Key": "Catalog_Номенклатура"},
+    "enums": {"СтавкаНДС": VAT_RATES},
+}
+TYPE_PREFIX = "StandardODATA."
+# Whom a sale document is between: our organization, the customer, the contract.
+SALE_PARTIES = {
+    "Организация_Key": "Catalog_Организации",
+    "Контрагент_Key": "Catalog_Контрагенты",
+    "ДоговорКонтрагента_Key": "Catalog_ДоговорыКонтрагентов",
+}
 
 # Entity set → its properties (besides the common ones), references (property → set),
 # enums, and tabular parts (part → the same for its rows).
@@ -66,18 +91,51 @@ ENTITY_SETS = {
     "Catalog_Номенклатура": {"fields": {"НаименованиеПолное", "Услуга", "Артикул"}},
     "Document_СчетНаОплатуПокупателю": {
         "fields": {"СуммаВключаетНДС", "СуммаДокумента", "Комментарий"},
+        "refs": SALE_PARTIES,
+        "parts": {"Товары": SALE_ROWS},
+    },
+    "Document_РеализацияТоваровУслуг": {
+        "fields": {"ВидОперации", "СуммаВключаетНДС", "СуммаДокумента", "Комментарий"},
         "refs": {
-            "Организация_Key": "Catalog_Организации",
-            "Контрагент_Key": "Catalog_Контрагенты",
-            "ДоговорКонтрагента_Key": "Catalog_ДоговорыКонтрагентов",
+            **SALE_PARTIES,
+            "СчетНаОплатуПокупателю_Key": "Document_СчетНаОплатуПокупателю",
         },
+        "enums": {"ВидОперации": {"Товары", "Услуги", "ТоварыУслуги", "ПродажаКомиссия"}},
+        "parts": {"Товары": SALE_ROWS, "Услуги": SALE_ROWS},
+        "rows_required": ("Товары", "Услуги"),
+    },
+    "Document_КорректировкаРеализации": {
+        "fields": {"ВидОперации", "СуммаВключаетНДС", "СуммаДокумента", "Комментарий"},
+        "refs": {
+            **SALE_PARTIES,
+            "ДокументРеализации_Key": "Document_РеализацияТоваровУслуг",
+        },
+        "enums": {"ВидОперации": {"КорректировкаПоСогласованиюСторон", "ИсправлениеВПервичныхДокументах"}},
         "parts": {
-            "Товары": {
-                "fields": {"Содержание", "Количество", "Цена", "Сумма", "СтавкаНДС", "СуммаНДС"},
-                "refs": {"Номенклатура_Key": "Catalog_Номенклатура"},
-                "enums": {"СтавкаНДС": VAT_RATES},
+            "Услуги": {
+                **SALE_ROWS,
+                "fields": SALE_ROWS["fields"]
+                | {
+                    "КоличествоДоКорректировки",
+                    "ЦенаДоКорректировки",
+                    "СуммаДоКорректировки",
+                    "СуммаНДСДоКорректировки",
+                },
             }
         },
+        "rows_required": ("Услуги",),
+        # posted only over a posted sale
+        "posted_over": ("ДокументРеализации_Key", "Document_РеализацияТоваровУслуг"),
+    },
+    "Document_СчетФактураВыданный": {
+        "fields": {"ВидСчетаФактуры", "СуммаДокумента", "Комментарий"},
+        "refs": {"Организация_Key": "Catalog_Организации", "Контрагент_Key": "Catalog_Контрагенты"},
+        "enums": {"ВидСчетаФактуры": {"НаРеализацию", "Корректировочный", "НаАванс"}},
+        # a reference of several types: the value and ``…_Type`` = "StandardODATA.<set>"
+        "composites": {
+            "ДокументОснование": {"Document_РеализацияТоваровУслуг", "Document_КорректировкаРеализации"}
+        },
+        "posted_over": ("ДокументОснование", None),
     },
     "Document_ПоступлениеНаРасчетныйСчет": {
         "fields": {"ВидОперации", "СуммаДокумента", "НазначениеПлатежа", "Комментарий"},
@@ -214,6 +272,25 @@ class FakeOneC(ThreadingHTTPServer):
             bases = [self.bases[name]] if name in self.bases else [] if name else list(self.bases.values())
             return {base.name: {k: list(v.values()) for k, v in base.objects.items()} for base in bases}
 
+    def sales(self, name: str) -> dict:
+        """What the base counts as sold, per counterparty ``Ref_Key``: posted sales (and their
+        posted corrections' differences) not marked for deletion; an unposted one counts
+        nothing and is listed under ``unposted``."""
+        counted: dict[str, Decimal] = {}
+        unposted = []
+        with self.lock:
+            base = self.bases.get(name)
+            for entity_set in ("Document_РеализацияТоваровУслуг", "Document_КорректировкаРеализации"):
+                for item in base.objects[entity_set].values() if base else []:
+                    if item["DeletionMark"]:
+                        continue
+                    if not item["Posted"]:
+                        unposted.append(item["Ref_Key"])
+                        continue
+                    key = item["Контрагент_Key"]
+                    counted[key] = counted.get(key, Decimal(0)) + Decimal(str(item.get("СуммаДокумента", 0)))
+        return {"counted": counted, "unposted": unposted}
+
     def reset(self) -> None:
         with self.lock:
             self.bases.clear()
@@ -257,11 +334,15 @@ class FakeOneC(ThreadingHTTPServer):
             if method == "PATCH" and not action:
                 _check(base, entity_set, body, patch=True)
                 item.update(_clean(entity_set, body))
+                if item.get("DeletionMark") and entity_set.startswith("Document_"):
+                    item["Posted"] = False  # as 1C does: marked for deletion, the postings go
                 _touch(item)
                 return 200, self._element(base, entity_set, item)
             if method == "POST" and action in ("Post", "Unpost") and entity_set.startswith("Document_"):
                 if item["DeletionMark"] and action == "Post":
                     raise ODataError(400, "Помеченный на удаление документ не может быть проведен")
+                if action == "Post":
+                    _check_posting(base, entity_set, item)
                 item["Posted"] = action == "Post"
                 _touch(item)
                 return 200, None
@@ -359,6 +440,8 @@ def _check(base: Infobase, entity_set: str, body, patch: bool = False, row_spec:
         raise ODataError(400, "Тело запроса должно быть объектом JSON")
     spec = row_spec or ENTITY_SETS[entity_set]
     allowed = set(spec.get("fields", ())) | set(spec.get("refs", ())) | set(spec.get("parts", ()))
+    for name in spec.get("composites", {}):
+        allowed |= {name, f"{name}_Type"}
     if row_spec:
         allowed.add("LineNumber")
     else:
@@ -377,6 +460,8 @@ def _check(base: Infobase, entity_set: str, body, patch: bool = False, row_spec:
             and reference not in base.objects[spec["refs"][name]]
         ):
             raise ODataError(400, f"Ссылка {name} = '{value}' не найдена")
+        if name in spec.get("composites", {}):
+            _check_composite(base, spec["composites"][name], name, value, body.get(f"{name}_Type"))
         if name in spec.get("parts", {}):
             if not isinstance(value, list):
                 raise ODataError(400, f"Табличная часть {name} должна быть массивом")
@@ -390,13 +475,44 @@ def _check(base: Infobase, entity_set: str, body, patch: bool = False, row_spec:
         raise ODataError(400, "Posted меняется только действиями Post и Unpost")
 
 
+def _check_composite(base: Infobase, types: set, name: str, value, type_name) -> None:
+    """A reference of several types goes with its type: ``"StandardODATA.Document_X"``."""
+    entity_set = str(type_name or "").removeprefix(TYPE_PREFIX)
+    if entity_set not in types or not str(type_name).startswith(TYPE_PREFIX):
+        raise ODataError(400, f"Недопустимый тип {name}_Type: '{type_name}'")
+    if str(value).lower() != EMPTY_REF and str(value).lower() not in base.objects[entity_set]:
+        raise ODataError(400, f"Ссылка {name} = '{value}' не найдена")
+
+
+def _composite_target(base: Infobase, item: dict, name: str, entity_set: str | None) -> dict | None:
+    """The object a reference of the document names (for a composite, by its ``…_Type``)."""
+    if entity_set is None:
+        entity_set = str(item.get(f"{name}_Type", "")).removeprefix(TYPE_PREFIX)
+    return base.objects.get(entity_set, {}).get(str(item.get(name, "")).lower())
+
+
+def _check_posting(base: Infobase, entity_set: str, item: dict) -> None:
+    """What 1C's filling check refuses when a sale, its correction or an invoice-facture is
+    posted: no rows; a document over one that is not posted."""
+    spec = ENTITY_SETS[entity_set]
+    required = spec.get("rows_required")
+    if required and not any(item.get(part) for part in required):
+        raise ODataError(400, f"Не заполнена табличная часть «{' / '.join(required)}»")
+    if "posted_over" in spec:
+        name, target_set = spec["posted_over"]
+        target = _composite_target(base, item, name, target_set)
+        if target is None or not target.get("Posted") or target.get("DeletionMark"):
+            raise ODataError(400, f"Документ-основание ({name}) не проведен")
+
+
 def _clean(entity_set: str, body: dict) -> dict:
     """The stored form: references lower-case, rows with string LineNumber (Edm.Int64)."""
     out = {}
     for name, value in body.items():
         if name.endswith("@odata.type") or name == "odata.metadata":
             continue
-        if name.endswith("_Key") and isinstance(value, str):
+        composite = name in ENTITY_SETS.get(entity_set, {}).get("composites", {})
+        if (name.endswith("_Key") or composite) and isinstance(value, str):
             value = value.lower()
         if isinstance(value, list):
             value = [{**_clean(entity_set, row), "LineNumber": str(row["LineNumber"])} for row in value]
@@ -459,6 +575,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._answer(200, fake.control(body))
             if path == "/_control/payment" and method == "POST":
                 return self._answer(201, fake.add_payment(body))
+            if path == "/_sales":
+                return self._answer(200, fake.sales(query.get("base", "")))
             if path == "/_dump":
                 return self._answer(200, fake.dump(query.get("base")))
             if path == "/_reset" and method == "POST":
