@@ -4,6 +4,7 @@ and the accountant is told, once; a signed act says so; an unknown token, a draf
 cancelled act is a plain 404 that shows nothing of it; the accept posts are rate-limited
 and CSRF-checked."""
 
+from decimal import Decimal
 from io import BytesIO
 
 import pytest
@@ -18,6 +19,7 @@ from arenda.billing.models import Act
 from arenda.core.models import Notification
 from arenda.core.roles import Role
 from arenda.directory.models import VatRate
+from arenda.flows.trips import waybill_update
 from tests.billing.test_act_printing import closed
 
 pytestmark = pytest.mark.django_db
@@ -162,3 +164,13 @@ def test_accepting_needs_the_csrf_token(act):
     assert response.status_code == 302
     act.refresh_from_db()
     assert act.status == Act.Status.SIGNED
+
+
+def test_a_corrections_link_shows_the_amounts_before_and_after(customer):
+    act = closed(form="act", vat=VatRate.NONE, hours="8")
+    booking = act.booking_links.get().booking
+    waybill_update(waybill=booking.waybills.get(), data={"hours": Decimal("10")}, by=booking.deal.manager)
+    correction = acts.act_issue(act=Act.objects.get(corrects=act), by=None)
+    page = customer.get(url(correction)).content.decode()
+    assert "28\u202f000,00" in page and "35\u202f000,00" in page and "+7\u202f000,00" in page
+    assert f"№ {act.number}" in page
