@@ -29,6 +29,7 @@ urlpatterns = [
     path("reports/", include("arenda.reports.urls")),
     path("integrations/telegram/", include(telegram_urls)),
     path("p/", include("arenda.crm.public_urls")),
+    path("a/", include("arenda.billing.act_public_urls")),
     # The driver's trip page: the token is the key, no login (arenda/bookings/trip_views.py).
     path("t/", include("arenda.bookings.trip_urls")),
     # Prometheus; 404 unless the scraper is let in (arenda/ops/metrics_views.py)

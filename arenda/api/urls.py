@@ -1,7 +1,18 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from arenda.api import billing, bookings, crm, documents, reconciliation, reports, statements, views, waybills
+from arenda.api import (
+    act_documents,
+    billing,
+    bookings,
+    crm,
+    documents,
+    reconciliation,
+    reports,
+    statements,
+    views,
+    waybills,
+)
 from arenda.bookings.feeds import calendar_feed
 
 
@@ -70,6 +81,8 @@ urlpatterns = [
     path("deals/<int:deal_id>/lines/", deal_lines, name="deal-line-list"),
     path("deals/<int:deal_id>/lines/<int:pk>/", deal_line, name="deal-line-detail"),
     path("deals/<int:pk>/proposal.pdf", crm.DealProposalView.as_view(), name="deal-proposal"),
+    # Before the acts viewset's routes (arenda/api/acts.py), which would otherwise claim it.
+    path("acts/<int:pk>/pdf/", act_documents.ActPdfView.as_view(), name="act-pdf"),
     path("reports/driver-payroll/", reports.DriverPayrollView.as_view(), name="report-driver-payroll"),
     path("reports/plates/", reports.PlatesView.as_view(), name="report-plates"),
     path("reports/receivables/", reports.ReceivablesView.as_view(), name="report-receivables"),

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from arenda.billing import print_views, reconciliation_views, statement_views, sync_views, views
+from arenda.billing import (
+    act_document_views,
+    print_views,
+    reconciliation_views,
+    statement_views,
+    sync_views,
+    views,
+)
 
 # Included at /invoices/.
 app_name = "billing"
@@ -38,6 +45,12 @@ urlpatterns += [
 
 # The printed invoice (print_views).
 urlpatterns += [path("<int:pk>/pdf/", print_views.invoice_pdf, name="invoice_pdf")]
+
+# The printed closing documents and their e-mail to the customer (act_document_views).
+urlpatterns += [
+    path("acts/<int:pk>/pdf/", act_document_views.act_pdf, name="act_pdf"),
+    path("acts/<int:pk>/send/", act_document_views.act_send, name="act_send"),
+]
 
 # The 1C sync page (sync_views).
 urlpatterns += [
