@@ -55,7 +55,7 @@ def test_the_act_holds_both_parties_lines_totals_without_vat_and_the_no_claims_l
     assert f"ИНН {customer.inn}" in text and f"КПП {customer.kpp}" in text
     assert "Исполнитель:" in text and "Заказчик:" in text and "Основание:" in text
     plate = booking.unit.plate
-    assert re.search(rf"1 [^№]*{plate}.* 9 ч 3 500,00 31 500,00", text)
+    assert re.search(rf"1 Услуги .*{plate}.* 9 ч 3 500,00 31 500,00", text)
     assert re.search(r"2 .* 42 км 120,00 5 040,00", text)
     assert "Итого: 36 540,00" in text
     assert "Без НДС" in text and "В том числе НДС" not in text
