@@ -27,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django_tasks import task
 
 from arenda.billing import onec, overtime
@@ -127,7 +128,7 @@ def _basis(bookings: list[Booking], invoices: list[Invoice]) -> str:
     with translation.override(settings.LANGUAGE_CODE):
         numbered = [i for i in invoices if i.number and i.date]
         if numbered:
-            return _("Invoices %(numbers)s") % {
+            return ngettext("Invoice %(numbers)s", "Invoices %(numbers)s", len(numbered)) % {
                 "numbers": ", ".join(
                     _("№ %(number)s of %(date)s") % {"number": i.number, "date": i.date.strftime("%d.%m.%Y")}
                     for i in numbered
