@@ -2,10 +2,11 @@
 in one act only, numbers per legal entity and year, a corrected waybill makes a correction,
 the monthly act of a counterparty has a line per booking."""
 
+import threading
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 
 from arenda.billing import acts
 from arenda.billing.models import Act, ActBooking
@@ -155,3 +156,50 @@ def test_the_sweep_makes_the_monthly_acts_after_the_month(time_machine):
     made = acts.make_due_acts()
     assert [a.lines.count() for a in made.acts] == [2]
     assert acts.make_due_acts().acts == []  # never twice
+
+
+def _in_threads(target, args_list):
+    barrier = threading.Barrier(len(args_list))
+    errors, results = [], []
+
+    def worker(*args):
+        try:
+            barrier.wait()
+            results.append(target(*args))
+        except Exception as exc:  # collected; the caller asserts on them
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=args) for args in args_list]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results, errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_concurrent_issues_of_one_legal_entity_get_one_to_ten_exactly_once():
+    bookings = one_customer(10, period="booking")
+    for booking in bookings:
+        worked(booking, number=f"ПЛ-{booking.pk}")
+    ids = list(Act.objects.values_list("pk", flat=True))
+    assert len(ids) == 10
+    _results, errors = _in_threads(
+        lambda pk: acts.act_issue(act=Act.objects.get(pk=pk), by=None), [(pk,) for pk in ids]
+    )
+    assert errors == []
+    assert sorted(Act.objects.values_list("sequence", flat=True)) == list(range(1, 11))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_acts_made_at_once_for_one_booking_one_is_refused():
+    booking = job()
+    booking.deal.counterparty.acts_period = "month"  # no act by itself: both are made by hand
+    booking.deal.counterparty.save()
+    worked(booking)
+    results, errors = _in_threads(lambda: acts.act_create(bookings=[booking], by=None), [(), ()])
+    assert len(results) == 1
+    assert [getattr(e, "code", repr(e)) for e in errors] == ["already_in_act"]
+    assert ActBooking.objects.filter(booking=booking, active=True).count() == 1
