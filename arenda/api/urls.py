@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from arenda.api import billing, bookings, crm, documents, reports, statements, views, waybills
+from arenda.api import acts, billing, bookings, crm, documents, reports, statements, views, waybills
 from arenda.bookings.feeds import calendar_feed
 
 
@@ -35,6 +35,7 @@ router.register("supply-orders", bookings.SupplyOrderViewSet, basename="supply-o
 router.register("waybills", waybills.WaybillViewSet, basename="waybill")
 router.register("invoices", billing.InvoiceViewSet, basename="invoice")
 router.register("payments", billing.PaymentViewSet, basename="payment")
+router.register("acts", acts.ActViewSet, basename="act")
 router.register("bank-statements", statements.BankStatementViewSet, basename="bank-statement")
 router.register("statement-payments", statements.StatementPaymentViewSet, basename="statement-payment")
 
@@ -74,5 +75,6 @@ urlpatterns = [
     path("reports/plates/", reports.PlatesView.as_view(), name="report-plates"),
     path("reports/receivables/", reports.ReceivablesView.as_view(), name="report-receivables"),
     path("reports/fleet/", reports.FleetView.as_view(), name="report-fleet"),
+    path("bookings/<int:pk>/act/", acts.BookingActView.as_view(), name="booking-act"),
     path("", include(router.urls)),
 ]

@@ -26,7 +26,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from arenda.billing import onec
-from arenda.billing.models import CreditEntry, Invoice, InvoiceCounter, InvoiceLine, Payment
+from arenda.billing.models import Act, CreditEntry, Invoice, InvoiceCounter, InvoiceLine, Payment
 from arenda.bookings.models import Booking
 from arenda.core.money import (
     MAX_AMOUNT,
@@ -563,3 +563,19 @@ def invoice_retry_sync(*, invoice: Invoice, by) -> Invoice:
     invoice.save()
     onec.schedule_push(invoice.pk)
     return invoice
+
+
+@transaction.atomic
+def act_retry_sync(*, act: Act, by) -> Act:
+    """Queue a closing document's failed 1C push again, as ``invoice_retry_sync`` does."""
+    act = locked(Act, act.pk)
+    if act.sync_status != Act.SyncStatus.FAILED:
+        raise BillingRefused("not_failed", _("Only a closing document whose 1C push failed can be retried."))
+    act.sync_status = Act.SyncStatus.PENDING
+    act.sync_attempts = 0
+    act.sync_next_attempt_at = None
+    set_author(act, by)
+    act.save()
+    if hasattr(onec, "schedule_act_push"):  # the acts' push (billing/onec.py)
+        onec.schedule_act_push(act.pk)
+    return act

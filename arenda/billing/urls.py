@@ -1,6 +1,6 @@
 from django.urls import path
 
-from arenda.billing import print_views, statement_views, sync_views, views
+from arenda.billing import act_views, print_views, statement_views, sync_views, views
 
 # Included at /invoices/.
 app_name = "billing"
@@ -44,4 +44,20 @@ urlpatterns += [
     path("sync/", sync_views.sync_overview, name="sync"),
     path("sync/bases/<int:pk>/now/", sync_views.sync_base_now, name="sync_base_now"),
     path("sync/invoices/<int:pk>/retry/", sync_views.sync_retry, name="sync_retry"),
+]
+
+# Closing documents: acts and УПД (act_views).
+urlpatterns += [
+    path("acts/", act_views.act_list, name="act_list"),
+    path("acts/<int:pk>/", act_views.act_detail, name="act_detail"),
+    path("acts/<int:pk>/issue/", act_views.act_issue, name="act_issue"),
+    path("acts/<int:pk>/sign/", act_views.act_mark_signed, name="act_mark_signed"),
+    path("acts/<int:pk>/cancel/", act_views.act_cancel, name="act_cancel"),
+    path("acts/<int:pk>/delete/", act_views.act_delete, name="act_delete"),
+    path("acts/<int:pk>/retry-sync/", act_views.act_retry_sync, name="act_retry_sync"),
+    path("acts/<int:pk>/scan/", act_views.act_scan, name="act_scan"),
+    path("acts/booking/<int:booking_pk>/", act_views.booking_act, name="booking_act"),
+    path(
+        "acts/counterparty/<int:pk>/month/", act_views.counterparty_month_act, name="counterparty_month_act"
+    ),
 ]

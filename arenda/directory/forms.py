@@ -23,7 +23,7 @@ class OrganizationForm(ServiceForm):
         model = m.Organization
         fields = [
             "name", "full_name", "inn", "kpp", "ogrn", "address", "phone", "email", "director",
-            "accountant", "vat_rate", "default_accounting_base", "bank_name", "bik", "corr_account",
+            "accountant", "vat_rate", "closing_form", "default_accounting_base", "bank_name", "bik", "corr_account",
             "account", "is_active",
         ]  # fmt: skip
         widgets = {**dict.fromkeys(REQUISITES, DIGITS), "phone": PHONE}
@@ -51,7 +51,10 @@ class AccountingBaseForm(ServiceForm):
 
     class Meta:
         model = m.AccountingBase
-        fields = ["name", "organization", "kind", "odata_url", "username", "password", "is_active"]
+        fields = [
+            "name", "organization", "kind", "odata_url", "username", "password", "wants_invoice_facture",
+            "is_active",
+        ]  # fmt: skip
         formfield_callback = _url_as_typed
 
     def adjust_for_user(self, user):
@@ -66,7 +69,7 @@ class CounterpartyForm(ServiceForm):
         model = m.Counterparty
         fields = [
             "kind", "name", "full_name", "inn", "kpp", "ogrn", "address", "phone", "email",
-            "accounting_base", "prepayment_required", "payment_terms_days", "bank_name", "bik",
+            "accounting_base", "prepayment_required", "payment_terms_days", "acts_period", "bank_name", "bik",
             "corr_account", "account", "notes",
         ]  # fmt: skip
         widgets = {**dict.fromkeys(REQUISITES, DIGITS), "phone": PHONE, "notes": TEXTAREA}
