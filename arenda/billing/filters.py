@@ -6,6 +6,8 @@
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as df
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from arenda.billing.models import Act, BankStatement, Invoice, Payment, StatementPayment
 from arenda.bookings.models import Booking
@@ -45,6 +47,11 @@ class InvoiceFilter(ListFilterSet):
         return qs.overdue() if value else qs
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class BookingIdFilter(df.ModelChoiceFilter):
+    """A booking by its id (an unknown one: 400 naming the parameter)."""
+
+
 class ActFilter(ListFilterSet):
     """The closing documents' list and ``acts/`` (``arenda/billing/act_views.py``,
     ``arenda/api/acts.py``)."""
@@ -57,7 +64,7 @@ class ActFilter(ListFilterSet):
     sync_status = df.ChoiceFilter(label=_("1C sync"), choices=Act.SyncStatus.choices)
     counterparty = df.ModelChoiceFilter(label=_("Counterparty"), queryset=Counterparty.objects.all())
     organization = df.ModelChoiceFilter(label=_("Our legal entity"), queryset=Organization.objects.all())
-    booking = df.ModelChoiceFilter(
+    booking = BookingIdFilter(
         queryset=Booking.objects.all(), method="closing_booking", label=_("Closes or corrects the booking")
     )
     date_after = DateFilter(field_name="date", lookup_expr="gte", label=_("dated from"))
