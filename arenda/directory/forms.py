@@ -18,7 +18,28 @@ PHONE = forms.TextInput(attrs={"type": "tel", "autocomplete": "off", "placeholde
 REQUISITES = ("inn", "kpp", "ogrn", "bik", "corr_account", "account")
 
 
-class OrganizationForm(ServiceForm):
+class KeepWhenLeftOut:
+    """Settings added after the forms' first clients (``kept_fields``): a post without one
+    keeps the record's value (a new record: the model's default) instead of failing."""
+
+    kept_fields: tuple[str, ...] = ()
+
+    def keep_when_left_out(self):
+        for name in self.kept_fields:
+            if name in self.fields:
+                self.fields[name].required = False
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self.kept_fields:
+            if name in self.fields and not cleaned.get(name):
+                cleaned[name] = getattr(self.instance, name)
+        return cleaned
+
+
+class OrganizationForm(KeepWhenLeftOut, ServiceForm):
+    kept_fields = ("closing_form",)
+
     class Meta:
         model = m.Organization
         fields = [
@@ -29,6 +50,7 @@ class OrganizationForm(ServiceForm):
         widgets = {**dict.fromkeys(REQUISITES, DIGITS), "phone": PHONE}
 
     def adjust_for_user(self, user):
+        self.keep_when_left_out()
         # Only this entity's own bases may be its default; a new entity has none yet.
         field = self.fields["default_accounting_base"]
         field.queryset = m.AccountingBase.objects.filter(organization_id=self.instance.pk or 0)
@@ -64,7 +86,9 @@ class AccountingBaseForm(ServiceForm):
             )
 
 
-class CounterpartyForm(ServiceForm):
+class CounterpartyForm(KeepWhenLeftOut, ServiceForm):
+    kept_fields = ("acts_period",)
+
     class Meta:
         model = m.Counterparty
         fields = [
@@ -75,6 +99,7 @@ class CounterpartyForm(ServiceForm):
         widgets = {**dict.fromkeys(REQUISITES, DIGITS), "phone": PHONE, "notes": TEXTAREA}
 
     def adjust_for_user(self, user):
+        self.keep_when_left_out()
         if not has_special(user, "set_counterparty_accounting_base"):
             del self.fields["accounting_base"]
 

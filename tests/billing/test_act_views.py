@@ -12,14 +12,18 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from arenda.billing import acts
 from arenda.billing.act_forms import parse_month
 from arenda.billing.models import Act
 from arenda.core.roles import Role
+from arenda.directory.models import Counterparty
 from arenda.flows.trips import waybill_update
 from tests.billing.test_acts import one_customer, worked
 from tests.bookings.test_waybills import job, png_bytes
+from tests.factories import AccountingBaseFactory, OrganizationFactory
+from tests.ui.test_forms import counterparty_data
 
 pytestmark = pytest.mark.django_db
 A, M, C, D = Role.ADMIN, Role.MANAGER, Role.ACCOUNTANT, Role.DIRECTOR
@@ -447,3 +451,42 @@ def test_the_deal_page_reads_its_acts_in_constant_queries(ui):
 def test_month_parsing():
     assert parse_month("2026-11") == date(2026, 11, 1)
     assert parse_month("2026-00") is None and parse_month("20261") is None
+
+
+# --- the directory's settings of closing documents --------------------------------------------
+def test_the_counterparty_form_sets_how_its_acts_are_made_and_keeps_it_when_left_out(ui):
+    client = ui(C)
+    form = client.get(reverse("directory:counterparty_create")).content.decode()
+    assert 'name="acts_period"' in form
+    client.post(reverse("directory:counterparty_create"), counterparty_data(acts_period="month"))
+    counterparty = Counterparty.objects.get()
+    assert counterparty.acts_period == "month"
+    assert (
+        escape(counterparty.get_acts_period_display())
+        in client.get(counterparty.get_absolute_url()).content.decode()
+    )
+    update = reverse("directory:counterparty_update", args=[counterparty.pk])
+    data = counterparty_data(inn=counterparty.inn, kpp=counterparty.kpp, name="ООО «Другое»")
+    assert client.post(update, data).status_code == 302
+    counterparty.refresh_from_db()
+    assert counterparty.name == "ООО «Другое»" and counterparty.acts_period == "month"
+    assert client.post(update, {**data, "acts_period": "year"}).status_code == 200  # a form error
+    client.post(update, {**data, "acts_period": "booking"})
+    counterparty.refresh_from_db()
+    assert counterparty.acts_period == "booking"
+
+
+def test_the_legal_entity_and_base_forms_carry_their_settings(ui):
+    client = ui(A)
+    organization = OrganizationFactory()
+    base = AccountingBaseFactory(organization=organization)
+    assert (
+        'name="closing_form"'
+        in client.get(reverse("directory:organization_update", args=[organization.pk])).content.decode()
+    )
+    assert (
+        'name="wants_invoice_facture"'
+        in client.get(reverse("directory:accounting_base_update", args=[base.pk])).content.decode()
+    )
+    page = client.get(organization.get_absolute_url()).content.decode()
+    assert escape(organization.get_closing_form_display()) in page
