@@ -490,3 +490,16 @@ def test_the_legal_entity_and_base_forms_carry_their_settings(ui):
     )
     page = client.get(organization.get_absolute_url()).content.decode()
     assert escape(organization.get_closing_form_display()) in page
+
+
+def test_the_admin_shows_acts_read_only_without_the_link_token(ui):
+    _booking, act = issued()
+    client = ui(A)
+    assert act.number in client.get("/admin/billing/act/").content.decode()
+    page = client.get(f"/admin/billing/act/{act.pk}/change/")
+    html = page.content.decode()
+    assert page.status_code == 200 and act.counterparty.name in html
+    assert act.accept_token and act.accept_token not in html
+    assert 'name="_save"' not in html
+    assert client.post(f"/admin/billing/act/{act.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert Act.objects.filter(pk=act.pk).exists()
