@@ -346,10 +346,10 @@ class BookingActView(APIView):
             409: OpenApiResponse(description="work_not_done, already_in_act"),
         },
     )
-    def post(self, request, pk):
+    def post(self, request, **kwargs):
         if not (may_make(request.user) and can(request.user, Action.VIEW, "booking")):
             raise PermissionDenied
-        booking = get_object_or_404(Booking, pk=pk)
+        booking = get_object_or_404(Booking, pk=kwargs["id"])
         act = acts.act_create(bookings=[booking], by=request.user)
         data = ActSerializer(act_queryset().get(pk=act.pk), context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED)

@@ -75,6 +75,6 @@ urlpatterns = [
     path("reports/plates/", reports.PlatesView.as_view(), name="report-plates"),
     path("reports/receivables/", reports.ReceivablesView.as_view(), name="report-receivables"),
     path("reports/fleet/", reports.FleetView.as_view(), name="report-fleet"),
-    path("bookings/<int:pk>/act/", acts.BookingActView.as_view(), name="booking-act"),
+    path("bookings/<int:id>/act/", acts.BookingActView.as_view(), name="booking-act"),
     path("", include(router.urls)),
 ]
