@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 
 from arenda.api import (
     act_documents,
+    acts,
     billing,
     bookings,
     crm,
@@ -46,6 +47,7 @@ router.register("supply-orders", bookings.SupplyOrderViewSet, basename="supply-o
 router.register("waybills", waybills.WaybillViewSet, basename="waybill")
 router.register("invoices", billing.InvoiceViewSet, basename="invoice")
 router.register("payments", billing.PaymentViewSet, basename="payment")
+router.register("acts", acts.ActViewSet, basename="act")
 router.register("bank-statements", statements.BankStatementViewSet, basename="bank-statement")
 router.register("statement-payments", statements.StatementPaymentViewSet, basename="statement-payment")
 
@@ -92,5 +94,6 @@ urlpatterns = [
         reconciliation.ReconciliationView.as_view(),
         name="counterparty-reconciliation",
     ),
+    path("bookings/<int:id>/act/", acts.BookingActView.as_view(), name="booking-act"),
     path("", include(router.urls)),
 ]

@@ -1,10 +1,10 @@
-"""Invoices and payments in the Django admin are for looking: numbering, totals, payments
-and the 1C state change only through the billing services (the invoice pages and the
-API), so nothing is added, changed or deleted here."""
+"""Invoices, payments and closing documents (acts, УПД) in the Django admin are for looking:
+numbering, totals, payments, signatures and the 1C state change only through the billing
+services (the pages and the API), so nothing is added, changed or deleted here."""
 
 from django.contrib import admin
 
-from arenda.billing.models import Invoice, InvoiceLine, Payment
+from arenda.billing.models import Act, ActLine, Invoice, InvoiceLine, Payment
 from arenda.core.admin import HistoryAdmin, ReadOnlyAdminMixin, RoleAdminMixin
 
 
@@ -63,3 +63,48 @@ class PaymentAdmin(ReadOnlyAdmin, HistoryAdmin):
     search_fields = ("reference", "payer", "invoice__number")
     list_select_related = ("invoice",)
     date_hierarchy = "date"
+
+
+class ActLineInline(admin.TabularInline):
+    model = ActLine
+    fields = (
+        "position",
+        "booking",
+        "description",
+        "quantity",
+        "unit",
+        "price",
+        "amount",
+        "vat_amount",
+        "quantity_before",
+        "amount_before",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Act)
+class ActAdmin(ReadOnlyAdmin, HistoryAdmin):
+    resource = "invoice"
+    list_display = (
+        "__str__",
+        "date",
+        "form",
+        "status",
+        "counterparty",
+        "organization",
+        "total",
+        "signed_on",
+        "sync_status",
+    )
+    list_filter = ("status", "form", "sync_status", "organization")
+    search_fields = ("number", "external_number", "counterparty__name", "counterparty__inn")
+    list_select_related = ("counterparty", "organization")
+    date_hierarchy = "date"
+    # The customer's link is a key: never shown.
+    exclude = ("accept_token",)
+    inlines = [ActLineInline]

@@ -9,7 +9,7 @@ from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, S
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from arenda.billing.models import CreditEntry, Invoice, Payment
+from arenda.billing.models import Act, ActBooking, CreditEntry, Invoice, Payment
 from arenda.core.money import kopecks, rubles
 
 # "Owed on day D": date <= D < settled_on, as a range overlapping the one-day range [D, D]
@@ -42,6 +42,23 @@ def invoices_of_booking(booking) -> list[Invoice]:
 
 def invoices_of_deal(deal) -> list[Invoice]:
     return newest_first(Invoice.objects.filter(deal=deal))
+
+
+def acts_of_deal(deal) -> list[Act]:
+    """The deal's closing documents, newest first: those of the deal, and those closing (or
+    correcting) any of its bookings (a monthly act of several deals). One query."""
+    closing = ActBooking.objects.filter(booking__deal=deal).values("act_id")
+    return list(
+        Act.objects.filter(Q(deal=deal) | Q(pk__in=closing))
+        .select_related("organization")
+        .order_by(F("date").desc(nulls_first=True), "-sequence", "-pk")
+    )
+
+
+def act_of_booking(booking) -> Act | None:
+    """The closing document that closes the booking now (not cancelled), or None."""
+    link = ActBooking.objects.filter(booking=booking, active=True).select_related("act").first()
+    return link.act if link else None
 
 
 # --- what customers owe ---------------------------------------------------------------------

@@ -2,6 +2,7 @@ from django.urls import path
 
 from arenda.billing import (
     act_document_views,
+    act_views,
     print_views,
     reconciliation_views,
     statement_views,
@@ -74,5 +75,21 @@ urlpatterns += [
         reconciliation_views.reconciliation,
         {"fmt": "xlsx"},
         name="reconciliation_xlsx",
+    ),
+]
+
+# Closing documents: acts and УПД (act_views).
+urlpatterns += [
+    path("acts/", act_views.act_list, name="act_list"),
+    path("acts/<int:pk>/", act_views.act_detail, name="act_detail"),
+    path("acts/<int:pk>/issue/", act_views.act_issue, name="act_issue"),
+    path("acts/<int:pk>/sign/", act_views.act_mark_signed, name="act_mark_signed"),
+    path("acts/<int:pk>/cancel/", act_views.act_cancel, name="act_cancel"),
+    path("acts/<int:pk>/delete/", act_views.act_delete, name="act_delete"),
+    path("acts/<int:pk>/retry-sync/", act_views.act_retry_sync, name="act_retry_sync"),
+    path("acts/<int:pk>/scan/", act_views.act_scan, name="act_scan"),
+    path("acts/booking/<int:booking_pk>/", act_views.booking_act, name="booking_act"),
+    path(
+        "acts/counterparty/<int:pk>/month/", act_views.counterparty_month_act, name="counterparty_month_act"
     ),
 ]

@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from arenda.billing.selectors import invoices_of_booking
+from arenda.billing.acts import CLOSABLE_STATUSES
+from arenda.billing.selectors import act_of_booking, invoices_of_booking
 from arenda.bookings import selectors, services
 from arenda.bookings.calendar import feed_for, feed_regenerate
 from arenda.bookings.dispatch_views import panel_context
@@ -142,6 +143,16 @@ def _invoices(booking: Booking, user) -> tuple[list | None, bool]:
     )
 
 
+def _act(booking: Booking, user) -> dict | None:
+    """The act that closes the booking, and whether the user may make one now (a completed
+    booking no act closes; the act itself refuses before the waybills)."""
+    if not can(user, Action.VIEW, "invoice"):
+        return None
+    act = act_of_booking(booking)
+    may = act is None and booking.status in CLOSABLE_STATUSES and can(user, Action.ADD, "invoice")
+    return {"act": act, "can_make": may}
+
+
 def _unqualified(booking: Booking) -> list:
     """What the reserved driver lacks for this machine by the booking's end (a document that
     expires before it, or a requirement added after reserving)."""
@@ -158,6 +169,7 @@ def _render_detail(request, booking: Booking, *, conflict=None, cancel_form=None
     context = {
         "invoices": invoices,
         "can_prepay": can_prepay,
+        "act_panel": _act(booking, request.user),
         "booking": booking,
         "deal": booking.deal,
         "supply": supply,

@@ -17,7 +17,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from arenda.billing.selectors import invoices_of_deal
+from arenda.billing.selectors import acts_of_deal, invoices_of_deal
 from arenda.core.formats import format_value
 from arenda.core.money import product_kopecks, rubles
 from arenda.core.permissions import require
@@ -303,6 +303,8 @@ def _detail_context(request, deal: Deal, **extra) -> dict:
             ).order_by("start", "pk")
         )
     invoices = invoices_of_deal(deal) if can(request.user, Action.VIEW, "invoice") else None
+    # its acts and their signatures: the deal closes on paper too
+    acts = acts_of_deal(deal) if can(request.user, Action.VIEW, "invoice") else None
     moves = [s for s in S if s in DEAL_MOVES[deal.stage] and s not in (S.AGREED, S.LOST)]
     token_url = (
         request.build_absolute_uri(reverse("proposal:page", args=[deal.proposal_token]))
@@ -315,6 +317,7 @@ def _detail_context(request, deal: Deal, **extra) -> dict:
         "page": PAGE,
         "bookings": bookings,
         "invoices": invoices,
+        "acts": acts,
         "can_add_invoice": can(request.user, Action.ADD, "invoice"),
         "can_change": can_change,
         "can_add_booking": can(request.user, Action.ADD, "booking"),

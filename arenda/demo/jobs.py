@@ -1,7 +1,7 @@
 """Demo jobs: deals with bookings of our units over the last weeks, done the way a manager
 does them — through the services and flows: reserve, prepayment invoice and its payment,
-confirm, the waybill (which completes the booking and bills any overtime), payments,
-closing.
+confirm, the waybill (which completes the booking, bills any overtime and makes its draft
+act), payments, closing; the oldest acts issued, the oldest of those signed by the customer.
 
 So the reports have real numbers: trips with drivers' pay, overtime invoices some paid
 (closed bookings) and some not (receivables), one multi-day booking, one prepayment that
@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from arenda.billing.models import Invoice, Payment
-from arenda.billing.services import invoice_issue, prepayment_invoice_for_booking
+from arenda.billing import acts
+from arenda.billing.models import Act, Invoice, Payment
+from arenda.billing.services import BillingRefused, invoice_issue, prepayment_invoice_for_booking
 from arenda.bookings import services as bookings
 from arenda.bookings.models import Booking, Waybill
 from arenda.bookings.services import BookingConflict
@@ -54,6 +56,10 @@ PAST_JOBS = [
     Job("paid", 4, ("10.5",)),
     Job("unpaid", 2, ("9",)),
 ]
+# The past jobs' acts, oldest first: these many issued, the first of them signed too; the
+# rest stay drafts for the accountant to check and issue.
+ISSUED_ACTS = 6
+SIGNED_ACTS = 3
 
 
 class JobBuilder:
@@ -63,7 +69,7 @@ class JobBuilder:
         self.tz = timezone.get_current_timezone()
         self.today = builder.today
         self.managers = []
-        self.counts = dict.fromkeys(("deals", "bookings", "waybills", "invoices", "payments"), 0)
+        self.counts = dict.fromkeys(("deals", "bookings", "waybills", "invoices", "payments", "acts"), 0)
 
     def build(self) -> dict[str, int]:
         self.managers = list(User.objects.filter(username__in=["manager", "manager2"]).order_by("username"))
@@ -93,6 +99,7 @@ class JobBuilder:
                     self._qualified(drivers, i, unit, last_day),
                     customers[(i * 7) % len(customers)],
                 )
+            self._acts()
             self._upcoming(units, drivers, customers)
         finally:
             CompanySettings.objects.filter(pk=row.pk).update(overtime_auto_issue=auto_issue)
@@ -102,6 +109,7 @@ class JobBuilder:
             "waybills": Waybill,
             "invoices": Invoice,
             "payments": Payment,
+            "acts": Act,
         }
         return {str(names[k]._meta.verbose_name_plural): v for k, v in self.counts.items()}
 
@@ -228,6 +236,28 @@ class JobBuilder:
             elif job.kind == "partly_paid":
                 self._pay(invoice, paid_on, amount=(invoice.total / 2).quantize(D("1")), tag="-1")
         trips.close_if_settled(booking=booking, by=manager)
+
+    def _acts(self) -> None:
+        """The jobs' acts (drafts made after their waybills, ``billing/acts.py``): the oldest
+        issued the day after the job, the oldest of those signed by the customer's person a few
+        days later; the newest stay drafts."""
+        accountant = User.objects.filter(username="accountant").first()
+        drafts = Act.objects.filter(status=Act.Status.DRAFT).select_related("counterparty")
+        for n, act in enumerate(list(drafts.order_by("period_end", "pk"))[:ISSUED_ACTS]):
+            on = min(act.period_end + timedelta(days=1), self.today)
+            try:
+                act = acts.act_issue(act=act, by=accountant, on=on)
+            except (BillingRefused, ValidationError):  # a customer without its requisites
+                continue
+            if n < SIGNED_ACTS:
+                contact = act.counterparty.contacts.order_by("pk").first()
+                acts.act_mark_signed(
+                    act=act,
+                    by=accountant,
+                    signer=contact.full_name if contact else self.rng.choice(data.MALE_SURNAMES),
+                    on=min(on + timedelta(days=self.rng.randint(2, 6)), self.today),
+                )
+        self.counts["acts"] = Act.objects.count()
 
     def _upcoming(self, units, drivers, customers) -> None:
         """Today's job (waiting for its waybill) and tomorrow's (to dispatch)."""

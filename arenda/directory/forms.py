@@ -18,17 +18,39 @@ PHONE = forms.TextInput(attrs={"type": "tel", "autocomplete": "off", "placeholde
 REQUISITES = ("inn", "kpp", "ogrn", "bik", "corr_account", "account")
 
 
-class OrganizationForm(ServiceForm):
+class KeepWhenLeftOut:
+    """Settings added after the forms' first clients (``kept_fields``): a post without one
+    keeps the record's value (a new record: the model's default) instead of failing."""
+
+    kept_fields: tuple[str, ...] = ()
+
+    def keep_when_left_out(self):
+        for name in self.kept_fields:
+            if name in self.fields:
+                self.fields[name].required = False
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self.kept_fields:
+            if name in self.fields and not cleaned.get(name):
+                cleaned[name] = getattr(self.instance, name)
+        return cleaned
+
+
+class OrganizationForm(KeepWhenLeftOut, ServiceForm):
+    kept_fields = ("closing_form",)
+
     class Meta:
         model = m.Organization
         fields = [
             "name", "full_name", "inn", "kpp", "ogrn", "address", "phone", "email", "director",
-            "accountant", "vat_rate", "default_accounting_base", "bank_name", "bik", "corr_account",
+            "accountant", "vat_rate", "closing_form", "default_accounting_base", "bank_name", "bik", "corr_account",
             "account", "is_active",
         ]  # fmt: skip
         widgets = {**dict.fromkeys(REQUISITES, DIGITS), "phone": PHONE}
 
     def adjust_for_user(self, user):
+        self.keep_when_left_out()
         # Only this entity's own bases may be its default; a new entity has none yet.
         field = self.fields["default_accounting_base"]
         field.queryset = m.AccountingBase.objects.filter(organization_id=self.instance.pk or 0)
@@ -51,7 +73,10 @@ class AccountingBaseForm(ServiceForm):
 
     class Meta:
         model = m.AccountingBase
-        fields = ["name", "organization", "kind", "odata_url", "username", "password", "is_active"]
+        fields = [
+            "name", "organization", "kind", "odata_url", "username", "password", "wants_invoice_facture",
+            "is_active",
+        ]  # fmt: skip
         formfield_callback = _url_as_typed
 
     def adjust_for_user(self, user):
@@ -61,17 +86,20 @@ class AccountingBaseForm(ServiceForm):
             )
 
 
-class CounterpartyForm(ServiceForm):
+class CounterpartyForm(KeepWhenLeftOut, ServiceForm):
+    kept_fields = ("acts_period",)
+
     class Meta:
         model = m.Counterparty
         fields = [
             "kind", "name", "full_name", "inn", "kpp", "ogrn", "address", "phone", "email",
-            "accounting_base", "prepayment_required", "payment_terms_days", "bank_name", "bik",
+            "accounting_base", "prepayment_required", "payment_terms_days", "acts_period", "bank_name", "bik",
             "corr_account", "account", "reconciliation_quarterly", "notes",
         ]  # fmt: skip
         widgets = {**dict.fromkeys(REQUISITES, DIGITS), "phone": PHONE, "notes": TEXTAREA}
 
     def adjust_for_user(self, user):
+        self.keep_when_left_out()
         # The accountant's settings of the customer (its 1C base, the quarterly reconciliation
         # statement, docs/reconciliation.md): the same right as the 1C base.
         if not has_special(user, "set_counterparty_accounting_base"):

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from arenda.billing.act_views import counterparty_acts_context
 from arenda.billing.selectors import counterparty_debt, open_invoices
 from arenda.bookings.dispatch_views import driver_telegram_context
 from arenda.core.files import file_response, stored_scan
@@ -69,6 +70,10 @@ def _debt_context(request, counterparty) -> dict:
             "missing": counterparty.missing_requisites(),
         }
     }
+
+
+def _counterparty_context(request, counterparty) -> dict:
+    return {**_debt_context(request, counterparty), **counterparty_acts_context(request, counterparty)}
 
 
 def _documents_context(request, driver, form=None) -> dict:
@@ -159,7 +164,7 @@ PAGES = [
         columns=["name", "kind", "inn", "kpp", "phone", "accounting_base", "prepayment_required"],
         select_related=("accounting_base",),
         detail_extra="directory/counterparty_debt.html",
-        detail_context=_debt_context,
+        detail_context=_counterparty_context,
         related=[
             crud.Related(
                 gettext_lazy("Contacts"),

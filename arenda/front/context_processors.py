@@ -49,6 +49,7 @@ def _navigation(user) -> list[dict]:
             _("Finance"),
             [
                 *_area(user, "invoice", _("Invoices"), "billing:invoice_list"),
+                *_area(user, "invoice", _("Acts"), "billing:act_list"),
                 *_area(user, "payment", _("Payments"), "billing:payment_list"),
                 *_area(user, "bank_statement", _("Bank statements"), "billing:statement_list"),
                 *_area(user, "accounting_base", _("1C sync"), "billing:sync"),

@@ -220,3 +220,13 @@ def test_fake_1c_url_follows_the_environment(monkeypatch):
 def test_generated_phones_are_e164(demo):
     phones = [c.phone for c in Contact.objects.all()] + [d.phone for d in Driver.objects.all()]
     assert all(normalize_phone(p) == p for p in phones)
+
+
+def test_the_demo_company_has_acts_signed_issued_and_drafts(demo):
+    from arenda.billing.models import Act  # noqa: PLC0415 — beside the directory models above
+
+    by_status = {status: Act.objects.filter(status=status).count() for status in Act.Status.values}
+    assert by_status["signed"] >= 1 and by_status["issued"] >= 1 and by_status["draft"] >= 1
+    signed = Act.objects.filter(status="signed").first()
+    assert signed.number and signed.signed_by_name and signed.signed_on >= signed.date
+    assert all(act.lines.exists() for act in Act.objects.all())

@@ -10,6 +10,8 @@ from arenda.bookings.services import booking_request_supply
 from arenda.core.roles import Role
 from arenda.crm.tokens import intake_token_create
 from tests import factories as f
+from tests.billing.test_acts import worked
+from tests.bookings.test_waybills import job
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +53,12 @@ def _statement_payment():
     )
     row.candidates.add(f.InvoiceFactory(issued=True))
     return row
+
+
+def _act():
+    booking = job()
+    worked(booking, number=f"ПЛ-{booking.pk}")
+    return booking
 
 
 # name → (make one row, page URL or None, API URL or None); each URL searches and filters
@@ -115,6 +123,11 @@ CASES = {
         lambda: f.InvoiceFactory(issued=True),
         lambda: reverse("billing:invoice_list") + "?q=Заказчик&status=issued&kind=postpayment",
         lambda: "/api/v1/invoices/?search=Заказчик&status=issued&date_after=2020-01-01&overdue=false",
+    ),
+    "acts": (
+        _act,
+        lambda: reverse("billing:act_list") + "?q=Заказчик&status=draft&from=2020-01-01&not_signed=0",
+        lambda: "/api/v1/acts/?search=Заказчик&status=draft&period_from=2020-01-01&ordering=-date",
     ),
     "payments": (
         _payment,
