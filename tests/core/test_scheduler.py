@@ -79,5 +79,7 @@ def test_every_declared_job_names_a_task():
         "core.purge_audit",
         "core.worker_heartbeat",
         "directory.notify_expiring_documents",
+        "billing.make_due_acts",
+        "billing.reconciliation_quarterly",
     }
     assert all(callable(job.task.enqueue) for job in jobs.values())
