@@ -36,6 +36,7 @@ from arenda.billing.services import (
     BillingRefused,
     accounting_base_for,
     default_organization,
+    next_number,
     require_requisites,
     vat_rate_for,
 )
@@ -325,14 +326,6 @@ def _closable(bookings):
     return bookings.filter(status__in=CLOSABLE_STATUSES).exclude(act_links__active=True)
 
 
-def _next_number(organization: Organization, year: int) -> int:
-    counter, _created = ActCounter.objects.get_or_create(organization=organization, year=year)
-    counter = locked(ActCounter, counter.pk)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return counter.last
-
-
 def schedule_push(act: Act) -> None:
     """Queue the act's push to 1C after commit, when its base takes pushes."""
     onec.schedule_act_push(act.pk)
@@ -349,7 +342,7 @@ def act_issue(*, act: Act, by, on: date | None = None) -> Act:
         raise ValidationError({"lines": _("A closing document needs at least one line.")})
     require_requisites(act.counterparty)
     on = on or timezone.localdate()
-    sequence = _next_number(act.organization, on.year)
+    sequence = next_number(act.organization, on.year, ActCounter)
     act.year, act.sequence, act.number, act.date = on.year, sequence, str(sequence), on
     act.status = Act.Status.ISSUED
     act.issued_at = timezone.now()

@@ -204,9 +204,11 @@ def invoice_update_lines(*, invoice: Invoice, lines: list[LineData], by) -> Invo
     return invoice
 
 
-def _next_number(organization: Organization, year: int) -> int:
-    counter, _created = InvoiceCounter.objects.get_or_create(organization=organization, year=year)
-    counter = locked(InvoiceCounter, counter.pk)
+def next_number(organization: Organization, year: int, counter_model=InvoiceCounter) -> int:
+    """The next number of a legal entity's year (invoices', or ``counter_model``'s: acts have
+    their own), under a row lock on the counter: consecutive, never given twice."""
+    counter, _created = counter_model.objects.get_or_create(organization=organization, year=year)
+    counter = locked(counter_model, counter.pk)
     counter.last += 1
     counter.save(update_fields=["last"])
     return counter.last
@@ -225,7 +227,7 @@ def invoice_issue(*, invoice: Invoice, by, on: date | None = None) -> Invoice:
     on = on or timezone.localdate()
     invoice.vat_rate = vat_rate_for(invoice.organization, on)
     invoice.vat_amount = vat_included(invoice.total, invoice.vat_rate) or Decimal("0.00")
-    sequence = _next_number(invoice.organization, on.year)
+    sequence = next_number(invoice.organization, on.year)
     invoice.year, invoice.sequence, invoice.number = on.year, sequence, str(sequence)
     invoice.date = on
     invoice.due_date = on + timedelta(days=invoice.counterparty.payment_terms_days)
