@@ -32,6 +32,7 @@ urlpatterns = [
     path("a/", include("arenda.billing.act_public_urls")),
     # The driver's trip page: the token is the key, no login (arenda/bookings/trip_views.py).
     path("t/", include("arenda.bookings.trip_urls")),
+    path("s/", include("arenda.bookings.supply_public_urls")),
     # Prometheus; 404 unless the scraper is let in (arenda/ops/metrics_views.py)
     path("metrics", metrics_views.metrics, name="metrics"),
     # The public probe (no login; status words only) and the admin's health page (docs/health.md).

@@ -379,6 +379,7 @@ class SupplyOrder(TimeStamped):
     class Status(models.TextChoices):
         REQUESTED = "requested", _("Requested")
         CONFIRMED = "confirmed", _("Confirmed")
+        DECLINED = "declined", _("Declined by the supplier")
         COMPLETED = "completed", _("Completed")
         CANCELLED = "cancelled", _("Cancelled")
 
@@ -402,8 +403,10 @@ class SupplyOrder(TimeStamped):
 
     # Where a supply order may go from each status (the others are final).
     NEXT_STATUSES = {
-        Status.REQUESTED: (Status.CONFIRMED, Status.CANCELLED),
+        Status.REQUESTED: (Status.CONFIRMED, Status.DECLINED, Status.CANCELLED),
         Status.CONFIRMED: (Status.COMPLETED, Status.CANCELLED),
+        # A declined request may be sent again after a change (docs/supplier-request.md).
+        Status.DECLINED: (Status.REQUESTED, Status.CANCELLED),
     }
 
     history = HistoricalRecords()
@@ -416,7 +419,7 @@ class SupplyOrder(TimeStamped):
             models.CheckConstraint(condition=Q(cost_per_hour__gte=0), name="supply_cost_non_negative"),
             models.CheckConstraint(condition=Q(cost_per_hour__lte=MAX_PRICE), name="supply_cost_bounded"),
             models.CheckConstraint(
-                condition=Q(status__in=["requested", "confirmed", "completed", "cancelled"]),
+                condition=Q(status__in=["requested", "confirmed", "declined", "completed", "cancelled"]),
                 name="supply_status_valid",
             ),
         ]
@@ -429,6 +432,50 @@ class SupplyOrder(TimeStamped):
 
     def next_statuses(self) -> tuple[str, ...]:
         return self.NEXT_STATUSES.get(self.status, ())
+
+
+class SupplyRequest(models.Model):
+    """One sent version of «Заявка поставщику» of a supply order (``bookings/supply_requests.py``,
+    docs/supplier-request.md): the supplier's link ``/s/<token>/`` answers it. Sending again
+    after a change makes a new version and supersedes the old one (its link says so)."""
+
+    class Answer(models.TextChoices):
+        CONFIRMED = "confirmed", _("Confirmed")
+        DECLINED = "declined", _("Declined")
+
+    supply_order = models.ForeignKey(
+        SupplyOrder, verbose_name=_("supply order"), on_delete=models.CASCADE, related_name="requests"
+    )
+    token = models.CharField(_("token"), max_length=64, unique=True, editable=False)
+    fingerprint = models.CharField(_("content fingerprint"), max_length=64, editable=False)
+    recipient = models.CharField(_("sent to"), max_length=254, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("sent by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    superseded_at = models.DateTimeField(_("superseded"), null=True, blank=True)
+    answer = models.CharField(_("answer"), max_length=12, choices=Answer.choices, blank=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    answered_by = models.CharField(_("answered by"), max_length=200, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("supplier's request")
+        verbose_name_plural = _("supplier's requests")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(answer__in=["", "confirmed", "declined"]), name="supply_request_answer_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return _("Request of supply order #%(id)s") % {"id": self.supply_order_id}
 
 
 class TripLink(models.Model):

@@ -46,4 +46,12 @@ urlpatterns = [
     path("supply-orders/", views.supply_order_list, name="supply_order_list"),
     path("supply-orders/<int:pk>/", views.supply_order_detail, name="supply_order_detail"),
     path("supply-orders/<int:pk>/status/", views.supply_order_status, name="supply_order_status"),
+    path(
+        "supply-orders/<int:pk>/send-request/",
+        views.supply_order_send_request,
+        name="supply_order_send_request",
+    ),
+    path(
+        "supply-orders/<int:pk>/request.pdf", views.supply_order_request_pdf, name="supply_order_request_pdf"
+    ),
 ]

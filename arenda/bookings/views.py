@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +18,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from arenda.billing.acts import CLOSABLE_STATUSES
 from arenda.billing.selectors import act_of_booking, invoices_of_booking
-from arenda.bookings import selectors, services
+from arenda.bookings import selectors, services, supply_requests
 from arenda.bookings.calendar import feed_for, feed_regenerate
 from arenda.bookings.dispatch_views import panel_context
 from arenda.bookings.filters import BookingFilter, SupplyOrderFilter, day_start
@@ -39,7 +40,7 @@ from arenda.front.history import history_entries
 PAGE_SIZE = 50
 BOARD_LIMIT = 200
 BOARD_STATUSES = ["draft", "reserved", "confirmed", "dispatched", "completed"]
-SUPPLY_STATUSES = ["requested", "confirmed", "completed", "cancelled"]
+SUPPLY_STATUSES = ["requested", "confirmed", "declined", "completed", "cancelled"]
 
 
 def _bookings():
@@ -476,8 +477,9 @@ def supply_order_list(request):
     return render(request, "bookings/supply_order_list.html", context)
 
 
-def _render_supply(request, order: SupplyOrder, *, conflict=None, status=200):
+def _render_supply(request, order: SupplyOrder, *, conflict=None, status=200, send_errors=None, send_to=None):
     allowed = can(request.user, Action.CHANGE, "supply_order")
+    supplier_request = supply_requests.current(order)
     return render(
         request,
         "bookings/supply_order_detail.html",
@@ -490,6 +492,13 @@ def _render_supply(request, order: SupplyOrder, *, conflict=None, status=200):
             else [],
             "conflict": conflict,
             "history": history_entries(order),
+            "can_send": allowed and order.status not in supply_requests.CLOSED_STATUSES,
+            "supplier_request": supplier_request,
+            "request_link": supply_requests.link(supplier_request) if supplier_request else "",
+            "answers": [r for r in order.requests.all() if r.answer],
+            "send_to": order.supplier.email if send_to is None else send_to,
+            "send_key": supply_requests.new_key(),
+            "send_errors": send_errors or {},
         },
         status=status,
     )
@@ -518,6 +527,31 @@ def supply_order_status(request, pk):
         request, _("%(name)s: %(status)s.") % {"name": order, "status": order.get_status_display()}
     )
     return redirect(order.get_absolute_url())
+
+
+@require(Action.CHANGE, "supply_order")
+@require_POST
+def supply_order_send_request(request, pk):
+    """«Отправить заявку поставщику»: the request's PDF by e-mail with the supplier's link."""
+    order = get_object_or_404(_supply_orders(), pk=pk)
+    to = request.POST.get("to", "")
+    try:
+        supply_requests.send(order=order, to=to, by=request.user, key=request.POST.get("key", ""))
+    except BookingConflict as exc:
+        return _render_supply(request, order, conflict=_conflict(exc), status=409)
+    except ValidationError as exc:
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"to": exc.messages}
+        return _render_supply(request, order, status=400, send_errors=errors, send_to=to)
+    messages.success(request, _("The request is queued for %(to)s.") % {"to": to.strip()})
+    return redirect(order.get_absolute_url())
+
+
+@require(Action.VIEW, "supply_order")
+def supply_order_request_pdf(request, pk):
+    order = get_object_or_404(_supply_orders(), pk=pk)
+    response = HttpResponse(supply_requests.render_request_pdf(order), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{supply_requests.request_filename(order)}"'
+    return response
 
 
 @require(Action.VIEW, "booking")
