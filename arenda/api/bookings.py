@@ -6,11 +6,13 @@ from decimal import Decimal
 
 from django.db.models import OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status, viewsets
+from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,7 +22,7 @@ from arenda.api.billing import InvoiceSerializer, InvoiceViewSet
 from arenda.api.serializers import BoundedDateTimeField, ModelCleanSerializer
 from arenda.api.shift_reports import ShiftReportSerializer, shift_reports_list
 from arenda.billing.services import booking_hours_invoiced, prepayment_invoice_for_booking
-from arenda.bookings import calendar, selectors, services, trip_links
+from arenda.bookings import calendar, selectors, services, supply_requests, trip_links
 from arenda.bookings.dispatch import DriverNotLinked, dispatch
 from arenda.bookings.filters import BookingFilter, SupplyOrderFilter
 from arenda.bookings.models import Booking, CalendarFeed, SupplyOrder, Waybill
@@ -358,13 +360,31 @@ class BookingViewSet(viewsets.ModelViewSet):
         return Response({"revoked": trip_links.revoke(booking=self._target())})
 
 
+class SendSupplyRequestSerializer(serializers.Serializer):
+    to = serializers.CharField(
+        max_length=254, required=False, allow_blank=True, help_text=_("The supplier's e-mail when left out.")
+    )
+    key = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text=_("Idempotency key: the same key sends once."),
+    )
+
+
 class SupplyOrderViewSet(viewsets.ModelViewSet):
     resource = "supply_order"
-    http_method_names = ["get", "patch", "put", "head", "options"]
+    required_actions = {"send_request": "change"}
+    # POST only for ``send-request/``: a supply order is made by ``bookings/{id}/request-supply/``.
+    http_method_names = ["get", "post", "patch", "put", "head", "options"]
     queryset = SupplyOrder.objects.select_related("booking__deal__counterparty", "supplier")
     serializer_class = SupplyOrderSerializer
     filterset_class = SupplyOrderFilter
     ordering_fields = ["created_at", "status"]
+
+    @extend_schema(exclude=True)
+    def create(self, request, *args, **kwargs):
+        raise exceptions.MethodNotAllowed(request.method)
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
@@ -379,6 +399,48 @@ class SupplyOrderViewSet(viewsets.ModelViewSet):
                 supply_order=order, status=new_status, by=self.request.user
             )
         serializer.instance = order
+
+    @extend_schema(
+        request=SendSupplyRequestSerializer,
+        responses={
+            201: inline_serializer(
+                "SupplyRequestSent",
+                {
+                    "message": serializers.IntegerField(),
+                    "url": serializers.URLField(),
+                    "created_at": serializers.DateTimeField(),
+                },
+            )
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="send-request")
+    def send_request(self, request, pk=None):
+        """«Заявка поставщику» by e-mail with its PDF and the supplier's link (docs/supplier-request.md)."""
+        order = self.get_object()
+        body = SendSupplyRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        to = body.validated_data.get("to") or order.supplier.email
+        message = supply_requests.send(
+            order=order, to=to, by=request.user, key=body.validated_data.get("key", "")
+        )
+        sent = supply_requests.current(order)
+        return Response(
+            {"message": message.pk, "url": supply_requests.link(sent), "created_at": sent.created_at},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class SupplyRequestPdfView(APIView):
+    """«Заявка поставщику» of a supply order as a PDF (docs/supplier-request.md)."""
+
+    resource = "supply_order"
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY, 404: None})
+    def get(self, request, pk):
+        order = get_object_or_404(SupplyOrder, pk=pk)
+        response = HttpResponse(supply_requests.render_request_pdf(order), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{supply_requests.request_filename(order)}"'
+        return response
 
 
 class AvailabilityQuery(serializers.Serializer):

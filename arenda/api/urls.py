@@ -83,6 +83,11 @@ urlpatterns = [
     path("deals/<int:deal_id>/lines/", deal_lines, name="deal-line-list"),
     path("deals/<int:deal_id>/lines/<int:pk>/", deal_line, name="deal-line-detail"),
     path("deals/<int:pk>/proposal.pdf", crm.DealProposalView.as_view(), name="deal-proposal"),
+    path(
+        "supply-orders/<int:pk>/request.pdf",
+        bookings.SupplyRequestPdfView.as_view(),
+        name="supply-order-request-pdf",
+    ),
     # Before the acts viewset's routes (arenda/api/acts.py), which would otherwise claim it.
     path("acts/<int:pk>/pdf/", act_documents.ActPdfView.as_view(), name="act-pdf"),
     path("reports/driver-payroll/", reports.DriverPayrollView.as_view(), name="report-driver-payroll"),

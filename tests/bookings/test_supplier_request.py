@@ -229,3 +229,24 @@ def test_a_cancelled_order_takes_no_request(staff, order, manager):
     )
     assert response.status_code == 409
     assert not OutboxMessage.objects.exists()
+
+
+def test_the_api_sends_once_per_key_and_gives_the_pdf(api, order):
+    client = api(Role.MANAGER)
+    url = f"/api/v1/supply-orders/{order.pk}/send-request/"
+    first = client.post(url, {"key": "k1"}, format="json")
+    assert first.status_code == 201, first.content
+    assert first.json()["url"].endswith(f"/s/{SupplyRequest.objects.get().token}/")
+    assert client.post(url, {"key": "k1"}, format="json").status_code == 201
+    assert OutboxMessage.objects.get().recipient == "orders@kran.example"
+    bad = client.post(url, {"to": "not-an-address"}, format="json")
+    assert bad.status_code == 400 and "to" in bad.json()
+    pdf = client.get(f"/api/v1/supply-orders/{order.pk}/request.pdf")
+    assert pdf.status_code == 200 and "Автокран" in _text(pdf.content)
+    assert api(Role.ACCOUNTANT).post(url, {}, format="json").status_code == 403
+
+
+def test_the_api_still_makes_no_supply_order_by_post(api, order):
+    response = api(Role.MANAGER).post("/api/v1/supply-orders/", {"booking": order.booking_id}, format="json")
+    assert response.status_code == 405
+    assert SupplyOrder.objects.count() == 1
