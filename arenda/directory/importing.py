@@ -375,15 +375,56 @@ class _Checker:
 
 # --- The django-import-export resources ---------------------------------------------------------
 class _Resource(resources.ModelResource):
-    """Common: every instance through ``full_clean``, the author in the history."""
+    """Common: every instance through ``full_clean``, the author in the history, the
+    existing records of the file read in one query (by the key a re-import updates by)."""
+
+    key_fields: tuple[str, ...] = ()
+    prefetch: tuple[str, ...] = ()
 
     def __init__(self, user=None):
         super().__init__()
         self.user = user
+        self.existing: dict[tuple, object] = {}
+
+    def _key(self, row) -> tuple:
+        return tuple(row.get(name, "") for name in self.key_fields)
+
+    def before_import(self, dataset, **kwargs):
+        first = self.key_fields[0]
+        values = {value for value in dataset[first] if value}
+        queryset = self._meta.model.objects.filter(**{f"{first}__in": values}).order_by("-pk")
+        for obj in queryset.prefetch_related(*self.prefetch):
+            self.existing[tuple(getattr(obj, name) for name in self.key_fields)] = obj  # the oldest wins
+
+    def get_instance(self, instance_loader, row):
+        if not row.get(self.key_fields[0]):
+            return None  # no key: always a new record
+        return self.existing.get(self._key(row))
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        # The model's check constraints repeat its fields' choices and validators (which
+        # full_clean runs) and the database enforces them again on save; the unique keys are
+        # checked by the models' clean() (Counterparty.duplicate, Unit.clean). Skipping the
+        # constraints' own queries keeps a file of thousands of rows fast (docs/import.md).
+        errors = dict(import_validation_errors or {})
+        try:
+            instance.full_clean(exclude=errors.keys(), validate_unique=False, validate_constraints=False)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
 
     def save_instance(self, instance, is_create, row, **kwargs):
         set_author(instance, self.user)
         return super().save_instance(instance, is_create, row, **kwargs)
+
+    @staticmethod
+    def _children(instance, name):
+        """The instance's prefetched children (no query), or none for a new record."""
+        if instance.pk is None:
+            return []
+        cache = getattr(instance, "_prefetched_objects_cache", {})
+        return list(cache[name]) if name in cache else list(getattr(instance, name).all())
 
 
 class CounterpartyResource(_Resource):
@@ -413,18 +454,15 @@ class CounterpartyResource(_Resource):
         skip_html_diff = True
         use_transactions = True
 
-    def get_instance(self, instance_loader, row):
-        if not row.get("inn"):
-            return None  # no ИНН: always a new counterparty
-        return Counterparty.objects.filter(inn=row["inn"], kpp=row.get("kpp", "")).first()
+    key_fields = ("inn", "kpp")
+    prefetch = ("contacts",)
 
     def _contact(self, instance, row):
         name = row.get("contact_name", "")
-        if not name or instance.pk is None:
+        if not name:
             return None, False
-        contact = Contact.objects.filter(counterparty=instance, full_name=name).first() or Contact(
-            counterparty=instance, full_name=name
-        )
+        found = [c for c in self._children(instance, "contacts") if c.full_name == name]
+        contact = found[0] if found else Contact(counterparty=instance, full_name=name)
         values = {k: row.get(f"contact_{k}", "") for k in ("phone", "email", "position")}
         changed = contact.pk is None or any(getattr(contact, k) != v for k, v in values.items() if v)
         for k, v in values.items():
@@ -439,14 +477,19 @@ class CounterpartyResource(_Resource):
         return not changed
 
     def after_save_instance(self, instance, row, **kwargs):
+        if kwargs.get("dry_run"):
+            return  # the preview: the contact was checked with the row (_Checker)
         contact, changed = self._contact(instance, row)
         if contact is not None and changed:
+            contact.counterparty = instance
             contact.full_clean()
             set_author(contact, self.user)
             contact.save()
 
 
 class UnitResource(_Resource):
+    key_fields = ("plate",)
+
     equipment_type = ie_fields.Field(
         attribute="equipment_type",
         column_name="equipment_type",
@@ -495,16 +538,16 @@ class DriverResource(_Resource):
         skip_html_diff = True
         use_transactions = True
 
-    def get_instance(self, instance_loader, row):
-        return Driver.objects.filter(phone=row.get("phone", "")).order_by("pk").first()
+    key_fields = ("phone",)
+    prefetch = ("documents",)
 
     def _document(self, instance, row):
         kind = row.get("doc_kind", "")
-        if not kind or instance.pk is None:
+        if not kind:
             return None, False
         number = row.get("doc_number", "")
-        document = DriverDocument.objects.filter(driver=instance, kind=kind, number=number).first()
-        document = document or DriverDocument(driver=instance, kind=kind, number=number)
+        found = [d for d in self._children(instance, "documents") if d.kind == kind and d.number == number]
+        document = found[0] if found else DriverDocument(driver=instance, kind=kind, number=number)
         values = {
             "categories": row.get("doc_categories", ""),
             "issued_on": date.fromisoformat(row["doc_issued_on"]) if row.get("doc_issued_on") else None,
@@ -527,8 +570,11 @@ class DriverResource(_Resource):
         return not changed
 
     def after_save_instance(self, instance, row, **kwargs):
+        if kwargs.get("dry_run"):
+            return  # the preview: the document was checked with the row (_Checker)
         document, changed = self._document(instance, row)
         if document is not None and changed:
+            document.driver = instance
             document.full_clean()
             set_author(document, self.user)
             document.save()
@@ -631,8 +677,7 @@ def preview(kind: str, content: bytes, filename: str, *, user) -> Preview:
     """What importing the file would do, row by row; nothing is written."""
     result_preview, dataset, numbers, label = _prepare(kind, content, filename)
     # the dry run even when the checks found errors: it names the model's own ones too
-    with transaction.atomic():
-        result = _run(kind, dataset, user=user, dry_run=True)
+    result = _run(kind, dataset, user=user, dry_run=True)
     _apply_result(result_preview, result, numbers, label)
     return result_preview
 
