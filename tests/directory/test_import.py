@@ -14,7 +14,7 @@ from openpyxl import Workbook, load_workbook
 from arenda.core.roles import Role
 from arenda.directory import importing
 from arenda.directory.models import Contact, Counterparty, DocumentKind, Driver, DriverDocument, Unit
-from tests.factories import CounterpartyFactory, EquipmentTypeFactory, UnitFactory, make_inn10
+from tests.factories import ContactFactory, CounterpartyFactory, EquipmentTypeFactory, UnitFactory, make_inn10
 
 pytestmark = pytest.mark.django_db
 
@@ -256,3 +256,22 @@ def test_an_unknown_file_type_is_a_form_error(login):
     response = upload(login(), "counterparties", b"hello", name="x.pdf")
     assert response.status_code == 400
     assert "Upload an .xlsx or .csv file." in response.content.decode()
+
+
+def test_the_bad_cell_is_highlighted_in_the_preview_table(login):
+    rows = cp_rows(2)
+    rows[1][1] = bad_inn(1)
+    text = upload(login(), "counterparties", xlsx(CP_HEADERS, rows)).content.decode()
+    assert text.count('class="cell-error"') == 1
+    assert 'class="import-error"' in text
+
+
+def test_the_export_takes_a_fixed_number_of_queries(login, django_assert_max_num_queries):
+    client = login()
+    for n in range(6):
+        ContactFactory(counterparty=CounterpartyFactory(name=f"ООО «{n}»"))
+    url = reverse("directory:export_xlsx", args=["counterparties"])
+    client.get(url)  # warm the session and the user
+    with django_assert_max_num_queries(8):
+        response = client.get(url)
+    assert len(list(load_workbook(io.BytesIO(response.content)).active.iter_rows())) == 7
