@@ -1,6 +1,6 @@
 from django.urls import path
 
-from arenda.directory import views
+from arenda.directory import import_views, views
 from arenda.front import crud
 
 app_name = "directory"
@@ -15,4 +15,10 @@ urlpatterns = [
     path("drivers/<int:pk>/pay-rates/", views.driver_pay_rate_add_view, name="driver_pay_rate_add"),
     path("equipment-types/<int:pk>/requirements/", views.requirement_add, name="requirement_add"),
     path("requirements/<int:pk>/delete/", views.requirement_delete, name="requirement_delete"),
+]
+urlpatterns += [
+    path("import/<slug:slug>/", import_views.import_view, name="import"),
+    path("import/<slug:slug>/confirm/", import_views.import_confirm, name="import_confirm"),
+    path("import/<slug:slug>/template.xlsx", import_views.import_template, name="import_template"),
+    path("export/<slug:slug>.xlsx", import_views.export_xlsx, name="export_xlsx"),
 ]

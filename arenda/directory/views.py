@@ -165,6 +165,7 @@ PAGES = [
         select_related=("accounting_base",),
         detail_extra="directory/counterparty_debt.html",
         detail_context=_counterparty_context,
+        list_actions="directory/import_actions.html",
         related=[
             crud.Related(
                 gettext_lazy("Contacts"),
@@ -223,6 +224,7 @@ PAGES = [
         select_related=("equipment_type", "supplier"),
         detail_extra="directory/unit_maintenance.html",
         detail_context=_maintenance_context,
+        list_actions="directory/import_actions.html",
     ),
     _page(
         m.Driver,
@@ -234,6 +236,7 @@ PAGES = [
         detail_extra="directory/driver_extra.html",
         detail_context=_driver_context,
         hidden_fields=hidden_pay_fields,
+        list_actions="directory/import_actions.html",
     ),
 ]
 UNIT_PAGE = next(page for page in PAGES if page.model is m.Unit)

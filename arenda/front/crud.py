@@ -74,6 +74,8 @@ class Page:
     # user → the fields this user may not see (drivers' pay: ``core.roles.hidden_pay_fields``):
     # left out of the list's columns and sorting, the detail page and the history
     hidden_fields: Callable | None = None
+    # buttons beside «Add» on the list (a template; e.g. «Import from Excel», «Download XLSX»)
+    list_actions: str | None = None
     # the namespace the patterns of ``urls(page)`` are included under (their app_name)
     namespace: str = field(kw_only=True)
 
