@@ -130,6 +130,7 @@ def test_a_public_holiday_reduces_the_available_hours(ui):
         start=msk(2, 8, month=11),
         end=msk(2, 20, month=11),
         equipment_type=crane.equipment_type,
+        busy_until=msk(2, 20, month=11),
         status="confirmed",
     )
     rows = ui(Role.DIRECTOR).get("/reports/fleet/" + NOVEMBER_WEEK).context["rows"]
