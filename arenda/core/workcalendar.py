@@ -18,8 +18,9 @@ from decimal import Decimal
 
 import holidays
 from django.utils import timezone
+from django.utils.translation import get_language
 
-from arenda.core.models import CalendarDay, CompanySettings
+from arenda.core.models import CalendarDay, CompanySettings, validate_working_week
 
 COUNTRY = "RU"
 Interval = tuple[datetime, datetime]
@@ -145,3 +146,30 @@ def working_intervals(day: date) -> list[Interval]:
 
 def is_working_day(day: date) -> bool:
     return WorkCalendar(day, day).is_working_day(day)
+
+
+# --- the admin's changes (the page arenda/front/calendar_views.py and the Django admin) ------
+def working_week_set(week: list) -> CompanySettings:
+    """Save the hours per weekday (``[[start, end] | None] * 7``, ``HH:MM``), checked first."""
+    validate_working_week(week)
+    row = CompanySettings.current()
+    row.working_week = week
+    row.save(update_fields=["working_week"])
+    return row
+
+
+def calendar_day_save(day: CalendarDay) -> CalendarDay:
+    """Check (the date once, the end after the start) and save an override."""
+    day.full_clean()
+    day.save()
+    return day
+
+
+def public_days(year: int) -> list[tuple[date, str, bool]]:
+    """The production calendar of a year from the library: ``(date, name, is_working)`` for
+    the holidays (and the days off moved onto weekdays) and the weekends made working days."""
+    language = "ru" if (get_language() or "ru").startswith("ru") else "en_US"
+    public = holidays.country_holidays(COUNTRY, years=year, language=language)
+    days = [(day, name, False) for day, name in public.items()]
+    days += [(day, "", True) for day in public.weekend_workdays if day.year == year]
+    return sorted(days)
