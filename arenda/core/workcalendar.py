@@ -20,7 +20,7 @@ import holidays
 from django.utils import timezone
 from django.utils.translation import get_language
 
-from arenda.core.models import CalendarDay, CompanySettings, validate_working_week
+from arenda.core.models import CalendarDay, CompanySettings, default_working_week, validate_working_week
 
 COUNTRY = "RU"
 Interval = tuple[datetime, datetime]
@@ -38,7 +38,9 @@ class WorkCalendar:
     loaded on demand (one more query), so a caller with a wider range stays correct."""
 
     def __init__(self, first: date, last: date):
-        self.week = _parse_week(CompanySettings.current().working_week)
+        # read, not get_or_create: a report never writes the settings row
+        stored = CompanySettings.objects.filter(pk=1).values_list("working_week", flat=True).first()
+        self.week = _parse_week(stored or default_working_week())
         self.tz = timezone.get_default_timezone()
         self._loaded: set[int] = set()
         self._overrides: dict[date, CalendarDay] = {}
