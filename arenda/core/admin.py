@@ -8,7 +8,7 @@ from rest_framework.authtoken.models import TokenProxy
 from simple_history.admin import SimpleHistoryAdmin
 
 from arenda.core import audit
-from arenda.core.models import AuditEvent, CompanySettings, User
+from arenda.core.models import AuditEvent, CalendarDay, CompanySettings, User
 from arenda.core.roles import Action, can, has_special, role_of
 from arenda.core.user_services import access_of, audit_access_change
 
@@ -164,6 +164,16 @@ class AuditedTokenAdmin(ManageUsersOnly, TokenAdmin):
 class CompanySettingsAdmin(RoleAdminMixin, HistoryAdmin):
     resource = "company_settings"
     list_display = ("__str__", "transit_buffer_minutes")
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(RoleAdminMixin, HistoryAdmin):
+    """The admin's overrides of the working calendar (docs/working-calendar.md)."""
+
+    resource = "company_settings"
+    list_display = ("date", "is_working", "start", "end", "note")
+    list_filter = ("is_working",)
+    date_hierarchy = "date"
 
     def has_add_permission(self, request):
         return can(request.user, Action.ADD, self.resource) and not CompanySettings.objects.exists()

@@ -1,4 +1,7 @@
+from datetime import time
+
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -51,6 +54,28 @@ class TimeStamped(models.Model):
         abstract = True
 
 
+def default_working_week() -> list:
+    """Monday to Sunday: ``["HH:MM", "HH:MM"]`` (start, end) or ``None`` (a day off)."""
+    return [["08:00", "20:00"]] * 5 + [["09:00", "18:00"], None]
+
+
+def validate_working_week(value) -> None:
+    """Seven entries, each ``None`` or a start and an end (``HH:MM``), the end after the start."""
+    if not isinstance(value, list) or len(value) != 7:
+        raise ValidationError(_("Seven entries are needed, Monday to Sunday."), code="invalid")
+    for entry in value:
+        if entry is None:
+            continue
+        if not (isinstance(entry, list) and len(entry) == 2 and all(isinstance(x, str) for x in entry)):
+            raise ValidationError(_('Each day is null or a start and an end, e.g. ["08:00", "20:00"].'))
+        try:
+            start, end = (time.fromisoformat(x) for x in entry)
+        except ValueError:
+            raise ValidationError(_("A time is written as HH:MM.")) from None
+        if end <= start:
+            raise ValidationError(_("The end of the working day must be after its start."))
+
+
 class CompanySettings(models.Model):
     """Company-wide settings the admin changes in the UI (one row)."""
 
@@ -84,6 +109,15 @@ class CompanySettings(models.Model):
         _("issue overtime invoices at once"),
         default=True,
         help_text=_("Otherwise an overtime invoice stays a draft until a manager issues it."),
+    )
+    working_week = models.JSONField(
+        _("working hours per weekday"),
+        default=default_working_week,
+        validators=[validate_working_week],
+        help_text=_(
+            'Monday to Sunday: a start and an end ("HH:MM") or null for a day off. Public holidays '
+            "and transferred working days come from the Russian production calendar (docs/working-calendar.md)."
+        ),
     )
 
     history = HistoricalRecords()
@@ -200,3 +234,48 @@ class Heartbeat(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class CalendarDay(models.Model):
+    """The admin's word on one date, above the weekday hours and the production calendar:
+    a day off, or a working day with its hours (docs/working-calendar.md)."""
+
+    date = models.DateField(_("date"), unique=True)
+    is_working = models.BooleanField(_("working day"), default=False)
+    start = models.TimeField(_("start"), null=True, blank=True)
+    end = models.TimeField(_("end"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+        ordering = ["date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(is_working=False, start__isnull=True, end__isnull=True)
+                | models.Q(
+                    is_working=True, start__isnull=False, end__isnull=False, end__gt=models.F("start")
+                ),
+                name="calendar_day_hours_valid",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.date:%d.%m.%Y}"
+
+    def clean(self):
+        super().clean()
+        if not self.is_working:
+            self.start = self.end = None
+            return
+        errors = {}
+        if self.start is None:
+            errors["start"] = _("A working day needs its start.")
+        if self.end is None:
+            errors["end"] = _("A working day needs its end.")
+        if not errors and self.end <= self.start:
+            errors["end"] = _("The end must be after the start.")
+        if errors:
+            raise ValidationError(errors)

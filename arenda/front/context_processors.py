@@ -69,6 +69,7 @@ def _navigation(user) -> list[dict]:
                     [
                         {"label": _("Company settings"), "url": "/admin/core/companysettings/"},
                         {"label": _("Order template"), "url": reverse("bookings:dispatch_template")},
+                        {"label": _("Working calendar"), "url": reverse("working_calendar")},
                     ]
                     if can(user, Action.CHANGE, "company_settings")
                     else []

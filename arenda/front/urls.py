@@ -1,10 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from arenda.front import notification_views, security_views, views
+from arenda.front import calendar_views, notification_views, security_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("settings/calendar/", calendar_views.working_calendar, name="working_calendar"),
+    path(
+        "settings/calendar/<int:pk>/delete/", calendar_views.calendar_day_delete, name="calendar_day_delete"
+    ),
     path("csp-report/", security_views.csp_report, name="csp_report"),
     path("notifications/bell/", notification_views.notification_bell, name="notification_bell"),
     path("notifications/read/", notification_views.notification_read_all, name="notification_read_all"),

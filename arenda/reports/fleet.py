@@ -1,10 +1,13 @@
 """Fleet: per unit for the period — hours booked (bookings reserved to closed, clipped to
-the period), utilisation against the hours the unit was available (the period less its
-maintenance windows), revenue from its trips (as in the plates report) and revenue per
-booked hour; by equipment type; own vs suppliers' machines.
+the period), utilisation = booked hours ÷ the company's working hours in the period outside
+the unit's maintenance windows (the working calendar, docs/working-calendar.md: weekday
+hours, public holidays, the admin's overrides — not every hour of the day), revenue from its trips (as in the plates report) and revenue per
+booked hour; by equipment type; own vs suppliers' machines. Work outside the working hours
+(nights, days off) counts as booked, so a unit can show over 100 %.
 
-Units are a short list, so the rows are merged in Python from four grouped queries (units,
-booked time, maintenance, revenue): the number of queries does not depend on the data."""
+Units are a short list, so the rows are merged in Python from four queries (units, booked
+time, maintenance windows, revenue) and the working calendar (two): the number of queries
+does not depend on the data."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -17,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from arenda.bookings.models import Booking, Waybill
 from arenda.core.money import rubles
+from arenda.core.workcalendar import WorkCalendar
 from arenda.directory.models import EquipmentType, MaintenanceWindow, Unit
 from arenda.reports.core import Column, Report, ReportForm, dec
 from arenda.reports.plates import OWNERS, cost_sum, revenue_hours_sum, revenue_km_sum, with_money
@@ -66,7 +70,13 @@ class FleetReport(Report):
         Column("capacity_t", _("Capacity, t"), "number", width=10),
         Column("owner", _("Owner"), "text", sort="owner", width=12),
         Column("booked_hours", _("Booked hours"), "hours", sort="booked_hours", width=11),
-        Column("maintenance_hours", _("Maintenance, h"), "hours", sort="maintenance_hours", width=12),
+        Column(
+            "maintenance_hours",
+            _("Maintenance, h"),
+            "hours",
+            sort="maintenance_hours",
+            width=12,
+        ),
         Column("available_hours", _("Available hours"), "hours", sort="available_hours", width=12),
         Column("utilisation", _("Utilisation"), "percent", sort="utilisation", width=11),
         Column("trips", _("Trips"), "int", sort="trips", width=8),
@@ -110,13 +120,12 @@ class FleetReport(Report):
             .annotate(t=self._clipped())
             .values_list("unit_id", "t")
         )
-        maintenance = dict(
-            MaintenanceWindow.objects.filter(unit_id__in=ids, start__lt=p.end_before, end__gt=p.start_at)
-            .order_by()
-            .values("unit_id")
-            .annotate(t=self._clipped())
-            .values_list("unit_id", "t")
-        )
+        windows: dict[int, list] = {}
+        for unit_id, w_start, w_end in MaintenanceWindow.objects.filter(
+            unit_id__in=ids, start__lt=p.end_before, end__gt=p.start_at
+        ).values_list("unit_id", "start", "end"):
+            windows.setdefault(unit_id, []).append((w_start, w_end))
+        calendar = WorkCalendar(p.start, p.end)
         revenue = {
             r["unit_id"]: r
             for r in with_money(
@@ -128,11 +137,13 @@ class FleetReport(Report):
             .values("unit_id")
             .annotate(n=Count("pk"), r=Sum(revenue_hours_sum() + revenue_km_sum()))
         }
-        period_hours = p.hours.quantize(Decimal("0.01"))
+        period_hours = calendar.working_hours(p.start_at, p.end_before)
         rows = []
         for u in units:
             booked_h = _hours(booked.get(u["pk"]))
-            maint_h = min(_hours(maintenance.get(u["pk"])), period_hours)
+            maint_h = min(
+                calendar.union_hours(windows.get(u["pk"], ()), p.start_at, p.end_before), period_hours
+            )
             available = period_hours - maint_h
             money = revenue.get(u["pk"], {})
             revenue_rub = rubles(money.get("r"))
