@@ -1,10 +1,11 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from arenda.front import notification_views, security_views, views
+from arenda.front import notification_views, search_views, security_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("search/", search_views.search_page, name="search"),
     path("csp-report/", security_views.csp_report, name="csp_report"),
     path("notifications/bell/", notification_views.notification_bell, name="notification_bell"),
     path("notifications/read/", notification_views.notification_read_all, name="notification_read_all"),
