@@ -32,8 +32,9 @@ from arenda.billing.services import (
     invoice_update_lines,
 )
 from arenda.bookings.models import Booking
+from arenda.core.formats import format_number
 from arenda.core.models import CompanySettings
-from arenda.core.money import to_money
+from arenda.core.money import format_rub, to_money
 from arenda.core.notify import notify
 from arenda.core.services import locked, record_delete
 
@@ -180,7 +181,11 @@ def settle(*, booking: Booking, by, correction: bool = False) -> Invoice | None:
                 _(
                     "Booking #%(id)s: the corrected waybills bill %(hours)s h less than was invoiced — a credit of %(amount)s."
                 )
-                % {"id": booking.pk, "hours": state.credit_hours, "amount": state.credit_amount},
+                % {
+                    "id": booking.pk,
+                    "hours": format_number(state.credit_hours),
+                    "amount": format_rub(state.credit_amount),
+                },
                 booking.get_absolute_url(),
             )
         return None
@@ -222,8 +227,8 @@ def settle(*, booking: Booking, by, correction: bool = False) -> Invoice | None:
             text
             % {
                 "id": booking.pk,
-                "hours": state.extra_hours,
-                "amount": invoice.total,
+                "hours": format_number(state.extra_hours),
+                "amount": format_rub(invoice.total),
                 "number": invoice.number,
             },
             invoice.get_absolute_url(),

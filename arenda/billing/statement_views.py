@@ -19,6 +19,7 @@ from arenda.billing import statements
 from arenda.billing.filters import StatementPaymentFilter
 from arenda.billing.models import BankStatement, Invoice, StatementPayment
 from arenda.billing.services import BillingRefused
+from arenda.core.money import format_rub
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
 from arenda.flows import payments
@@ -213,7 +214,7 @@ def statement_payment_assign(request, pk):
     messages.success(
         request,
         _("Payment № %(number)s of %(amount)s is recorded against %(invoice)s.")
-        % {"number": row.number, "amount": row.amount, "invoice": invoice},
+        % {"number": row.number, "amount": format_rub(row.amount), "invoice": invoice},
     )
     return redirect(_back(request))
 

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from arenda.bookings.models import Booking, DriverReport
 from arenda.bookings.services import BookingConflict
+from arenda.core.formats import format_hours
 from arenda.core.models import CompanySettings
 from arenda.core.notify import notify
 from arenda.core.services import locked
@@ -192,7 +193,7 @@ def _report_hours(driver: Driver, text: str) -> str | None:
     hours, km = parsed
     report = report_receive(driver=driver, booking=booking, hours=hours, km=km, text=text)
     with translation.override(settings.LANGUAGE_CODE):
-        amounts = _("%(hours)s h") % {"hours": floatformat(hours, "-2")}
+        amounts = format_hours(hours)
         if km is not None:
             amounts += ", " + _("%(km)s km") % {"km": floatformat(km, "-1")}
         manager = booking.deal.manager or booking.created_by

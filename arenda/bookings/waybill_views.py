@@ -5,7 +5,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -15,6 +14,7 @@ from arenda.bookings.models import Booking, Waybill
 from arenda.bookings.services import BookingConflict
 from arenda.bookings.waybill_forms import WaybillForm
 from arenda.core.files import file_response
+from arenda.core.formats import format_number
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can, can_see_pay
 from arenda.flows import trips
@@ -49,7 +49,7 @@ def _done_message(result) -> str:
     if invoice is not None:
         text += " " + _("Overtime: %(invoice)s for %(hours)s h.") % {
             "invoice": invoice,
-            "hours": number_format(invoice.billed_hours.normalize()),
+            "hours": format_number(invoice.billed_hours),
         }
     if result.booking.status == Booking.Status.CLOSED:
         text += " " + _("Everything is paid: the booking is closed.")

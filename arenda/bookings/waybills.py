@@ -28,6 +28,7 @@ from arenda.core.files import (  # noqa: F401
     scan_kind,
     sniff,
 )
+from arenda.core.formats import format_number
 from arenda.core.models import CompanySettings
 from arenda.core.services import locked, set_author
 from arenda.core.validators import period_error
@@ -104,8 +105,8 @@ def _check(waybill: Waybill, booking: Booking, *, km_given: bool) -> None:
             errors["hours"] = _(
                 "%(hours)s h is more than the time from start to finish (%(span)s h, with %(tolerance)s min of tolerance)."
             ) % {
-                "hours": waybill.hours,
-                "span": round(_hours_between(start, finish), 2),
+                "hours": format_number(waybill.hours),
+                "span": format_number(_hours_between(start, finish)),
                 "tolerance": tolerance,
             }
     if waybill.downtime_hours is None:

@@ -2,7 +2,7 @@
 pages, the printed invoice, the orders sent to drivers, the reports."""
 
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import models
 from django.template.defaultfilters import date as date_filter
@@ -67,3 +67,18 @@ def format_plate(value: str) -> str:
     """«А123ВС77» → «А 123 ВС 77», «1234АВ77» → «1234 АВ 77», as written on the plate."""
     match = re.match(r"^(\D?)(\d{3,4})(\D{2})(\d{2,3})$", value or "")
     return " ".join(part for part in match.groups() if part) if match else value
+
+
+def format_number(value, places: int = 2) -> str:
+    """«3», «3,5», «12,25» — a quantity (hours, km) rounded to ``places``, without trailing
+    zeros, with the active language's decimal separator (a comma in Russian)."""
+    number = Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    text = floatformat(number, -places)
+    if "," in text or "." in text:
+        text = text.rstrip("0").rstrip(",.")
+    return text
+
+
+def format_hours(value) -> str:
+    """«3 ч», «3,5 ч» in Russian; «3.5 h» in English."""
+    return _("%(hours)s h") % {"hours": format_number(value)}

@@ -346,6 +346,9 @@ def deal_detail(request, pk):
 def _lines_response(request, deal: Deal, **kwargs):
     context = _lines_context(request, deal, **kwargs)
     if request.htmx:
+        # the «Mark as agreed» button in the page head goes along, out of band (crm/_deal_agree.html)
+        context["agree_oob"] = True
+        context["can_agree"] = can(request.user, Action.CHANGE, "deal") and deal.is_editable()
         return render(request, "crm/_deal_lines.html", context)
     return render(request, "crm/deal_detail.html", _detail_context(request, deal, **context))
 

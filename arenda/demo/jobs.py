@@ -23,7 +23,7 @@ from arenda.bookings import services as bookings
 from arenda.bookings.models import Booking, Waybill
 from arenda.bookings.services import BookingConflict
 from arenda.core.models import CompanySettings, User
-from arenda.crm.models import Deal
+from arenda.crm.models import Deal, DealLine
 from arenda.demo import data
 from arenda.directory.models import Counterparty, Driver
 from arenda.directory.selectors import qualification_gaps
@@ -69,7 +69,9 @@ class JobBuilder:
         self.tz = timezone.get_current_timezone()
         self.today = builder.today
         self.managers = []
-        self.counts = dict.fromkeys(("deals", "bookings", "waybills", "invoices", "payments", "acts"), 0)
+        self.counts = dict.fromkeys(
+            ("deals", "deal lines", "bookings", "waybills", "invoices", "payments", "acts"), 0
+        )
 
     def build(self) -> dict[str, int]:
         self.managers = list(User.objects.filter(username__in=["manager", "manager2"]).order_by("username"))
@@ -105,6 +107,7 @@ class JobBuilder:
             CompanySettings.objects.filter(pk=row.pk).update(overtime_auto_issue=auto_issue)
         names = {
             "deals": Deal,
+            "deal lines": DealLine,
             "bookings": Booking,
             "waybills": Waybill,
             "invoices": Invoice,
@@ -159,7 +162,30 @@ class JobBuilder:
             rate_per_km=unit.rate_per_km,
         )
         self.counts["bookings"] += 1
+        self._line(booking, manager)
         return booking
+
+    def _line(self, booking: Booking, manager) -> DealLine:
+        """The КП line the booking was agreed from — the same machine, dates, hours, rates and
+        km — so the deal board shows the deal's real total and the deal page its lines."""
+        line = DealLine(
+            deal=booking.deal,
+            position=1,
+            equipment_type=booking.equipment_type,
+            min_capacity_t=booking.min_capacity_t,
+            start=booking.start,
+            end=booking.end,
+            ordered_hours=booking.ordered_hours,
+            min_hours=booking.min_hours,
+            rate_per_hour=booking.rate_per_hour,
+            km=booking.planned_km,
+            rate_per_km=booking.rate_per_km,
+            site_address=booking.site_address,
+        )
+        line._history_user = manager
+        line.save()
+        self.counts["deal lines"] += 1
+        return line
 
     def _issue(self, invoice: Invoice, day) -> Invoice:
         invoice = invoice_issue(invoice=invoice, by=invoice.deal.manager, on=min(day, self.today))

@@ -4,6 +4,7 @@ a multi-day booking, two concurrent waybills, and the whole loop up to the manag
 notification. After every step nothing is billed twice: Σ billed over the non-cancelled
 invoices equals the billable hours (or exceeds them only by a paid credit)."""
 
+import re
 import threading
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from arenda.billing.models import Invoice
 from arenda.billing.services import prepayment_invoice_for_booking
 from arenda.bookings.models import Booking, Waybill
 from arenda.core.models import CompanySettings, Notification
+from arenda.core.money import format_rub
 from arenda.core.roles import Role
 from arenda.flows.payments import payment_record
 from arenda.flows.trips import waybill_record, waybill_update
@@ -180,6 +182,9 @@ def test_fewer_hours_on_a_paid_overtime_invoice_bill_nothing_and_tell_the_manage
     assert state.credit_hours == D("1.5") and state.credit_amount == D("5250.00")
     note = Notification.objects.filter(user=booking.deal.manager).order_by("-pk").first()
     assert "5" in note.text and str(booking.pk) in note.text
+    # the hours and the money as a person reads them: «1,5 ч», «5 250,00 ₽»
+    assert re.search(r"\b1[.,]5 (h|ч)\b", note.text) and format_rub(D("5250.00")) in note.text
+    assert "5250.00" not in note.text and "1.50" not in note.text
     assert billed(booking)[0] == D("9.5")  # billed once: 8 prepaid + 1.5 paid overtime
 
 
@@ -228,6 +233,8 @@ def test_done_when_a_waybill_over_the_minimum_issues_an_overtime_invoice_queued_
     assert invoice.vat_amount > 0
     note = Notification.objects.get(user=manager, url=invoice.get_absolute_url())
     assert invoice.number in note.text
+    assert re.search(r"\b1[.,]5 (h|ч)\b", note.text) and format_rub(D("5250.00")) in note.text
+    assert "5250.00" not in note.text and "1.50" not in note.text
     assert client.get(f"/api/v1/bookings/{booking.pk}/").json()["actual_hours"] == "9.50"
 
 

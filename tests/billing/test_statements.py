@@ -571,6 +571,8 @@ def test_waiting_page_assign_by_number_and_set_aside(browser, org, customer):
         reverse("billing:statement_payment_assign", args=[rows["51"].pk]), {f"p{rows['51'].pk}-number": "1"}
     )
     assert done.status_code == 302
+    flash = page.get(done.url).content.decode()
+    assert format_rub(Decimal("30000.00")) in flash and "30000.00" not in flash
     assert page.post(reverse("billing:statement_payment_ignore", args=[rows["52"].pk])).status_code == 302
     assert {r.number: r.state for r in StatementPayment.objects.all()} == {
         "51": State.ASSIGNED,

@@ -300,6 +300,35 @@ def test_lines_are_added_edited_and_deleted_inline(client, login):
     assert "Line 1: Манипулятор" in timeline and "10" in timeline
 
 
+def agree_button(html: str) -> str:
+    """The «Mark as agreed» slot of a page or of a lines response (swapped out of band)."""
+    start = html.index('id="deal-agree"')
+    return html[start : html.index("</div>", start)]
+
+
+def test_mark_as_agreed_follows_the_lines_without_a_reload(client, login):
+    english(client)
+    login()
+    deal = DealFactory(stage="proposal")
+    page = client.get(deal.get_absolute_url()).content.decode()
+    assert "Mark as agreed" in agree_button(page) and "disabled" in agree_button(page)
+    added = client.post(reverse("crm:deal_line_add", args=[deal.pk]), line_post(), **HTMX).content.decode()
+    assert 'id="deal-agree" class="slot" hx-swap-oob="true"' in added
+    assert "Mark as agreed" in agree_button(added) and "disabled" not in agree_button(added)
+    line = deal.lines.get()
+    deleted = client.post(reverse("crm:deal_line_delete", args=[deal.pk, line.pk]), **HTMX).content.decode()
+    assert 'hx-swap-oob="true"' in deleted
+    assert "Mark as agreed" in agree_button(deleted) and "disabled" in agree_button(deleted)
+    # the whole page keeps one slot, without the out-of-band marker
+    page = client.get(deal.get_absolute_url()).content.decode()
+    assert page.count('id="deal-agree"') == 1 and 'hx-swap-oob="true"' not in page
+    # an agreed deal has no button: the slot goes empty
+    add_line(deal)
+    client.post(reverse("crm:deal_agree", args=[deal.pk]))
+    after = client.post(reverse("crm:deal_line_add", args=[deal.pk]), line_post(), **HTMX).content.decode()
+    assert "Mark as agreed" not in agree_button(after)
+
+
 def test_vat_is_shown_per_our_legal_entity(client, login):
     english(client)
     login()

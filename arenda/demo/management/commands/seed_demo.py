@@ -3,7 +3,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from arenda.demo.seed import Plan, demo_present, demo_users, seed_demo
+from arenda.demo.banner import logins_table
+from arenda.demo.seed import Plan, demo_present, seed_demo
 
 
 def _positive(value: str) -> int:
@@ -54,16 +55,11 @@ class Command(BaseCommand):
         self._logins(password=password)
 
     def _logins(self, *, password):
-        users = demo_users()
-        if not users:
+        table = logins_table()
+        if not table:
             return
-        rows = [(u.username, str(u.get_role_display()), u.full_name) for u in users]
-        head = (_("login"), _("role"), _("full name"))
-        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(3)]
-        line = "  ".join(f"{{:<{w}}}" for w in widths)
-        self.stdout.write(line.format(*head))
-        for row in rows:
-            self.stdout.write(line.format(*row))
+        for row in table:
+            self.stdout.write(row)
         if password is None:
             self.stdout.write(_("Passwords: as set when the demo was created (default demo12345)."))
         else:
