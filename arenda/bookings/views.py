@@ -20,9 +20,9 @@ from arenda.billing.acts import CLOSABLE_STATUSES
 from arenda.billing.selectors import act_of_booking, invoices_of_booking
 from arenda.bookings import selectors, services
 from arenda.bookings.calendar import feed_for, feed_regenerate
+from arenda.bookings.dayboard import build_day_board
 from arenda.bookings.dispatch_views import panel_context
 from arenda.bookings.filters import BookingFilter, SupplyOrderFilter, day_start
-from arenda.bookings.dayboard import build_day_board
 from arenda.bookings.forms import (
     AvailabilityForm,
     BookingForm,
