@@ -77,6 +77,24 @@ class ReserveForm(forms.Form):
     driver = forms.ModelChoiceField(Driver.objects.all(), label=_("Driver"), widget=forms.RadioSelect)
 
 
+class MoveForm(forms.Form):
+    """A move proposed on the day board (``docs/day-board.md``): where, when, and the
+    ``updated_at`` the board showed (``version``) to detect a stale board."""
+
+    booking = forms.ModelChoiceField(Booking.objects.all(), label=_("Booking"))
+    unit = forms.ModelChoiceField(Unit.objects.all(), label=_("Unit"))
+    driver = forms.ModelChoiceField(Driver.objects.all(), label=_("Driver"))
+    start = forms.DateTimeField(label=_("Start"))
+    end = forms.DateTimeField(label=_("End"))
+    version = forms.DateTimeField(label=_("Version"))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
+            self.add_error("end", _("The end must be after the start."))
+        return data
+
+
 class AvailabilityForm(forms.Form):
     equipment_type = forms.ModelChoiceField(
         EquipmentType.objects.order_by("name"), label=_("Equipment type"), required=False

@@ -71,6 +71,10 @@ def booking_update(*, booking: Booking, by, **data) -> Booking:
     times_changed = any(name in data and data[name] != getattr(booking, name) for name in ("start", "end"))
     for name, value in data.items():
         setattr(booking, name, value)
+    if times_changed and booking.busy_until is not None:
+        # the new times' busy range (checked again under the locks below); the old one
+        # would fail the ``booking_busy_covers_end`` constraint of a longer booking
+        booking.busy_until = selectors.busy_range(booking.start, booking.end)[1]
     booking.full_clean(exclude=["unit", "driver"])
     if booking.is_active and booking.unit_id is None and unit is None:
         booking.busy_until = booking.end  # served by a supplier's machine: nothing of ours to check
@@ -91,6 +95,24 @@ def refuse_frozen_changes(booking: Booking, data: dict) -> None:
             "booking_frozen",
             _("The job is done: its times, hours and rates are final. Correct the waybill instead."),
         )
+
+
+@transaction.atomic
+def booking_move(
+    *, booking: Booking, unit: Unit | None, driver: Driver | None, start, end, version, by
+) -> Booking:
+    """Move a placed booking to another unit or driver and/or time (the day board's drag,
+    ``docs/day-board.md``). ``version`` is the ``updated_at`` the mover saw: a booking
+    changed since is refused (``stale_board``). Everything else is ``booking_update``'s —
+    the same locks, overlap, maintenance and qualification rules as any reservation."""
+    current = locked(Booking, booking.pk)
+    if current.updated_at != version:
+        raise BookingConflict(
+            "stale_board", _("The booking was changed by someone else since the board was loaded.")
+        )
+    if not current.is_active or current.unit_id is None:
+        raise BookingConflict("not_placed", _("Only a booking holding a unit can be moved on the board."))
+    return booking_update(booking=current, by=by, unit=unit, driver=driver, start=start, end=end)
 
 
 # --- reserve -------------------------------------------------------------------------------

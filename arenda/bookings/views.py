@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,9 +20,17 @@ from arenda.billing.acts import CLOSABLE_STATUSES
 from arenda.billing.selectors import act_of_booking, invoices_of_booking
 from arenda.bookings import selectors, services, supply_requests
 from arenda.bookings.calendar import feed_for, feed_regenerate
+from arenda.bookings.dayboard import build_day_board
 from arenda.bookings.dispatch_views import panel_context
 from arenda.bookings.filters import BookingFilter, SupplyOrderFilter, day_start
-from arenda.bookings.forms import AvailabilityForm, BookingForm, CancelForm, ReserveForm, SupplyOrderForm
+from arenda.bookings.forms import (
+    AvailabilityForm,
+    BookingForm,
+    CancelForm,
+    MoveForm,
+    ReserveForm,
+    SupplyOrderForm,
+)
 from arenda.bookings.models import Booking, CalendarFeed, SupplyOrder
 from arenda.bookings.services import BookingConflict
 from arenda.bookings.sign_panel import shift_reports_panel
@@ -416,6 +424,70 @@ def day(request):
             "show_cancelled": show_cancelled,
         },
     )
+
+
+def _day_board_params(data) -> dict:
+    today = timezone.localdate()
+    return {
+        "day": _parse_date(data.get("day"), today),
+        "days": 3 if data.get("days") == "3" else 1,
+        "by": "driver" if data.get("by") == "driver" else "unit",
+    }
+
+
+@require(Action.VIEW, "booking")
+def day_board(request):
+    """Units (or drivers) × hours of one day or three, blocks draggable
+    (``bookings/dayboard.py``, ``docs/day-board.md``)."""
+    board = build_day_board(**_day_board_params(request.GET), now=timezone.now())
+    board["can_move"] = can(request.user, Action.CHANGE, "booking")
+    return render(request, "bookings/day_board.html", board)
+
+
+@require(Action.CHANGE, "booking")
+@require_POST
+def day_board_move(request):
+    """A drop on the day board: the same ``booking_update`` as every change (through
+    ``services.booking_move``). Accepted: the board re-rendered; refused: 409 with the
+    code and the reason; bad input: 400 naming the field."""
+    form = MoveForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
+    data = form.cleaned_data
+    try:
+        services.booking_move(
+            booking=data["booking"],
+            unit=data["unit"],
+            driver=data["driver"],
+            start=data["start"],
+            end=data["end"],
+            version=data["version"],
+            by=request.user,
+        )
+    except BookingConflict as exc:
+        body = {"code": exc.code, "detail": str(exc.detail), "conflicts": _conflict_names(exc)}
+        if exc.missing is not None:
+            body["missing"] = exc.missing
+        return JsonResponse(body, status=409)
+    except ValidationError as exc:
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+        return JsonResponse(
+            {"code": "invalid", "detail": " ".join(exc.messages), "errors": errors}, status=409
+        )
+    board = build_day_board(**_day_board_params(request.POST), now=timezone.now())
+    board["can_move"] = True
+    return render(request, "bookings/_day_board.html", board)
+
+
+def _conflict_names(exc: BookingConflict) -> list[str]:
+    """The bookings in the way, named: «#12 ООО «Мостострой» 08:00–17:00»."""
+    ids = [row["booking"] for row in exc.conflicts if "booking" in row]
+    rows = Booking.objects.filter(pk__in=ids).select_related("deal__counterparty").order_by("start")
+    return [
+        f"#{b.pk} {b.deal.counterparty.name} "
+        f"{timezone.localtime(b.start):%d.%m %H:%M}–{timezone.localtime(b.end):%H:%M}"
+        for b in rows
+    ]
 
 
 @require(Action.VIEW, "booking")
