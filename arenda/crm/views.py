@@ -350,7 +350,8 @@ def _lines_response(request, deal: Deal, **kwargs):
         context["agree_oob"] = True
         context["can_agree"] = can(request.user, Action.CHANGE, "deal") and deal.is_editable()
         return render(request, "crm/_deal_lines.html", context)
-    return render(request, "crm/deal_detail.html", _detail_context(request, deal, **context))
+    extra = {key: value for key, value in context.items() if key != "deal"}
+    return render(request, "crm/deal_detail.html", _detail_context(request, deal, **extra))
 
 
 @require(Action.CHANGE, "deal")

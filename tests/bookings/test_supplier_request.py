@@ -148,7 +148,7 @@ def test_the_supplier_confirms_once_and_the_manager_is_told(
     assert SupplyOrder.objects.get(pk=order.pk).status == SupplyOrder.Status.CONFIRMED
     request.refresh_from_db()
     assert request.answer == "confirmed" and request.answered_by == "Сидоров" and request.answered_at
-    assert Notification.objects.filter(user=manager, text__contains="confirmed").count() == 1
+    assert Notification.objects.filter(user=manager, text__contains="подтвердил").count() == 1
     again = supplier_client.post(_page(request.token, "confirm"))
     assert again.status_code == 409 and "answered already" in again.content.decode()
     assert Notification.objects.count() == 1

@@ -221,9 +221,10 @@ def test_the_page_works_without_javascript(client, world):
 
 def test_the_page_says_when_the_text_is_too_short_or_finds_nothing(client, world):
     client.force_login(f.UserFactory(role=Role.MANAGER))
-    short = client.get(reverse("search"), {"q": "к"})
+    en = {"Accept-Language": "en"}
+    short = client.get(reverse("search"), {"q": "к"}, headers=en)
     assert short.status_code == 200 and "Type at least 2 characters." in short.content.decode()
-    none = client.get(reverse("search"), {"q": "ничего такого"}).content.decode()
+    none = client.get(reverse("search"), {"q": "ничего такого"}, headers=en).content.decode()
     assert "Nothing found for «ничего такого»." in none
 
 

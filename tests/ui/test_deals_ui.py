@@ -22,6 +22,7 @@ from tests.factories import (
     ContactFactory,
     CounterpartyFactory,
     DealFactory,
+    DealLineFactory,
     EquipmentTypeFactory,
     OrganizationFactory,
 )
@@ -406,3 +407,12 @@ def test_the_customers_link_is_made_on_request(client, login):
     client.post(reverse("crm:deal_proposal", args=[deal.pk]), {"valid": "1", "proposal_valid_until": valid})
     deal.refresh_from_db()
     assert deal.proposal_valid_until.isoformat() == valid
+
+
+def test_a_line_opened_for_editing_without_htmx_shows_the_deal_page(client, login):
+    """The edit link followed as a plain link (no JS): the deal's page with the line's form, not a 500."""
+    login(Role.MANAGER)
+    line = DealLineFactory()
+    response = client.get(reverse("crm:deal_line_edit", args=[line.deal_id, line.pk]))
+    assert response.status_code == 200
+    assert response.context["deal"] == line.deal
