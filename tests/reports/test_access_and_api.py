@@ -250,4 +250,5 @@ def test_query_counts_do_not_grow_with_the_rows(ui, make_user):
     large = {url: _count(client, url) for url in urls}
     assert large == small
     print("report query counts", small)
-    assert max(small.values()) <= 12, small
+    # the fleet report also reads the working calendar: the settings and the dates set by hand
+    assert max(small.values()) <= 14, small
