@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from arenda.bookings import selectors
 from arenda.bookings.models import Booking, SupplyOrder
+from arenda.core.formats import format_number
 from arenda.core.metrics import BOOKING_CONFLICTS, BOOKINGS_RESERVED
 from arenda.core.services import locked, record_create, record_update, set_author
 from arenda.directory.models import Driver, Unit
@@ -245,7 +246,7 @@ def _check_unit_fits(booking: Booking, unit: Unit) -> None:
         raise ValidationError(
             {
                 "unit": _("The unit lifts %(has)s t, the booking needs at least %(needs)s t.")
-                % {"has": unit.capacity_t, "needs": booking.min_capacity_t}
+                % {"has": format_number(unit.capacity_t), "needs": format_number(booking.min_capacity_t)}
             },
             code="capacity",
         )

@@ -184,6 +184,17 @@ def test_wrong_type_capacity_or_inactive_unit_is_a_validation_error(crane_type):
         assert "unit" in err.value.message_dict, code
 
 
+def test_the_capacity_refusal_writes_tonnes_as_a_person_would(crane_type):
+    """«The unit lifts 5 t, … at least 10 t», not «5.00 t» (the day board shows it where a block is dropped)."""
+    small = UnitFactory(equipment_type=crane_type, capacity_t=Decimal("5"))
+    with pytest.raises(ValidationError) as err:
+        services.booking_reserve(
+            booking=booking_at(crane_type, at(3, 8)), unit=small, driver=DriverFactory(), by=None
+        )
+    [message] = err.value.message_dict["unit"]
+    assert " 5 t" in message and ".00" not in message
+
+
 def test_cancel_frees_the_unit_at_once_and_needs_a_reason(crane_type):
     unit, driver = UnitFactory(equipment_type=crane_type), DriverFactory()
     first = services.booking_reserve(
