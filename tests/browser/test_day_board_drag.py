@@ -71,7 +71,9 @@ def test_a_refused_drag_snaps_back_with_its_reason_and_an_accepted_one_moves(liv
             with page.expect_response(lambda r: "/day-board/move/" in r.url) as refused:
                 _drag(page, block, row(small))
             assert refused.value.status == 409
-            page.wait_for_selector("text=25")  # the reason names the capacity the booking needs
+            # the reason, shown where the block was dropped, names the capacity the booking needs
+            page.wait_for_selector(".db-refusal:has-text('25')")
+            page.wait_for_selector(f".db-row[data-row='{big.pk}'] .db-block[data-booking='{booking.pk}']")
             assert row(big).locator(".db-block").count() == 1  # snapped back
             assert row(small).locator(".db-block").count() == 0
 
