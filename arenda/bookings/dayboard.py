@@ -6,9 +6,10 @@ A fixed number of queries whatever the size: the rows, the bookings in range (wi
 counterparty, unit and driver), the maintenance in range, and at most two for the
 qualification flags (``directory.selectors.gaps_of_assignments``, as on the timeline).
 
-Non-working hours: ``NON_WORKING_HOOK`` is a function ``day -> [(start, end)]`` of the
-working intervals, or None. When the project gains a working calendar, set it here and
-the board greys what lies outside those intervals.
+Non-working hours come from the company's working calendar (``core/workcalendar.py``,
+``docs/working-calendar.md``): what lies outside a day's working intervals is greyed, a
+day off wholly, and a holiday is named in the day's header. One query for the calendar's
+overrides of the range (the weekly hours are one more).
 """
 
 from datetime import date, datetime, timedelta
@@ -21,31 +22,37 @@ from django.utils.translation import gettext as _
 from arenda.bookings import selectors
 from arenda.bookings.models import Booking
 from arenda.bookings.timeline import Span, day_start, short_name
+from arenda.core.workcalendar import WorkCalendar
 from arenda.directory.models import Driver, EquipmentTypeRequirement, MaintenanceWindow, Unit
 from arenda.directory.selectors import gaps_of_assignments
 
 SNAP_MINUTES = 15
-NON_WORKING_HOOK = None  # day -> list of working (start, end) datetimes; see the module's docstring
 
 
 def _hm(moment: datetime) -> str:
     return f"{timezone.localtime(moment):%H:%M}"
 
 
-def _non_working(start: date, days: int, span: Span) -> list:
-    if NON_WORKING_HOOK is None:
-        return []
-    shaded = []
+def _non_working(start: date, days: int, span: Span, calendar: WorkCalendar) -> list:
+    """The stretches outside working time, a night or a weekend running on as one."""
+    off: list[list] = []
+
+    def add(begin, finish):
+        if off and off[-1][1] >= begin:
+            off[-1][1] = max(off[-1][1], finish)
+        else:
+            off.append([begin, finish])
+
     for offset in range(days):
         day = start + timedelta(days=offset)
-        cursor = day_start(day)
-        for begin, finish in sorted(NON_WORKING_HOOK(day)):
+        cursor, midnight = day_start(day), day_start(day + timedelta(days=1))
+        for begin, finish in sorted(calendar.working_intervals(day)):
             if begin > cursor:
-                shaded.append(span(cursor, begin))
+                add(cursor, begin)
             cursor = max(cursor, finish)
-        if cursor < day_start(day + timedelta(days=1)):
-            shaded.append(span(cursor, day_start(day + timedelta(days=1))))
-    return [{"left": left, "width": width} for left, width in shaded]
+        if cursor < midnight:
+            add(cursor, midnight)
+    return [dict(zip(("left", "width"), span(begin, finish), strict=True)) for begin, finish in off]
 
 
 def _block(b: Booking, span: Span, by: str, missing, labels, urls) -> dict:
@@ -96,6 +103,8 @@ def build_day_board(*, day: date, days: int, by: str, now: datetime) -> dict:
     hour ``columns``, ``now_at`` (percent) and navigation. ``by`` is "unit" or "driver"."""
     range_start, range_end = day_start(day), day_start(day + timedelta(days=days))
     span = Span(range_start, range_end)
+    dates = [day + timedelta(days=i) for i in range(days)]
+    calendar = WorkCalendar(dates[0], dates[-1])
     labels = dict(Booking.Status.choices)
     urls = {
         "detail": reverse("bookings:booking_detail", args=[0]),
@@ -173,8 +182,11 @@ def build_day_board(*, day: date, days: int, by: str, now: datetime) -> dict:
         "range_start": timezone.localtime(range_start).isoformat(),
         "range_end": timezone.localtime(range_end).isoformat(),
         "now_at": span(now, now + timedelta(seconds=1))[0] if range_start <= now < range_end else None,
-        "non_working": _non_working(day, days, span),
-        "day_labels": [day + timedelta(days=i) for i in range(days)],
+        "non_working": _non_working(day, days, span, calendar),
+        "days_off": [
+            {"day": d, "holiday": calendar.holiday_name(d)} for d in dates if not calendar.is_working_day(d)
+        ],
+        "day_labels": dates,
         "prev": day - timedelta(days=days),
         "next": day + timedelta(days=days),
         "today": timezone.localdate(now),

@@ -4,8 +4,9 @@ the move endpoint decides through the same service as the picker (accepted, refu
 maintenance / not qualified / stale, 400 naming the field); two managers moving into one
 slot at once cannot double-book; the queries do not grow with the blocks."""
 
+import html
 import threading
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,7 +18,9 @@ from arenda.bookings import services
 from arenda.bookings.models import Booking
 from arenda.bookings.services import BookingConflict
 from arenda.bookings.timeline import day_start
+from arenda.core.models import CalendarDay
 from arenda.core.roles import Role
+from arenda.core.workcalendar import WorkCalendar
 from arenda.directory.models import Driver, Unit
 from tests.factories import (
     BookingFactory,
@@ -120,6 +123,35 @@ def test_the_timeline_links_each_day_into_the_day_board(manager_client):
     assert f"{BOARD}?day=2026-12-07&by=unit" in page
     back = manager_client.get(BOARD + f"?day={DAY}").content.decode()
     assert reverse("bookings:timeline") + "?start=2026-12-07" in back
+
+
+@pytest.mark.django_db
+def test_non_working_hours_are_greyed_from_the_working_calendar(manager_client):
+    """The default week works 08:00–20:00 on weekdays: a Monday greys the night either side."""
+    page = manager_client.get(BOARD + f"?day={DAY}").content.decode()
+    assert 'class="db-off" x="0.000%" width="33.333%"' in page, "00:00–08:00"
+    assert 'class="db-off" x="83.333%" width="16.667%"' in page, "20:00–24:00"
+    assert "db-days-off" not in page
+
+
+@pytest.mark.django_db
+def test_a_day_off_and_an_admins_override_follow_the_calendar(manager_client):
+    CalendarDay.objects.create(date=date(2026, 12, 12), is_working=True, start=time(10), end=time(14))
+    page = manager_client.get(BOARD + "?day=2026-12-12&days=3").content.decode()
+    # Saturday 12th worked 10:00–14:00 by the admin's word; Sunday 13th wholly off; Monday as usual
+    assert 'class="db-off" x="0.000%" width="13.889%"' in page, "Saturday 00:00–10:00"
+    assert 'class="db-off" x="19.444%" width="58.333%"' in page, "Sat 14:00 to Mon 08:00, one stretch"
+    assert "db-days-off" in page and "13.12" in page and "12.12 —" not in page
+
+
+@pytest.mark.django_db
+def test_a_public_holiday_is_greyed_and_named(manager_client):
+    new_year = date(2027, 1, 1)
+    name = WorkCalendar(new_year, new_year).holiday_name(new_year)
+    assert name, "the production calendar names the 1st of January"
+    page = manager_client.get(BOARD + f"?day={new_year}").content.decode()
+    assert 'class="db-off" x="0.000%" width="100.000%"' in page
+    assert name in html.unescape(page)
 
 
 @pytest.mark.django_db
