@@ -361,8 +361,16 @@ class BookingViewSet(viewsets.ModelViewSet):
 
 
 class SendSupplyRequestSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(
+        choices=supply_requests.CHANNELS,
+        default=supply_requests.EMAIL,
+        help_text=_("email (the PDF attached) or telegram (the supplier's bound chat)."),
+    )
     to = serializers.CharField(
-        max_length=254, required=False, allow_blank=True, help_text=_("The supplier's e-mail when left out.")
+        max_length=254,
+        required=False,
+        allow_blank=True,
+        help_text=_("The e-mail address; the supplier's e-mail when left out. Not used for telegram."),
     )
     key = serializers.CharField(
         max_length=64,
@@ -421,7 +429,11 @@ class SupplyOrderViewSet(viewsets.ModelViewSet):
         body.is_valid(raise_exception=True)
         to = body.validated_data.get("to") or order.supplier.email
         message = supply_requests.send(
-            order=order, to=to, by=request.user, key=body.validated_data.get("key", "")
+            order=order,
+            to=to,
+            channel=body.validated_data["channel"],
+            by=request.user,
+            key=body.validated_data.get("key", ""),
         )
         sent = supply_requests.current(order)
         return Response(

@@ -14,7 +14,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from arenda.bookings import dispatch, driver_link, driver_reports, trip_links, trip_reports
+from arenda.bookings import dispatch, driver_link, driver_reports, supplier_link, trip_links, trip_reports
 from arenda.bookings.dispatch import DriverNotLinked
 from arenda.bookings.models import Booking, DriverReport, DriverReportPhoto
 from arenda.bookings.services import BookingConflict
@@ -22,7 +22,7 @@ from arenda.core.files import file_response
 from arenda.core.models import CompanySettings
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
-from arenda.directory.models import Driver
+from arenda.directory.models import Driver, Supplier
 from arenda.flows import trips
 
 PANEL_STATUSES = ("reserved", "confirmed", "dispatched")
@@ -244,6 +244,14 @@ def dispatch_template(request):
 
 
 # --- the driver's Telegram ------------------------------------------------------------------
+def _qr(link: str):
+    return (
+        mark_safe(segno.make(link, error="m", micro=False).svg_inline(scale=4, dark="#1f2933"))
+        if link
+        else ""
+    )
+
+
 def driver_telegram_context(request, driver: Driver) -> dict:
     """The «Telegram» section of the driver's page: whether the chat is bound, when and by
     whose invite; the current invite link (to those who may change the driver)."""
@@ -251,11 +259,6 @@ def driver_telegram_context(request, driver: Driver) -> dict:
     may_change = can(request.user, Action.CHANGE, "driver")
     invite = driver_link.current_invite(driver) if may_change else None
     link = driver_link.invite_link(driver) if invite else ""
-    qr = (
-        mark_safe(segno.make(link, error="m", micro=False).svg_inline(scale=4, dark="#1f2933"))
-        if link
-        else ""
-    )
     return {
         "telegram": {
             "linked": bool(driver.telegram_chat_id),
@@ -263,11 +266,63 @@ def driver_telegram_context(request, driver: Driver) -> dict:
             "bound_by": driver.messenger_bound_by,
             "link": link,
             "expires_at": driver_link.expires_at(invite) if invite else None,
-            "qr": qr,
+            "qr": _qr(link),
             "bot_configured": bool(settings.TELEGRAM_BOT_USERNAME),
             "may_change": may_change,
+            "linked_text": _("Orders go to the driver's Telegram chat with the bot."),
+            "unlinked_text": _(
+                "The driver opens the invite link (or scans the code) and presses «Start»: orders "
+                "will then come to their Telegram."
+            ),
+            "invite_url": reverse("bookings:driver_telegram_invite", args=[driver.pk]),
+            "unlink_url": reverse("bookings:driver_telegram_unlink", args=[driver.pk]),
         }
     }
+
+
+def supplier_telegram_context(request, supplier: Supplier) -> dict:
+    """The «Telegram» section of the supplier's page (``bookings/supplier_link.py``)."""
+    may_change = can(request.user, Action.CHANGE, "supplier")
+    link = supplier_link.invite_link(supplier) if may_change else ""
+    return {
+        "telegram": {
+            "linked": bool(supplier.telegram_chat_id),
+            "bound_at": supplier.messenger_bound_at,
+            "link": link,
+            "expires_at": supplier_link.expires_at(supplier) if link else None,
+            "qr": _qr(link),
+            "bot_configured": bool(settings.TELEGRAM_BOT_USERNAME),
+            "may_change": may_change,
+            "linked_text": _("Requests for machinery can go to the supplier's Telegram chat with the bot."),
+            "unlinked_text": _(
+                "The supplier opens the invite link (or scans the code) and presses «Start»: requests "
+                "can then be sent to their Telegram."
+            ),
+            "invite_url": reverse("bookings:supplier_telegram_invite", args=[supplier.pk]),
+            "unlink_url": reverse("bookings:supplier_telegram_unlink", args=[supplier.pk]),
+        }
+    }
+
+
+@require(Action.CHANGE, "supplier")
+@require_POST
+def supplier_telegram_invite(request, pk):
+    supplier = get_object_or_404(Supplier, pk=pk)
+    regenerate = request.POST.get("regenerate") == "1"
+    supplier_link.supplier_invite(supplier=supplier, by=request.user, regenerate=regenerate)
+    if regenerate:
+        messages.success(request, _("A new invite link is made; the old one no longer works."))
+    return redirect(supplier.get_absolute_url() + "#telegram")
+
+
+@require(Action.CHANGE, "supplier")
+@require_POST
+def supplier_telegram_unlink(request, pk):
+    supplier = get_object_or_404(Supplier, pk=pk)
+    if supplier.telegram_chat_id:
+        supplier_link.supplier_unlink(supplier=supplier, by=request.user)
+        messages.success(request, _("Requests no longer go to this supplier's Telegram."))
+    return redirect(supplier.get_absolute_url() + "#telegram")
 
 
 @require(Action.CHANGE, "driver")

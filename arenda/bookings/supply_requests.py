@@ -1,5 +1,6 @@
 """«Заявка поставщику» (docs/supplier-request.md): a supply order's request as a PDF and an
-e-mail through the outbox, with the supplier's link ``/s/<token>/`` to confirm or decline it.
+e-mail — or a message to the supplier's Telegram chat (``bookings/supplier_link.py``) —
+through the outbox, with the supplier's link ``/s/<token>/`` to confirm or decline it.
 
 One link per version of the request: sending again with the same content keeps the link,
 sending after a change (time, site, rate, our legal entity…) supersedes the old link (it then
@@ -118,6 +119,10 @@ def link(request: SupplyRequest) -> str:
     return absolute(reverse("supply_public:page", args=[request.token]))
 
 
+EMAIL, TELEGRAM = "email", "telegram"
+CHANNELS = (EMAIL, TELEGRAM)
+
+
 def new_key() -> str:
     return uuid.uuid4().hex
 
@@ -160,7 +165,7 @@ def issue(*, order: SupplyOrder, by=None) -> SupplyRequest:
     )
 
 
-def _title_and_text(order: SupplyOrder, request: SupplyRequest) -> tuple[str, str]:
+def _title_and_text(order: SupplyOrder, request: SupplyRequest, channel: str) -> tuple[str, str]:
     c = request_context(order)
     with translation.override(settings.LANGUAGE_CODE):
         organization = c["organization"]
@@ -169,11 +174,7 @@ def _title_and_text(order: SupplyOrder, request: SupplyRequest) -> tuple[str, st
             "id": order.pk,
             "organization": organization.name if organization else "",
         }
-        text = _(
-            "Good day!\n\nWe ask you to provide: %(equipment)s, %(start)s – %(end)s, at %(site)s, "
-            "at %(rate)s per hour. The request is attached.\n\n"
-            "Please confirm or decline it: %(link)s\n\n%(organization)s"
-        ) % {
+        values = {
             "equipment": c["equipment"],
             "start": c["start"],
             "end": c["end"],
@@ -182,14 +183,54 @@ def _title_and_text(order: SupplyOrder, request: SupplyRequest) -> tuple[str, st
             "link": link(request),
             "organization": ours,
         }
+        if channel == TELEGRAM:
+            text = (
+                _(
+                    "%(organization)s asks you to provide: %(equipment)s, %(start)s – %(end)s, at "
+                    "%(site)s, at %(rate)s per hour.\n\n"
+                    "The request (PDF) — and your answer, confirm or decline: %(link)s"
+                )
+                % values
+            )
+        else:
+            text = (
+                _(
+                    "Good day!\n\nWe ask you to provide: %(equipment)s, %(start)s – %(end)s, at %(site)s, "
+                    "at %(rate)s per hour. The request is attached.\n\n"
+                    "Please confirm or decline it: %(link)s\n\n%(organization)s"
+                )
+                % values
+            )
     return title, text
 
 
+def _recipient(order: SupplyOrder, channel: str, to: str) -> str:
+    if channel == EMAIL:
+        return _check_to(to)
+    if channel != TELEGRAM:
+        raise ValidationError({"channel": _("Choose e-mail or Telegram.")})
+    chat = (
+        SupplyOrder.objects.filter(pk=order.pk).values_list("supplier__telegram_chat_id", flat=True).first()
+    )
+    if not chat:
+        raise ValidationError(
+            {
+                "channel": _(
+                    "The supplier has not connected Telegram: give them the invite link from the "
+                    "supplier's page, or send by e-mail."
+                )
+            }
+        )
+    return chat
+
+
 @transaction.atomic
-def send(*, order: SupplyOrder, to: str, by, key: str = "") -> OutboxMessage:
-    """E-mail the request's PDF to ``to`` with the supplier's link (the outbox sends it after
-    the commit). The same ``key`` again returns the message queued already and sends nothing."""
-    to = _check_to(to)
+def send(*, order: SupplyOrder, to: str = "", by, key: str = "", channel: str = EMAIL) -> OutboxMessage:
+    """Send the request with the supplier's link through the outbox (after the commit): by
+    e-mail to ``to`` with its PDF attached, or to the supplier's bound Telegram chat (the PDF
+    is on the link's page). The same ``key`` again returns the message queued already and
+    sends nothing."""
+    recipient = _recipient(order, channel, to)
     key = (key or "").strip()
     if key and not KEY_PATTERN.match(key):
         raise ValidationError({"key": _("A bad idempotency key.")})
@@ -199,14 +240,26 @@ def send(*, order: SupplyOrder, to: str, by, key: str = "") -> OutboxMessage:
         return known
     request = issue(order=order, by=by)
     order = _order(order.pk)
+    title, text = _title_and_text(order, request, channel)
+    if channel == TELEGRAM:
+        message = outbox.enqueue(
+            channel="telegram",
+            recipient=recipient,
+            title=title,
+            text=text,
+            subject=order,
+            idempotency_key=outbox_key,
+        )
+        request.recipient = "Telegram"
+        request.save(update_fields=["recipient"])
+        return message
     name = default_storage.save(
         f"supply-requests/{order.pk}/{uuid.uuid4().hex}.pdf", ContentFile(render_request_pdf(order))
     )
     try:
-        title, text = _title_and_text(order, request)
         message = outbox.enqueue(
             channel="email",
-            recipient=to,
+            recipient=recipient,
             title=title,
             text=text,
             subject=order,
@@ -215,7 +268,7 @@ def send(*, order: SupplyOrder, to: str, by, key: str = "") -> OutboxMessage:
                 {"name": name, "filename": request_filename(order), "content_type": "application/pdf"}
             ],
         )
-        request.recipient = to
+        request.recipient = recipient
         request.save(update_fields=["recipient"])
     except BaseException:
         default_storage.delete(name)

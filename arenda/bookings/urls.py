@@ -32,6 +32,16 @@ urlpatterns = [
         name="driver_telegram_unlink",
     ),
     path(
+        "suppliers/<int:pk>/telegram/invite/",
+        dispatch_views.supplier_telegram_invite,
+        name="supplier_telegram_invite",
+    ),
+    path(
+        "suppliers/<int:pk>/telegram/unlink/",
+        dispatch_views.supplier_telegram_unlink,
+        name="supplier_telegram_unlink",
+    ),
+    path(
         "driver-reports/<int:pk>/<decision>/",
         dispatch_views.driver_report_decide,
         name="driver_report_decide",

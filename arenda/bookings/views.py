@@ -549,7 +549,16 @@ def supply_order_list(request):
     return render(request, "bookings/supply_order_list.html", context)
 
 
-def _render_supply(request, order: SupplyOrder, *, conflict=None, status=200, send_errors=None, send_to=None):
+def _render_supply(
+    request,
+    order: SupplyOrder,
+    *,
+    conflict=None,
+    status=200,
+    send_errors=None,
+    send_to=None,
+    send_channel=None,
+):
     allowed = can(request.user, Action.CHANGE, "supply_order")
     supplier_request = supply_requests.current(order)
     return render(
@@ -569,6 +578,10 @@ def _render_supply(request, order: SupplyOrder, *, conflict=None, status=200, se
             "request_link": supply_requests.link(supplier_request) if supplier_request else "",
             "answers": [r for r in order.requests.all() if r.answer],
             "send_to": order.supplier.email if send_to is None else send_to,
+            # Telegram first when the supplier has connected it and no e-mail was being typed
+            "send_channel": send_channel
+            or (supply_requests.TELEGRAM if order.supplier.telegram_chat_id else supply_requests.EMAIL),
+            "supplier_telegram": bool(order.supplier.telegram_chat_id),
             "send_key": supply_requests.new_key(),
             "send_errors": send_errors or {},
         },
@@ -604,17 +617,25 @@ def supply_order_status(request, pk):
 @require(Action.CHANGE, "supply_order")
 @require_POST
 def supply_order_send_request(request, pk):
-    """«Отправить заявку поставщику»: the request's PDF by e-mail with the supplier's link."""
+    """«Отправить заявку поставщику»: by e-mail (the PDF attached) or to the supplier's
+    Telegram, with the supplier's link."""
     order = get_object_or_404(_supply_orders(), pk=pk)
-    to = request.POST.get("to", "")
+    to, channel = request.POST.get("to", ""), request.POST.get("channel", supply_requests.EMAIL)
     try:
-        supply_requests.send(order=order, to=to, by=request.user, key=request.POST.get("key", ""))
+        supply_requests.send(
+            order=order, to=to, channel=channel, by=request.user, key=request.POST.get("key", "")
+        )
     except BookingConflict as exc:
         return _render_supply(request, order, conflict=_conflict(exc), status=409)
     except ValidationError as exc:
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"to": exc.messages}
-        return _render_supply(request, order, status=400, send_errors=errors, send_to=to)
-    messages.success(request, _("The request is queued for %(to)s.") % {"to": to.strip()})
+        return _render_supply(
+            request, order, status=400, send_errors=errors, send_to=to, send_channel=channel
+        )
+    if channel == supply_requests.TELEGRAM:
+        messages.success(request, _("The request is queued for the supplier's Telegram."))
+    else:
+        messages.success(request, _("The request is queued for %(to)s.") % {"to": to.strip()})
     return redirect(order.get_absolute_url())
 
 

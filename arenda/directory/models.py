@@ -466,6 +466,15 @@ class Supplier(TimeStamped):
     contact_person = models.CharField(_("contact person"), max_length=200, blank=True)
     notes = models.TextField(_("notes"), blank=True)
     is_active = models.BooleanField(pgettext_lazy("in use", "active"), default=True)
+    # The supplier's Telegram chat with our bot, bound only by the supplier opening their
+    # invite link (t.me/<bot>?start=sup_<token>; bookings/supplier_link.py): requests can
+    # then go there too (docs/supplier-request.md).
+    telegram_chat_id = models.CharField(_("Telegram chat id"), max_length=32, blank=True, editable=False)
+    telegram_invite_token = models.CharField(
+        _("Telegram invite token"), max_length=40, blank=True, editable=False
+    )
+    telegram_invite_issued_at = models.DateTimeField(_("invite issued at"), null=True, editable=False)
+    messenger_bound_at = models.DateTimeField(_("messenger bound at"), null=True, editable=False)
 
     history = HistoricalRecords()
 
@@ -475,6 +484,11 @@ class Supplier(TimeStamped):
         ordering = ["name", "id"]
         constraints = [
             models.UniqueConstraint(fields=["inn"], condition=~Q(inn=""), name="supplier_inn_unique"),
+            models.UniqueConstraint(
+                fields=["telegram_invite_token"],
+                condition=~Q(telegram_invite_token=""),
+                name="supplier_invite_token_unique",
+            ),
         ]
 
     def __str__(self):

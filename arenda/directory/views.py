@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from arenda.billing.act_views import counterparty_acts_context
 from arenda.billing.selectors import counterparty_debt, open_invoices
-from arenda.bookings.dispatch_views import driver_telegram_context
+from arenda.bookings.dispatch_views import driver_telegram_context, supplier_telegram_context
 from arenda.core.files import file_response, stored_scan
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can, can_change_pay, can_see_pay, hidden_pay_fields
@@ -192,6 +192,8 @@ PAGES = [
         resource="supplier",
         slug="suppliers",
         columns=["name", "inn", "contact_person", "phone", "is_active"],
+        detail_extra="directory/telegram_card.html",
+        detail_context=supplier_telegram_context,
         related=[crud.Related(gettext_lazy("Units"), "units", "unit", ("equipment_type", "capacity_t"))],
     ),
     _page(

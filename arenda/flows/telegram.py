@@ -3,7 +3,8 @@ reads it; the view is ``api/telegram.py``):
 
 - a «Принял» press acknowledges its outbox message;
 - ``/start <payload>`` goes to the handler of the payload's prefix (``drv_`` binds a
-  driver's chat, ``bookings/driver_link.py``), else the bot greets;
+  driver's chat, ``bookings/driver_link.py``; ``sup_`` a supplier's,
+  ``bookings/supplier_link.py``), else the bot greets;
 - a private message goes first to the chat handlers (a driver's chat: hours reported,
   or a word for the manager), and only unclaimed becomes a lead (``crm.intake_receive``).
 
@@ -15,7 +16,7 @@ import logging
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from arenda.bookings import driver_link, driver_reports
+from arenda.bookings import driver_link, driver_reports, supplier_link
 from arenda.crm.services import intake_receive
 from arenda.integrations.messaging import webhook
 
@@ -23,7 +24,10 @@ log = logging.getLogger(__name__)
 
 # prefix → handler(payload=<the token after the prefix>, chat_id=str, user=dict) → the
 # reply, or None when the token means nothing to it.
-START_HANDLERS = {driver_link.INVITE_PREFIX: driver_link.bind_driver}
+START_HANDLERS = {
+    driver_link.INVITE_PREFIX: driver_link.bind_driver,
+    supplier_link.INVITE_PREFIX: supplier_link.bind_supplier,
+}
 # handler(chat_id=str, text=str, user=dict) → None when the chat is not its business;
 # otherwise the message is handled (not a lead) and the result is the reply: a str (sent
 # to the chat through the outbox), a dict (the webhook's answer, a Bot API method) or True.
