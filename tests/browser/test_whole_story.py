@@ -18,8 +18,9 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
 
@@ -36,7 +37,13 @@ from tests.browser.artifacts import Steps
 sync_api = pytest.importorskip("playwright.sync_api")
 openpyxl = pytest.importorskip("openpyxl")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(not CHROMIUM, reason="needs Chromium (apt-get install chromium)")
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM, reason="needs Chromium (apt-get install chromium)"),
+    pytest.mark.skipif(
+        django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3",
+        reason="the whole story runs once, on SQLite (CI runs the suite on PostgreSQL too)",
+    ),
+]
 
 D = Decimal
 PASSWORD = "pass-12345"  # tests/factories.py UserFactory
@@ -95,8 +102,6 @@ def browser(monkeypatch):
 def test_the_whole_story_from_the_websites_lead_to_the_reports(
     live_server, telegram, browser, tmp_path, request
 ):
-    if connection.vendor != "sqlite":
-        pytest.skip("the whole story runs once, on SQLite (CI runs the suite on PostgreSQL too)")
     steps = Steps(browser, request.node.name)
     try:
         story(live_server, telegram, browser, tmp_path, steps)
