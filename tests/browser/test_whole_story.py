@@ -111,6 +111,22 @@ def test_the_whole_story_from_the_websites_lead_to_the_reports(
         connections.close_all()
 
 
+def test_a_failed_step_keeps_a_screenshot_and_the_html_of_every_open_page(
+    browser, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("BROWSER_ARTIFACTS", str(tmp_path))
+    steps = Steps(browser, "the story")
+    page = browser.new_context().new_page()
+    page.set_content("<h1>Счёт № 7</h1>")
+    with pytest.raises(AssertionError), steps("the invoice"):
+        raise AssertionError("the total is wrong")
+    kept = tmp_path / "the_story"
+    png, html = kept / "01-the_invoice-context0-page0.png", kept / "01-the_invoice-context0-page0.html"
+    assert png.read_bytes().startswith(b"\x89PNG")
+    assert "Счёт № 7" in html.read_text(encoding="utf-8")
+    assert str(kept) in capsys.readouterr().out  # the path is printed next to the failure
+
+
 # --- helpers --------------------------------------------------------------------------------------
 def new_context(browser, errors: list):
     """A browser context in Russian whose pages' console errors (a CSP violation, a script
@@ -244,8 +260,8 @@ def story(live_server, telegram, browser, tmp_path, steps):
         assert (lead.status, lead.manager_id) == (Lead.Status.NEW, manager.pk)
 
     # 2. The manager finds it on the lead board and qualifies it into a deal.
-    office = sign_in(browser, live_server, manager, errors)
     with steps("the lead qualified"):
+        office = sign_in(browser, live_server, manager, errors)
         office.goto(f"{base}/deals/leads/")
         with office.expect_navigation():
             office.click(f"a.lead-card[href='/deals/leads/{lead.pk}/']")
@@ -300,7 +316,11 @@ def story(live_server, telegram, browser, tmp_path, steps):
         assert office.locator(f"#bookings a[href='/bookings/{first.pk}/']").count() >= 1
         assert office.locator(f"#bookings a[href='/bookings/{second.pk}/']").count() >= 1
         other_tab = office.context.new_page()
-        other_tab.goto(f"{base}/bookings/{second.pk}/reserve/")
+        other_tab.goto(office.url)
+        with other_tab.expect_navigation():
+            other_tab.click(f"#bookings a[href='/bookings/{second.pk}/']")
+        with other_tab.expect_navigation():
+            other_tab.click(f".head-actions a[href='/bookings/{second.pk}/reserve/']")
         assert other_tab.locator(f"input[name=unit][value='{crane_25.pk}']").is_enabled()  # still free
 
     with steps("the first booking reserved on the picker"):
@@ -348,12 +368,14 @@ def story(live_server, telegram, browser, tmp_path, steps):
     with steps("the prepayment invoice waits for the customer's КПП"):
         submit(office, prepay)
         assert office.url == f"{base}/bookings/{first.pk}/"
-        assert "КПП" in seen(office.locator(".messages .message.error"))
+        told = seen(office.locator(".messages .message.error"))
+        assert "У контрагента ООО «Мостострой» ещё не указаны: КПП." in told
         assert not Invoice.objects.exists()
         customer_card = deal.counterparty.get_absolute_url()
         with office.expect_navigation():
             office.click(f".detail-grid a[href='{customer_card}']")
-        office.goto(base + reverse("directory:counterparty_update", args=[deal.counterparty_id]))
+        with office.expect_navigation():
+            office.click(f"a[href='{reverse('directory:counterparty_update', args=[deal.counterparty_id])}']")
         office.fill("[name=kpp]", "504701001")
         submit(office, "main form[method=post]:has([name=kpp])")
         assert office.url == f"{base}{customer_card}"
@@ -375,9 +397,16 @@ def story(live_server, telegram, browser, tmp_path, steps):
         assert pdf.headers["content-type"] == "application/pdf"
         assert pdf.body().startswith(b"%PDF")
 
+    with steps("no confirmation before the prepayment is paid"):
+        office.goto(f"{base}/bookings/{first.pk}/")
+        submit(office, f"form[action='/bookings/{first.pk}/confirm/']")
+        refusal = seen(office.locator("#conflict"))
+        assert "Клиент работает по предоплате, а счёт на предоплату по этой брони ещё не оплачен." in refusal
+        assert status_of(office) == "Зарезервировано"
+
     # 7. The accountant imports the bank statement in which the customer paid it.
-    books = sign_in(browser, live_server, accountant, errors)
     with steps("the payment from the bank statement"):
+        books = sign_in(browser, live_server, accountant, errors)
         on = prepayment.date.strftime("%d.%m.%Y")
         statement = build(
             doc(
@@ -497,4 +526,5 @@ def story(live_server, telegram, browser, tmp_path, steps):
         assert "Мостострой" in table
         assert "39 500" in table  # the hours and km of the job, overtime included
 
-    assert errors == []  # no page broke its Content-Security-Policy or failed a script
+    with steps("no console errors"):
+        assert errors == []  # no page broke its Content-Security-Policy or failed a script
