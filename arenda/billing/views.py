@@ -350,6 +350,11 @@ def booking_prepayment(request, booking_pk):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(booking.get_absolute_url())
+    except services.BillingRefused as exc:
+        # e.g. a customer made from a lead has no КПП yet: nothing is kept (the invoice and
+        # its issue are one transaction), the booking's page says what to complete
+        messages.error(request, exc.detail)
+        return redirect(booking.get_absolute_url())
     messages.success(request, _("%(name)s is ready to print and send.") % {"name": invoice})
     return redirect(invoice.get_absolute_url())
 

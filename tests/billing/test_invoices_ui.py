@@ -319,6 +319,19 @@ def test_a_booking_without_a_rate_explains(ui):
     assert not Invoice.objects.exists()
 
 
+def test_a_customer_without_a_kpp_gets_no_prepayment_invoice_and_the_manager_is_told_why(ui):
+    """A counterparty made from a lead has no КПП: the button answered 500 (the refusal to
+    issue was not caught); now the booking's page names what to complete."""
+    f.OrganizationFactory()
+    booking = f.BookingFactory(deal__counterparty=f.CounterpartyFactory(kpp=""))
+    url = reverse("billing:booking_prepayment", args=[booking.pk])
+    response = ui(M).post(url)
+    assert response.status_code == 302 and response.url == booking.get_absolute_url()
+    page = ui(M).post(url, follow=True).content.decode()
+    assert "has no KPP yet: complete them on its page" in page
+    assert url in page and not Invoice.objects.exists()  # the button is still there
+
+
 def test_the_deal_page_lists_its_invoices(ui):
     deal = f.DealFactory()
     invoice = f.InvoiceFactory(issued=True, deal=deal, counterparty=deal.counterparty)
