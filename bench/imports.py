@@ -86,8 +86,8 @@ def timed(box: dict, name: str, profile: bool):
         box[name] = (time.perf_counter() - wall, time.process_time() - cpu)
         if profiler:
             out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(15)
-            print(f"\n-- profile of {name} (by own time)\n{out.getvalue()}", flush=True)
+            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(30)
+            print(f"\n-- profile of {name} (cumulative)\n{out.getvalue()}", flush=True)
 
 
 def _floor(table: list[list]) -> None:

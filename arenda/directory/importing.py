@@ -5,8 +5,9 @@ The file is read with tablib (XLSX through openpyxl; CSV in UTF-8 or cp1251, «;
 found from the header line), its headers are matched to fields in Russian or English, the
 values normalised (plates, phones) and checked row by row with the models' own
 validators; django-import-export then runs the import — first as a dry run for the
-preview (``new`` / ``update`` / ``unchanged`` per row), then for real, in one transaction,
-each record through ``full_clean``. A file with any bad cell writes nothing.
+preview (``new`` / ``update`` / ``unchanged`` per row) that writes nothing, then for real,
+in one transaction, in bulk (``use_bulk``: a few queries per batch of rows, none per row,
+history included). A file with any bad cell writes nothing (docs/import.md, «Speed»).
 """
 
 from __future__ import annotations
@@ -313,10 +314,9 @@ class _Checker:
         if any(contact.values()):
             self._phone(values, "contact_phone", errors)
             contact["phone"] = values["contact_phone"]
-            skip = ["phone"] if "contact_phone" in errors else []
-            try:
+            try:  # the phone is normalised (or named) by _phone, its validator
                 Contact(**contact).full_clean(
-                    exclude=["counterparty", *skip], validate_unique=False, validate_constraints=False
+                    exclude=["counterparty", "phone"], validate_unique=False, validate_constraints=False
                 )
             except ValidationError as exc:
                 for name, messages in _messages(exc).items():
@@ -415,6 +415,7 @@ class _Resource(resources.ModelResource):
     key_fields: tuple[str, ...] = ()
     prefetch: tuple[str, ...] = ()
     related: tuple[str, ...] = ()
+    checked: tuple[str, ...] = ()  # fields _Checker has normalised with their validator
 
     def __init__(self, user=None):
         super().__init__()
@@ -458,9 +459,10 @@ class _Resource(resources.ModelResource):
         # clean()'s «is this key taken?» look-up is answered by before_import, which read
         # every record with the file's keys: a row with a taken key updates that record.
         errors = dict(import_validation_errors or {})
+        # The fields _Checker normalised (phones) went through their validator there.
         relations = {f.name for f in instance._meta.concrete_fields if f.is_relation}
         try:
-            instance.clean_fields(exclude=set(errors) | relations)
+            instance.clean_fields(exclude={*errors, *relations, *self.checked})
         except ValidationError as exc:
             errors = exc.update_error_dict(errors)
         try:
@@ -586,6 +588,7 @@ class CounterpartyResource(_Resource):
 
     key_fields = ("inn", "kpp")
     prefetch = ("contacts",)
+    checked = ("phone",)
     child_parent = "counterparty"
     child_fields = ("phone", "email", "position")
 
@@ -685,6 +688,7 @@ class DriverResource(_Resource):
 
     key_fields = ("phone",)
     prefetch = ("documents",)
+    checked = ("phone",)
     child_parent = "driver"
     child_fields = ("categories", "issued_on", "valid_until")
 

@@ -275,3 +275,15 @@ def test_the_export_takes_a_fixed_number_of_queries(login, django_assert_max_num
     with django_assert_max_num_queries(8):
         response = client.get(url)
     assert len(list(load_workbook(io.BytesIO(response.content)).active.iter_rows())) == 7
+
+
+def test_a_bad_phone_and_a_bad_contact_phone_are_each_named_once(login):
+    rows = cp_rows(2)
+    rows[0][3] = "12345"
+    rows[1][5] = "не звонить"
+    response = upload(login(), "counterparties", xlsx(CP_HEADERS, rows))
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert text.count("Row 2, «Телефон»:") == 1
+    assert text.count("Row 3, «Телефон контакта»:") == 1
+    assert Counterparty.objects.count() == 0
