@@ -1,6 +1,6 @@
 """The Excel import's figures (docs/import.md): an XLSX of N new counterparties with a
-contact each — its preview, its import and a re-preview of the same file (every row
-unchanged) — against a raw-SQL floor measured in the same run: ``executemany`` INSERTs of
+contact each — its preview, its import, a re-preview of the same file (every row
+unchanged) and the import of a changed file (every counterparty and contact updated) — against a raw-SQL floor measured in the same run: ``executemany`` INSERTs of
 the same counterparties and contacts (no checks, no history).
 
 Everything runs in one transaction that is rolled back at the end: the bench database
@@ -142,6 +142,13 @@ def run(*, count: int = 5000, profile: bool = False) -> None:
             with timed(times, "re-preview (unchanged)", profile):
                 again = importing.preview("counterparty", content, "bench.xlsx", user=user)
             assert again.counts["unchanged"] == count, again.counts
+            changed = xlsx([[*r[:5], r[5] + ", офис 2", *r[6:8], "Главный инженер"] for r in table])
+            with timed(times, "re-import (all updated)", profile):
+                updated = importing.run_import("counterparty", changed, "bench.xlsx", user=user)
+            assert updated.counts["update"] == count, updated.counts
+            assert not Contact.objects.filter(
+                counterparty__inn__in=[r[1] for r in table], position="Прораб"
+            ).exists()
             Counterparty.objects.filter(inn__in=[r[1] for r in table]).delete()
             with timed(times, "raw SQL floor", False):
                 _floor(table)

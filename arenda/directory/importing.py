@@ -422,6 +422,7 @@ class _Resource(resources.ModelResource):
         self.user = user
         self.existing: dict[tuple, object] = {}
         self.snapshot: dict[int, list] = {}  # pk → the import fields' values as read
+        self.child_snapshot: dict[int, list] = {}  # a contact's or document's pk → child_fields' values
         self.children: list[tuple[object, object]] = []  # (parent, contact or document) to save
 
     def _key(self, row) -> tuple:
@@ -435,6 +436,9 @@ class _Resource(resources.ModelResource):
         for obj in queryset.select_related(*self.related).prefetch_related(*self.prefetch):
             self.existing[tuple(getattr(obj, name) for name in self.key_fields)] = obj  # the oldest wins
             self.snapshot[obj.pk] = [field.get_value(obj) for field in fields]
+            for name in self.prefetch:
+                for child in obj._prefetched_objects_cache[name]:
+                    self.child_snapshot[child.pk] = [getattr(child, f) for f in self.child_fields]
 
     def get_instance(self, instance_loader, row):
         if not row.get(self.key_fields[0]):
@@ -499,17 +503,20 @@ class _Resource(resources.ModelResource):
         if dry_run:
             self.update_instances.clear()
             return
-        now = timezone.now()
+        # Only the fields some row of the batch changes: bulk_update writes a CASE of
+        # every row for each field it is given, and building it is most of its time.
+        import_fields = self.get_import_fields()
+        changed = set()
         for instance in self.update_instances:
-            instance.updated_at = now  # bulk_update does not touch auto_now fields
-        try:
-            bulk_update_with_history(
-                self.update_instances,
-                self._meta.model,
-                [*self.get_bulk_update_fields(), "updated_at"],
-                batch_size=self._meta.batch_size,
-                default_user=self.user,
+            before = self.snapshot[instance.pk]
+            changed.update(
+                f.attribute
+                for f, old in zip(import_fields, before, strict=True)
+                if f.get_value(instance) != old
             )
+        try:
+            fields = [name for name in self.get_bulk_update_fields() if name in changed]
+            self._bulk_update(self.update_instances, self._meta.model, fields)
         except Exception as exc:
             self.handle_import_error(result, exc, raise_errors)
         finally:
@@ -521,23 +528,31 @@ class _Resource(resources.ModelResource):
             return
         parent_field = self.child_parent
         new, changed = [], []
-        now = timezone.now()
         for parent, child in self.children:
             setattr(child, parent_field, parent)
             set_author(child, self.user)
-            if child.pk is None:
-                new.append(child)
-            else:
-                child.updated_at = now
-                changed.append(child)
+            (new if child.pk is None else changed).append(child)
         model, size = type(self.children[0][1]), self._meta.batch_size
         if new:
             bulk_create_with_history(new, model, batch_size=size, default_user=self.user)
         if changed:
-            bulk_update_with_history(
-                changed, model, [*self.child_fields, "updated_at"], batch_size=size, default_user=self.user
-            )
+            fields = [
+                name
+                for index, name in enumerate(self.child_fields)
+                if any(getattr(c, name) != self.child_snapshot[c.pk][index] for c in changed)
+            ]
+            self._bulk_update(changed, model, fields)
         self.children.clear()
+
+    def _bulk_update(self, objs, model, fields):
+        """``fields`` of ``objs`` and their history; ``updated_at`` (which bulk_update
+        does not touch) by one plain UPDATE per batch rather than a CASE of every row."""
+        now, size = timezone.now(), self._meta.batch_size
+        for obj in objs:
+            obj.updated_at = now
+        bulk_update_with_history(objs, model, fields, batch_size=size, default_user=self.user)
+        for start in range(0, len(objs), size):
+            model.objects.filter(pk__in=[obj.pk for obj in objs[start : start + size]]).update(updated_at=now)
 
     child_parent = ""
     child_fields: tuple[str, ...] = ()
