@@ -416,6 +416,8 @@ class _Resource(resources.ModelResource):
     prefetch: tuple[str, ...] = ()
     related: tuple[str, ...] = ()
     checked: tuple[str, ...] = ()  # fields _Checker has normalised with their validator
+    child_parent = ""  # a contact's or document's foreign key to the record
+    child_fields: tuple[str, ...] = ()  # what a row may change in an existing contact or document
 
     def __init__(self, user=None):
         super().__init__()
@@ -553,9 +555,6 @@ class _Resource(resources.ModelResource):
         bulk_update_with_history(objs, model, fields, batch_size=size, default_user=self.user)
         for start in range(0, len(objs), size):
             model.objects.filter(pk__in=[obj.pk for obj in objs[start : start + size]]).update(updated_at=now)
-
-    child_parent = ""
-    child_fields: tuple[str, ...] = ()
 
     def add_child(self, parent, child, **kwargs):
         """A contact or document of the row, saved in after_import. Its values were
