@@ -75,15 +75,22 @@ def xlsx(table: list[list]) -> bytes:
 @contextmanager
 def timed(box: dict, name: str, profile: bool):
     profiler = cProfile.Profile() if profile else None
+    statements = [0]
+
+    def count(execute, sql, params, many, context):
+        statements[0] += 1
+        return execute(sql, params, many, context)
+
     wall, cpu = time.perf_counter(), time.process_time()
     if profiler:
         profiler.enable()
     try:
-        yield
+        with connection.execute_wrapper(count):
+            yield
     finally:
         if profiler:
             profiler.disable()
-        box[name] = (time.perf_counter() - wall, time.process_time() - cpu)
+        box[name] = (time.perf_counter() - wall, time.process_time() - cpu, statements[0])
         if profiler:
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(30)
@@ -127,7 +134,7 @@ def run(*, count: int = 5000, profile: bool = False) -> None:
     call_command("migrate", verbosity=0)
     table = rows(count)
     content = xlsx(table)
-    times: dict[str, tuple[float, float]] = {}
+    times: dict[str, tuple[float, float, int]] = {}
     state = machine_state()
     try:
         with transaction.atomic():
@@ -157,8 +164,8 @@ def run(*, count: int = 5000, profile: bool = False) -> None:
         pass
     floor = times["raw SQL floor"][0]
     lines = [("rows (counterparty + contact)", count), ("database", connection.vendor), ("machine", state)]
-    for name, (wall, cpu) in times.items():
+    for name, (wall, cpu, statements) in times.items():
         ratio = "" if name == "raw SQL floor" else f", ×{wall / floor:.0f} the floor"
-        lines.append((name, f"{wall:.2f} s wall, {cpu:.2f} s CPU{ratio}"))
+        lines.append((name, f"{wall:.2f} s wall, {cpu:.2f} s CPU, {statements} queries{ratio}"))
     lines.append(("preview + import", f"{times['preview'][0] + times['import'][0]:.2f} s wall"))
     report("import from Excel", lines)
