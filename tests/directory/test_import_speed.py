@@ -1,5 +1,5 @@
-"""The import's cost does not grow per row: its queries are a constant (plus one per batch
-of BATCH rows), and a bad cell deep in a big file still blocks everything
+"""The import's cost does not grow per row: its queries are a constant plus a few per
+batch of rows, none per row; and a bad cell deep in a big file still blocks everything
 (arenda/directory/importing.py, docs/import.md). The time of 5 000 rows is measured by
 ``python -m bench --only imports`` (bench/imports.py), not here."""
 
