@@ -275,3 +275,35 @@ def test_the_export_takes_a_fixed_number_of_queries(login, django_assert_max_num
     with django_assert_max_num_queries(8):
         response = client.get(url)
     assert len(list(load_workbook(io.BytesIO(response.content)).active.iter_rows())) == 7
+
+
+def test_a_bad_phone_and_a_bad_contact_phone_are_each_named_once(login):
+    rows = cp_rows(2)
+    rows[0][3] = "12345"
+    rows[1][5] = "не звонить"
+    response = upload(login(), "counterparties", xlsx(CP_HEADERS, rows))
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert text.count("Row 2, «Телефон»:") == 1
+    assert text.count("Row 3, «Телефон контакта»:") == 1
+    assert Counterparty.objects.count() == 0
+
+
+def test_a_reimport_writes_each_rows_own_changes_and_leaves_unchanged_rows_alone(login):
+    client = login()
+    confirm(client, "counterparties", upload(client, "counterparties", xlsx(CP_HEADERS, cp_rows(3))))
+    before = {c.inn: c for c in Counterparty.objects.all()}
+    rows = cp_rows(3)
+    rows[0][0] = "ООО «Новое имя»"
+    rows[1][3] = "+7 912 111-22-33"
+    response = upload(client, "counterparties", xlsx(CP_HEADERS, rows))
+    assert "0 new, 2 to update, 1 unchanged" in response.content.decode()
+    confirm(client, "counterparties", response)
+    after = {c.inn: c for c in Counterparty.objects.all()}
+    first, second, third = (after[make_inn10(n)] for n in range(3))
+    assert (first.name, first.phone) == ("ООО «Новое имя»", "+79120000000")
+    assert (second.name, second.phone) == ("ООО «Клиент 1»", "+79121112233")
+    assert third.updated_at == before[third.inn].updated_at
+    assert first.updated_at >= before[first.inn].updated_at
+    assert first.history.count() == 2
+    assert third.history.count() == 1
