@@ -13,7 +13,6 @@ history included). A file with any bad cell writes nothing (docs/import.md, «Sp
 from __future__ import annotations
 
 import contextlib
-import copy
 import csv
 import io
 import re
@@ -386,10 +385,6 @@ class _Checker:
 BATCH = 500  # rows per bulk INSERT / UPDATE (and per history INSERT)
 
 
-def _no_duplicate():
-    return None
-
-
 class _ByName(widgets.ForeignKeyWidget):
     """A ForeignKeyWidget that reads its model's rows (a few equipment types or suppliers)
     once per import instead of a query per row. Unknown names are a cell error (the
@@ -607,11 +602,7 @@ class CounterpartyResource(_Resource):
     child_fields = ("phone", "email", "position")
 
     def clean_model(self, instance):
-        instance.duplicate = _no_duplicate  # a taken ИНН+КПП is this very record (before_import)
-        try:
-            instance.clean()
-        finally:
-            del instance.duplicate
+        instance.clean(check_taken=False)  # a taken ИНН+КПП is this very record (before_import)
 
     def _contact(self, instance, row, *, apply: bool):
         """The row's contact and whether the row changes it; ``apply`` writes the row's
@@ -650,12 +641,7 @@ class UnitResource(_Resource):
     supplier = ie_fields.Field(attribute="supplier", column_name="supplier", widget=_ByName(Supplier, "name"))
 
     def clean_model(self, instance):
-        # Unit.clean() asks the database whether the plate is taken; a taken plate is this
-        # very unit (before_import), and the plate is normalised and checked already
-        # (_Checker, the field's validator): its other rules run on a copy without it.
-        probe = copy.copy(instance)
-        probe.plate = ""
-        probe.clean()
+        instance.clean(check_taken=False)  # a taken plate is this very unit (before_import)
 
     class Meta:
         model = Unit

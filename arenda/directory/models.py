@@ -147,7 +147,9 @@ class Organization(TimeStamped, BankRequisites):
     def get_absolute_url(self):
         return reverse("directory:organization_detail", args=[self.pk])
 
-    def clean(self):
+    def clean(self, *, check_taken: bool = True):
+        """``check_taken=False``: skip the look-up of another counterparty with this ИНН+КПП
+        (a bulk import that has read them all already: directory/importing.py)."""
         errors = self.bank_errors()
         _normalise_phone_field(self, "phone")
         if self.inn and len(self.inn) == 10 and not self.kpp:
@@ -397,7 +399,9 @@ class Counterparty(TimeStamped, BankRequisites):
         needed = {self.Kind.LEGAL: ("inn", "kpp"), self.Kind.SOLE_TRADER: ("inn",)}.get(self.kind, ())
         return [name for name in needed if not getattr(self, name)]
 
-    def clean(self):
+    def clean(self, *, check_taken: bool = True):
+        """``check_taken=False``: skip the look-up of another counterparty with this ИНН+КПП
+        (a bulk import that has read them all already: directory/importing.py)."""
         errors = self.bank_errors()
         _normalise_phone_field(self, "phone")
         if self.inn and inn_is_valid(self.inn):  # a malformed INN is its field validator's to report
@@ -417,7 +421,7 @@ class Counterparty(TimeStamped, BankRequisites):
                 errors["ogrn"] = ValidationError(
                     _("An organisation has a 13-digit OGRN, a sole trader a 15-digit OGRNIP."), code="length"
                 )
-        if "inn" not in errors and "kpp" not in errors:
+        if check_taken and "inn" not in errors and "kpp" not in errors:
             existing = self.duplicate()
             if existing is not None:
                 errors["inn"] = ValidationError(
@@ -595,11 +599,13 @@ class Unit(TimeStamped):
     def get_absolute_url(self):
         return reverse("directory:unit_detail", args=[self.pk])
 
-    def clean(self):
+    def clean(self, *, check_taken: bool = True):
+        """``check_taken=False``: skip the look-up of another unit with this plate (a bulk
+        import that has read them all already: directory/importing.py)."""
         errors: dict = {}
         if self.plate:
             self.plate = normalize_plate(self.plate)
-            clash = Unit.objects.filter(plate=self.plate).exclude(pk=self.pk).first()
+            clash = Unit.objects.filter(plate=self.plate).exclude(pk=self.pk).first() if check_taken else None
             if clash:
                 errors["plate"] = ValidationError(
                     _("This plate already belongs to %(unit)s (#%(id)s)."),
