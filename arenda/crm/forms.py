@@ -13,6 +13,8 @@ from arenda.front.forms import ServiceForm
 
 
 class DealForm(ServiceForm):
+    lookups = {"counterparty": "counterparty", "contact": "contact"}
+
     class Meta:
         model = Deal
         # The stage moves on the board and by the deal page's buttons (services.deal_move).
