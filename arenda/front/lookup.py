@@ -53,15 +53,26 @@ class LookupKind:
     match: Callable[[str], Q]
     # what the input shows once a record is chosen (short, and unique enough to read)
     text: Callable[[object], str]
-    # what tells look-alikes apart, under the suggestion and in a «several found» error
+    # what else tells look-alikes apart, under the suggestion and in a «several found» error
     detail: Callable[[object], str]
     # named restrictions a form may put on the choice: the field and the endpoint both apply it
     scopes: dict[str, Callable[[QuerySet], QuerySet]] = field(default_factory=dict)
+    # GET parameters that narrow the suggestions to another field's choice (the deal's
+    # contacts to its counterparty's): parameter → lookup. Suggestions only: the field
+    # still accepts what its queryset holds, and the model's clean() says the rest.
+    narrowing: dict[str, str] = field(default_factory=dict)
 
     def queryset(self, scope: str = "") -> QuerySet:
         qs = self.base()
         if scope:
             qs = self.scopes[scope](qs)
+        return qs
+
+    def narrow(self, qs: QuerySet, params) -> QuerySet:
+        for param, lookup in self.narrowing.items():
+            value = str(params.get(param) or "")
+            if value.isdigit():
+                qs = qs.filter(**{lookup: int(value)})
         return qs
 
     def find(self, qs: QuerySet, typed: str, limit: int) -> list:
@@ -111,7 +122,7 @@ KINDS: dict[str, LookupKind] = {
             base=_COUNTERPARTY.queryset,
             match=_COUNTERPARTY.match,
             text=lambda c: _join(c.name, _inn(c)),
-            detail=lambda c: _join(_inn(c), _kpp(c), c.address, phone_display(c.phone)),
+            detail=lambda c: _join(_kpp(c), c.address, phone_display(c.phone)),
         ),
         LookupKind(
             kind="contact",
@@ -119,7 +130,8 @@ KINDS: dict[str, LookupKind] = {
             base=_CONTACT.queryset,
             match=_CONTACT.match,
             text=lambda c: _join(c.full_name, c.counterparty.name),
-            detail=lambda c: _join(c.counterparty.name, phone_display(c.phone), c.email),
+            detail=lambda c: _join(phone_display(c.phone), c.email),
+            narrowing={"counterparty": "counterparty_id"},
         ),
         LookupKind(
             kind="deal",
@@ -138,7 +150,6 @@ KINDS: dict[str, LookupKind] = {
             match=_BOOKING.match,
             text=lambda b: _join(str(b), b.deal.counterparty.name),
             detail=lambda b: _join(
-                b.deal.counterparty.name,
                 format_plate(b.unit.plate) if b.unit_id else b.equipment_type.name,
                 _period(b),
                 b.get_status_display(),
@@ -150,7 +161,7 @@ KINDS: dict[str, LookupKind] = {
             base=_UNIT.queryset,
             match=_UNIT.match,
             text=lambda u: _join(format_plate(u.plate), u.name),
-            detail=lambda u: _join(format_plate(u.plate), u.name, u.equipment_type.name, _capacity(u)),
+            detail=lambda u: _join(u.equipment_type.name, _capacity(u)),
             scopes={"active": _active},
         ),
         LookupKind(
@@ -168,7 +179,7 @@ KINDS: dict[str, LookupKind] = {
             base=lambda: Supplier.objects.order_by("name", "pk"),
             match=SUPPLIER.q,
             text=lambda s: _join(s.name, _inn(s)),
-            detail=lambda s: _join(_inn(s), s.contact_person, phone_display(s.phone)),
+            detail=lambda s: _join(s.contact_person, phone_display(s.phone)),
             scopes={"active": _active},
         ),
     )
@@ -274,7 +285,9 @@ def _resolve(kind: LookupKind, qs: QuerySet, value, *, label: str):
         raise ValidationError(
             _("%(field)s: nothing found for “%(text)s”.") % {"field": label, "text": text}, code="lookup_none"
         )
-    listed = "; ".join(_join(kind.text(r), kind.detail(r)) for r in found[:ERROR_LIMIT])
+    listed = "; ".join(
+        f"{kind.text(r)} ({kind.detail(r)})" if kind.detail(r) else kind.text(r) for r in found[:ERROR_LIMIT]
+    )
     if len(found) > ERROR_LIMIT:
         listed += "; …"
     raise ValidationError(

@@ -23,7 +23,8 @@ def lookup_options(request, kind):
     if not lookup.may_view(request.user, found_kind):
         raise PermissionDenied
     text = search.clean(request.GET.get("q", ""))
-    rows = found_kind.find(found_kind.queryset(scope), text, lookup.LIMIT + 1)
+    queryset = found_kind.narrow(found_kind.queryset(scope), request.GET)
+    rows = found_kind.find(queryset, text, lookup.LIMIT + 1)
     options = [
         {"pk": r.pk, "text": found_kind.text(r), "detail": found_kind.detail(r)} for r in rows[: lookup.LIMIT]
     ]

@@ -235,3 +235,16 @@ def test_the_widget_is_a_text_input_without_a_list_of_every_record(ui):
     page = ui().get(reverse("billing:invoice_create")).content.decode()
     assert "<option" not in page.split('name="organization"')[0]
     assert 'name="counterparty__text"' in page and 'data-lookup="/lookup/counterparty/"' in page
+
+
+def test_a_deals_contact_suggestions_narrow_to_the_chosen_counterparty(ui, twins):
+    north, south = twins
+    ours = f.ContactFactory(counterparty=north, full_name="Петров Иван")
+    theirs = f.ContactFactory(counterparty=south, full_name="Петров Пётр")
+    client = ui()
+    both = _lookup(client, "contact", "петров").content.decode()
+    assert f'data-value="{ours.pk}"' in both and f'data-value="{theirs.pk}"' in both
+    narrowed = _lookup(client, "contact", "петров", counterparty=north.pk).content.decode()
+    assert f'data-value="{ours.pk}"' in narrowed and f'data-value="{theirs.pk}"' not in narrowed
+    page = client.get(reverse("crm:deal_create")).content.decode()
+    assert 'data-lookup-with="counterparty"' in page and 'name="contact__text"' in page

@@ -65,6 +65,9 @@
     function url(text) {
       const address = new URL(box.dataset.lookup, window.location.href);
       address.searchParams.set("q", text);
+      // another field's choice that narrows this one's suggestions (a deal's contact: its counterparty's)
+      const other = input.dataset.lookupWith && input.form && input.form.elements.namedItem(input.dataset.lookupWith);
+      if (other && other.value) address.searchParams.set(input.dataset.lookupWith, other.value);
       return address.toString();
     }
 
