@@ -356,3 +356,50 @@ class LookupField(forms.ModelChoiceField):
         chosen = resolve(self.kind, self.queryset, data) if data not in (None, "") else None
         before = self.prepare_value(initial)
         return str(before or "") != str(chosen.pk if chosen is not None else "")
+
+
+@dataclass
+class FilterLookup:
+    """A list page's filter chosen by typing (``ListFilterSet.page_lookups``): what the
+    page's toolbar shows, and the record its text or pk names."""
+
+    param: str
+    kind: LookupKind
+    scope: str
+    chosen: object = None
+    # the text posted without JavaScript (None: a pk alone, or nothing)
+    text: str | None = None
+    label: object = ""
+    error: str = ""
+
+    @classmethod
+    def read(cls, params, param: str, kind: LookupKind, scope: str = "", label="") -> "FilterLookup":
+        found = cls(param=param, kind=kind, scope=scope, label=label)
+        pk = str(params.get(param) or "").strip()
+        text = params.get(param + TEXT_SUFFIX)
+        qs = kind.queryset(scope)
+        if text is None:
+            # a pk alone (the script, an old link): the filter checks it as it always has
+            found.chosen = qs.filter(pk=pk).first() if pk.isdigit() else None
+            return found
+        found.text = text
+        try:
+            found.chosen = _resolve(kind, qs, Typed(pk=pk, text=text), label=str(label))
+        except ValidationError as exc:
+            found.error = exc.messages[0]
+        return found
+
+    def url(self) -> str:
+        url = reverse("lookup", args=[self.kind.kind])
+        return f"{url}?{urlencode({'scope': self.scope})}" if self.scope else url
+
+    def pk(self) -> str:
+        return str(self.chosen.pk) if self.chosen is not None else ""
+
+    def shown(self) -> str:
+        if self.chosen is not None:
+            return self.kind.text(self.chosen)
+        return self.text or ""
+
+    def text_name(self) -> str:
+        return self.param + TEXT_SUFFIX

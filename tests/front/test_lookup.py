@@ -248,3 +248,58 @@ def test_a_deals_contact_suggestions_narrow_to_the_chosen_counterparty(ui, twins
     assert f'data-value="{ours.pk}"' in narrowed and f'data-value="{theirs.pk}"' not in narrowed
     page = client.get(reverse("crm:deal_create")).content.decode()
     assert 'data-lookup-with="counterparty"' in page and 'name="contact__text"' in page
+
+
+# --- list pages' filters ----------------------------------------------------------------------
+def _booking_ids(client, **params):
+    response = client.get(reverse("bookings:booking_list"), params)
+    assert response.status_code == 200
+    return {b.pk for b in response.context["page_obj"].object_list}, response
+
+
+def test_a_lists_filter_takes_a_typed_plate_a_key_or_says_what_it_could_not_choose(ui, twins):
+    north, south = twins
+    crane = f.UnitFactory(plate="А123ВС77", name="Liebherr LTM 1050")
+    other = f.UnitFactory(plate="Е456КХ77", name="Галичанин")
+    ours = f.BookingFactory(deal=f.DealFactory(counterparty=north), unit=crane)
+    theirs = f.BookingFactory(deal=f.DealFactory(counterparty=south), unit=other)
+    client = ui()
+    # without JavaScript: the text alone, Latin look-alikes and all
+    ids, page = _booking_ids(client, unit="", unit__text="a123bc")
+    assert ids == {ours.pk}
+    assert f'name="unit" value="{crane.pk}"' in page.content.decode()
+    assert lookup.KINDS["unit"].text(crane) in page.content.decode()
+    # the key alone, as the script (and every old link) sends it
+    assert _booking_ids(client, unit=other.pk)[0] == {theirs.pk}
+    # several: no filter, and the toolbar lists them with their ИНН
+    ids, page = _booking_ids(client, counterparty="", counterparty__text="КровляДевелопмент")
+    assert ids == {ours.pk, theirs.pk}
+    html = page.content.decode()
+    assert "Customer: several match" in html and north.inn in html and south.inn in html
+    assert _booking_ids(client, counterparty="", counterparty__text=south.inn)[0] == {theirs.pk}
+    # none
+    ids, page = _booking_ids(client, driver="", driver__text="Никтоев")
+    assert ids == {ours.pk, theirs.pk} and "Driver: nothing found for “Никтоев”." in page.content.decode()
+
+
+def test_list_pages_no_longer_list_every_record_in_their_filters(ui, twins):
+    client = ui(Role.ACCOUNTANT)
+    supplier = f.SupplierFactory(name="ИП Краны-Сервис")
+    f.UnitFactory(supplier=supplier, owner="supplier")
+    f.InvoiceFactory(counterparty=twins[0], issued=True)
+    pages = {
+        reverse("billing:invoice_list"): "counterparty",
+        reverse("billing:act_list"): "counterparty",
+        reverse("bookings:booking_list"): "counterparty",
+        reverse("bookings:supply_order_list"): "supplier",
+        reverse("crm:deal_list"): "counterparty",
+        reverse("directory:unit_list"): "supplier",
+        reverse("bookings:calendar_feeds"): "driver",
+    }
+    for url, param in pages.items():
+        html = client.get(url).content.decode()
+        assert f'name="{param}__text"' in html and f'<select name="{param}"' not in html, url
+    units = client.get(reverse("directory:unit_list"), {"supplier__text": "краны"})
+    assert units.status_code == 200 and "ИП Краны-Сервис" in units.content.decode()
+    feeds = client.get(reverse("bookings:calendar_feeds"), {"driver__text": "нет такого"}).content.decode()
+    assert "Driver: nothing found" in feeds

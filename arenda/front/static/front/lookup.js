@@ -25,6 +25,8 @@
     if (label) {
       label.id = label.id || input.id + "-label";
       list.setAttribute("aria-labelledby", label.id);
+    } else if (input.getAttribute("aria-label")) {
+      list.setAttribute("aria-label", input.getAttribute("aria-label"));
     }
     box.appendChild(list);
     input.setAttribute("role", "combobox");
@@ -133,6 +135,11 @@
     });
 
     input.addEventListener("blur", function () { open(false); });
+    // Leaving the field after typing is not a choice: a toolbar that refreshes on «change»
+    // waits for a pick (dispatched by pick() above) or for Enter, which submits the text.
+    input.addEventListener("change", function (event) {
+      if (event.isTrusted) event.stopPropagation();
+    });
     // a press on the list keeps the focus in the input, so the click below still finds it open
     list.addEventListener("mousedown", function (event) { event.preventDefault(); });
     list.addEventListener("click", function (event) {
