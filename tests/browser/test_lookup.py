@@ -74,3 +74,39 @@ def test_type_into_the_invoices_counterparty_pick_with_the_keyboard_and_save(liv
     invoice = Invoice.objects.get()
     assert invoice.counterparty_id == wanted and wanted in (first.pk, second.pk)
     assert landed.endswith(invoice.get_absolute_url())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_list_filter_refreshes_on_a_pick_not_on_leaving_half_typed_text(live_server):
+    f.UserFactory(username="picker", role=Role.MANAGER)
+    crane = f.UnitFactory(plate="А123ВС77", name="Liebherr LTM 1050")
+    f.BookingFactory(unit=crane)
+    f.BookingFactory(unit=f.UnitFactory(plate="Е456КХ77", name="Галичанин"))
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_context(locale="ru-RU").new_page()
+            page.goto(live_server.url + "/accounts/login/")
+            page.fill("input[name=username]", "picker")
+            page.fill("input[name=password]", "pass-12345")
+            with page.expect_navigation():
+                page.press("input[name=password]", "Enter")
+            page.goto(live_server.url + "/bookings/")
+            rows_before = page.locator("#results tbody tr").count()
+            page.click("#lookup-unit")
+            page.keyboard.type("a123")
+            page.wait_for_selector("#lookup-unit-listbox [role=option]")
+            page.keyboard.press("Escape")
+            assert page.get_attribute("#lookup-unit", "aria-expanded") == "false"
+            page.keyboard.press("Tab")  # leaves half-typed text: no refresh
+            assert "unit=" not in page.url
+            page.click("#lookup-unit")
+            page.keyboard.press("ArrowDown")
+            page.wait_for_selector("#lookup-unit-listbox [role=option][aria-selected=true]")
+            page.keyboard.press("Enter")
+            page.wait_for_url(f"**unit={crane.pk}**")
+            page.wait_for_function("document.querySelectorAll('#results tbody tr').length === 1")
+            shown = page.input_value("#lookup-unit")
+        finally:
+            browser.close()
+    assert rows_before == 2 and "123" in shown
