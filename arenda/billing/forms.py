@@ -13,7 +13,7 @@ from arenda.billing.services import LineData
 from arenda.core.money import MAX_AMOUNT, MAX_LINES, MAX_PRICE, MAX_QUANTITY
 from arenda.directory.models import Organization
 from arenda.front.forms import ServiceErrorsMixin
-from arenda.front.lookup import LookupField
+from arenda.front.lookup import LookupField, LookupWidget
 
 MONEY = forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"})
 
@@ -26,8 +26,16 @@ class InvoiceForm(ServiceErrorsMixin, forms.Form):
         label=_("Our legal entity"), queryset=Organization.objects.filter(is_active=True).order_by("name")
     )
     kind = forms.ChoiceField(label=_("Kind"), choices=Invoice.Kind.choices, initial=Invoice.Kind.POSTPAYMENT)
-    deal = LookupField("deal", label=_("Deal"), required=False)
-    booking = LookupField("booking", label=_("Booking"), required=False)
+    # suggestions narrow to the counterparty's deals and the deal's bookings (front/lookup.js)
+    deal = LookupField(
+        "deal",
+        label=_("Deal"),
+        required=False,
+        widget=LookupWidget(attrs={"data-lookup-with": "counterparty"}),
+    )
+    booking = LookupField(
+        "booking", label=_("Booking"), required=False, widget=LookupWidget(attrs={"data-lookup-with": "deal"})
+    )
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 

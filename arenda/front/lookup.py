@@ -140,6 +140,7 @@ KINDS: dict[str, LookupKind] = {
             match=_DEAL.match,
             text=lambda d: _("Deal #%(id)s: %(title)s") % {"id": d.pk, "title": d.title},
             detail=lambda d: _join(d.counterparty.name, _date(d.created_at.date()), d.get_stage_display()),
+            narrowing={"counterparty": "counterparty_id"},
         ),
         LookupKind(
             kind="booking",
@@ -154,6 +155,7 @@ KINDS: dict[str, LookupKind] = {
                 _period(b),
                 b.get_status_display(),
             ),
+            narrowing={"deal": "deal_id"},
         ),
         LookupKind(
             kind="unit",

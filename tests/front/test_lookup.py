@@ -303,3 +303,20 @@ def test_list_pages_no_longer_list_every_record_in_their_filters(ui, twins):
     assert units.status_code == 200 and "ИП Краны-Сервис" in units.content.decode()
     feeds = client.get(reverse("bookings:calendar_feeds"), {"driver__text": "нет такого"}).content.decode()
     assert "Driver: nothing found" in feeds
+
+
+def test_an_invoices_deal_and_booking_suggestions_narrow_to_the_choices_beside_them(ui, twins):
+    north, south = twins
+    ours = f.DealFactory(counterparty=north, title="Кровля склада")
+    theirs = f.DealFactory(counterparty=south, title="Кровля цеха")
+    booking = f.BookingFactory(deal=ours)
+    other_booking = f.BookingFactory(deal=theirs)
+    client = ui()
+    deals = _lookup(client, "deal", "кровля", counterparty=north.pk).content.decode()
+    assert f'data-value="{ours.pk}"' in deals and f'data-value="{theirs.pk}"' not in deals
+    assert 'data-value="' in _lookup(client, "booking", f"#{booking.pk}", deal=ours.pk).content.decode()
+    assert (
+        "Nothing found." in _lookup(client, "booking", f"#{other_booking.pk}", deal=ours.pk).content.decode()
+    )
+    page = client.get(reverse("billing:invoice_create")).content.decode()
+    assert 'data-lookup-with="counterparty"' in page and 'data-lookup-with="deal"' in page
