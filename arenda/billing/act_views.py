@@ -80,9 +80,7 @@ def act_list(request):
         "statuses": Act.Status.choices,
         "forms": Act.Form.choices,
         "sync_statuses": Act.SyncStatus.choices,
-        "counterparties": list(
-            Counterparty.objects.filter(acts__isnull=False).distinct().order_by("name").only("pk", "name")
-        ),
+        "lookups": filterset.lookups(),
         "organizations": list(Organization.objects.order_by("name").only("pk", "name")),
         "filtered": any(selected.values()),
     }

@@ -38,6 +38,7 @@ class InvoiceFilter(ListFilterSet):
         "counterparty": "counterparty",
         "overdue": "overdue",
     }
+    page_lookups = {"counterparty": "counterparty"}
 
     class Meta:
         model = Invoice
@@ -85,6 +86,7 @@ class ActFilter(ListFilterSet):
         "to": "period_to",
         "not_signed": "not_signed",
     }
+    page_lookups = {"counterparty": "counterparty"}
 
     class Meta:
         model = Act

@@ -10,11 +10,10 @@ from django.utils.translation import pgettext_lazy
 
 from arenda.billing.models import Invoice
 from arenda.billing.services import LineData
-from arenda.bookings.models import Booking
 from arenda.core.money import MAX_AMOUNT, MAX_LINES, MAX_PRICE, MAX_QUANTITY
-from arenda.crm.models import Deal
-from arenda.directory.models import Counterparty, Organization
+from arenda.directory.models import Organization
 from arenda.front.forms import ServiceErrorsMixin
+from arenda.front.lookup import LookupField, LookupWidget
 
 MONEY = forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"})
 
@@ -22,16 +21,20 @@ MONEY = forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decim
 class InvoiceForm(ServiceErrorsMixin, forms.Form):
     """The header of an invoice made by hand."""
 
-    counterparty = forms.ModelChoiceField(
-        label=_("Counterparty"), queryset=Counterparty.objects.order_by("name")
-    )
+    counterparty = LookupField("counterparty", label=_("Counterparty"))
     organization = forms.ModelChoiceField(
         label=_("Our legal entity"), queryset=Organization.objects.filter(is_active=True).order_by("name")
     )
     kind = forms.ChoiceField(label=_("Kind"), choices=Invoice.Kind.choices, initial=Invoice.Kind.POSTPAYMENT)
-    deal = forms.ModelChoiceField(label=_("Deal"), queryset=Deal.objects.order_by("-pk"), required=False)
-    booking = forms.ModelChoiceField(
-        label=_("Booking"), queryset=Booking.objects.select_related("deal").order_by("-pk"), required=False
+    # suggestions narrow to the counterparty's deals and the deal's bookings (front/lookup.js)
+    deal = LookupField(
+        "deal",
+        label=_("Deal"),
+        required=False,
+        widget=LookupWidget(attrs={"data-lookup-with": "counterparty"}),
+    )
+    booking = LookupField(
+        "booking", label=_("Booking"), required=False, widget=LookupWidget(attrs={"data-lookup-with": "deal"})
     )
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 

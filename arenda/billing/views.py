@@ -64,9 +64,6 @@ def invoice_list(request):
         ),
     )
     page_obj = _page(request, qs.order_by(F("date").desc(nulls_first=True), "-sequence", "-pk"))
-    counterparties = list(
-        Counterparty.objects.filter(invoices__isnull=False).distinct().order_by("name").only("pk", "name")
-    )
     context = {
         "page_obj": page_obj,
         "invoices": page_obj.object_list,
@@ -78,7 +75,7 @@ def invoice_list(request):
         "statuses": Invoice.Status.choices,
         "kinds": Invoice.Kind.choices,
         "sync_statuses": Invoice.SyncStatus.choices,
-        "counterparties": counterparties,
+        "lookups": filterset.lookups(),
         "filtered": any(selected.values()),
         "can_add": can(request.user, Action.ADD, "invoice"),
     }

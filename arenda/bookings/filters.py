@@ -50,6 +50,7 @@ class BookingFilter(ListFilterSet):
         "driver": "driver",
         "counterparty": "counterparty",
     }
+    page_lookups = {"unit": "unit", "driver": "driver", "counterparty": "counterparty"}
 
     class Meta:
         model = Booking
@@ -71,6 +72,7 @@ class SupplyOrderFilter(ListFilterSet):
     status = df.ChoiceFilter(label=_("Status"), choices=SupplyOrder.Status.choices)
 
     page_params = {"status": "status", "supplier": "supplier"}
+    page_lookups = {"supplier": "supplier"}
 
     class Meta:
         model = SupplyOrder

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from arenda.bookings.models import Booking, SupplyOrder
 from arenda.core.validators import period_error
-from arenda.directory.models import Driver, EquipmentType, Supplier, Unit
+from arenda.directory.models import Driver, EquipmentType, Unit
 from arenda.front.forms import ServiceErrorsMixin, ServiceForm
 
 NUMBER = forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"})
@@ -58,6 +58,8 @@ class CancelForm(ServiceErrorsMixin, forms.Form):
 
 
 class SupplyOrderForm(ServiceForm):
+    lookups = {"supplier": ("supplier", "active")}
+
     class Meta:
         model = SupplyOrder
         fields = ["supplier", "unit_plate", "driver_name", "driver_phone", "cost_per_hour", "notes"]
@@ -67,9 +69,6 @@ class SupplyOrderForm(ServiceForm):
             "unit_plate": forms.TextInput(attrs={"placeholder": "А123ВС77", "autocomplete": "off"}),
             "notes": forms.Textarea(attrs={"rows": 2}),
         }
-
-    def adjust_for_user(self, user):
-        self.fields["supplier"].queryset = Supplier.objects.filter(is_active=True).order_by("name")
 
 
 class ReserveForm(forms.Form):

@@ -39,11 +39,12 @@ from arenda.bookings.waybill_views import waybills_panel
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
 from arenda.crm.models import Deal
-from arenda.directory.models import Counterparty, Driver, Supplier, Unit
 from arenda.directory.selectors import gaps_of_assignments
 from arenda.flows import deals
 from arenda.front.forms import validate_field_response
 from arenda.front.history import history_entries
+from arenda.front.lookup import KINDS as LOOKUP_KINDS
+from arenda.front.lookup import FilterLookup
 
 PAGE_SIZE = 50
 BOARD_LIMIT = 200
@@ -101,18 +102,13 @@ def booking_list(request):
     params = request.GET
     filterset = BookingFilter.for_page(params, queryset=_bookings())
     qs, selected = filterset.qs, filterset.selected()
-    units = list(Unit.objects.filter(is_active=True).order_by("plate").only("pk", "plate", "name"))
-    drivers = list(Driver.objects.filter(is_active=True).order_by("full_name").only("pk", "full_name"))
-    counterparties = list(Counterparty.objects.filter(deals__isnull=False).distinct().order_by("name"))
     page_obj = Paginator(qs.order_by("-start", "-pk"), PAGE_SIZE).get_page(params.get("page"))
     context = {
         "page_obj": page_obj,
         "bookings": page_obj.object_list,
         "q": params.get("q", "").strip(),
         "statuses": Booking.Status.choices,
-        "units": units,
-        "drivers": drivers,
-        "counterparties": counterparties,
+        "lookups": filterset.lookups(),
         "selected": selected,
         "filtered": any(selected.values()),
     }
@@ -525,12 +521,11 @@ def _supply_orders():
 def supply_order_list(request):
     filterset = SupplyOrderFilter.for_page(request.GET, queryset=_supply_orders())
     qs, selected = filterset.qs, filterset.selected()
-    suppliers = list(Supplier.objects.order_by("name"))
     view = "board" if request.GET.get("view") == "board" else "list"
     context = {
         "status": selected["status"],
         "statuses": SupplyOrder.Status.choices,
-        "suppliers": suppliers,
+        "lookups": filterset.lookups(),
         "supplier": selected["supplier"],
         "view": view,
         "filtered": any(selected.values()),
@@ -666,15 +661,16 @@ def calendar_feeds(request):
         feed_for(kind=CalendarFeed.Kind.COMPANY),
         feed_for(kind=CalendarFeed.Kind.MANAGER, user=request.user),
     ]
-    driver = unit = None
-    if request.GET.get("driver", "").isdigit():
-        driver = Driver.objects.filter(pk=request.GET["driver"]).first()
-        if driver:
-            feeds.append(feed_for(kind=CalendarFeed.Kind.DRIVER, driver=driver))
-    if request.GET.get("unit", "").isdigit():
-        unit = Unit.objects.filter(pk=request.GET["unit"]).first()
-        if unit:
-            feeds.append(feed_for(kind=CalendarFeed.Kind.UNIT, unit=unit))
+    # typed, or picked from the suggestions (docs/autocomplete.md)
+    lookups = {
+        "driver": FilterLookup.read(request.GET, "driver", LOOKUP_KINDS["driver"], label=_("Driver")),
+        "unit": FilterLookup.read(request.GET, "unit", LOOKUP_KINDS["unit"], label=_("Unit")),
+    }
+    driver, unit = lookups["driver"].chosen, lookups["unit"].chosen
+    if driver:
+        feeds.append(feed_for(kind=CalendarFeed.Kind.DRIVER, driver=driver))
+    if unit:
+        feeds.append(feed_for(kind=CalendarFeed.Kind.UNIT, unit=unit))
     rows = [
         {"feed": feed, "url": request.build_absolute_uri(reverse("api:calendar-feed", args=[feed.token]))}
         for feed in feeds
@@ -684,8 +680,7 @@ def calendar_feeds(request):
         "bookings/calendar_feeds.html",
         {
             "rows": rows,
-            "drivers": Driver.objects.filter(is_active=True).only("pk", "full_name").order_by("full_name"),
-            "units": Unit.objects.filter(is_active=True).only("pk", "name", "plate").order_by("plate"),
+            "lookups": lookups,
             "driver": driver,
             "unit": unit,
             "can_regenerate": can(request.user, Action.CHANGE, "booking"),

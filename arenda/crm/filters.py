@@ -22,6 +22,7 @@ class DealFilter(ListFilterSet):
     )
 
     page_params = {"q": "search", "stage": "stage", "counterparty": "counterparty"}
+    page_lookups = {"counterparty": "counterparty"}
 
     class Meta:
         model = Deal

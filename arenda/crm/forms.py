@@ -8,11 +8,14 @@ from arenda.bookings.forms import NUMBER, LocalDateTimeInput
 from arenda.core.models import User
 from arenda.core.roles import Role
 from arenda.crm.models import Deal, DealLine, ProposalResponse
-from arenda.directory.models import Counterparty, EquipmentType
+from arenda.directory.models import EquipmentType
 from arenda.front.forms import ServiceForm
+from arenda.front.lookup import LookupField, LookupWidget
 
 
 class DealForm(ServiceForm):
+    lookups = {"counterparty": "counterparty", "contact": "contact"}
+
     class Meta:
         model = Deal
         # The stage moves on the board and by the deal page's buttons (services.deal_move).
@@ -24,6 +27,8 @@ class DealForm(ServiceForm):
     def adjust_for_user(self, user):
         if not self.instance.pk and not self.is_bound:
             self.initial.setdefault("manager", user.pk)
+        # suggest the chosen counterparty's contacts (front/lookup.js adds it to the query)
+        self.fields["contact"].widget.attrs["data-lookup-with"] = "counterparty"
 
 
 class DealLineForm(ServiceForm):
@@ -106,11 +111,11 @@ class BoardFilterForm(forms.Form):
         required=False,
         empty_label=_("Manager: all"),
     )
-    counterparty = forms.ModelChoiceField(
-        Counterparty.objects.order_by("name"),
+    counterparty = LookupField(
+        "counterparty",
         label=_("Counterparty"),
         required=False,
-        empty_label=_("Counterparty: all"),
+        widget=LookupWidget(attrs={"placeholder": _("Counterparty: all")}),
     )
     created_from = forms.DateField(
         label=_("Created from"), required=False, widget=forms.DateInput(attrs={"type": "date"})

@@ -7,8 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from arenda.core.models import User
 from arenda.core.roles import Role
 from arenda.crm.models import Lead
-from arenda.directory.models import Counterparty
 from arenda.front.forms import ServiceErrorsMixin
+from arenda.front.lookup import LookupField, LookupWidget
 
 
 class LeadEntryForm(ServiceErrorsMixin, forms.Form):
@@ -61,8 +61,11 @@ class QualifyForm(ServiceErrorsMixin, forms.Form):
     """The counterparty is optional: without it the lead's linked one is used, or a new
     one is made from what the lead tells."""
 
-    counterparty = forms.ModelChoiceField(
-        label=_("Counterparty"), queryset=Counterparty.objects.all(), required=False
+    counterparty = LookupField(
+        "counterparty",
+        label=_("Counterparty"),
+        required=False,
+        widget=LookupWidget(attrs={"placeholder": _("— the lead's own or a new one —")}),
     )
     title = forms.CharField(label=_("Deal title"), max_length=300, required=False)
 

@@ -205,7 +205,6 @@ def _render_detail(request, pk, *, forms=None, refused: str = "", status: int = 
             "qualify": may_change and can(user, Action.ADD, "deal"),
             "reject": may_change,
         },
-        "can_search_counterparties": can(user, Action.VIEW, "counterparty"),
         "reply_form": forms.get("reply") or ReplyForm(),
         "reject_form": forms.get("reject") or RejectForm(),
         "assign_form": forms.get("assign") or AssignForm(initial={"manager": lead.manager_id}),

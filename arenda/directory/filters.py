@@ -103,6 +103,7 @@ class UnitFilter(ListFilterSet):
         "supplier": "supplier",
         "active": "is_active",
     }
+    page_lookups = {"supplier": "supplier"}
 
     class Meta:
         model = m.Unit

@@ -108,22 +108,13 @@ class CounterpartyForm(KeepWhenLeftOut, ServiceForm):
 
 
 class ContactForm(ServiceForm):
+    # typed, not a select of every counterparty (there may be a hundred thousand)
+    lookups = {"counterparty": "counterparty"}
+
     class Meta:
         model = m.Contact
         fields = ["counterparty", "full_name", "position", "phone", "email"]
         widgets = {"phone": PHONE}
-
-    def adjust_for_user(self, user):
-        # A contact is added from its counterparty's page: offer that one instead of
-        # rendering every counterparty (there may be a hundred thousand).
-        chosen = str(
-            self.data.get("counterparty")
-            or self.initial.get("counterparty")
-            or self.instance.counterparty_id
-            or ""
-        )
-        if chosen.isdigit():
-            self.fields["counterparty"].queryset = m.Counterparty.objects.filter(pk=chosen)
 
 
 class SupplierForm(ServiceForm):
@@ -141,6 +132,8 @@ class EquipmentTypeForm(ServiceForm):
 
 
 class UnitForm(ServiceForm):
+    lookups = {"supplier": "supplier"}
+
     class Meta:
         model = m.Unit
         fields = [

@@ -23,6 +23,7 @@ from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import FilterSet
 
 from arenda.core.search import Search
+from arenda.front import lookup
 
 
 class SearchField(forms.CharField):
@@ -111,6 +112,10 @@ class ListFilterSet(FilterSet):
 
     # The page's parameter → the filter it sets. The page reads only these.
     page_params: ClassVar[dict[str, str]] = {}
+    # Page parameters chosen by typing (docs/autocomplete.md): parameter → lookup kind, or
+    # (kind, scope). The page posts the pk as ``<param>`` and, without JavaScript, the text
+    # as ``<param>__text``, resolved here by the lookup's matcher.
+    page_lookups: ClassVar[dict[str, str | tuple[str, str]]] = {}
 
     @classmethod
     def for_page(cls, params: QueryDict, queryset=None, **kwargs) -> "ListFilterSet":
@@ -118,7 +123,27 @@ class ListFilterSet(FilterSet):
         for param, name in cls.page_params.items():
             if values := params.getlist(param):
                 data.setlist(name, values)
-        return cls(data, queryset=queryset, **kwargs)
+        lookups = {}
+        for param, spec in cls.page_lookups.items():
+            kind, scope = (spec, "") if isinstance(spec, str) else spec
+            name = cls.page_params[param]
+            found = lookup.FilterLookup.read(
+                params, param, lookup.KINDS[kind], scope, label=cls.base_filters[name].label
+            )
+            lookups[param] = found
+            if found.text is not None:
+                data.setlist(name, [str(found.chosen.pk)] if found.chosen is not None else [])
+        filterset = cls(data, queryset=queryset, **kwargs)
+        filterset.page_lookup_values = lookups
+        return filterset
+
+    def lookups(self) -> dict[str, "lookup.FilterLookup"]:
+        """The page's typed filters, to render (``front/lookup_filter.html``): each with the
+        record chosen, the text shown and the error of text that found none or several."""
+        return getattr(self, "page_lookup_values", {})
+
+    def lookup_errors(self) -> list[str]:
+        return [item.error for item in self.lookups().values() if item.error]
 
     def selected(self) -> dict[str, str]:
         """Each page parameter as the page shows it: its value when valid (as the page's
@@ -140,6 +165,9 @@ class ListFilterSet(FilterSet):
         for param, name in self.page_params.items():
             flt = self.filters[name]
             if isinstance(flt, SearchFilter):
+                continue
+            if param in self.lookups():
+                chips.append({"param": param, "label": flt.label, "lookup": self.lookups()[param]})
                 continue
             chips.append(
                 {

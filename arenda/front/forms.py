@@ -8,6 +8,8 @@ from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, Validati
 from django.http import HttpResponse
 from django.shortcuts import render
 
+from arenda.front.lookup import LookupField, LookupWidget
+
 # The POST key naming the field to validate inline.
 VALIDATE = "_validate"
 
@@ -49,18 +51,30 @@ def validate_field_response(request, form):
 
 class ServiceForm(ServiceErrorsMixin, forms.ModelForm):
     """A ModelForm that validates but never saves (services do), knows who fills it in, and
-    asks the server to validate each field when the user leaves it."""
+    asks the server to validate each field when the user leaves it.
+
+    ``lookups`` names the model's foreign keys chosen by typing rather than from a select
+    (``arenda/front/lookup.py``): ``{"counterparty": "counterparty"}`` (field: kind), or
+    ``{"supplier": ("supplier", "active")}`` (field: kind and scope)."""
+
+    lookups: dict[str, str | tuple[str, str]] = {}
 
     def __init__(self, *args, user, validate_url: str = "", **kwargs):
         self.user = user
         super().__init__(*args, **kwargs)
+        for name, kind in self.lookups.items():
+            kind, scope = (kind, "") if isinstance(kind, str) else kind
+            if name in self.fields:
+                self.fields[name] = LookupField.replacing(self.fields[name], kind, scope=scope)
         self.adjust_for_user(user)
         for name, bound in ((name, self[name]) for name in self.fields):
             widget = self.fields[name].widget
             widget.attrs.setdefault("aria-describedby", f"{bound.auto_id}-errors")
             if validate_url and not isinstance(widget, forms.HiddenInput):
                 trigger = (
-                    "change" if isinstance(widget, forms.CheckboxInput | forms.Select) else "blur changed"
+                    "change"
+                    if isinstance(widget, forms.CheckboxInput | forms.Select | LookupWidget)
+                    else "blur changed"
                 )
                 widget.attrs.update(
                     {

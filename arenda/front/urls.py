@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from arenda.front import calendar_views, notification_views, search_views, security_views, views
+from arenda.front import calendar_views, lookup_views, notification_views, search_views, security_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -10,6 +10,7 @@ urlpatterns = [
         "settings/calendar/<int:pk>/delete/", calendar_views.calendar_day_delete, name="calendar_day_delete"
     ),
     path("search/", search_views.search_page, name="search"),
+    path("lookup/<slug:kind>/", lookup_views.lookup_options, name="lookup"),
     path("csp-report/", security_views.csp_report, name="csp_report"),
     path("notifications/bell/", notification_views.notification_bell, name="notification_bell"),
     path("notifications/read/", notification_views.notification_read_all, name="notification_read_all"),
