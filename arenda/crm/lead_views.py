@@ -29,8 +29,6 @@ from arenda.crm.lead_forms import (
     active_managers,
 )
 from arenda.crm.models import OPEN_LEAD_STATUSES, IntakeToken, Lead
-from arenda.directory.filters import CounterpartyFilter
-from arenda.directory.models import Counterparty
 from arenda.front.history import history_entries
 from arenda.integrations.messaging.models import OutboxMessage
 
@@ -310,15 +308,6 @@ def lead_qualify(request, pk):
         call,
         lambda deal: _("The lead is qualified: the deal «%(deal)s».") % {"deal": deal},
     )
-
-
-@require(Action.VIEW, "counterparty")
-def counterparty_options(request):
-    """The options of the qualify form's counterparty picker: the counterparty list's search
-    (name, INN, phone typed any way)."""
-    q = request.GET.get("q", "").strip()
-    found = CounterpartyFilter({"search": q}, queryset=Counterparty.objects.order_by("name")).qs
-    return render(request, "crm/_lead_counterparty_options.html", {"counterparties": found[:20], "q": q})
 
 
 # --- manual entry -----------------------------------------------------------------------------

@@ -28,7 +28,6 @@ urlpatterns = [
     path("leads/<int:pk>/reply/", lead_views.lead_reply, name="lead_reply"),
     path("leads/<int:pk>/reject/", lead_views.lead_reject, name="lead_reject"),
     path("leads/<int:pk>/qualify/", lead_views.lead_qualify, name="lead_qualify"),
-    path("leads/counterparties/", lead_views.counterparty_options, name="lead_counterparty_options"),
     path("leads/tokens/", lead_views.intake_tokens, name="intake_tokens"),
     path("leads/tokens/<int:pk>/revoke/", lead_views.intake_token_revoke, name="intake_token_revoke"),
 ]

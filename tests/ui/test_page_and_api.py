@@ -217,10 +217,10 @@ def test_the_qualify_pickers_counterparties_are_the_lists(clients):
     page, _api = clients
     target = f.CounterpartyFactory(name="ООО «Мостострой»", phone="+79161234567", inn=f.make_inn10(3456789))
     f.CounterpartyFactory()
-    options = reverse("crm:lead_counterparty_options")
+    options = reverse("lookup", args=["counterparty"])
     for typed in ("мосто", "8 916 123-45-67", target.inn[:6]):
-        listed = page.get(options, {"q": typed}).context["counterparties"]
-        assert [c.pk for c in listed] == [target.pk]
+        listed = page.get(options, {"q": typed}).context["options"]
+        assert [o["pk"] for o in listed] == [target.pk]
         assert page_ids(page, reverse("directory:counterparty_list"), {"q": typed}) == {target.pk}
 
 
