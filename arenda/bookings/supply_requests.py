@@ -241,37 +241,27 @@ def send(*, order: SupplyOrder, to: str = "", by, key: str = "", channel: str = 
     request = issue(order=order, by=by)
     order = _order(order.pk)
     title, text = _title_and_text(order, request, channel)
-    if channel == TELEGRAM:
-        message = outbox.enqueue(
-            channel="telegram",
-            recipient=recipient,
-            title=title,
-            text=text,
-            subject=order,
-            idempotency_key=outbox_key,
+    name, attachments = "", None
+    if channel == EMAIL:  # Telegram gets the link only: the PDF is on the link's page
+        name = default_storage.save(
+            f"supply-requests/{order.pk}/{uuid.uuid4().hex}.pdf", ContentFile(render_request_pdf(order))
         )
-        request.recipient = "Telegram"
-        request.save(update_fields=["recipient"])
-        return message
-    name = default_storage.save(
-        f"supply-requests/{order.pk}/{uuid.uuid4().hex}.pdf", ContentFile(render_request_pdf(order))
-    )
+        attachments = [{"name": name, "filename": request_filename(order), "content_type": "application/pdf"}]
     try:
         message = outbox.enqueue(
-            channel="email",
+            channel=channel,
             recipient=recipient,
             title=title,
             text=text,
             subject=order,
             idempotency_key=outbox_key,
-            attachments=[
-                {"name": name, "filename": request_filename(order), "content_type": "application/pdf"}
-            ],
+            attachments=attachments,
         )
-        request.recipient = recipient
+        request.recipient = recipient if channel == EMAIL else "Telegram"
         request.save(update_fields=["recipient"])
     except BaseException:
-        default_storage.delete(name)
+        if name:
+            default_storage.delete(name)
         raise
     return message
 
