@@ -96,17 +96,25 @@ def _free_future_slots(n):
 
     from arenda.bookings.models import Booking
     from arenda.crm.models import Deal
-    from arenda.directory.models import Driver, Unit
+    from arenda.directory.models import Driver, DriverDocument, MaintenanceWindow, Unit
 
-    units = list(Unit.objects.filter(owner="own", is_active=True).select_related("equipment_type"))
-    drivers = list(Driver.objects.filter(is_active=True))
-    per_slot = min(len(units), len(drivers))
     deal = Deal.objects.first()
     # after everything already booked, so reruns of the benchmark never collide
     last = Booking.objects.aggregate(last=Max("end"))["last"] or timezone.now()
     base = last.replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
-    Driver.objects.update(license_valid_until=(base + timedelta(days=4000)).date())
+    # the drivers stay qualified and the units out of maintenance for the whole run: a refusal
+    # would measure something else
+    valid = (base + timedelta(days=4000)).date()
+    Driver.objects.update(license_valid_until=valid)
+    DriverDocument.objects.filter(valid_until__isnull=False).update(valid_until=valid)
+    in_maintenance = MaintenanceWindow.objects.filter(end__gt=base).values("unit_id")
+    units = list(
+        Unit.objects.filter(owner="own", is_active=True)
+        .exclude(pk__in=in_maintenance)
+        .select_related("equipment_type")
+    )
     drivers = list(Driver.objects.filter(is_active=True))
+    per_slot = min(len(units), len(drivers))
     slots = [(i // per_slot, i % per_slot) for i in range(n)]
     bookings = Booking.objects.bulk_create(
         [

@@ -24,8 +24,15 @@ def ensure(*, bookings: int = 1_000_000, units: int = 1000, drivers_scale: int =
 
     call_command("migrate", verbosity=0)
     if not Unit.objects.exists():
+        # the company without the demo's own jobs: its bookings would stand in the way of the
+        # generated ones (the no-overlap constraint) and miscount the dataset
         call_command(
-            "seed_demo", scale=drivers_scale, units=units, counterparties=5000, verbosity=0 if quiet else 1
+            "seed_demo",
+            scale=drivers_scale,
+            units=units,
+            counterparties=5000,
+            no_jobs=True,
+            verbosity=0 if quiet else 1,
         )
     have = Booking.objects.count()
     if have < bookings:
@@ -40,6 +47,7 @@ def ensure(*, bookings: int = 1_000_000, units: int = 1000, drivers_scale: int =
 
 
 def _build_bookings(*, bookings):
+    from arenda.bookings.models import Booking
     from arenda.crm.models import Deal
     from arenda.directory.models import Counterparty, Driver, Unit
 
@@ -105,24 +113,39 @@ def _build_bookings(*, bookings):
         'deal_id, equipment_type_id, start, "end", busy_until, site_address, ordered_hours, min_hours, '
         "rate_per_hour, rate_per_km, unit_id, driver_id, status, created_at, updated_at"
     )
-    fixed = "min_capacity_t, site_contact_name, site_contact_phone, notes, cancel_reason, dispatch_count, delivery_status"
+    # every other NOT NULL column takes its field's default (or an empty value): a field added
+    # to Booking later needs no change here
+    given = {name.strip().strip('"') for name in columns.split(",")}
+    rest = [
+        f for f in Booking._meta.concrete_fields if not f.primary_key and not f.null and f.column not in given
+    ]
+    fixed = ", ".join(connection.ops.quote_name(f.column) for f in rest)
+    tail = tuple(_empty(f) for f in rest)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             raw = cursor.cursor
             with raw.copy(f"COPY bookings_booking ({columns}, {fixed}) FROM STDIN") as copy:
                 for row in rows():
-                    copy.write_row((*row, 0, "", "", "", "", 0, ""))
+                    copy.write_row((*row, *tail))
             cursor.execute("ANALYZE")
         else:
-            sql = f"INSERT INTO bookings_booking ({columns}, {fixed}) VALUES ({', '.join(['%s'] * 22)})"
+            width = len(given) + len(rest)
+            sql = f"INSERT INTO bookings_booking ({columns}, {fixed}) VALUES ({', '.join(['%s'] * width)})"
             batch = []
             for row in rows():
-                batch.append((*row, 0, "", "", "", "", 0, ""))
+                batch.append((*row, *tail))
                 if len(batch) == 20000:
                     cursor.executemany(sql, batch)
                     batch = []
             if batch:
                 cursor.executemany(sql, batch)
+
+
+def _empty(field):
+    """The value a generated row gets in a NOT NULL column it does not set."""
+    if field.has_default():
+        return field.get_db_prep_save(field.get_default(), connection)
+    return 0 if field.get_internal_type() in ("DecimalField", "IntegerField", "PositiveIntegerField") else ""
 
 
 def _facts():
@@ -445,6 +468,36 @@ TRIP_TABLES = (
 )
 
 
+EMPTY_BY_TYPE = {"character varying": "''", "text": "''", "boolean": "false", "jsonb": "'[]'::jsonb"}
+
+
+def _default_the_rest(cursor, target: str) -> None:
+    """A NOT NULL column the COPY does not fill (a field added to the model after this
+    builder was written) takes an empty value: a column default for this transaction only
+    (``SET LOCAL`` has no such form, so the default is dropped again by ``_undefault``)."""
+    table, columns = target.split(" ", 1)
+    given = {c.strip().strip('"') for c in columns.strip("()").split(",")}
+    cursor.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = %s "
+        "AND is_nullable = 'NO' AND column_default IS NULL AND is_identity = 'NO'",
+        [table],
+    )
+    for column, data_type in cursor.fetchall():
+        if column not in given:
+            empty = EMPTY_BY_TYPE.get(data_type, "0")
+            cursor.execute(f'ALTER TABLE {table} ALTER COLUMN "{column}" SET DEFAULT {empty}')
+            _DEFAULTED.append((table, column))
+
+
+_DEFAULTED: list[tuple[str, str]] = []
+
+
+def _undefault(cursor) -> None:
+    while _DEFAULTED:
+        table, column = _DEFAULTED.pop()
+        cursor.execute(f'ALTER TABLE {table} ALTER COLUMN "{column}" DROP DEFAULT')
+
+
 TRIP_TABLE_NAMES = [
     "bookings_supplyorder",
     "bookings_waybill",
@@ -470,6 +523,8 @@ def _copy_trips(cursor, buffers, counters):
     for name, _definition in indexes:
         cursor.execute(f"DROP INDEX {name}")
     cursor.execute("CREATE TEMPORARY TABLE bench_supplied (booking_id bigint PRIMARY KEY) ON COMMIT DROP")
+    for target in TRIP_TABLES[1:]:
+        _default_the_rest(cursor, target)
     for target, buffer in zip(TRIP_TABLES, buffers, strict=True):
         data = buffer.getvalue()
         buffer.close()
@@ -483,6 +538,7 @@ def _copy_trips(cursor, buffers, counters):
                 "UPDATE bookings_booking b SET unit_id = NULL, driver_id = NULL "
                 "FROM bench_supplied s WHERE s.booking_id = b.id"
             )
+    _undefault(cursor)
     for _name, definition in indexes:
         cursor.execute(definition)
     cursor.execute("SET LOCAL session_replication_role = origin")

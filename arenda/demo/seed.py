@@ -92,15 +92,20 @@ class Plan:
     units: int = 25
     suppliers: int = 3
     drivers: int = 20
+    # the demo's jobs: bookings, waybills, invoices, payments (a benchmark builds its own)
+    jobs: bool = True
 
     @classmethod
-    def for_scale(cls, scale: int = 1, *, counterparties: int | None = None, units: int | None = None):
+    def for_scale(
+        cls, scale: int = 1, *, counterparties: int | None = None, units: int | None = None, jobs: bool = True
+    ):
         base = cls()
         return cls(
             counterparties=base.counterparties * scale if counterparties is None else counterparties,
             units=base.units * scale if units is None else units,
             suppliers=base.suppliers * scale,
             drivers=base.drivers * scale,
+            jobs=jobs,
         )
 
 
@@ -183,7 +188,8 @@ class _Builder:
         self._drivers()
         self._documents()
         self._counterparties()
-        self._jobs()
+        if self.plan.jobs:
+            self._jobs()
         return self.counts
 
     def _jobs(self) -> None:

@@ -26,6 +26,13 @@ class Command(BaseCommand):
             "--counterparties", type=_positive, help=("Number of customers (overrides --scale).")
         )
         parser.add_argument("--units", type=_positive, help=("Number of own units (overrides --scale)."))
+        parser.add_argument(
+            "--no-jobs",
+            action="store_true",
+            help=(
+                "Without the demo's bookings, waybills, invoices and payments (benchmarks build their own)."
+            ),
+        )
         parser.add_argument("--password", default="demo12345", help=("Password of the demo users."))
         parser.add_argument(
             "--seed",
@@ -34,7 +41,7 @@ class Command(BaseCommand):
             help=("Random seed; the same seed gives the same data."),
         )
 
-    def handle(self, *args, if_empty, scale, counterparties, units, password, seed, **options):
+    def handle(self, *args, if_empty, scale, counterparties, units, no_jobs, password, seed, **options):
         if demo_present():
             if not if_empty:
                 raise CommandError(
@@ -45,7 +52,7 @@ class Command(BaseCommand):
             return
         if scale < 1:
             raise CommandError(_("--scale must be at least 1."))
-        plan = Plan.for_scale(scale, counterparties=counterparties, units=units)
+        plan = Plan.for_scale(scale, counterparties=counterparties, units=units, jobs=not no_jobs)
         started = time.monotonic()
         counts = seed_demo(plan, password=password, seed=seed)
         elapsed = time.monotonic() - started
