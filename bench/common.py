@@ -9,6 +9,7 @@ import os
 import statistics
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 BENCH_DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/arenda_bench")
 
@@ -83,3 +84,46 @@ def report(title, rows):
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"  {name.ljust(width)}  {value}", flush=True)
+
+
+# --- the results table -----------------------------------------------------------------------
+@dataclass
+class Measure:
+    """One row of the table ``make bench`` ends with (and of ``--json``): ``value`` in
+    ``unit``; ``target`` the figure to stay under (or, with ``higher_is_better``, to
+    reach); ``floor`` the raw-SQL floor of the same answer measured in the same run, and
+    ``ratio`` = value ÷ floor (floor ÷ value for a rate); ``max_ratio`` the ratio target."""
+
+    name: str
+    value: float
+    unit: str = "ms"
+    target: float | None = None
+    floor: float | None = None
+    max_ratio: float | None = None
+    higher_is_better: bool = False
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if not self.floor or not self.value:
+            return None
+        return round(self.floor / self.value if self.higher_is_better else self.value / self.floor, 2)
+
+    @property
+    def met(self) -> bool:
+        if self.target is None:
+            return False
+        reached = self.value >= self.target if self.higher_is_better else self.value < self.target
+        ratio_ok = self.max_ratio is None or (self.ratio is not None and self.ratio <= self.max_ratio)
+        return reached and ratio_ok
+
+    def as_json(self) -> dict:
+        return {
+            "name": self.name,
+            "value": self.value,
+            "unit": self.unit,
+            "target": self.target,
+            "floor": self.floor,
+            "ratio": self.ratio,
+            "met": self.met,
+        }
