@@ -1,18 +1,25 @@
 """``make bench``: build (once) the large dataset in its own database and print the
-figures of each capability against a raw-SQL floor from the same run."""
+figures of each capability against a raw-SQL floor from the same run, ending with one
+table of every measure, its target, its floor, the ratio and whether it is met."""
 
 import argparse
+import os
 
-from bench.common import BENCH_DATABASE_URL, report, setup_django, stopwatch
-
-PARTS = ("bookings", "reports", "imports")
+PARTS = ("bookings", "reports", "pages", "imports")
 REPORTS = ("payroll", "plates", "receivables", "fleet")
+QUICK_BOOKINGS, QUICK_UNITS = 100_000, 300
 
 
 def main():
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--bookings", type=int, default=1_000_000)
     parser.add_argument("--units", type=int, default=1000)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"a {QUICK_BOOKINGS:,}-booking dataset in a database of its own (default arenda_bench_quick)",
+    )
+    parser.add_argument("--json", metavar="PATH", help="also write the table as JSON")
     parser.add_argument("--only", choices=PARTS, action="append", help="run only this part (repeatable)")
     parser.add_argument(
         "--report", choices=REPORTS, action="append", help="reports: only this report (repeatable)"
@@ -22,11 +29,17 @@ def main():
     parser.add_argument("--profile", action="store_true", help="imports: print cProfile's top functions")
     args = parser.parse_args()
     parts = args.only or PARTS
+    if args.quick:
+        args.bookings, args.units = QUICK_BOOKINGS, QUICK_UNITS
+        os.environ.setdefault("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/arenda_bench_quick")
+
+    from bench.common import BENCH_DATABASE_URL, print_table, report, setup_django, stopwatch, write_json
 
     setup_django()
-    from bench import bookings, dataset, imports, reports
+    from bench import bookings, dataset, imports, pages, reports
 
-    if "bookings" in parts or "reports" in parts:  # the import needs no large dataset
+    measures = []
+    if set(parts) - {"imports"}:  # the import needs no large dataset
         with stopwatch() as sw:
             facts = dataset.ensure(bookings=args.bookings, units=args.units)
         report(
@@ -34,11 +47,16 @@ def main():
             [*facts.items(), ("database url", BENCH_DATABASE_URL), ("ready in s", round(sw["seconds"], 1))],
         )
     if "bookings" in parts:
-        bookings.run()
+        measures += bookings.run()
     if "reports" in parts:
-        reports.run(names=args.report or REPORTS, export=not args.no_export)
+        measures += reports.measures(reports.run(names=args.report or REPORTS, export=not args.no_export))
+    if "pages" in parts:
+        measures += pages.run()
     if "imports" in parts:
-        imports.run(count=args.import_rows, profile=args.profile)
+        measures += imports.run(count=args.import_rows, profile=args.profile)
+    print_table(measures)
+    if args.json:
+        write_json(args.json, measures)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.db import connection
 
-from bench.common import report, stopwatch, summary
+from bench.common import Measure, report, stopwatch, summary
 
 # The floor: the same answer as selectors.availability (matching units and active
 # drivers, each with its first five blocking bookings, their count and customer, and the
@@ -229,8 +229,8 @@ def reserve_http_bench(n=600, clients=4, port=None):
         server.wait(10)
 
 
-def run():
-    availability_bench()
+def run() -> list[Measure]:
+    s, r = availability_bench()
     service = reserve_service_bench()
     raw = reserve_raw_sql_bench()
     http, failures = reserve_http_bench()
@@ -243,3 +243,19 @@ def run():
             ("HTTP API (gunicorn -w 2, 4 clients)", f"{http:.1f} ({failures} non-200)"),
         ],
     )
+    return [
+        Measure("availability, two weeks, p50", s["p50_ms"], target=20, floor=r["p50_ms"]),
+        Measure("availability, two weeks, p95", s["p95_ms"], target=50, floor=r["p95_ms"]),
+        Measure(
+            "reserve, service layer", round(service, 1), "/s", floor=round(raw, 1), higher_is_better=True
+        ),
+        Measure(
+            "reserve, HTTP API, 4 clients",
+            round(http, 1),
+            "/s",
+            target=200,
+            floor=round(raw, 1),
+            higher_is_better=True,
+            note=f"{failures} non-200",
+        ),
+    ]

@@ -127,3 +127,40 @@ class Measure:
             "ratio": self.ratio,
             "met": self.met,
         }
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.2f}".replace(",", " ") if abs(value) < 1000 else f"{value:,.0f}".replace(",", " ")
+    return str(value)
+
+
+def print_table(measures: list[Measure]) -> None:
+    """The one table every run ends with: each measure with its target, its floor, the
+    ratio and whether the target is met, under the machine's load."""
+    head = ("measure", "value", "unit", "target", "floor", "ratio", "met")
+    rows = [
+        (
+            m.name + (f" ({m.note})" if m.note else ""),
+            _cell(m.value),
+            m.unit,
+            ("≥ " if m.higher_is_better else "< ") + _cell(m.target) if m.target is not None else "—",
+            _cell(m.floor),
+            _cell(m.ratio) + (f" (≤ {m.max_ratio:g})" if m.max_ratio else ""),
+            "yes" if m.met else ("no" if m.target is not None else "—"),
+        )
+        for m in measures
+    ]
+    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
+    print(f"\n== results ({machine_state()})", flush=True)
+    for row in [head, tuple("-" * w for w in widths), *rows]:
+        print("  " + "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)), flush=True)
+
+
+def write_json(path: str, measures: list[Measure]) -> None:
+    import json
+
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump([m.as_json() for m in measures], handle, ensure_ascii=False, indent=1)

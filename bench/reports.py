@@ -17,7 +17,7 @@ import time
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bench.common import BENCH_DATABASE_URL, machine_state, report, summary
+from bench.common import BENCH_DATABASE_URL, Measure, machine_state, report, summary
 
 TZ = ZoneInfo("Europe/Moscow")
 MONTHS = 20
@@ -409,7 +409,10 @@ def export_bench(name, year, rows_sql):
 
 
 # --- all --------------------------------------------------------------------------------------
-def run(names=("payroll", "plates", "receivables", "fleet"), export=True):
+REPORT_NAMES = ("payroll", "plates", "receivables", "fleet")
+
+
+def run(names=REPORT_NAMES, export=True):
     import psycopg
     from django.core.management import call_command
 
@@ -430,4 +433,66 @@ def run(names=("payroll", "plates", "receivables", "fleet"), export=True):
                     results[f"{name} export"] = export_bench(name, year, rows_sql)
         for name in names:
             results[name] = month_bench(name, months, conn, client, headers)
+            if years and name != "receivables":  # receivables are as of a day, not a period
+                results[f"{name} year"] = year_bench(name, years[-1], client)
     return results
+
+
+def measures(results: dict) -> list[Measure]:
+    """The table's rows from ``run``'s results."""
+    rows = []
+    for name in REPORT_NAMES:
+        got = results.get(name)
+        if got and "floor" in got:
+            floor = got["floor"]
+            for where, key in (("page", "page"), ("API", "api")):
+                if key in got:
+                    rows.append(
+                        Measure(
+                            f"{name}, a month, {where} p50",
+                            got[key]["p50_ms"],
+                            target=300,
+                            floor=floor["p50_ms"],
+                            max_ratio=3,
+                        )
+                    )
+                    rows.append(
+                        Measure(
+                            f"{name}, a month, {where} p95",
+                            got[key]["p95_ms"],
+                            target=600,
+                            floor=floor["p95_ms"],
+                        )
+                    )
+        year = results.get(f"{name} year")
+        if year:
+            rows.append(Measure(f"{name}, a year on screen, p50", year["p50_ms"], target=1000))
+        export = results.get(f"{name} export")
+        if export:
+            rows += [
+                Measure(
+                    f"{name}, a year's XLSX ({export['rows']} rows)",
+                    round(export["seconds"], 2),
+                    "s",
+                    target=5,
+                    floor=round(export["floor_s"], 2),
+                ),
+                Measure(f"{name}, a year's XLSX, first byte", round(export["first_byte"], 2), "s", target=1),
+                Measure(f"{name}, a year's XLSX, peak memory", export["hwm_mb"], "MB", target=300),
+            ]
+    return rows
+
+
+def year_bench(name, year, client, samples=5):
+    """A whole year on screen: the first page of a paginated report."""
+    url = _page_urls(name, date(year, 1, 1), date(year, 12, 31))
+    _get(client, url)  # warm
+    times = []
+    for _ in range(samples):
+        ms, status = _get(client, url)
+        if status != 200:
+            return None
+        times.append(ms)
+    got = summary(times)
+    report(f"{name}: the year {year} on screen", [("page (test client, director)", got)])
+    return got

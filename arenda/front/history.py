@@ -12,7 +12,9 @@ def history_entries(obj, hidden: frozenset[str] = frozenset()) -> list[dict]:
     records = list(obj.history.select_related("history_user")[: HISTORY_LIMIT + 1])
     pairs = []
     related_ids: dict = {}
-    for newer, older in zip(records, records[1:] + [None], strict=True):
+    # a record with no history (rows written before the history was kept, or in bulk
+    # without it) has no entries
+    for newer, older in zip(records, [*records[1:], None][: len(records)], strict=True):
         delta = (
             newer.diff_against(older, excluded_fields=hidden)
             if older is not None and newer.history_type == "~"
