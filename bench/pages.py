@@ -35,8 +35,9 @@ def _timed(client, urls):
             raise SystemExit(f"{url}: HTTP {response.status_code}")
     with CaptureQueriesContext(connection) as queries:
         client.get(urls[-1])
+    count = len(queries.captured_queries)
     reset_queries()
-    return summary(times), len(queries.captured_queries)
+    return summary(times), count
 
 
 def run() -> list[Measure]:
