@@ -1,6 +1,7 @@
 """Issue 3 figures: availability for a two-week window and reserve throughput, each
 against a raw-SQL floor measured in the same run."""
 
+import os
 import random
 import subprocess
 import sys
@@ -171,8 +172,12 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+# As deploy/systemd/arenda-web.service runs it; BENCH_GUNICORN tries another setting.
+GUNICORN_ARGS = os.environ.get("BENCH_GUNICORN", "--workers 3").split()
+
+
 def reserve_http_bench(n=600, clients=4, port=None):
-    """Through the real HTTP API: gunicorn with two workers, `clients` concurrent clients.
+    """Through the real HTTP API: gunicorn as in production, `clients` concurrent clients.
     A free port: a developer's server on a fixed one would answer instead of ours."""
     port = port or _free_port()
     import httpx
@@ -189,8 +194,7 @@ def reserve_http_bench(n=600, clients=4, port=None):
             "-m",
             "gunicorn",
             "arenda.wsgi",
-            "-w",
-            "2",
+            *GUNICORN_ARGS,
             "-b",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -240,7 +244,7 @@ def run() -> list[Measure]:
             ("service layer", round(service, 1)),
             ("raw SQL floor", round(raw, 1)),
             ("ratio floor/service", round(raw / service, 2)),
-            ("HTTP API (gunicorn -w 2, 4 clients)", f"{http:.1f} ({failures} non-200)"),
+            (f"HTTP API (gunicorn {' '.join(GUNICORN_ARGS)}, 4 clients)", f"{http:.1f} ({failures} non-200)"),
         ],
     )
     return [
@@ -250,7 +254,7 @@ def run() -> list[Measure]:
             "reserve, service layer", round(service, 1), "/s", floor=round(raw, 1), higher_is_better=True
         ),
         Measure(
-            "reserve, HTTP API, 4 clients",
+            f"reserve, HTTP API, 4 clients, gunicorn {' '.join(GUNICORN_ARGS)}",
             round(http, 1),
             "/s",
             target=200,
