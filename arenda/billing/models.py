@@ -193,6 +193,11 @@ class Invoice(TimeStamped):
             models.Index(fields=["status", "due_date"], name="invoice_status_due_idx"),
             models.Index(fields=["counterparty", "status"], name="invoice_cp_status_idx"),
             models.Index(fields=["sync_status", "sync_next_attempt_at"], name="invoice_sync_idx"),
+            # the list's order (read backwards: the newest first, undated drafts on top), and its
+            # status and legal-entity filters in that order (docs/large-lists.md)
+            models.Index(fields=["date", "sequence", "id"], name="invoice_date_idx"),
+            models.Index(fields=["status", "date", "sequence", "id"], name="invoice_status_date_idx"),
+            models.Index(fields=["organization", "date", "sequence", "id"], name="invoice_org_date_idx"),
         ]
 
     def __str__(self):
