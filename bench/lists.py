@@ -122,6 +122,17 @@ def ensure_lists_scale(rows: int = ROWS) -> dict:
 
 # --- the measures -------------------------------------------------------------------------------
 # list → (URL, {case: query string}, {case: the floor's SQL: the same page's rows})
+def _word(table: str, own: str, word: str) -> str:
+    """The rows whose own field or counterparty's name (or INN) holds the word: the union
+    the search makes (``arenda/core/search.py``)."""
+    inn = f" OR c.inn LIKE '%{word}%'" if word.isdigit() else ""
+    return (
+        f"SELECT id FROM {table} WHERE UPPER({own}) LIKE '%{word}%' UNION ALL "
+        f"SELECT t.id FROM {table} t JOIN directory_counterparty c ON c.id = t.counterparty_id "
+        f"WHERE UPPER(c.name) LIKE '%{word}%'{inn}"
+    )
+
+
 CP_COLUMNS = "c.id, c.name, c.kind, c.inn, c.phone, c.email"
 CASES = {
     "counterparties": (
@@ -145,7 +156,8 @@ CASES = {
             "ORDER BY d.created_at DESC, d.id DESC LIMIT 50",
             "search": "SELECT d.id, d.title, d.stage, c.name FROM crm_deal d "
             "JOIN directory_counterparty c ON c.id = d.counterparty_id "
-            "WHERE UPPER(c.name) LIKE '%ГРАНИТ%' AND UPPER(c.name) LIKE '%4242%' "
+            f"WHERE d.id IN ({_word('crm_deal', 'title', 'ГРАНИТ')}) "
+            f"AND d.id IN ({_word('crm_deal', 'title', '4242')}) "
             "ORDER BY d.created_at DESC, d.id DESC LIMIT 50",
             "filter": "SELECT d.id, d.title, d.stage, c.name FROM crm_deal d "
             "JOIN directory_counterparty c ON c.id = d.counterparty_id WHERE d.stage = 'proposal' "
@@ -161,7 +173,8 @@ CASES = {
             "ORDER BY i.date DESC NULLS FIRST, i.sequence DESC, i.id DESC LIMIT 50",
             "search": "SELECT i.id, i.number, i.date, i.total, c.name FROM billing_invoice i "
             "JOIN directory_counterparty c ON c.id = i.counterparty_id "
-            "WHERE UPPER(c.name) LIKE '%ГРАНИТ%' AND UPPER(c.name) LIKE '%4242%' "
+            f"WHERE i.id IN ({_word('billing_invoice', 'number', 'ГРАНИТ')}) "
+            f"AND i.id IN ({_word('billing_invoice', 'number', '4242')}) "
             "ORDER BY i.date DESC NULLS FIRST, i.sequence DESC, i.id DESC LIMIT 50",
             "filter": "SELECT i.id, i.number, i.date, i.total, c.name FROM billing_invoice i "
             "JOIN directory_counterparty c ON c.id = i.counterparty_id WHERE i.status = 'issued' "
