@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -198,6 +199,9 @@ class Invoice(TimeStamped):
             models.Index(fields=["date", "sequence", "id"], name="invoice_date_idx"),
             models.Index(fields=["status", "date", "sequence", "id"], name="invoice_status_date_idx"),
             models.Index(fields=["organization", "date", "sequence", "id"], name="invoice_org_date_idx"),
+            # «№ 12» in the header's search: the number typed exactly, in any case
+            models.Index(Upper("number"), name="invoice_number_upper_idx"),
+            models.Index(Upper("external_number"), name="invoice_ext_number_upper_idx"),
         ]
 
     def __str__(self):

@@ -4,6 +4,7 @@ indexes (``pg_trgm``), matching the ``UPPER(col::text) LIKE UPPER('%…%')`` Dja
 
 from django.conf import settings
 from django.db import migrations, models
+from django.db.models.functions import Upper
 
 TRIGRAM = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
@@ -51,6 +52,14 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='invoice',
             index=models.Index(fields=['organization', 'date', 'sequence', 'id'], name='invoice_org_date_idx'),
+        ),
+        migrations.AddIndex(
+            model_name="invoice",
+            index=models.Index(Upper("number"), name="invoice_number_upper_idx"),
+        ),
+        migrations.AddIndex(
+            model_name="invoice",
+            index=models.Index(Upper("external_number"), name="invoice_ext_number_upper_idx"),
         ),
         migrations.RunPython(_postgres(TRIGRAM), _postgres(TRIGRAM_DROP), elidable=False),
     ]
