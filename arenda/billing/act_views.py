@@ -14,7 +14,6 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count, DecimalField, F, Prefetch, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -36,6 +35,7 @@ from arenda.core.permissions import require
 from arenda.core.roles import Action, can, has_special
 from arenda.directory.models import Counterparty, Organization
 from arenda.front.history import history_entries
+from arenda.front.paginator import CappedPaginator
 
 PAGE_SIZE = 50
 ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
@@ -68,7 +68,7 @@ def act_list(request):
         unsigned=Coalesce(Sum("total", filter=Q(status__in=[Act.Status.ISSUED, Act.Status.SENT])), ZERO),
         drafts=Count("pk", filter=Q(status=Act.Status.DRAFT)),
     )
-    page_obj = Paginator(
+    page_obj = CappedPaginator(
         qs.order_by(F("date").desc(nulls_first=True), "-sequence", "-pk"), PAGE_SIZE
     ).get_page(params.get("page"))
     context = {

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -193,6 +194,14 @@ class Invoice(TimeStamped):
             models.Index(fields=["status", "due_date"], name="invoice_status_due_idx"),
             models.Index(fields=["counterparty", "status"], name="invoice_cp_status_idx"),
             models.Index(fields=["sync_status", "sync_next_attempt_at"], name="invoice_sync_idx"),
+            # the list's order (read backwards: the newest first, undated drafts on top), and its
+            # status and legal-entity filters in that order (docs/large-lists.md)
+            models.Index(fields=["date", "sequence", "id"], name="invoice_date_idx"),
+            models.Index(fields=["status", "date", "sequence", "id"], name="invoice_status_date_idx"),
+            models.Index(fields=["organization", "date", "sequence", "id"], name="invoice_org_date_idx"),
+            # «№ 12» in the header's search: the number typed exactly, in any case
+            models.Index(Upper("number"), name="invoice_number_upper_idx"),
+            models.Index(Upper("external_number"), name="invoice_ext_number_upper_idx"),
         ]
 
     def __str__(self):

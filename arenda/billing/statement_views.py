@@ -6,7 +6,6 @@ from collections import defaultdict
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -23,6 +22,7 @@ from arenda.core.money import format_rub
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can
 from arenda.flows import payments
+from arenda.front.paginator import CappedPaginator
 
 RESOURCE = "bank_statement"
 PAGE_SIZE = 50
@@ -83,7 +83,7 @@ def statement_list(request):
                 _report(request, result)
                 return redirect("billing:statement_detail", pk=result.statement.pk)
         status = 400
-    page = Paginator(
+    page = CappedPaginator(
         BankStatement.objects.select_related("imported_by")
         .annotate(
             incoming=Count("payments"),
@@ -164,7 +164,7 @@ def _render_waiting(request, *, bound=None, status=200):
     show = request.GET.get("show")
     states = [State.IGNORED] if show == "ignored" else list(statements.WAITING)
     waiting = StatementPaymentFilter({"state": ",".join(states)}, queryset=_payments()).qs
-    page = Paginator(waiting.order_by("date", "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(waiting.order_by("date", "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     by_inn = defaultdict(list)
     inns = {r.payer_inn for r in rows if r.payer_inn}

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count, DecimalField, F, Prefetch, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
@@ -32,13 +31,14 @@ from arenda.crm.models import Deal
 from arenda.directory.models import Counterparty, Organization
 from arenda.flows import payments
 from arenda.front.history import history_entries
+from arenda.front.paginator import CappedPaginator
 
 PAGE_SIZE = 50
 ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
 
 
 def _page(request, qs):
-    return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return CappedPaginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
 # --- the list -------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ from datetime import date, timedelta
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -45,6 +44,7 @@ from arenda.front.forms import validate_field_response
 from arenda.front.history import history_entries
 from arenda.front.lookup import KINDS as LOOKUP_KINDS
 from arenda.front.lookup import FilterLookup
+from arenda.front.paginator import CappedPaginator
 
 PAGE_SIZE = 50
 BOARD_LIMIT = 200
@@ -102,7 +102,7 @@ def booking_list(request):
     params = request.GET
     filterset = BookingFilter.for_page(params, queryset=_bookings())
     qs, selected = filterset.qs, filterset.selected()
-    page_obj = Paginator(qs.order_by("-start", "-pk"), PAGE_SIZE).get_page(params.get("page"))
+    page_obj = CappedPaginator(qs.order_by("-start", "-pk"), PAGE_SIZE).get_page(params.get("page"))
     context = {
         "page_obj": page_obj,
         "bookings": page_obj.object_list,
@@ -538,7 +538,7 @@ def supply_order_list(request):
             columns[order.status]["cards"].append(order)
         context["columns"] = columns.values()
     else:
-        context["page_obj"] = Paginator(qs.order_by("-booking__start", "-pk"), PAGE_SIZE).get_page(
+        context["page_obj"] = CappedPaginator(qs.order_by("-booking__start", "-pk"), PAGE_SIZE).get_page(
             request.GET.get("page")
         )
     return render(request, "bookings/supply_order_list.html", context)

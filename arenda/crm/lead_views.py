@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count, Max, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -30,6 +29,7 @@ from arenda.crm.lead_forms import (
 )
 from arenda.crm.models import OPEN_LEAD_STATUSES, IntakeToken, Lead
 from arenda.front.history import history_entries
+from arenda.front.paginator import CappedPaginator
 from arenda.integrations.messaging.models import OutboxMessage
 
 BOARD_LIMIT = 50
@@ -169,7 +169,7 @@ def lead_list(request):
         Lead.objects.select_related("manager", "counterparty").order_by("-created_at", "-pk"),
         LeadFilter,
     )
-    page_obj = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page_obj = CappedPaginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     _decorate(page_obj.object_list, timezone.now())
     context = {"page_obj": page_obj, **_toolbar_context(state)}
     template = "crm/lead_list.html"

@@ -104,6 +104,12 @@ class Deal(TimeStamped):
                 name="deal_stage_valid",
             ),
         ]
+        # the list's order, and its stage and manager filters in that order (docs/large-lists.md)
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="deal_created_idx"),
+            models.Index(fields=["stage", "created_at", "id"], name="deal_stage_created_idx"),
+            models.Index(fields=["manager", "created_at", "id"], name="deal_manager_created_idx"),
+        ]
 
     def __str__(self):
         return self.title

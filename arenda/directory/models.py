@@ -363,7 +363,12 @@ class Counterparty(TimeStamped, BankRequisites):
                 name="counterparty_payment_terms_range",
             ),
         ]
-        indexes = [models.Index(fields=["inn"], name="counterparty_inn_idx")]
+        indexes = [
+            models.Index(fields=["inn"], name="counterparty_inn_idx"),
+            # the list's order, and its kind filter in that order (docs/large-lists.md)
+            models.Index(fields=["name", "id"], name="counterparty_name_idx"),
+            models.Index(fields=["kind", "name", "id"], name="counterparty_kind_name_idx"),
+        ]
 
     def __str__(self):
         return self.name

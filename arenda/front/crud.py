@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db import models
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -31,6 +30,7 @@ from arenda.core.services import RecordInUse
 from arenda.front.filters import ListFilterSet
 from arenda.front.forms import validate_field_response
 from arenda.front.history import history_entries
+from arenda.front.paginator import CappedPaginator
 
 PAGE_SIZE = 50
 
@@ -142,7 +142,7 @@ def _filtered(page: Page, request):
 def list_view(request, page: Page, template: str = "front/ui/list.html"):
     """The list page; ``template`` may extend ``front/ui/list.html`` (HTMX gets its results)."""
     qs, filterset, order = _filtered(page, request)
-    paginator = Paginator(qs, PAGE_SIZE)
+    paginator = CappedPaginator(qs, PAGE_SIZE)
     page_obj = paginator.get_page(request.GET.get("page"))
     sortable = page.sortable(request.user)
     columns = page.visible_columns(request.user)

@@ -50,7 +50,7 @@ class SearchFilter(django_filters.CharFilter):
     def filter(self, qs, value):
         if value in EMPTY_VALUES:
             return qs
-        return qs.filter(self.search.q(value))
+        return qs.filter(self.search.q(value, model=qs.model))
 
 
 def beyond_utc(moment) -> bool:

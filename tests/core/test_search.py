@@ -121,3 +121,31 @@ def test_a_search_with_only_numbers_finds_nothing_for_text(crane_hire):
     only_number = Search(numbers=("pk",))
     assert Counterparty.objects.filter(only_number.q("мост")).count() == 0
     assert set(Counterparty.objects.filter(only_number.q(str(crane_hire.pk)))) == {crane_hire}
+
+
+DEAL = Search(text=("title", "counterparty__name"), inns=("counterparty__inn",))
+
+
+def test_a_search_across_a_relation_finds_what_the_join_found():
+    """Given the model, an OR reaching across a relation is a union of row ids (served by
+    each table's indexes, docs/large-lists.md): the same rows as the plain OR."""
+    from arenda.crm.models import Deal
+
+    by_title = f.DealFactory(title="Погрузчик на Мостострой")
+    by_customer = f.DealFactory(counterparty=f.CounterpartyFactory(name="ООО «Мостострой»"))
+    by_inn = f.DealFactory(counterparty=f.CounterpartyFactory(inn=f.make_inn10(7654321)))
+    f.DealFactory(title="Экскаватор", counterparty=f.CounterpartyFactory(name="ООО «Север»"))
+    for typed, expected in [
+        ("мостострой", {by_title.pk, by_customer.pk}),
+        ("погрузчик мостострой", {by_title.pk}),
+        ("765432", {by_inn.pk}),
+    ]:
+        union = DEAL.q(typed, model=Deal)
+        assert set(Deal.objects.filter(union).values_list("pk", flat=True)) == expected, typed
+        assert set(Deal.objects.filter(DEAL.q(typed)).values_list("pk", flat=True)) == expected, typed
+        assert "UNION" in str(Deal.objects.filter(union).query).upper()
+
+
+def test_a_search_of_own_fields_stays_a_plain_or(crane_hire):
+    assert "UNION" not in str(Counterparty.objects.filter(COUNTERPARTY.q("мост", model=Counterparty)).query)
+    assert found("мост") == {crane_hire.pk}
