@@ -5,7 +5,7 @@ table of every measure, its target, its floor, the ratio and whether it is met."
 import argparse
 import os
 
-PARTS = ("bookings", "reports", "pages", "imports")
+PARTS = ("bookings", "reports", "pages", "lists", "imports")
 REPORTS = ("payroll", "plates", "receivables", "fleet")
 QUICK_BOOKINGS, QUICK_UNITS = 100_000, 300
 
@@ -36,7 +36,7 @@ def main():
     from bench.common import BENCH_DATABASE_URL, print_table, report, setup_django, stopwatch, write_json
 
     setup_django()
-    from bench import bookings, dataset, imports, pages, reports
+    from bench import bookings, dataset, imports, lists, pages, reports
 
     measures = []
     if set(parts) - {"imports"}:  # the import needs no large dataset
@@ -52,6 +52,8 @@ def main():
         measures += reports.measures(reports.run(names=args.report or REPORTS, export=not args.no_export))
     if "pages" in parts:
         measures += pages.run()
+    if "lists" in parts:
+        measures += lists.run()
     if "imports" in parts:
         measures += imports.run(count=args.import_rows, profile=args.profile)
     print_table(measures)

@@ -240,11 +240,3 @@ def run(samples: int = SAMPLES) -> list[Measure]:
         ],
     )
     return measures
-
-
-if __name__ == "__main__":
-    from bench.common import machine_state, setup_django
-
-    setup_django()
-    print(machine_state())
-    run()
