@@ -115,30 +115,6 @@ class ISODateField(forms.DateField):
             )
 
 
-class SelectedOnly(forms.Select):
-    """A model select that renders the empty choice and the chosen object only: a directory
-    of thousands (counterparties) is not sent in every report page, nor read for it. The
-    URL keeps ``?name=<id>``; the field still refuses an unknown id."""
-
-    # Up to this many, the whole list is offered (one query); beyond it only the chosen one,
-    # and a counterparty is picked from the report's own rows (their links keep the filter).
-    FULL_LIST_LIMIT = 300
-
-    def optgroups(self, name, value, attrs=None):
-        ids = [v for v in value if v and str(v).isdigit()]
-        choices = [("", "---------")]
-        everything = list(self.choices.queryset[: self.FULL_LIST_LIMIT + 1])
-        if len(everything) <= self.FULL_LIST_LIMIT:
-            choices += [(str(o.pk), str(o)) for o in everything]
-        elif ids:
-            choices += [(str(o.pk), str(o)) for o in self.choices.queryset.filter(pk__in=ids)]
-        selected = {str(v) for v in value}
-        return [
-            (None, [self.create_option(name, v, label, v in selected, i, attrs=attrs)], i)
-            for i, (v, label) in enumerate(choices)
-        ]
-
-
 class ReportForm(forms.Form):
     """The query string of a report. ``cleaned_data["period"]`` becomes a :class:`Period`."""
 

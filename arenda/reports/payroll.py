@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from arenda.bookings.models import Waybill
 from arenda.core.money import product_kopecks, rubles
 from arenda.directory.models import Driver
+from arenda.front.lookup import LookupField
 from arenda.reports.core import Column, Report, ReportForm, dec
 
 EMPLOYMENT = dict(Driver.Employment.choices)
@@ -28,7 +29,8 @@ class PayrollForm(ReportForm):
         "amount",
     )
 
-    driver = forms.ModelChoiceField(label=_("Driver"), queryset=Driver.objects.all(), required=False)
+    # typed and picked (docs/autocomplete.md): a fleet's drivers are not rendered in every page
+    driver = LookupField("driver", label=_("Driver"), queryset=Driver.objects.all(), required=False)
     employment = forms.ChoiceField(
         label=_("Employment"), choices=[("", _("all"))] + Driver.Employment.choices, required=False
     )

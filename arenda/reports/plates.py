@@ -33,7 +33,8 @@ from django.utils.translation import gettext_lazy as _
 from arenda.bookings.models import Waybill
 from arenda.core.money import product_kopecks, rubles
 from arenda.directory.models import Counterparty, EquipmentType, Unit
-from arenda.reports.core import Column, Report, ReportForm, SelectedOnly, dec
+from arenda.front.lookup import LookupField
+from arenda.reports.core import Column, Report, ReportForm, dec
 
 HOURS = DecimalField(max_digits=9, decimal_places=2)
 ZERO_HOURS = Value(Decimal("0.00"), output_field=HOURS)
@@ -58,8 +59,9 @@ class PlatesForm(ReportForm):
     )
 
     owner = forms.ChoiceField(label=_("Owner"), choices=[("", _("all"))] + OWNERS, required=False)
-    counterparty = forms.ModelChoiceField(
-        label=_("Counterparty"), queryset=Counterparty.objects.all(), required=False, widget=SelectedOnly
+    # typed and picked (docs/autocomplete.md): the directory is not rendered in every page
+    counterparty = LookupField(
+        "counterparty", label=_("Counterparty"), queryset=Counterparty.objects.all(), required=False
     )
     equipment_type = forms.ModelChoiceField(
         label=_("Equipment type"), queryset=EquipmentType.objects.all(), required=False

@@ -19,7 +19,8 @@ from arenda.billing.models import Act, ActBooking
 from arenda.billing.selectors import credit_on, owed_on
 from arenda.core.money import rubles
 from arenda.directory.models import Counterparty
-from arenda.reports.core import Column, ISODateField, Report, ReportForm, SelectedOnly
+from arenda.front.lookup import LookupField
+from arenda.reports.core import Column, ISODateField, Report, ReportForm
 
 BUCKETS = [
     ("not_due", _("Not due")),
@@ -35,8 +36,9 @@ class ReceivablesForm(ReportForm):
     sort_keys = ("counterparty", "invoices", "not_due", "d1_7", "d8_30", "d31_60", "d60", "overtime", "total")
 
     as_of = ISODateField(label=_("As of"))
-    counterparty = forms.ModelChoiceField(
-        label=_("Counterparty"), queryset=Counterparty.objects.all(), required=False, widget=SelectedOnly
+    # typed and picked (docs/autocomplete.md): the directory is not rendered in every page
+    counterparty = LookupField(
+        "counterparty", label=_("Counterparty"), queryset=Counterparty.objects.all(), required=False
     )
     act_unsigned = forms.BooleanField(label=_("Act not signed"), required=False)
 
