@@ -21,16 +21,12 @@ from django.utils.translation import gettext as _
 
 from arenda.bookings import selectors
 from arenda.bookings.models import Booking
-from arenda.bookings.timeline import Span, day_start, short_name
+from arenda.bookings.timeline import Span, clock, day_start, maintenance_shading, short_name
 from arenda.core.workcalendar import WorkCalendar
-from arenda.directory.models import Driver, EquipmentTypeRequirement, MaintenanceWindow, Unit
+from arenda.directory.models import Driver, EquipmentTypeRequirement, Unit
 from arenda.directory.selectors import gaps_of_assignments
 
 SNAP_MINUTES = 15
-
-
-def _hm(moment: datetime) -> str:
-    return f"{timezone.localtime(moment):%H:%M}"
 
 
 def _non_working(start: date, days: int, span: Span, calendar: WorkCalendar) -> list:
@@ -65,7 +61,7 @@ def _block(b: Booking, span: Span, by: str, missing, labels, urls) -> dict:
             f"#{b.pk}",
             customer,
             b.site_address,
-            f"{_hm(b.start)}–{_hm(b.end)}",
+            f"{clock(b.start)}–{clock(b.end)}",
             str(labels[b.status]),
             str(other or ""),
             _("not qualified: %(documents)s") % {"documents": ", ".join(str(m.label) for m in missing)}
@@ -82,7 +78,7 @@ def _block(b: Booking, span: Span, by: str, missing, labels, urls) -> dict:
         "status_label": labels[b.status],
         "customer": short_name(customer),
         "site": b.site_address,
-        "time": f"{_hm(b.start)}–{_hm(b.end)}",
+        "time": f"{clock(b.start)}–{clock(b.end)}",
         "title": title,
         "unqualified": bool(missing),
         "missing": ", ".join(str(m.label) for m in missing),
@@ -134,14 +130,7 @@ def build_day_board(*, day: date, days: int, by: str, now: datetime) -> dict:
 
     rows = []
     if by == "unit":
-        shaded: dict[int, list] = {}
-        for w in MaintenanceWindow.objects.filter(
-            start__lt=range_end, end__gt=range_start, unit__is_active=True
-        ):
-            left, width = span(w.start, w.end)
-            shaded.setdefault(w.unit_id, []).append(
-                {"left": left, "width": width, "title": f"{w.reason}: {_hm(w.start)}–{_hm(w.end)}"}
-            )
+        shaded = maintenance_shading(span, clock)
         units = Unit.objects.filter(is_active=True).select_related("equipment_type")
         for unit in units.order_by("equipment_type__name", "-capacity_t", "plate"):
             rows.append(

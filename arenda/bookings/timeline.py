@@ -43,8 +43,14 @@ def short_name(name: str) -> str:
     return name
 
 
-def _hm(moment: datetime) -> str:
+def hm(moment: datetime) -> str:
+    """A moment as the two-week board names it: day and time."""
     return date_filter(timezone.localtime(moment), "d.m H:i")
+
+
+def clock(moment: datetime) -> str:
+    """A moment as the day board names it: the time alone."""
+    return f"{timezone.localtime(moment):%H:%M}"
 
 
 class Span:
@@ -63,11 +69,23 @@ class Span:
         )
 
 
+def maintenance_shading(span: Span, when=hm) -> dict[int, list]:
+    """The active units' maintenance windows in ``span``, hatched per unit (one query):
+    the timeline and the day board draw them alike; ``when`` writes the times of the title."""
+    shaded: dict[int, list] = {}
+    for w in MaintenanceWindow.objects.filter(start__lt=span.end, end__gt=span.start, unit__is_active=True):
+        left, width = span(w.start, w.end)
+        shaded.setdefault(w.unit_id, []).append(
+            {"left": left, "width": width, "title": f"{w.reason}: {when(w.start)}–{when(w.end)}"}
+        )
+    return shaded
+
+
 def mark_title(booking: Booking, labels: dict) -> str:
     """« · On site 09:12» when the driver has marked the trip (read from the row: no query)."""
     if not booking.trip_mark:
         return ""
-    return f" · {labels[booking.trip_mark]} {_hm(booking.trip_mark_at)}"
+    return f" · {labels[booking.trip_mark]} {hm(booking.trip_mark_at)}"
 
 
 def groups_for_supplied(in_range, span, detail_url, labels) -> dict:
@@ -95,7 +113,7 @@ def groups_for_supplied(in_range, span, detail_url, labels) -> dict:
                         "width": width,
                         "status": b.status,
                         "label": short_name(b.deal.counterparty.name),
-                        "title": f"#{b.pk} · {b.deal.counterparty.name} · {_hm(b.start)}–{_hm(b.end)} · "
+                        "title": f"#{b.pk} · {b.deal.counterparty.name} · {hm(b.start)}–{hm(b.end)} · "
                         f"{labels[b.status]} · {order.supplier.name}"
                         + mark_title(b, trip_reports.mark_labels()),
                         "mark": b.trip_mark,
@@ -151,7 +169,7 @@ def build_timeline(*, start: date, days: int, by: str, today: date, now: datetim
                 "status": b.status,
                 "unqualified": bool(missing),
                 "label": short_name(b.deal.counterparty.name),
-                "title": f"#{b.pk} · {b.deal.counterparty.name} · {_hm(b.start)}–{_hm(b.end)} · "
+                "title": f"#{b.pk} · {b.deal.counterparty.name} · {hm(b.start)}–{hm(b.end)} · "
                 f"{labels[b.status]}"
                 + (f" · {other}" if other else "")
                 + mark_title(b, marks)
@@ -169,14 +187,7 @@ def build_timeline(*, start: date, days: int, by: str, today: date, now: datetim
 
     groups = []
     if by == "unit":
-        shaded: dict[int, list] = {}
-        for w in MaintenanceWindow.objects.filter(
-            start__lt=range_end, end__gt=range_start, unit__is_active=True
-        ):
-            left, width = span(w.start, w.end)
-            shaded.setdefault(w.unit_id, []).append(
-                {"left": left, "width": width, "title": f"{w.reason}: {_hm(w.start)}–{_hm(w.end)}"}
-            )
+        shaded = maintenance_shading(span)
         units = Unit.objects.filter(is_active=True).select_related("equipment_type")
         for unit in units.order_by("equipment_type__name", "-capacity_t", "plate"):
             if not groups or groups[-1]["title"] != unit.equipment_type.name:
