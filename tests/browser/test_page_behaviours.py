@@ -27,6 +27,10 @@ FIXTURE = """
 </form>
 <input id="link" value="https://arenda.example.ru/p/token/" data-select-on-focus>
 <button id="copy" type="button" data-copy="#link" data-done="Скопировано">Копировать</button>
+<iframe id="sink" name="sink"></iframe>
+<form id="slow" method="get" action="/accounts/login/" target="sink" data-busy="Проверяем файл…">
+  <input name="slow" value="1"><button id="slow-go" name="step" value="check">Проверить</button>
+</form>
 <div id="bell" data-hold-while-open><details id="menu"><summary>3</summary></details><span id="child"></span></div>
 """
 
@@ -111,3 +115,14 @@ def test_an_open_menu_holds_the_htmx_refresh(page):
     assert page.evaluate(cancelled) is False
     page.evaluate("document.querySelector('#menu').open = true")
     assert page.evaluate(cancelled) is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_data_busy_disables_the_button_and_says_the_work_is_under_way(page):
+    # the form answers into a frame, so the page itself stays to be looked at
+    with page.expect_request(lambda request: "slow=1" in request.url) as sent:
+        page.click("#slow-go")
+    page.wait_for_function("document.querySelector('#slow-go').disabled")
+    assert page.inner_text("#slow-go") == "Проверяем файл…"
+    assert page.get_attribute("#slow", "aria-busy") == "true"
+    assert "step=check" in sent.value.url, "the button's own name and value are sent"

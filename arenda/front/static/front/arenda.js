@@ -5,6 +5,8 @@
 //   data-select-on-focus     on a field: select its text when focused (links to copy)
 //   data-copy="#id"          on a button: copy the field's value, then show data-done
 //   data-confirm="question"  on a form: ask before submitting
+//   data-busy="Checking…"    on a form whose answer takes seconds: once sent, its submit
+//                            button is disabled and says this (no second click, a sign of work)
 //   data-period              on the report period <select>: a preset clears the dates
 //   data-period-date         on a report date field: typing a date makes the period custom
 //   data-hold-while-open     on an element htmx refreshes: not while a <details> in it is open
@@ -53,8 +55,21 @@
 
   document.addEventListener("submit", function (event) {
     const form = event.target;
-    if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+    if (!(form instanceof HTMLFormElement)) return;
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
       event.preventDefault();
+      return;
+    }
+    if (form.dataset.busy && !event.defaultPrevented) {
+      const button = event.submitter || form.querySelector("button[type=submit]");
+      form.setAttribute("aria-busy", "true");
+      if (button) {
+        // after the browser has taken the button's own name and value into the request
+        setTimeout(function () {
+          button.disabled = true;
+          button.textContent = form.dataset.busy;
+        }, 0);
+      }
     }
   });
 
