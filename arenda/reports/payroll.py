@@ -31,6 +31,7 @@ class PayrollForm(ReportForm):
 
     # typed and picked (docs/autocomplete.md): a fleet's drivers are not rendered in every page
     driver = LookupField("driver", label=_("Driver"), queryset=Driver.objects.all(), required=False)
+    driver.widget.attrs["placeholder"] = _("all")
     employment = forms.ChoiceField(
         label=_("Employment"), choices=[("", _("all"))] + Driver.Employment.choices, required=False
     )

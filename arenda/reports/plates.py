@@ -63,6 +63,7 @@ class PlatesForm(ReportForm):
     counterparty = LookupField(
         "counterparty", label=_("Counterparty"), queryset=Counterparty.objects.all(), required=False
     )
+    counterparty.widget.attrs["placeholder"] = _("all")
     equipment_type = forms.ModelChoiceField(
         label=_("Equipment type"), queryset=EquipmentType.objects.all(), required=False
     )

@@ -40,6 +40,7 @@ class ReceivablesForm(ReportForm):
     counterparty = LookupField(
         "counterparty", label=_("Counterparty"), queryset=Counterparty.objects.all(), required=False
     )
+    counterparty.widget.attrs["placeholder"] = _("all")
     act_unsigned = forms.BooleanField(label=_("Act not signed"), required=False)
 
     def __init__(self, data=None, **kwargs):
