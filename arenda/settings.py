@@ -399,6 +399,8 @@ PERIODIC_JOBS = {
     "billing.pull_1c_payments": (300, "arenda.flows.tasks.pull_1c_payments"),
     "bookings.close_settled_bookings": (600, "arenda.flows.tasks.close_settled_bookings"),
     "billing.make_due_acts": (86400, "arenda.billing.acts.make_due_acts_task"),
+    # the reports' trip ledger checked against the recent waybills, drift rewritten (docs/trip-ledger.md)
+    "bookings.repair_trip_ledger": (86400, "arenda.bookings.ledger.repair_recent_task"),
     # the previous quarter's reconciliation statement, in a quarter's first days (docs/reconciliation.md)
     "billing.reconciliation_quarterly": (
         86400,

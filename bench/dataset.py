@@ -196,6 +196,7 @@ def ensure_trips(*, quiet=False) -> bool:
 
     from django.db import transaction
 
+    from arenda.bookings import ledger
     from arenda.bookings.models import Waybill
 
     if connection.vendor != "postgresql":
@@ -213,6 +214,9 @@ def ensure_trips(*, quiet=False) -> bool:
         timings["copied"] = time.monotonic() - started
         _check_trips(cursor)
         timings["checked"] = time.monotonic() - started
+    # the reports' rows of every trip, as the waybill writes keep them (docs/trip-ledger.md)
+    ledger.rebuild()
+    timings["ledger"] = time.monotonic() - started
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     timings["analyzed"] = time.monotonic() - started

@@ -7,6 +7,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
+from arenda.bookings import ledger
 from arenda.core.models import User
 from arenda.core.roles import Role
 from arenda.directory import models as m
@@ -307,3 +308,10 @@ class WaybillFactory(factory.django.DjangoModelFactory):
     km = Decimal("0")
     unit = factory.LazyAttribute(lambda o: o.booking.unit)
     driver = factory.LazyAttribute(lambda o: o.booking.driver)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        """Its trip ledger row too, as every waybill write does (``bookings/ledger.py``)."""
+        waybill = super()._create(model_class, *args, **kwargs)
+        ledger.refresh([waybill.booking_id])
+        return waybill

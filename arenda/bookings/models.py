@@ -434,6 +434,66 @@ class SupplyOrder(TimeStamped):
         return self.NEXT_STATUSES.get(self.status, ())
 
 
+class TripLedger(models.Model):
+    """One row per waybill with every figure the reports sum (docs/trip-ledger.md): the
+    hours billed (the booking's top-up to its minimum order on its last waybill), revenue
+    by hours and by km, the supplier's cost and the driver's pay, in whole kopecks, with the
+    keys the reports filter and group by. Written by ``bookings/ledger.py`` in the same
+    transaction as the waybill, its correction or its booking's change; ``manage.py
+    rebuild_trip_ledger --check`` recomputes it from the waybills and says where it differs.
+
+    Names (plates, counterparties, suppliers) are not copied: they are read through the
+    keys, so renaming a unit or a customer needs no ledger write."""
+
+    waybill = models.OneToOneField(
+        Waybill, on_delete=models.CASCADE, primary_key=True, related_name="ledger", verbose_name=_("waybill")
+    )
+    booking = models.ForeignKey(
+        Booking, on_delete=models.CASCADE, related_name="+", verbose_name=_("booking")
+    )
+    deal = models.ForeignKey("crm.Deal", on_delete=models.CASCADE, related_name="+", verbose_name=_("deal"))
+    equipment_type = models.ForeignKey(
+        "directory.EquipmentType",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("equipment type"),
+    )
+    unit = models.ForeignKey(
+        "directory.Unit", on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("unit")
+    )
+    driver = models.ForeignKey(
+        "directory.Driver", on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("driver")
+    )
+    supply_order = models.ForeignKey(
+        SupplyOrder, on_delete=models.CASCADE, null=True, related_name="+", verbose_name=_("supply order")
+    )
+    started_at = models.DateTimeField(_("started"))
+    hours = models.DecimalField(_("hours worked"), **HOURS)
+    billed_hours = models.DecimalField(_("hours billed"), **HOURS)
+    km = models.DecimalField(_("kilometres"), max_digits=9, decimal_places=1)
+    rate_per_hour = models.DecimalField(_("rate per hour"), **MONEY)
+    rate_per_km = models.DecimalField(_("rate per km"), **MONEY)
+    revenue_hours_k = models.BigIntegerField(_("revenue by hours, kopecks"))
+    revenue_km_k = models.BigIntegerField(_("revenue by km, kopecks"))
+    revenue_k = models.BigIntegerField(_("revenue, kopecks"))
+    # a supplier's machine (the waybill names no unit of ours): its price per hour and cost
+    cost_per_hour = models.DecimalField(_("purchase price per hour"), **MONEY, null=True)
+    cost_k = models.BigIntegerField(_("purchase cost, kopecks"), null=True)
+    hourly_pay = models.DecimalField(_("driver's hourly pay"), **MONEY)
+    pay_k = models.BigIntegerField(_("driver's pay, kopecks"))
+
+    class Meta:
+        verbose_name = _("trip ledger row")
+        verbose_name_plural = _("trip ledger")
+        indexes = [
+            models.Index(fields=["started_at"], name="ledger_started_idx"),
+            models.Index(fields=["unit", "started_at"], name="ledger_unit_started_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.waybill_id}"
+
+
 class SupplyRequest(models.Model):
     """One sent version of «Заявка поставщику» of a supply order (``bookings/supply_requests.py``,
     docs/supplier-request.md): the supplier's link ``/s/<token>/`` answers it. Sending again

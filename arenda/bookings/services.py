@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from arenda.bookings import selectors
+from arenda.bookings import ledger, selectors
 from arenda.bookings.models import Booking, SupplyOrder
 from arenda.core.formats import format_number
 from arenda.core.metrics import BOOKING_CONFLICTS, BOOKINGS_RESERVED
@@ -83,6 +83,8 @@ def booking_update(*, booking: Booking, by, **data) -> Booking:
         return _reserve_locked(booking=booking, unit=unit, driver=driver, by=by, fields=None)
     set_author(booking, by)
     booking.save()
+    if booking.waybills.exists():  # its trips' rows follow (docs/trip-ledger.md)
+        ledger.refresh([booking.pk])
     return booking
 
 

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from arenda.bookings import ledger
 from arenda.bookings.models import Booking, Waybill
 from arenda.bookings.services import BookingConflict, booking_complete
 
@@ -245,6 +246,7 @@ def waybill_create(
     _copy_from_booking(waybill, booking)
     with scan_removed_on_error(waybill):
         _save(waybill, scan=scan, by=by)
+        ledger.refresh([booking.pk])  # the reports' row of this trip (docs/trip-ledger.md)
         if booking.can_complete():
             waybill.booking = booking_complete(booking=booking, by=by)
     return waybill
@@ -270,6 +272,7 @@ def waybill_correct(*, waybill: Waybill, data: dict, by, scan=None) -> Waybill:
     old_scan = waybill.scan.name if (scan is not None and waybill.scan) else ""
     with scan_removed_on_error(waybill, only_new=scan is not None):
         _save(waybill, scan=scan, by=by)
+        ledger.refresh([booking.pk])
     if old_scan and old_scan != waybill.scan.name:
         storage = waybill.scan.storage
         transaction.on_commit(lambda: storage.delete(old_scan))

@@ -15,15 +15,14 @@ from decimal import Decimal
 from django import forms
 from django.db.models import Count, DurationField, F, Q, Sum, Value
 from django.db.models.functions import Greatest, Least
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from arenda.bookings.models import Booking, Waybill
+from arenda.bookings.models import Booking, TripLedger, Waybill
 from arenda.core.money import rubles
 from arenda.core.workcalendar import WorkCalendar
 from arenda.directory.models import EquipmentType, MaintenanceWindow, Unit
-from arenda.reports.core import Column, Report, ReportForm, dec
-from arenda.reports.plates import OWNERS, cost_sum, revenue_hours_sum, revenue_km_sum, with_money
+from arenda.reports.core import Column, Report, ReportForm, dec, url_of
+from arenda.reports.plates import OWNERS, is_supplier_expression
 
 BOOKED_STATUSES = ("reserved", "confirmed", "dispatched", "completed", "closed")
 OWNER_LABELS = dict(Unit.Owner.choices)
@@ -128,14 +127,12 @@ class FleetReport(Report):
         calendar = WorkCalendar(p.start, p.end)
         revenue = {
             r["unit_id"]: r
-            for r in with_money(
-                Waybill.objects.filter(
-                    unit_id__in=ids, started_at__gte=p.start_at, started_at__lt=p.end_before
-                )
+            for r in TripLedger.objects.filter(
+                unit_id__in=ids, started_at__gte=p.start_at, started_at__lt=p.end_before
             )
             .order_by()
             .values("unit_id")
-            .annotate(n=Count("pk"), r=Sum(revenue_hours_sum() + revenue_km_sum()))
+            .annotate(n=Count("pk"), r=Sum("revenue_k"))
         }
         period_hours = calendar.working_hours(p.start_at, p.end_before)
         rows = []
@@ -189,7 +186,9 @@ class FleetReport(Report):
             yield self._visible(r)
 
     def links(self, row):
-        return {"unit": reverse("directory:unit_detail", args=[row["unit_id"]])}
+        if not hasattr(self, "_unit_url"):
+            self._unit_url = url_of("directory:unit_detail")
+        return {"unit": self._unit_url(row["unit_id"])}
 
     def totals(self):
         rows = self._rows()
@@ -197,16 +196,15 @@ class FleetReport(Report):
         available = sum((r["available_hours"] for r in rows), Decimal("0.00"))
         revenue = sum((r["revenue"] for r in rows), Decimal("0.00"))
         p = self.period
-        split = with_money(Waybill.objects.filter(started_at__gte=p.start_at, started_at__lt=p.end_before))
+        split = TripLedger.objects.filter(started_at__gte=p.start_at, started_at__lt=p.end_before)
         if self.data.get("equipment_type"):
-            split = split.filter(booking__equipment_type=self.data["equipment_type"])
-        revenue_k = revenue_hours_sum() + revenue_km_sum()
-        shares = split.aggregate(
-            own=Sum(revenue_k, filter=Q(is_supplier=False)),
-            supplier=Sum(revenue_k, filter=Q(is_supplier=True)),
+            split = split.filter(equipment_type=self.data["equipment_type"])
+        shares = split.annotate(is_supplier=is_supplier_expression()).aggregate(
+            own=Sum("revenue_k", filter=Q(is_supplier=False)),
+            supplier=Sum("revenue_k", filter=Q(is_supplier=True)),
             own_hours=Sum("hours", filter=Q(is_supplier=False)),
             supplier_hours=Sum("hours", filter=Q(is_supplier=True)),
-            cost=Sum(cost_sum()),
+            cost=Sum("cost_k"),
         )
         return {
             "count": len(rows),

@@ -1,5 +1,8 @@
 """Plates (госномера): one row per trip with what it earned, reconciled with the invoices.
 
+The rows are the trip ledger's (``bookings.TripLedger``, docs/trip-ledger.md), which holds
+each trip's billed hours and money as the rules below give them; names are joined.
+
 A booking bills max(Σ its waybill hours, its minimum order) hours; the top-up up to the
 minimum is shown on the booking's last waybill («billed hours»), so the rows of all of a
 booking's trips add up to what was invoiced for it: billed hours × the booking's rate per
@@ -16,25 +19,20 @@ from django.db.models import (
     CharField,
     Count,
     DecimalField,
-    Exists,
     F,
-    OuterRef,
     Q,
-    Subquery,
     Sum,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Greatest
-from django.urls import reverse
-from django.utils import timezone
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
-from arenda.bookings.models import Waybill
-from arenda.core.money import product_kopecks, rubles
+from arenda.bookings.models import TripLedger
+from arenda.core.money import rubles
 from arenda.directory.models import Counterparty, EquipmentType, Unit
 from arenda.front.lookup import LookupField
-from arenda.reports.core import Column, Report, ReportForm, dec
+from arenda.reports.core import Column, Report, ReportForm, dec, local_day, url_of
 
 HOURS = DecimalField(max_digits=9, decimal_places=2)
 ZERO_HOURS = Value(Decimal("0.00"), output_field=HOURS)
@@ -69,73 +67,12 @@ class PlatesForm(ReportForm):
     )
 
 
-def billed_hours_expression():
-    """A waybill's hours plus, on the booking's last waybill, the top-up to the minimum order.
-
-    The cheap test comes first: a waybill that alone reaches the minimum needs no top-up,
-    so the two look-ups of the booking's other waybills run only for short trips."""
-    later = Waybill.objects.filter(booking=OuterRef("booking")).filter(
-        Q(started_at__gt=OuterRef("started_at")) | Q(started_at=OuterRef("started_at"), pk__gt=OuterRef("pk"))
-    )
-    worked = Subquery(
-        Waybill.objects.filter(booking=OuterRef("booking"))
-        .order_by()
-        .values("booking")
-        .annotate(s=Sum("hours"))
-        .values("s")[:1],
-        output_field=HOURS,
-    )
-    top_up = Case(
-        When(
-            Q(booking__min_hours__gt=F("hours")) & ~Exists(later),
-            then=Greatest(F("booking__min_hours") - worked, ZERO_HOURS, output_field=HOURS),
-        ),
-        default=ZERO_HOURS,
-        output_field=HOURS,
-    )
-    return F("hours") + top_up
-
-
-def with_money(qs):
-    """Billed hours, the booking's rates and the supplier's price per hour (for a supplier's
-    machine) as columns; revenue and cost in kopecks for the rows. Totals aggregate over the
-    columns (see :func:`money_sums`), so the booking look-ups run once per waybill."""
-    qs = qs.annotate(
-        billed=billed_hours_expression(),
-        rate_h=F("booking__rate_per_hour"),
-        rate_km=F("booking__rate_per_km"),
-        cost_ph=Case(
-            When(unit__isnull=True, then=F("booking__supply_order__cost_per_hour")),
-            default=None,
-            output_field=DecimalField(max_digits=14, decimal_places=2),
-        ),
-        is_supplier=Case(
-            When(SUPPLIER_ROW, then=Value(True)), default=Value(False), output_field=BooleanField()
-        ),
-    )
-    return qs.annotate(
-        revenue_hours_k=product_kopecks(F("billed"), F("rate_h")),
-        revenue_km_k=product_kopecks(F("km"), F("rate_km")),
-        cost_k=product_kopecks(F("hours"), F("cost_ph")),
-    ).annotate(revenue_k=F("revenue_hours_k") + F("revenue_km_k"))
-
-
-def revenue_hours_sum():
-    return product_kopecks(F("billed"), F("rate_h"))
-
-
-def revenue_km_sum():
-    return product_kopecks(F("km"), F("rate_km"))
-
-
-def cost_sum():
-    return product_kopecks(F("hours"), F("cost_ph"))
+def is_supplier_expression():
+    return Case(When(SUPPLIER_ROW, then=Value(True)), default=Value(False), output_field=BooleanField())
 
 
 def plate_expression():
-    return Coalesce(
-        F("unit__plate"), F("booking__supply_order__unit_plate"), Value(""), output_field=CharField()
-    )
+    return Coalesce(F("unit__plate"), F("supply_order__unit_plate"), Value(""), output_field=CharField())
 
 
 class PlatesReport(Report):
@@ -145,13 +82,13 @@ class PlatesReport(Report):
     default_sort = "date"
     columns = [
         Column("date", _("Date"), "date", sort="started_at", width=11),
-        Column("counterparty", _("Counterparty"), "text", sort="booking__deal__counterparty__name", width=30),
-        Column("equipment_type", _("Equipment type"), "text", sort="booking__equipment_type__name", width=18),
+        Column("counterparty", _("Counterparty"), "text", sort="deal__counterparty__name", width=30),
+        Column("equipment_type", _("Equipment type"), "text", sort="equipment_type__name", width=18),
         Column("capacity_t", _("Capacity, t"), "number", width=10),
         Column("plate", _("Plate"), "text", sort="plate_x", width=12),
         Column("supplier", _("Supplier"), "text", sort="supplier_x", width=22),
         Column("hours", _("Hours"), "hours", sort="hours", width=8),
-        Column("billed_hours", _("Hours billed"), "hours", sort="billed", width=9),
+        Column("billed_hours", _("Hours billed"), "hours", sort="billed_hours", width=9),
         Column("rate_per_hour", _("Rate per hour"), "money", width=12),
         Column("km", _("Km"), "km", sort="km", width=8),
         Column("rate_per_km", _("Rate per km"), "money", width=11),
@@ -164,23 +101,24 @@ class PlatesReport(Report):
 
     def base(self):
         p = self.period
-        qs = Waybill.objects.filter(started_at__gte=p.start_at, started_at__lt=p.end_before)
+        qs = TripLedger.objects.filter(started_at__gte=p.start_at, started_at__lt=p.end_before)
         owner = self.data.get("owner")
         if owner == "own":
             qs = qs.filter(unit__isnull=False, unit__owner=Unit.Owner.OWN)
         elif owner == "supplier":
             qs = qs.filter(SUPPLIER_ROW)
         if self.data.get("counterparty"):
-            qs = qs.filter(booking__deal__counterparty=self.data["counterparty"])
+            qs = qs.filter(deal__counterparty=self.data["counterparty"])
         if self.data.get("equipment_type"):
-            qs = qs.filter(booking__equipment_type=self.data["equipment_type"])
+            qs = qs.filter(equipment_type=self.data["equipment_type"])
         return qs
 
     def queryset(self):
-        return with_money(self.base()).annotate(
+        return self.base().annotate(
+            day=local_day("started_at"),
             plate_x=plate_expression(),
             supplier_x=Case(
-                When(unit__isnull=True, then=F("booking__supply_order__supplier__name")),
+                When(unit__isnull=True, then=F("supply_order__supplier__name")),
                 default=F("unit__supplier__name"),
                 output_field=CharField(),
             ),
@@ -190,20 +128,20 @@ class PlatesReport(Report):
     def value_fields(self):
         return [
             "pk",
-            "started_at",
+            "day",
             "booking_id",
-            "booking__deal__counterparty_id",
-            "booking__deal__counterparty__name",
-            "booking__equipment_type__name",
+            "deal__counterparty_id",
+            "deal__counterparty__name",
+            "equipment_type__name",
             "unit__capacity_t",
             "booking__min_capacity_t",
             "plate_x",
             "supplier_x",
             "hours",
-            "billed",
-            "booking__rate_per_hour",
+            "billed_hours",
+            "rate_per_hour",
             "km",
-            "booking__rate_per_km",
+            "rate_per_km",
             "revenue_hours_k",
             "revenue_km_k",
             "revenue_k",
@@ -214,19 +152,19 @@ class PlatesReport(Report):
     def make_row(self, v):
         capacity = v["unit__capacity_t"]
         return {
-            "date": timezone.localtime(v["started_at"]).date(),
+            "date": v["day"],
             "booking": v["booking_id"],
-            "counterparty_id": v["booking__deal__counterparty_id"],
-            "counterparty": v["booking__deal__counterparty__name"],
-            "equipment_type": v["booking__equipment_type__name"],
+            "counterparty_id": v["deal__counterparty_id"],
+            "counterparty": v["deal__counterparty__name"],
+            "equipment_type": v["equipment_type__name"],
             "capacity_t": capacity if capacity is not None else v["booking__min_capacity_t"],
             "plate": v["plate_x"] or "",
             "supplier": v["supplier_x"] or "",
             "hours": v["hours"],
-            "billed_hours": dec(v["billed"]),
-            "rate_per_hour": v["booking__rate_per_hour"],
+            "billed_hours": v["billed_hours"],
+            "rate_per_hour": v["rate_per_hour"],
             "km": v["km"],
-            "rate_per_km": v["booking__rate_per_km"],
+            "rate_per_km": v["rate_per_km"],
             "revenue_hours": rubles(v["revenue_hours_k"]),
             "revenue_km": rubles(v["revenue_km_k"]),
             "revenue": rubles(v["revenue_k"]),
@@ -235,30 +173,31 @@ class PlatesReport(Report):
         }
 
     def links(self, row):
-        return {
-            "counterparty": reverse("directory:counterparty_detail", args=[row["counterparty_id"]]),
-            "date": reverse("bookings:booking_detail", args=[row["booking"]]),
-        }
+        if not hasattr(self, "_urls"):
+            self._urls = url_of("directory:counterparty_detail"), url_of("bookings:booking_detail")
+        counterparty, booking = self._urls
+        return {"counterparty": counterparty(row["counterparty_id"]), "date": booking(row["booking"])}
 
     def totals(self):
         own, supplier = Q(is_supplier=False), Q(is_supplier=True)
-        revenue = revenue_hours_sum() + revenue_km_sum()
-        # Sliced, the rows become a subquery: each waybill's billed hours are computed once
-        # and every sum reads that column.
-        t = self.queryset()[:MANY].aggregate(
-            count=Count("pk"),
-            t_hours=Sum("hours"),
-            t_billed=Sum("billed"),
-            t_km=Sum("km"),
-            t_revenue_hours=Sum(revenue_hours_sum()),
-            t_revenue_km=Sum(revenue_km_sum()),
-            t_revenue=Sum(revenue),
-            t_cost=Sum(cost_sum()),
-            t_supplied=Sum(revenue, filter=Q(cost_ph__isnull=False)),
-            own_revenue=Sum(revenue, filter=own),
-            supplier_revenue=Sum(revenue, filter=supplier),
-            own_hours=Sum("hours", filter=own),
-            supplier_hours=Sum("hours", filter=supplier),
+        t = (
+            self.base()
+            .annotate(is_supplier=is_supplier_expression())
+            .aggregate(
+                count=Count("pk"),
+                t_hours=Sum("hours"),
+                t_billed=Sum("billed_hours"),
+                t_km=Sum("km"),
+                t_revenue_hours=Sum("revenue_hours_k"),
+                t_revenue_km=Sum("revenue_km_k"),
+                t_revenue=Sum("revenue_k"),
+                t_cost=Sum("cost_k"),
+                t_supplied=Sum("revenue_k", filter=Q(cost_k__isnull=False)),
+                own_revenue=Sum("revenue_k", filter=own),
+                supplier_revenue=Sum("revenue_k", filter=supplier),
+                own_hours=Sum("hours", filter=own),
+                supplier_hours=Sum("hours", filter=supplier),
+            )
         )
         return {
             "count": t["count"],
@@ -279,14 +218,15 @@ class PlatesReport(Report):
     def by_plate(self, limit: int = 30) -> list[dict]:
         """Totals per plate, the best earners first: one grouped query."""
         rows = (
-            self.queryset()
+            self.base()
+            .annotate(plate_x=plate_expression())
             .values("plate_x")
             .annotate(
                 trips=Count("pk"),
-                t_hours=Sum("billed"),
+                t_hours=Sum("billed_hours"),
                 t_km=Sum("km"),
-                t_revenue=Sum(revenue_hours_sum() + revenue_km_sum()),
-                t_cost=Sum(cost_sum()),
+                t_revenue=Sum("revenue_k"),
+                t_cost=Sum("cost_k"),
             )
             .order_by("-t_revenue", "plate_x")[:limit]
         )

@@ -81,5 +81,6 @@ def test_every_declared_job_names_a_task():
         "directory.notify_expiring_documents",
         "billing.make_due_acts",
         "billing.reconciliation_quarterly",
+        "bookings.repair_trip_ledger",
     }
     assert all(callable(job.task.enqueue) for job in jobs.values())
