@@ -3,7 +3,6 @@
 from django import forms
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncWeek
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -11,7 +10,7 @@ from arenda.bookings.models import Waybill
 from arenda.core.money import product_kopecks, rubles
 from arenda.directory.models import Driver
 from arenda.front.lookup import LookupField
-from arenda.reports.core import Column, Report, ReportForm, dec
+from arenda.reports.core import Column, Report, ReportForm, dec, local_day, url_of
 
 EMPLOYMENT = dict(Driver.Employment.choices)
 
@@ -68,12 +67,14 @@ class PayrollReport(Report):
         return qs
 
     def queryset(self):
-        return self.base().annotate(amount_k=product_kopecks(F("hours"), F("hourly_pay")))
+        return self.base().annotate(
+            amount_k=product_kopecks(F("hours"), F("hourly_pay")), day=local_day("started_at")
+        )
 
     def value_fields(self):
         return [
             "pk",
-            "started_at",
+            "day",
             "booking_id",
             "unit__name",
             "unit__capacity_t",
@@ -86,16 +87,22 @@ class PayrollReport(Report):
             "amount_k",
         ]
 
+    def employment_label(self, code) -> str:
+        """The label in the active language, translated once per report, not per row."""
+        if not hasattr(self, "_employment"):
+            self._employment = {key: str(label) for key, label in EMPLOYMENT.items()}
+        return self._employment.get(code, code or "")
+
     def make_row(self, v):
         return {
-            "date": timezone.localtime(v["started_at"]).date(),
+            "date": v["day"],
             "booking": v["booking_id"],
             "equipment": v["unit__name"] or "",
             "capacity_t": v["unit__capacity_t"],
             "plate": v["unit__plate"] or "",
             "driver_id": v["driver_id"],
             "driver": v["driver__full_name"],
-            "employment": str(EMPLOYMENT.get(v["driver__employment"], v["driver__employment"])),
+            "employment": self.employment_label(v["driver__employment"]),
             "employment_code": v["driver__employment"],
             "hours": v["hours"],
             "hourly_pay": v["hourly_pay"],
@@ -139,7 +146,7 @@ class PayrollReport(Report):
                 {
                     "driver_id": r["driver_id"],
                     "driver": r["driver__full_name"],
-                    "employment": str(EMPLOYMENT.get(r["driver__employment"], "")),
+                    "employment": self.employment_label(r["driver__employment"]),
                     "trips": r["trips"],
                     "hours": dec(r["t_hours"]),
                     "amount": rubles(r["t_amount"]),
@@ -174,10 +181,14 @@ class PayrollReport(Report):
         return out
 
     def links(self, row):
-        return {
-            "driver": reverse("reports:payroll_driver", args=[row["driver_id"]]) + self.period_query(),
-            "booking": reverse("bookings:booking_detail", args=[row["booking"]]),
-        }
+        if not hasattr(self, "_urls"):
+            self._urls = (
+                url_of("reports:payroll_driver"),
+                url_of("bookings:booking_detail"),
+                self.period_query(),
+            )
+        driver, booking, query = self._urls
+        return {"driver": driver(row["driver_id"]) + query, "booking": booking(row["booking"])}
 
     def filter_labels(self):
         labels = []
@@ -207,4 +218,6 @@ class DriverPayrollReport(PayrollReport):
     form_class = DriverPayrollForm
 
     def links(self, row):
-        return {"booking": reverse("bookings:booking_detail", args=[row["booking"]])}
+        if not hasattr(self, "_booking_url"):
+            self._booking_url = url_of("bookings:booking_detail")
+        return {"booking": self._booking_url(row["booking"])}

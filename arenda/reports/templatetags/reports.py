@@ -1,14 +1,29 @@
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
-from django.template.defaultfilters import floatformat
+from django.utils.formats import get_format
 from django.utils.html import format_html
 
 from arenda.core.formats import format_plate
 from arenda.core.money import format_rub
 
 register = template.Library()
+
+
+PLACES = {n: Decimal(1).scaleb(-n) for n in range(4)}
+
+
+def fixed(value, places: int, trim: bool) -> str:
+    """Django's ``floatformat`` (``-places`` when ``trim``, else ``places``) for a number,
+    without its per-call machinery: half-up to ``places``, a whole number without decimals
+    when ``trim``, the active language's decimal separator, no grouping."""
+    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    if trim and number == number.to_integral_value():  # whole before rounding, as floatformat
+        return str(int(number))
+    number = number.quantize(PLACES[places], rounding=ROUND_HALF_UP)
+    text = f"{number if number else abs(number):.{places}f}"  # no «-0,00»
+    return text.replace(".", get_format("DECIMAL_SEPARATOR"))
 
 
 def display(value, kind: str) -> str:
@@ -18,14 +33,12 @@ def display(value, kind: str) -> str:
         return format_rub(value)
     if kind == "date" and isinstance(value, date):
         return value.strftime("%d.%m.%Y")
-    if kind == "hours":
-        return floatformat(value, "-2")
+    if kind in ("hours", "number"):
+        return fixed(value, 2, trim=True)
     if kind == "km":
-        return floatformat(value, "-1")
-    if kind == "number":
-        return floatformat(value, "-2")
+        return fixed(value, 1, trim=True)
     if kind == "percent":
-        return floatformat(Decimal(value) * 100, 1) + "\u00a0%"
+        return fixed(Decimal(value) * 100, 1, trim=False) + "\u00a0%"
     return str(value)
 
 
