@@ -117,9 +117,15 @@ class BookingSerializer(ModelCleanSerializer):
         return super().validate(attrs)
 
 
+ROW_ID = {"min_value": 1, "max_value": 2**63 - 1}
+
+
 class ReserveSerializer(serializers.Serializer):
-    unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
-    driver = serializers.PrimaryKeyRelatedField(queryset=Driver.objects.all())
+    """Ids only: the service reads the unit and the driver once, under their row locks, and
+    a missing one is a 400 naming its field (``BookingViewSet.reserve``)."""
+
+    unit = serializers.IntegerField(**ROW_ID)
+    driver = serializers.IntegerField(**ROW_ID)
 
 
 class CancelSerializer(serializers.Serializer):
@@ -233,7 +239,15 @@ class BookingViewSet(viewsets.ModelViewSet):
     def reserve(self, request, pk=None):
         body = ReserveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        booking = services.booking_reserve(booking=self._target(), by=request.user, **body.validated_data)
+        unit_id, driver_id = body.validated_data["unit"], body.validated_data["driver"]
+        try:
+            booking = services.booking_reserve(
+                booking=self._target(), unit=Unit(pk=unit_id), driver=Driver(pk=driver_id), by=request.user
+            )
+        except (Unit.DoesNotExist, Driver.DoesNotExist) as missing:
+            name, pk = ("unit", unit_id) if isinstance(missing, Unit.DoesNotExist) else ("driver", driver_id)
+            message = serializers.PrimaryKeyRelatedField.default_error_messages["does_not_exist"]
+            raise exceptions.ValidationError({name: [message.format(pk_value=pk)]}, code="does_not_exist")
         return self._answer(booking)
 
     @extend_schema(request=RequestSupplySerializer, responses={201: SupplyOrderSerializer})

@@ -8,6 +8,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from arenda.bookings.models import Booking, SupplyOrder
+from arenda.core.models import CompanySettings
 from arenda.core.roles import Role
 from tests.factories import (
     BookingFactory,
@@ -291,3 +292,31 @@ def test_availability_query_count_does_not_grow_with_rows(api, crane, django_ass
         )
     with django_assert_max_num_queries(12):
         assert client.get("/api/v1/availability/", params).status_code == 200
+
+
+def test_reserve_names_a_unit_or_driver_that_does_not_exist_and_writes_nothing(api, crane):
+    client = api(Role.MANAGER)
+    booking = BookingFactory(equipment_type=crane, start=day_at(3, 8), end=day_at(3, 16))
+    unit, driver = UnitFactory(equipment_type=crane), DriverFactory()
+    url = f"/api/v1/bookings/{booking.pk}/reserve/"
+    r = client.post(url, {"unit": 987654, "driver": driver.pk})
+    assert r.status_code == 400 and list(r.data) == ["unit"]
+    assert "987654" in str(r.data["unit"][0])
+    r = client.post(url, {"unit": unit.pk, "driver": 987654})
+    assert r.status_code == 400 and list(r.data) == ["driver"]
+    r = client.post(url, {"unit": 2**63, "driver": "x"})
+    assert r.status_code == 400 and set(r.data) == {"unit", "driver"}, r.data
+    booking.refresh_from_db()
+    assert (booking.unit_id, booking.driver_id, booking.status) == (None, None, "draft")
+
+
+def test_reserve_reads_each_row_once(api, crane, django_assert_max_num_queries):
+    """The unit and the driver are read under their locks only (not again by the
+    serializer): the queries of one reservation do not grow."""
+    client = api(Role.MANAGER)
+    booking = BookingFactory(equipment_type=crane, start=day_at(3, 8), end=day_at(3, 16))
+    unit, driver = UnitFactory(equipment_type=crane), DriverFactory()
+    CompanySettings.current()  # made on first use, not by the reservation
+    with django_assert_max_num_queries(13):
+        r = client.post(f"/api/v1/bookings/{booking.pk}/reserve/", {"unit": unit.pk, "driver": driver.pk})
+    assert r.status_code == 200
