@@ -26,9 +26,13 @@ def main():
     )
     parser.add_argument("--no-export", action="store_true", help="reports: skip the year's XLSX exports")
     parser.add_argument("--import-rows", type=int, default=5000, help="imports: counterparties in the file")
-    parser.add_argument("--profile", action="store_true", help="imports: print cProfile's top functions")
+    parser.add_argument(
+        "--profile", action="store_true", help="imports and exports: print cProfile's top functions"
+    )
     args = parser.parse_args()
     parts = args.only or PARTS
+    if args.profile:
+        os.environ["BENCH_PROFILE"] = "1"  # the export's child process profiles itself
     if args.quick:
         args.bookings, args.units = QUICK_BOOKINGS, QUICK_UNITS
         os.environ.setdefault("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/arenda_bench_quick")

@@ -309,7 +309,7 @@ def month_bench(name, months, conn, client, headers):
 
 # --- the year's export ------------------------------------------------------------------------
 CHILD = r"""
-import json, sys, time
+import json, os, sys, time
 from bench.common import setup_django
 setup_django()
 from django.test import Client
@@ -325,6 +325,11 @@ client = Client()
 client.force_login(User.objects.filter(role="director", is_active=True).order_by("pk").first())
 client.get("/reports/")  # imports and templates
 before = hwm()
+profile = None
+if os.environ.get("BENCH_PROFILE"):
+    import cProfile
+    profile = cProfile.Profile()
+    profile.enable()
 t = time.perf_counter()
 response = client.get(url)
 first_byte = time.perf_counter() - t
@@ -333,6 +338,10 @@ with open(out, "wb") as fh:
     for chunk in (response.streaming_content if response.streaming else [response.content]):
         fh.write(chunk)
         size += len(chunk)
+if profile is not None:
+    import pstats
+    profile.disable()
+    pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(12)
 print(json.dumps({"status": response.status_code, "seconds": time.perf_counter() - t, "first_byte": first_byte,
                   "bytes": size, "hwm_before_mb": before, "hwm_mb": hwm()}))
 """
@@ -375,6 +384,11 @@ def export_bench(name, year, rows_sql):
         if child.returncode != 0:
             report(f"{name}: XLSX export of {year}", [("failed", child.stderr.strip().splitlines()[-1:])])
             return None
+        if os.environ.get("BENCH_PROFILE"):  # cProfile's top lines of the export (tottime)
+            print(f"  profile of the {name} export (cProfile, by own time):")
+            lines = [ln for ln in child.stderr.splitlines() if ln.strip()]
+            start = next((i for i, ln in enumerate(lines) if "ncalls" in ln), 0)
+            print("\n".join("    " + ln for ln in lines[start : start + 13]), flush=True)
         got = json.loads(child.stdout.strip().splitlines()[-1])
         if got["status"] != 200:
             report(f"{name}: XLSX export of {year}", [("failed", f"HTTP {got['status']}")])
