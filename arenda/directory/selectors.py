@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
@@ -12,6 +13,7 @@ from arenda.directory.models import (
     DriverDocument,
     DriverPayRate,
     EquipmentTypeRequirement,
+    parse_categories,
     requirement_label,
 )
 
@@ -73,7 +75,31 @@ class Missing:
         }
 
 
-def _covers(document: DriverDocument, category: str) -> bool:
+class Held(NamedTuple):
+    """A driver's document as the qualification check reads it: a plain row, not a model
+    instance (the picker checks every driver's documents on every look)."""
+
+    kind: str
+    categories: tuple[str, ...]
+    valid_until: date | None
+
+    def category_list(self) -> tuple[str, ...]:
+        return self.categories
+
+
+def _held(driver_ids, kinds) -> dict[int, list[Held]]:
+    """The documents of these kinds of these drivers, by driver: one query."""
+    documents: dict[int, list[Held]] = {}
+    for driver_id, kind, categories, valid_until in DriverDocument.objects.filter(
+        driver_id__in=driver_ids, kind__in=kinds
+    ).values_list("driver_id", "kind", "categories", "valid_until"):
+        documents.setdefault(driver_id, []).append(
+            Held(kind, tuple(parse_categories(categories)), valid_until)
+        )
+    return documents
+
+
+def _covers(document: DriverDocument | Held, category: str) -> bool:
     return not category or category in document.category_list()
 
 
@@ -114,12 +140,8 @@ def qualification_gaps(driver_ids, equipment_type_id, last_day: date) -> dict[in
     requirements = requirements_of(equipment_type_id)
     if not requirements or not driver_ids:
         return {pk: [] for pk in driver_ids}
-    documents: dict[int, list[DriverDocument]] = {pk: [] for pk in driver_ids}
-    for document in DriverDocument.objects.filter(
-        driver_id__in=driver_ids, kind__in={kind for kind, _category in requirements}
-    ).only("pk", "driver_id", "kind", "categories", "valid_until"):
-        documents[document.driver_id].append(document)
-    return {pk: gaps_of(documents[pk], requirements, last_day) for pk in driver_ids}
+    documents = _held(driver_ids, {kind for kind, _category in requirements})
+    return {pk: gaps_of(documents.get(pk, []), requirements, last_day) for pk in driver_ids}
 
 
 def gaps_of_assignments(assignments) -> dict:
@@ -140,12 +162,9 @@ def gaps_of_assignments(assignments) -> dict:
     assignments = [row for row in assignments if row[2] in needed]
     if not assignments:
         return {}
-    documents: dict[int, list[DriverDocument]] = {}
-    for document in DriverDocument.objects.filter(
-        driver_id__in={row[1] for row in assignments},
-        kind__in={kind for rows in needed.values() for kind, _category in rows},
-    ).only("pk", "driver_id", "kind", "categories", "valid_until"):
-        documents.setdefault(document.driver_id, []).append(document)
+    documents = _held(
+        {row[1] for row in assignments}, {kind for rows in needed.values() for kind, _category in rows}
+    )
     result = {}
     for key, driver_id, type_id, last_day in assignments:
         gaps = gaps_of(documents.get(driver_id, []), needed[type_id], last_day)
