@@ -127,6 +127,26 @@ class ReserveSerializer(serializers.Serializer):
     unit = serializers.IntegerField(**ROW_ID)
     driver = serializers.IntegerField(**ROW_ID)
 
+    ROWS = {"unit": Unit, "driver": Driver}
+
+    @staticmethod
+    def missing(name: str, pk) -> str:
+        return serializers.PrimaryKeyRelatedField.default_error_messages["does_not_exist"].format(pk_value=pk)
+
+    def to_internal_value(self, data):
+        """On a malformed field, the other one is checked for existence too: every field's
+        error in one answer, as the form gives them."""
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as invalid:
+            errors = dict(invalid.detail)
+            for name, model in self.ROWS.items():
+                if name not in errors:
+                    pk = self.fields[name].to_internal_value(data.get(name))
+                    if not model.objects.filter(pk=pk).exists():
+                        errors[name] = [self.missing(name, pk)]
+            raise serializers.ValidationError(errors) from invalid
+
 
 class CancelSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
@@ -244,10 +264,13 @@ class BookingViewSet(viewsets.ModelViewSet):
             booking = services.booking_reserve(
                 booking=self._target(), unit=Unit(pk=unit_id), driver=Driver(pk=driver_id), by=request.user
             )
-        except (Unit.DoesNotExist, Driver.DoesNotExist) as missing:
-            name, pk = ("unit", unit_id) if isinstance(missing, Unit.DoesNotExist) else ("driver", driver_id)
-            message = serializers.PrimaryKeyRelatedField.default_error_messages["does_not_exist"]
-            raise exceptions.ValidationError({name: [message.format(pk_value=pk)]}, code="does_not_exist")
+        except (Unit.DoesNotExist, Driver.DoesNotExist) as gone:  # each missing one named
+            errors = {
+                name: [body.missing(name, pk)]
+                for name, pk in (("unit", unit_id), ("driver", driver_id))
+                if not body.ROWS[name].objects.filter(pk=pk).exists()
+            }
+            raise exceptions.ValidationError(errors, code="does_not_exist") from gone
         return self._answer(booking)
 
     @extend_schema(request=RequestSupplySerializer, responses={201: SupplyOrderSerializer})

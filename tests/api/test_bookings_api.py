@@ -304,6 +304,8 @@ def test_reserve_names_a_unit_or_driver_that_does_not_exist_and_writes_nothing(a
     assert "987654" in str(r.data["unit"][0])
     r = client.post(url, {"unit": unit.pk, "driver": 987654})
     assert r.status_code == 400 and list(r.data) == ["driver"]
+    r = client.post(url, {"unit": 987654, "driver": 987655})
+    assert r.status_code == 400 and set(r.data) == {"unit", "driver"}
     r = client.post(url, {"unit": 2**63, "driver": "x"})
     assert r.status_code == 400 and set(r.data) == {"unit", "driver"}, r.data
     booking.refresh_from_db()
