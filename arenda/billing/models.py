@@ -117,6 +117,10 @@ class Invoice(TimeStamped):
     # The day it became fully paid (by payment dates), kept by ``invoice_recompute``: an
     # invoice is owed on day D when date <= D < settled_on (the receivables report).
     settled_on = models.DateField(_("settled on"), null=True, blank=True, editable=False)
+    # The date of its latest payment, kept by ``invoice_recompute`` too: on any day from it
+    # on, what was paid by then is ``paid_amount``, so the receivables report sums the
+    # payments only of the invoices paid again after the day it asks about.
+    last_paid_on = models.DateField(_("last paid on"), null=True, blank=True, editable=False)
     billed_km = models.DecimalField(_("billed km"), max_digits=10, decimal_places=2, default=0)
     # Made by the overtime rule from the waybills (``billing.overtime``).
     is_overtime = models.BooleanField(_("overtime"), default=False)

@@ -5,7 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Case, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -88,7 +88,15 @@ def owed_on(on: date, *, counterparty=None) -> QuerySet[Invoice]:
         qs = qs.filter(Q(settled_on__isnull=True) | Q(settled_on__gt=on), date__lte=on)
     if counterparty is not None:
         qs = qs.filter(counterparty=counterparty)
-    qs = qs.annotate(paid_k=kopecks(Coalesce(paid, Value(0, output_field=MONEY))))
+    # Most invoices were last paid before the day (or never): what they had paid by then is
+    # their paid amount, and only the others sum their payments up to the day.
+    paid_by_then = Case(
+        When(last_paid_on__isnull=True, then=Value(Decimal("0.00"), output_field=MONEY)),
+        When(last_paid_on__lte=on, then=F("paid_amount")),
+        default=Coalesce(paid, Value(Decimal("0.00"), output_field=MONEY)),
+        output_field=MONEY,
+    )
+    qs = qs.annotate(paid_k=kopecks(paid_by_then))
     return qs.annotate(due_k=kopecks(F("total")) - F("paid_k")).filter(due_k__gt=0)
 
 

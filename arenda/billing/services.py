@@ -292,7 +292,8 @@ def invoice_recompute(*, invoice: Invoice) -> tuple[Invoice, bool]:
     invoice.paid_amount = sum((amount for _date, amount in payments), Decimal("0.00"))
     invoice.status = _status_for(invoice)
     invoice.settled_on = _settled_on(invoice, payments)
-    invoice.save(update_fields=["paid_amount", "status", "settled_on", "updated_at"])
+    invoice.last_paid_on = payments[-1][0] if payments else None
+    invoice.save(update_fields=["paid_amount", "status", "settled_on", "last_paid_on", "updated_at"])
     return invoice, invoice.status == Invoice.Status.PAID and before != Invoice.Status.PAID
 
 

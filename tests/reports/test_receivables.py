@@ -114,3 +114,41 @@ def test_the_selector_the_dashboard_and_the_report_read_uses_the_range_index():
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "invoice_owed_range_idx" in plan, plan
+
+
+def test_what_was_owed_on_each_day_is_the_total_less_the_payments_dated_by_then(debts):
+    """``owed_on`` reads the paid amount of an invoice last paid by the day and sums the
+    payments only of one paid again later: every day around the payments agrees with the
+    payments themselves."""
+    from datetime import timedelta
+
+    from arenda.billing.models import Invoice, Payment
+    from arenda.billing.selectors import owed_on
+
+    payment_record(invoice=debts["b1"], amount="1000.00", on=date(2026, 8, 20), source="manual")
+    payment_record(invoice=debts["b1"], amount="2500.50", on=date(2026, 10, 30), source="manual")
+    invoices = list(Invoice.objects.counted())
+    payments = list(Payment.objects.values_list("invoice_id", "date", "applied"))
+    day = date(2026, 8, 14)
+    while day <= date(2026, 11, 6):
+        expected = {}
+        for invoice in invoices:
+            paid = sum((a for i, d, a in payments if i == invoice.pk and d <= day), Decimal("0"))
+            if invoice.date <= day and invoice.total - paid > 0:
+                expected[invoice.pk] = int((invoice.total - paid) * 100)
+        assert dict(owed_on(day).values_list("pk", "due_k")) == expected, day
+        day += timedelta(days=1)
+
+
+def test_an_invoice_knows_the_date_of_its_latest_payment(debts):
+    from arenda.billing.services import payment_delete
+
+    a1 = debts["a1"]
+    a1.refresh_from_db()
+    assert a1.last_paid_on == date(2026, 11, 3)
+    later = a1.payments.get(date=date(2026, 11, 3))
+    payment_delete(payment=later, by=None)
+    a1.refresh_from_db()
+    assert a1.last_paid_on == date(2026, 10, 28)
+    debts["a2"].refresh_from_db()
+    assert debts["a2"].last_paid_on is None
