@@ -98,6 +98,7 @@ def _free_future_slots(n):
     from arenda.bookings.models import Booking
     from arenda.crm.models import Deal
     from arenda.directory.models import Driver, DriverDocument, MaintenanceWindow, Unit
+    from arenda.directory.selectors import qualification_gaps
 
     deal = Deal.objects.first()
     # after everything already booked, so reruns of the benchmark never collide
@@ -115,7 +116,19 @@ def _free_future_slots(n):
         .select_related("equipment_type")
     )
     drivers = list(Driver.objects.filter(is_active=True))
-    per_slot = min(len(units), len(drivers))
+    # each unit with a driver qualified for its type of machine, each driver once per slot
+    qualified = {}
+    for type_id in {u.equipment_type_id for u in units}:
+        gaps = qualification_gaps([d.pk for d in drivers], type_id, valid)
+        qualified[type_id] = [d for d in drivers if not gaps[d.pk]]
+    pairs, used = [], set()
+    for unit in units:
+        driver = next((d for d in qualified[unit.equipment_type_id] if d.pk not in used), None)
+        if driver is not None:
+            used.add(driver.pk)
+            pairs.append((unit, driver))
+    units, drivers = [u for u, _d in pairs], [d for _u, d in pairs]
+    per_slot = len(pairs)
     slots = [(i // per_slot, i % per_slot) for i in range(n)]
     bookings = Booking.objects.bulk_create(
         [
