@@ -10,12 +10,12 @@ covers yet (``act_unsigned``)."""
 from datetime import timedelta
 
 from django import forms
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from arenda.billing.models import Act, ActBooking
+from arenda.billing.models import Act, ActBooking, Invoice
 from arenda.billing.selectors import credit_on, owed_on
 from arenda.core.money import rubles
 from arenda.directory.models import Counterparty
@@ -69,6 +69,14 @@ def bucket_filters(as_of) -> dict[str, Q]:
     }
 
 
+def bucket_of(due_date, as_of) -> str:
+    """The bucket of one invoice (as :func:`bucket_filters` tells them apart in SQL)."""
+    if due_date is None or due_date >= as_of:
+        return "not_due"
+    late = (as_of - due_date).days
+    return "d1_7" if late <= 7 else "d8_30" if late <= 30 else "d31_60" if late <= 60 else "d60"
+
+
 def without_signed_act(invoices):
     """The invoices no signed closing document covers: neither their booking has an active
     link to a signed act (``ActBooking``) nor a signed act names the invoice itself. An
@@ -118,12 +126,50 @@ class ReceivablesReport(Report):
             .annotate(n_invoices=Count("pk"), **self._sums())
         )
 
-    def rows_queryset(self):
-        return self.ordered()
+    # The owed invoices are read once per report (one query: what was paid by the day is
+    # the costly part at a million invoices) and summed here; the page, the totals, the
+    # invoice list and the exports all read that one list.
+    def _owed(self) -> list[tuple]:
+        """(pk, counterparty id, due date, overtime?, due in kopecks, bucket) of each invoice."""
+        if not hasattr(self, "_owed_cache"):
+            as_of = self.as_of
+            self._owed_cache = [
+                (*row, bucket_of(row[2], as_of))
+                for row in self.invoices()
+                .order_by()
+                .values_list("pk", "counterparty_id", "due_date", "is_overtime", "due_k")
+            ]
+        return self._owed_cache
 
-    def order(self):
-        first, _pk = super().order()
-        return [first, "counterparty__name", "counterparty_id"]
+    def _grouped(self) -> list[dict]:
+        """One row per counterparty, in the report's order: the values ``queryset`` gives."""
+        if hasattr(self, "_grouped_cache"):
+            return self._grouped_cache
+        groups: dict[int, dict] = {}
+        empty = {f"{key}_k": 0 for key, _label in BUCKETS} | {
+            "overtime_k": 0,
+            "due_total_k": 0,
+            "n_invoices": 0,
+        }
+        for _pk, cp_id, _due_date, is_overtime, due_k, bucket in self._owed():
+            g = groups.get(cp_id)
+            if g is None:
+                g = groups[cp_id] = {"counterparty_id": cp_id, **empty}
+            g["n_invoices"] += 1
+            g[f"{bucket}_k"] += due_k
+            if is_overtime:
+                g["overtime_k"] += due_k
+            g["due_total_k"] += due_k
+        # the names of the counterparties owing: one query by primary key
+        for pk, name in Counterparty.objects.filter(pk__in=groups).values_list("pk", "name"):
+            groups[pk]["counterparty__name"] = name
+        sort = self.data.get("sort") or self.default_sort
+        key = {c.key: c.sort for c in self.columns}[sort.lstrip("-")]
+        rows = sorted(groups.values(), key=lambda g: (g["counterparty__name"], g["counterparty_id"]))
+        if key != "counterparty__name" or sort.startswith("-"):  # stable: ties stay in name order
+            rows.sort(key=lambda g: g[key], reverse=sort.startswith("-"))
+        self._grouped_cache = rows
+        return rows
 
     def make_row(self, v):
         row = {
@@ -137,6 +183,14 @@ class ReceivablesReport(Report):
             row[key] = rubles(v[f"{key}_k"])
         return row
 
+    def page(self, number: int, size: int) -> list[dict]:
+        offset = (number - 1) * size
+        return [self._visible(self.make_row(v)) for v in self._grouped()[offset : offset + size]]
+
+    def iter_rows(self):
+        for values in self._grouped():
+            yield self._visible(self.make_row(values))
+
     def links(self, row):
         unsigned = "&act_unsigned=1" if self.data.get("act_unsigned") else ""
         return {
@@ -144,44 +198,46 @@ class ReceivablesReport(Report):
         }
 
     def totals(self):
-        t = self.invoices().aggregate(
-            count=Count("counterparty", distinct=True), n_invoices=Count("pk"), **self._sums()
-        )
-        totals = {"count": t["count"], "invoices": t["n_invoices"]}
-        totals.update({key: rubles(t[f"{key}_k"]) for key, _label in BUCKETS})
-        totals["overtime"] = rubles(t["overtime_k"])
-        totals["total"] = rubles(t["due_total_k"])
+        sums = {f"{key}_k": 0 for key, _label in BUCKETS} | {"overtime_k": 0, "due_total_k": 0}
+        for g in self._grouped():
+            for name in sums:
+                sums[name] += g[name]
+        totals = {"count": len(self._grouped()), "invoices": len(self._owed())}
+        totals.update({key: rubles(sums[f"{key}_k"]) for key, _label in BUCKETS})
+        totals["overtime"] = rubles(sums["overtime_k"])
+        totals["total"] = rubles(sums["due_total_k"])
         totals["overdue"] = totals["total"] - totals["not_due"]
         # what customers paid beyond their invoices: theirs to apply to later ones
         totals["credit"] = credit_on(self.as_of, counterparty=self.data.get("counterparty"))
         return totals
 
     def invoice_rows(self, limit: int = 100) -> list[dict]:
-        """The unpaid invoices themselves (oldest due first) with links: one query."""
-        rows = (
-            self.invoices()
-            .order_by(F("due_date").asc(nulls_last=True), "pk")
-            .values(
+        """The unpaid invoices themselves (oldest due first) with links: one query for the
+        hundred shown."""
+        first = sorted(self._owed(), key=lambda row: (row[2] is None, row[2] or self.as_of, row[0]))[:limit]
+        due = {row[0]: row[4] for row in first}
+        details = {
+            r["pk"]: r
+            for r in Invoice.objects.filter(pk__in=due).values(
                 "pk",
                 "number",
                 "date",
                 "due_date",
                 "total",
-                "paid_k",
-                "due_k",
                 "is_overtime",
                 "counterparty__name",
                 "deal_id",
                 "deal__title",
-                "booking_id",
-            )[:limit]
-        )
+            )
+        }
         out = []
-        for r in rows:
+        for pk, *_rest in first:
+            r = details[pk]
             overdue = (self.as_of - r["due_date"]).days if r["due_date"] else 0
+            due_k = due[pk]
             out.append(
                 {
-                    "url": reverse("billing:invoice_detail", args=[r["pk"]]),
+                    "url": reverse("billing:invoice_detail", args=[pk]),
                     "number": r["number"],
                     "date": r["date"],
                     "due_date": r["due_date"],
@@ -190,8 +246,8 @@ class ReceivablesReport(Report):
                     "deal": r["deal__title"],
                     "deal_url": reverse("crm:deal_detail", args=[r["deal_id"]]) if r["deal_id"] else None,
                     "total": r["total"],
-                    "paid": rubles(r["paid_k"]),
-                    "due": rubles(r["due_k"]),
+                    "paid": r["total"] - rubles(due_k),
+                    "due": rubles(due_k),
                     "is_overtime": r["is_overtime"],
                 }
             )
