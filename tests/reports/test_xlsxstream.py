@@ -7,14 +7,17 @@ import shutil
 import subprocess
 import tracemalloc
 import zipfile
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from arenda.reports import xlsxstream
 from arenda.reports.xlsxstream import Column, column_letter, sheet_name, stream_xlsx
 
 COLUMNS = [
@@ -315,3 +318,30 @@ def test_libreoffice_converts_it(tmp_path):
     )
     text = (tmp_path / "t.csv").read_text(encoding="utf-8", errors="replace")
     assert "Иванов Иван" in text and "01.10.2026" in text
+
+
+# --- the data rows' fast path writes what the general one writes --------------------------------
+_CELLS = st.one_of(
+    st.none(),
+    st.decimals(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.floats(),
+    st.booleans(),
+    st.text(max_size=20),
+    st.dates(min_value=date(1800, 1, 1)),
+    st.datetimes(min_value=datetime(1899, 1, 1), timezones=st.just(UTC)),
+)
+_KINDS = list(xlsxstream.KINDS)
+
+
+@given(st.lists(st.tuples(_CELLS, st.sampled_from(_KINDS)), min_size=1, max_size=8), st.integers(5, 10**6))
+def test_a_data_row_is_written_as_the_general_writer_writes_it(cells, r):
+    values = [value for value, _kind in cells]
+    kinds = [kind for _value, kind in cells]
+    letters = [xlsxstream.column_letter(i) for i in range(1, len(cells) + 1)]
+    styles = [xlsxstream._STYLE[k] for k in kinds]
+    heads = [f'<c r="{letter}' for letter in letters]
+    mids = [f'" s="{style}"><v>' if style else '"><v>' for style in styles]
+    to_local = xlsxstream._local_time_converter()
+    fast = xlsxstream._data_row_xml(r, values, heads, mids, letters, styles, kinds, to_local)
+    assert fast == xlsxstream._row_xml(r, values, letters, styles, kinds, bold=False, to_local=to_local)
