@@ -488,6 +488,7 @@ class TripLedger(models.Model):
         indexes = [
             models.Index(fields=["started_at"], name="ledger_started_idx"),
             models.Index(fields=["unit", "started_at"], name="ledger_unit_started_idx"),
+            models.Index(fields=["driver", "started_at"], name="ledger_driver_started_idx"),
         ]
 
     def __str__(self):

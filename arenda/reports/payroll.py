@@ -1,4 +1,6 @@
-"""Driver payroll: one row per trip (waybill) with the driver's pay as it was on that trip."""
+"""Driver payroll: one row per trip (waybill) with the driver's pay as it was on that trip,
+read from the trip ledger (``bookings.TripLedger``, docs/trip-ledger.md), which holds each
+trip's hours × hourly pay in kopecks."""
 
 from django import forms
 from django.db.models import Count, F, Q, Sum
@@ -6,8 +8,8 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from arenda.bookings.models import Waybill
-from arenda.core.money import product_kopecks, rubles
+from arenda.bookings.models import TripLedger
+from arenda.core.money import rubles
 from arenda.directory.models import Driver
 from arenda.front.lookup import LookupField
 from arenda.reports.core import Column, Report, ReportForm, dec, local_day, url_of
@@ -57,7 +59,7 @@ class PayrollReport(Report):
 
     def base(self):
         p = self.period
-        qs = Waybill.objects.filter(
+        qs = TripLedger.objects.filter(
             started_at__gte=p.start_at, started_at__lt=p.end_before, driver__isnull=False
         )
         if self.data.get("driver"):
@@ -67,9 +69,7 @@ class PayrollReport(Report):
         return qs
 
     def queryset(self):
-        return self.base().annotate(
-            amount_k=product_kopecks(F("hours"), F("hourly_pay")), day=local_day("started_at")
-        )
+        return self.base().annotate(amount_k=F("pay_k"), day=local_day("started_at"))
 
     def value_fields(self):
         return [

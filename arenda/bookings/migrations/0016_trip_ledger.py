@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'trip ledger row',
                 'verbose_name_plural': 'trip ledger',
-                'indexes': [models.Index(fields=['started_at'], name='ledger_started_idx'), models.Index(fields=['unit', 'started_at'], name='ledger_unit_started_idx')],
+                'indexes': [models.Index(fields=['started_at'], name='ledger_started_idx'), models.Index(fields=['unit', 'started_at'], name='ledger_unit_started_idx'), models.Index(fields=['driver', 'started_at'], name='ledger_driver_started_idx')],
             },
         ),
         migrations.RunPython(fill, migrations.RunPython.noop),
