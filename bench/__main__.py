@@ -4,6 +4,7 @@ table of every measure, its target, its floor, the ratio and whether it is met."
 
 import argparse
 import os
+import traceback
 
 PARTS = ("bookings", "reports", "pages", "lists", "imports")
 REPORTS = ("payroll", "plates", "receivables", "fleet")
@@ -50,19 +51,28 @@ def main():
             "dataset",
             [*facts.items(), ("database url", BENCH_DATABASE_URL), ("ready in s", round(sw["seconds"], 1))],
         )
-    if "bookings" in parts:
-        measures += bookings.run()
-    if "reports" in parts:
-        measures += reports.measures(reports.run(names=args.report or REPORTS, export=not args.no_export))
-    if "pages" in parts:
-        measures += pages.run()
-    if "lists" in parts:
-        measures += lists.run()
-    if "imports" in parts:
-        measures += imports.run(count=args.import_rows, profile=args.profile)
+    runs = {
+        "bookings": bookings.run,
+        "reports": lambda: reports.measures(
+            reports.run(names=args.report or REPORTS, export=not args.no_export)
+        ),
+        "pages": pages.run,
+        "lists": lists.run,
+        "imports": lambda: imports.run(count=args.import_rows, profile=args.profile),
+    }
+    failed = []
+    for part in PARTS:
+        if part in parts:
+            try:
+                measures += runs[part]()
+            except Exception:  # the others' figures still make the table
+                traceback.print_exc()
+                failed.append(part)
     print_table(measures)
     if args.json:
         write_json(args.json, measures)
+    if failed:
+        raise SystemExit(f"parts that failed (traceback above): {', '.join(failed)}")
 
 
 if __name__ == "__main__":

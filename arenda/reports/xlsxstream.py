@@ -135,8 +135,8 @@ def stream_xlsx(
     header_row = len(title_lines) + 1
     to_local = _local_time_converter()
 
-    # Level 1: the sheet is repetitive XML, so the fastest deflate level still shrinks it
-    # about tenfold, at a fraction of the default level's time (docs/speed.md, «Exports»).
+    # Level 1: the sheet is repetitive XML, which the fastest deflate level still packs well,
+    # at a fraction of the default level's time (docs/speed.md, «Exports»).
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         zf.writestr("[Content_Types].xml", _CONTENT_TYPES)
         zf.writestr("_rels/.rels", _ROOT_RELS)
