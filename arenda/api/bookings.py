@@ -2,6 +2,7 @@
 Thin: serializers validate and present, the services in ``arenda.bookings.services`` write,
 and ``arenda.flows`` where a change reaches other apps (confirming, cancelling, waybills)."""
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 from django.db.models import OuterRef, Q, Subquery, Sum, Value
@@ -139,6 +140,8 @@ class ReserveSerializer(serializers.Serializer):
         try:
             return super().to_internal_value(data)
         except serializers.ValidationError as invalid:
+            if not isinstance(data, Mapping) or not isinstance(invalid.detail, dict):
+                raise  # not an object at all: nothing to look up
             errors = dict(invalid.detail)
             for name, model in self.ROWS.items():
                 if name not in errors:

@@ -308,6 +308,9 @@ def test_reserve_names_a_unit_or_driver_that_does_not_exist_and_writes_nothing(a
     assert r.status_code == 400 and set(r.data) == {"unit", "driver"}
     r = client.post(url, {"unit": 2**63, "driver": "x"})
     assert r.status_code == 400 and set(r.data) == {"unit", "driver"}, r.data
+    for body in ([1, 2], "x", 5, None):  # not an object: a 400, not a 500
+        r = client.post(url, body, format="json")
+        assert r.status_code == 400, body
     booking.refresh_from_db()
     assert (booking.unit_id, booking.driver_id, booking.status) == (None, None, "draft")
 
