@@ -151,7 +151,7 @@ def refresh(booking_ids: Iterable[int]) -> int:
 @dataclass
 class Drift:
     """What :func:`verify` found: rows missing from the ledger, rows it holds for no waybill,
-    rows whose figures differ, and a few waybill ids of each for the message."""
+    rows whose figures differ (with the columns that differ), each by waybill id."""
 
     checked: int = 0
     missing: list[int] = field(default_factory=list)

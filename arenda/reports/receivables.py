@@ -7,10 +7,8 @@ not count, so the report for a past date shows what was owed then
 invoices are also shown apart. «Act not signed» keeps the debts no signed closing document
 covers yet (``act_unsigned``)."""
 
-from datetime import timedelta
-
 from django import forms
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -57,20 +55,9 @@ class ReceivablesForm(ReportForm):
         return data
 
 
-def bucket_filters(as_of) -> dict[str, Q]:
-    """Overdue days = as_of − due date; an invoice without a due date is not due."""
-    d = lambda days: as_of - timedelta(days=days)  # noqa: E731
-    return {
-        "not_due": Q(due_date__isnull=True) | Q(due_date__gte=as_of),
-        "d1_7": Q(due_date__lte=d(1), due_date__gte=d(7)),
-        "d8_30": Q(due_date__lte=d(8), due_date__gte=d(30)),
-        "d31_60": Q(due_date__lte=d(31), due_date__gte=d(60)),
-        "d60": Q(due_date__lt=d(60)),
-    }
-
-
 def bucket_of(due_date, as_of) -> str:
-    """The bucket of one invoice (as :func:`bucket_filters` tells them apart in SQL)."""
+    """The ageing bucket of one invoice: overdue days = as_of − due date; an invoice without
+    a due date is not due."""
     if due_date is None or due_date >= as_of:
         return "not_due"
     late = (as_of - due_date).days
@@ -112,19 +99,6 @@ class ReceivablesReport(Report):
         if self.data.get("act_unsigned"):
             invoices = without_signed_act(invoices)
         return invoices
-
-    def _sums(self, prefix: str = "") -> dict:
-        sums = {f"{key}_k": Sum("due_k", filter=q) for key, q in bucket_filters(self.as_of).items()}
-        sums["overtime_k"] = Sum("due_k", filter=Q(is_overtime=True))
-        sums["due_total_k"] = Sum("due_k")
-        return sums
-
-    def queryset(self):
-        return (
-            self.invoices()
-            .values("counterparty_id", "counterparty__name")
-            .annotate(n_invoices=Count("pk"), **self._sums())
-        )
 
     # The owed invoices are read once per report (one query: what was paid by the day is
     # the costly part at a million invoices) and summed here; the page, the totals, the
