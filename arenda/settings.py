@@ -394,6 +394,8 @@ HEALTH_WORKER_BEAT_SECONDS = env_int("HEALTH_WORKER_BEAT_SECONDS", 60, minimum=1
 # records (core.PeriodicJob); keep them when a task moves.
 PERIODIC_JOBS = {
     "messaging.deliver_due": (60, "arenda.integrations.messaging.outbox.deliver_due_task"),
+    # SMS delivery states, asked of the gateway (docs/channels.md)
+    "messaging.poll_statuses": (300, "arenda.integrations.messaging.outbox.poll_statuses_task"),
     "crm.read_lead_mail": (60, "arenda.crm.tasks.read_lead_mail_task"),
     "billing.push_due_invoices": (60, "arenda.billing.onec.push_due_invoices"),
     "billing.pull_1c_payments": (300, "arenda.flows.tasks.pull_1c_payments"),
@@ -465,6 +467,28 @@ SMS_SENDER = env_str("SMS_SENDER")
 SMS_SMSRU_URL = env_str("SMS_SMSRU_URL", "https://sms.ru")
 SMS_SMSC_URL = env_str("SMS_SMSC_URL", "https://smsc.ru/sys")
 SMS_TIMEOUT = env_int("SMS_TIMEOUT", 10, minimum=1)
+# At most this many SMS a day (local time), orders and codes together; 0: no cap.
+SMS_DAILY_CAP = env_int("SMS_DAILY_CAP", 300, minimum=0)
+# The other channels (docs/channels.md). Each is set here or on the channels page
+# (/settings/channels/), whose values win; secrets saved there are encrypted.
+MAX_API_URL = env_str("MAX_API_URL", "https://platform-api2.max.ru")
+MAX_BOT_TOKEN = env_str("MAX_BOT_TOKEN")
+MAX_BOT_USERNAME = env_str("MAX_BOT_USERNAME")
+# MAX sends it back in X-Max-Bot-Api-Secret; the webhook refuses calls without it.
+MAX_WEBHOOK_SECRET = env_str("MAX_WEBHOOK_SECRET")
+VK_API_URL = env_str("VK_API_URL", "https://api.vk.ru")
+VK_TOKEN = env_str("VK_TOKEN")  # a community token with the "messages" right
+VK_GROUP_ID = env_str("VK_GROUP_ID")
+# VK puts it in the "secret" field of every Callback API call; calls without it are refused.
+VK_SECRET_KEY = env_str("VK_SECRET_KEY")
+VK_CONFIRMATION_CODE = env_str("VK_CONFIRMATION_CODE")
+AVITO_API_URL = env_str("AVITO_API_URL", "https://api.avito.ru")
+AVITO_CLIENT_ID = env_str("AVITO_CLIENT_ID")
+AVITO_CLIENT_SECRET = env_str("AVITO_CLIENT_SECRET")
+AVITO_ACCOUNT_ID = env_str("AVITO_ACCOUNT_ID")  # the company's Avito profile number
+# Avito's webhook carries no signature: this key in its URL is the proof of origin.
+AVITO_WEBHOOK_KEY = env_str("AVITO_WEBHOOK_KEY")
+CHANNEL_TIMEOUT = env_int("CHANNEL_TIMEOUT", 10, minimum=1)
 # A driver's invite link binds one chat, once, within this many days (bookings/driver_link.py).
 DRIVER_INVITE_DAYS = env_int("DRIVER_INVITE_DAYS", 7, minimum=1)
 

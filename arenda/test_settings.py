@@ -17,3 +17,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not shared-cache memory: threads in the concurrency tests then meet the real
     # SQLite locking (WAL + IMMEDIATE + busy timeout) that production has.
     DATABASES["default"]["TEST"]["NAME"] = str(DATA_DIR / "test.sqlite3")  # noqa: F405
+
+# Channels are off unless a test sets them up (against its fake): the machine's environment
+# must not change what the tests send.
+SMS_GATEWAY = ""
+MAX_BOT_TOKEN = MAX_WEBHOOK_SECRET = MAX_BOT_USERNAME = ""
+VK_TOKEN = VK_GROUP_ID = VK_SECRET_KEY = VK_CONFIRMATION_CODE = ""
+AVITO_CLIENT_ID = AVITO_CLIENT_SECRET = AVITO_ACCOUNT_ID = AVITO_WEBHOOK_KEY = ""

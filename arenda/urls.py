@@ -2,11 +2,20 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from arenda.api.channels import avito_webhook, max_webhook, vk_webhook
 from arenda.api.telegram import telegram_webhook
 from arenda.ops import metrics_views
 from arenda.ops import views as ops_views
 
 telegram_urls = ([path("webhook/", telegram_webhook, name="telegram-webhook")], "messaging")
+channel_urls = (
+    [
+        path("max/webhook/", max_webhook, name="max-webhook"),
+        path("vk/webhook/", vk_webhook, name="vk-webhook"),
+        path("avito/webhook/<str:key>/", avito_webhook, name="avito-webhook"),
+    ],
+    "channels",
+)
 
 handler404 = "arenda.api.errors.page_not_found"
 handler500 = "arenda.api.errors.server_error"
@@ -28,6 +37,7 @@ urlpatterns = [
     path("invoices/", include("arenda.billing.urls")),
     path("reports/", include("arenda.reports.urls")),
     path("integrations/telegram/", include(telegram_urls)),
+    path("integrations/", include(channel_urls)),
     path("p/", include("arenda.crm.public_urls")),
     path("a/", include("arenda.billing.act_public_urls")),
     # The driver's trip page: the token is the key, no login (arenda/bookings/trip_views.py).

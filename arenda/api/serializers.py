@@ -404,7 +404,10 @@ class DriverSerializer(PayFieldsMixin, ModelCleanSerializer):
             "hourly_pay_from",
             "license_number",
             "license_valid_until",
+            "email",
+            "preferred_channel",
             "telegram_chat_id",
+            "max_user_id",
             "messenger_bound_at",
             "messenger_bound_by",
             "is_active",
@@ -413,7 +416,7 @@ class DriverSerializer(PayFieldsMixin, ModelCleanSerializer):
             "updated_at",
         ]
         # bound only by the driver opening the invite link (POST drivers/{id}/invite/)
-        read_only_fields = ["telegram_chat_id"]
+        read_only_fields = ["telegram_chat_id", "max_user_id"]
 
     def get_messenger_bound_by(self, obj) -> str | None:
         """Who issued the invite link the driver bound their chat with."""

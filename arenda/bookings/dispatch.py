@@ -39,7 +39,7 @@ from arenda.core.formats import format_plate
 from arenda.core.models import CompanySettings
 from arenda.core.services import locked, set_author
 from arenda.core.validators import format_phone
-from arenda.integrations.messaging import outbox
+from arenda.integrations.messaging import config, outbox
 from arenda.integrations.messaging.models import OutboxMessage
 
 MANUAL = "manual"  # delivery_status of an order sent by hand
@@ -241,20 +241,65 @@ def fallback(booking: Booking, text: str | None = None) -> dict:
     }
 
 
+# The order in which a driver's channels are tried after the preferred one.
+DRIVER_CHANNEL_ORDER = ("telegram", "max", "sms", "email")
+BUTTON_CHANNELS = ("telegram", "max")  # where «Принял» is a button
+
+
+def driver_routes(driver) -> list[tuple[str, str]]:
+    """``(channel, recipient)`` the driver can get an order by, the preferred first, then
+    in ``DRIVER_CHANNEL_ORDER``: a bound messenger chat (unless the channel is switched
+    off), the phone when an SMS gateway is set up, the e-mail."""
+    if driver is None:
+        return []
+    configs = config.all_configs()
+    ready = {
+        "telegram": bool(driver.telegram_chat_id) and configs["telegram"].enabled,
+        "max": bool(driver.max_user_id) and configs["max"].enabled,
+        "sms": bool(driver.phone) and configs["sms"].ready,
+        "email": bool(driver.email),
+    }
+    recipient = {
+        "telegram": driver.telegram_chat_id,
+        "max": driver.max_user_id,
+        "sms": driver.phone,
+        "email": driver.email,
+    }
+    order = sorted(DRIVER_CHANNEL_ORDER, key=lambda channel: channel != driver.preferred_channel)
+    return [(channel, recipient[channel]) for channel in order if ready[channel]]
+
+
+def sms_text(booking: Booking) -> str:
+    """The order as one short SMS: when, where, and the trip page with the rest."""
+    context = order_context(booking, update=booking.dispatch_count > 0)
+    with translation.override(settings.LANGUAGE_CODE):
+        text = _("Order #%(booking)s: %(date)s %(time)s, %(address)s. %(machine)s. The order: %(link)s") % {
+            "booking": booking.pk,
+            "date": context["date"],
+            "time": context["start_time"],
+            "address": context["site_address"],
+            "machine": context["machine"],
+            "link": context["trip_link"],
+        }
+        if booking.dispatch_count > 0:
+            text = f"{update_header()}. {text}"
+    return text
+
+
 def not_linked_reason(booking: Booking) -> str | None:
-    """Why the bot cannot carry this booking's order, or None when it can."""
+    """Why no channel can carry this booking's order, or None when one can."""
     if _supply(booking) is not None:
         return _(
-            "The machine is a supplier's: its driver is not connected to our Telegram bot. "
+            "The machine is a supplier's: its driver is not connected to our bot. "
             "Send the order by hand (copy the text, WhatsApp or SMS) and mark it sent."
         )
     if booking.driver is None:
         return _("The booking has no driver yet.")
-    if not booking.driver.telegram_chat_id:
+    if not driver_routes(booking.driver):
         return _(
-            "The driver %(driver)s has not connected the Telegram bot yet. Send the order by hand "
-            "(copy the text, WhatsApp or SMS) and mark it sent; give the driver the invite link "
-            "from the driver's page."
+            "The driver %(driver)s cannot be reached: no messenger is connected and SMS is not set up. "
+            "Send the order by hand (copy the text, WhatsApp or SMS) and mark it sent; give the "
+            "driver the invite link from the driver's page."
         ) % {"driver": booking.driver}
     return None
 
@@ -270,7 +315,8 @@ def order_changed(booking: Booking, text: str | None = None, previous=None) -> b
         or previous.status == OutboxMessage.Status.FAILED
     ):
         return True
-    if booking.driver is None or previous.recipient != booking.driver.telegram_chat_id:
+    first = next(iter(driver_routes(booking.driver)), None)
+    if first is None or (previous.channel, previous.recipient) != first:
         return True
     text = text if text is not None else render_order(booking, update=booking.dispatch_count > 0)
     return _body(previous.text) != _body(text)
@@ -328,14 +374,18 @@ def _dispatch(*, booking: Booking, by, manual: bool = False) -> Dispatched:
         if previous is not None and not order_changed(booking, text, previous):
             # Nothing changed since the last order: a double click or a retried request.
             return Dispatched(booking, previous, previous.status, update=False, repeated=True)
+        routes = driver_routes(booking.driver)
+        texts = {"sms": sms_text(booking)}
+        (channel, recipient), rest = routes[0], routes[1:]
         message = outbox.enqueue(
-            channel="telegram",
-            recipient=booking.driver.telegram_chat_id,
-            text=text,
+            channel=channel,
+            recipient=recipient,
+            text=texts.get(channel, text),
             subject=booking,
-            buttons=[outbox.ack_button()],
+            buttons=[outbox.ack_button()] if channel in BUTTON_CHANNELS else [],
             title=_("Order #%(id)s") % {"id": booking.pk},
             idempotency_key=f"{dispatch_key_prefix(booking.pk)}v{booking.dispatch_count + 1}",
+            fallbacks=[{"channel": c, "recipient": r, "text": texts.get(c, "")} for c, r in rest],
         )
         booking.delivery_status = message.status
     booking.dispatch_count += 1
@@ -370,7 +420,18 @@ def delivery(booking: Booking) -> dict:
         "message": message,
         "error": message.last_error if message else "",
         "settled": not status or status in SETTLED,
+        "channel": message.get_channel_display() if message else "",
+        "instead_of": _failed_before(message),
     }
+
+
+def _failed_before(message: OutboxMessage | None) -> list[dict]:
+    """The channels that failed before the one the order went by (a fallback), oldest first."""
+    chain = []
+    while message is not None and message.fallback_of_id:
+        message = message.fallback_of
+        chain.append({"channel": message.get_channel_display(), "error": message.last_error})
+    return chain[::-1]
 
 
 def status_label(status: str) -> str:
@@ -381,6 +442,7 @@ def status_label(status: str) -> str:
         "sending": pgettext("order message", "sending"),
         "sent": pgettext("order message", "sent"),
         "delivered": pgettext("order message", "delivered"),
+        "read": pgettext("order message", "read"),
         "acknowledged": pgettext("order message", "accepted"),
         "failed": pgettext("order message", "error"),
     }

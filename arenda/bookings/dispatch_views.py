@@ -24,6 +24,7 @@ from arenda.core.permissions import require
 from arenda.core.roles import Action, can
 from arenda.directory.models import Driver, Supplier
 from arenda.flows import trips
+from arenda.integrations.messaging.models import OutboxMessage
 
 PANEL_STATUSES = ("reserved", "confirmed", "dispatched")
 
@@ -262,7 +263,7 @@ def driver_telegram_context(request, driver: Driver) -> dict:
     return {
         "telegram": {
             "linked": bool(driver.telegram_chat_id),
-            "bound_at": driver.messenger_bound_at,
+            "bound_at": driver.messenger_bound_at if driver.telegram_chat_id else None,
             "bound_by": driver.messenger_bound_by,
             "link": link,
             "expires_at": driver_link.expires_at(invite) if invite else None,
@@ -276,6 +277,15 @@ def driver_telegram_context(request, driver: Driver) -> dict:
             ),
             "invite_url": reverse("bookings:driver_telegram_invite", args=[driver.pk]),
             "unlink_url": reverse("bookings:driver_telegram_unlink", args=[driver.pk]),
+            "max": {
+                "linked": bool(driver.max_user_id),
+                "link": driver_link.max_invite_link(driver) if invite else "",
+            },
+            "routes": [
+                {"channel": channel, "label": OutboxMessage.Channel(channel).label}
+                for channel, _recipient in dispatch.driver_routes(driver)
+            ],
+            "preferred": driver.get_preferred_channel_display(),
         }
     }
 

@@ -209,11 +209,14 @@ def _report_hours(driver: Driver, text: str) -> str | None:
         }
 
 
-def driver_message(*, chat_id: str, text: str, user: dict) -> str | None:
-    """A driver writes to the bot: not a lead. Hours («8,5 120») become a report on their
-    booking under way; anything else goes to the manager of their current order as a
-    notification. None when the chat is not a driver's."""
-    driver = Driver.objects.filter(telegram_chat_id=str(chat_id)).first()
+def driver_message(*, chat_id: str, text: str, user: dict, channel: str = "telegram") -> str | None:
+    """A driver writes to the bot (Telegram or MAX): not a lead. Hours («8,5 120») become a
+    report on their booking under way; anything else goes to the manager of their current
+    order as a notification. None when the chat is not a driver's."""
+    field = {"telegram": "telegram_chat_id", "max": "max_user_id"}.get(channel)
+    if field is None or not chat_id:
+        return None
+    driver = Driver.objects.filter(**{field: str(chat_id)}).first()
     if driver is None:
         return None
     reply = _report_hours(driver, text)

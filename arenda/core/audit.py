@@ -43,6 +43,7 @@ class Kind:
     MESSENGER_INVITE_ISSUED = "messenger_invite_issued"
     MESSENGER_BOUND = "messenger_bound"
     MESSENGER_UNLINKED = "messenger_unlinked"
+    CHANNEL_CHANGED = "channel_changed"
 
 
 def _events():

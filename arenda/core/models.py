@@ -197,6 +197,7 @@ class AuditEvent(models.Model):
         MESSENGER_INVITE_ISSUED = "messenger_invite_issued", _("Driver's messenger invite issued")
         MESSENGER_BOUND = "messenger_bound", _("Driver's messenger bound")
         MESSENGER_UNLINKED = "messenger_unlinked", _("Driver's messenger unlinked")
+        CHANNEL_CHANGED = "channel_changed", _("Messaging channel settings changed")
 
     at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
     kind = models.CharField(_("event"), max_length=32, choices=Kind.choices, db_index=True)

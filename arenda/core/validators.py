@@ -171,6 +171,14 @@ def validate_phone(value: str) -> None:
     normalize_phone(value)
 
 
+def find_phone(text: str) -> str:
+    """The first valid phone number written in a message («звоните 8 916 123-45-67»), in
+    E.164; "" when there is none. Messenger customers often leave one in the text."""
+    for match in phonenumbers.PhoneNumberMatcher(text or "", "RU", leniency=phonenumbers.Leniency.VALID):
+        return phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+    return ""
+
+
 def format_phone(value: str) -> str:
     """+79123456789 → «+7 912 345-67-89» for display."""
     if not value:

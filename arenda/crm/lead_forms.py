@@ -30,6 +30,15 @@ class LeadEntryForm(ServiceErrorsMixin, forms.Form):
 
 class ReplyForm(ServiceErrorsMixin, forms.Form):
     text = forms.CharField(label=_("Reply"), widget=forms.Textarea(attrs={"rows": 3}))
+    channel = forms.ChoiceField(label=_("Send in"), required=False, choices=())
+
+    def __init__(self, *args, channels=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        # The messengers the lead has a chat in, the one the customer last wrote from first.
+        self.fields["channel"].choices = [(c, Lead.Source(c).label) for c in channels]
+        self.channels = list(channels)
+        if self.channels:
+            self.fields["channel"].initial = self.channels[0]
 
 
 class RejectForm(ServiceErrorsMixin, forms.Form):

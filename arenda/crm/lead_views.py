@@ -27,7 +27,7 @@ from arenda.crm.lead_forms import (
     ReplyForm,
     active_managers,
 )
-from arenda.crm.models import OPEN_LEAD_STATUSES, IntakeToken, Lead
+from arenda.crm.models import CHAT_FIELDS, OPEN_LEAD_STATUSES, IntakeToken, Lead
 from arenda.front.history import history_entries
 from arenda.front.paginator import CappedPaginator
 from arenda.integrations.messaging.models import OutboxMessage
@@ -203,7 +203,12 @@ def _render_detail(request, pk, *, forms=None, refused: str = "", status: int = 
             "qualify": may_change and can(user, Action.ADD, "deal"),
             "reject": may_change,
         },
-        "reply_form": forms.get("reply") or ReplyForm(),
+        "reply_form": forms.get("reply") or ReplyForm(channels=services.reply_channels(lead)),
+        "chats": [
+            {"channel": channel, "label": Lead.Source(channel).label, "id": getattr(lead, field)}
+            for channel, field in CHAT_FIELDS.items()
+            if getattr(lead, field)
+        ],
         "reject_form": forms.get("reject") or RejectForm(),
         "assign_form": forms.get("assign") or AssignForm(initial={"manager": lead.manager_id}),
         "qualify_form": forms.get("qualify") or QualifyForm(initial={"counterparty": lead.counterparty_id}),
@@ -273,10 +278,12 @@ def lead_assign(request, pk):
 @require_POST
 def lead_reply(request, pk):
     def call(lead, data):
-        services.lead_reply(lead=lead, text=data["text"], by=request.user)
+        services.lead_reply(lead=lead, text=data["text"], by=request.user, channel=data.get("channel") or "")
         return lead
 
-    return _act(request, pk, "reply", ReplyForm(request.POST), call, _("The reply is recorded."))
+    lead = get_object_or_404(Lead, pk=pk)
+    form = ReplyForm(request.POST, channels=services.reply_channels(lead))
+    return _act(request, pk, "reply", form, call, _("The reply is recorded."))
 
 
 @require(Action.CHANGE, "lead")

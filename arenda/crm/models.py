@@ -331,6 +331,14 @@ class Lead(TimeStamped):
     company = models.CharField(pgettext_lazy("organisation", "company"), max_length=300, blank=True)
     message = models.TextField(_("request"), blank=True)
     telegram_chat_id = models.CharField(_("Telegram chat id"), max_length=32, blank=True)
+    # The customer's chat in each messenger (``CHAT_FIELDS``): the manager's reply goes back
+    # there. Like the phone, a chat belongs to one open lead at a time.
+    max_chat_id = models.CharField(_("MAX user id"), max_length=32, blank=True)
+    vk_peer_id = models.CharField(_("VK peer id"), max_length=32, blank=True)
+    avito_chat_id = models.CharField(_("Avito chat id"), max_length=100, blank=True)
+    # The ad the customer wrote about (Avito): which machine they asked about.
+    ad_title = models.CharField(_("ad"), max_length=300, blank=True)
+    ad_url = models.URLField(_("ad link"), max_length=500, blank=True)
     manager = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("manager"),
@@ -389,6 +397,14 @@ class Lead(TimeStamped):
                 condition=Q(status__in=["new", "in_work"]) & ~Q(telegram_chat_id=""),
                 name="lead_one_open_per_telegram_chat",
             ),
+            *(
+                models.UniqueConstraint(
+                    fields=[field],
+                    condition=Q(status__in=["new", "in_work"]) & ~Q(**{field: ""}),
+                    name=f"lead_one_open_per_{field}",
+                )
+                for field in ("max_chat_id", "vk_peer_id", "avito_chat_id")
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "-created_at"], name="lead_status_created_idx"),
@@ -408,6 +424,15 @@ class Lead(TimeStamped):
     @property
     def response_time(self):
         return (self.first_response_at - self.created_at) if self.first_response_at else None
+
+
+# The messengers a lead can be written to, by channel: the lead's field holding its chat.
+CHAT_FIELDS = {
+    Lead.Source.TELEGRAM: "telegram_chat_id",
+    Lead.Source.MAX: "max_chat_id",
+    Lead.Source.VK: "vk_peer_id",
+    Lead.Source.AVITO: "avito_chat_id",
+}
 
 
 class LeadMessage(TimeStamped):

@@ -24,7 +24,7 @@ from arenda.core.notify import notify
 from arenda.core.roles import Role
 from arenda.core.services import locked, record_create, record_update, set_author
 from arenda.core.validators import inn_is_valid, normalize_phone
-from arenda.crm.models import Deal, DealComment, DealLine, Lead, LeadMessage, ProposalResponse
+from arenda.crm.models import CHAT_FIELDS, Deal, DealComment, DealLine, Lead, LeadMessage, ProposalResponse
 from arenda.crm.proposal import is_expired, proposal_version, valid_until
 from arenda.directory.models import Contact, Counterparty
 from arenda.integrations.messaging import outbox
@@ -381,26 +381,40 @@ def intake_receive(
     inn: str = "",
     company: str = "",
     telegram_chat_id: str = "",
+    chat_id: str = "",
+    ad_title: str = "",
+    ad_url: str = "",
     external_id: str = "",
     recording_url: str = "",
     by=None,
 ) -> Intake:
-    """A request from any channel. It joins the open lead of the same phone (or Telegram
-    chat) — appending the message and telling its manager — or makes a new lead, assigned
-    to the next manager and linked to a known counterparty/contact by phone or INN. A
-    webhook delivered twice (same ``external_id``) changes nothing."""
+    """A request from any channel. It joins the open lead of the same phone or the same
+    messenger chat (``chat_id`` in the ``source`` messenger: ``CHAT_FIELDS``) — appending
+    the message and telling its manager — or makes a new lead, assigned to the next manager
+    and linked to a known counterparty/contact by phone or INN. A chat whose lead became a
+    deal still in work joins that lead: the deal's timeline shows the message. A webhook
+    delivered twice (same ``external_id``) changes nothing."""
     if source not in Lead.Source.values:
         raise ValidationError({"source": _("Unknown source.")})
     data = _clean_intake(phone=phone, email=email, inn=inn, name=name, message=message)
-    if not (data["phone"] or data["email"] or telegram_chat_id):
+    chat = {}
+    if telegram_chat_id:
+        chat["telegram_chat_id"] = str(telegram_chat_id)
+    if chat_id:
+        if source not in CHAT_FIELDS:
+            raise ValidationError({"chat_id": _("This source has no chats.")})
+        chat[CHAT_FIELDS[source]] = str(chat_id)[:100]
+    if not (data["phone"] or data["email"] or chat):
         raise ValidationError({"phone": _("Give a phone or an e-mail to reply to.")})
+    ad = {"ad_title": (ad_title or "").strip()[:300], "ad_url": (ad_url or "").strip()[:500]}
     for attempt in range(3):
         try:
             intake = _intake_once(
                 source=source,
                 data=data,
                 company=company,
-                telegram_chat_id=str(telegram_chat_id or ""),
+                chat=chat,
+                ad=ad,
                 external_id=str(external_id or "")[:200],
                 recording_url=recording_url or "",
                 by=by,
@@ -415,8 +429,24 @@ def intake_receive(
     raise AssertionError("unreachable")
 
 
+def _lead_of_chat(chat: dict) -> Lead | None:
+    """The qualified lead of this chat whose deal is still in work, if any."""
+    if not chat:
+        return None
+    match = Q()
+    for field, value in chat.items():
+        match |= Q(**{field: value})
+    return (
+        Lead.objects.filter(match, status=Lead.Status.QUALIFIED)
+        .exclude(deal__stage__in=Deal.CLOSED_STAGES)
+        .select_for_update()
+        .order_by("-pk")
+        .first()
+    )
+
+
 @transaction.atomic
-def _intake_once(*, source, data, company, telegram_chat_id, external_id, recording_url, by) -> Intake:
+def _intake_once(*, source, data, company, chat, ad, external_id, recording_url, by) -> Intake:
     if external_id:
         seen = (
             LeadMessage.objects.filter(channel=source, external_id=external_id).select_related("lead").first()
@@ -426,9 +456,11 @@ def _intake_once(*, source, data, company, telegram_chat_id, external_id, record
     match = Q()
     if data["phone"]:
         match |= Q(phone=data["phone"])
-    if telegram_chat_id:
-        match |= Q(telegram_chat_id=telegram_chat_id)
+    for field, value in chat.items():
+        match |= Q(**{field: value})
     lead = Lead.objects.open().filter(match).select_for_update().order_by("pk").first() if match else None
+    if lead is None:
+        lead = _lead_of_chat(chat)
     now = timezone.now()
     created = lead is None
     with transaction.atomic():
@@ -446,19 +478,27 @@ def _intake_once(*, source, data, company, telegram_chat_id, external_id, record
                 inn=data["inn"],
                 company=company[:300],
                 message=data["message"],
-                telegram_chat_id=telegram_chat_id,
                 counterparty=counterparty,
                 contact=contact,
                 manager_id=manager or getattr(next_manager(), "pk", None),
                 last_message_at=now,
+                **chat,
+                **ad,
             )
         else:
             updates = {"last_message_at": now}
             for field in ("name", "email", "inn"):
                 if data[field] and not getattr(lead, field):
                     updates[field] = data[field]
-            if telegram_chat_id and not lead.telegram_chat_id:
-                updates["telegram_chat_id"] = telegram_chat_id
+            if data["phone"] and not lead.phone and lead.is_open and not _phone_taken(data["phone"], lead):
+                updates["phone"] = data["phone"]
+            for field, value in {**chat, **ad}.items():
+                if (
+                    value
+                    and not getattr(lead, field)
+                    and not (lead.is_open and _chat_taken(field, value, lead))
+                ):
+                    updates[field] = value
             Lead.objects.filter(pk=lead.pk).update(**updates)
             for field, value in updates.items():
                 setattr(lead, field, value)
@@ -477,8 +517,19 @@ def _intake_once(*, source, data, company, telegram_chat_id, external_id, record
             if created
             else _("New message in the lead %(lead)s") % {"lead": lead}
         )
-        transaction.on_commit(lambda: notify(lead.manager, text, lead.get_absolute_url()))
+        url = lead.deal.get_absolute_url() if lead.deal_id and not lead.is_open else lead.get_absolute_url()
+        transaction.on_commit(lambda: notify(lead.manager, text, url))
     return Intake(lead, created, entry)
+
+
+def _phone_taken(phone: str, lead: Lead) -> bool:
+    return Lead.objects.open().filter(phone=phone).exclude(pk=lead.pk).exists()
+
+
+def _chat_taken(field: str, value: str, lead: Lead) -> bool:
+    if field not in CHAT_FIELDS.values():
+        return False
+    return Lead.objects.open().filter(**{field: value}).exclude(pk=lead.pk).exists()
 
 
 def _first_response(lead: Lead, when) -> None:
@@ -516,33 +567,52 @@ def lead_assign(*, lead: Lead, manager, by) -> Lead:
     return lead
 
 
+def reply_channels(lead: Lead) -> list[str]:
+    """The messengers the manager can answer this lead in: those it has a chat in, the one
+    the customer last wrote from first."""
+    chats = [channel for channel, field in CHAT_FIELDS.items() if getattr(lead, field)]
+    last = (
+        lead.messages.filter(direction=LeadMessage.Direction.IN, channel__in=chats)
+        .order_by("-created_at", "-pk")
+        .values_list("channel", flat=True)
+        .first()
+    )
+    return sorted(chats, key=lambda channel: channel != last)
+
+
 @transaction.atomic
-def lead_reply(*, lead: Lead, text: str, by) -> LeadMessage:
-    """The manager's answer. A Telegram lead gets it in the chat (through the outbox);
-    other channels keep it as a note of what was said."""
+def lead_reply(*, lead: Lead, text: str, by, channel: str = "") -> LeadMessage:
+    """The manager's answer, in the messenger ``channel`` (default: the one the customer
+    last wrote from) through the outbox; a lead with no chat keeps it as a note of what
+    was said (by phone, by mail)."""
     text = (text or "").strip()
     if not text:
         raise ValidationError({"text": _("Write the reply.")})
     lead = locked(Lead, lead.pk)
+    channels = reply_channels(lead)
+    if channel and channel not in channels:
+        raise ValidationError({"channel": _("The customer has no chat in this channel.")})
+    channel = channel or (channels[0] if channels else "")
     entry = LeadMessage.objects.create(
         lead=lead,
         direction=LeadMessage.Direction.OUT,
-        channel=Lead.Source.TELEGRAM if lead.telegram_chat_id else lead.source,
+        channel=channel or lead.source,
         text=text,
         author=by,
     )
-    if lead.telegram_chat_id:
+    if channel:
         message = outbox.enqueue(
-            channel="telegram", recipient=lead.telegram_chat_id, text=text, subject=entry
+            channel=channel, recipient=getattr(lead, CHAT_FIELDS[channel]), text=text, subject=entry
         )
         entry.delivery_status = message.status
         entry.save(update_fields=["delivery_status"])
     if lead.status == Lead.Status.NEW:
         lead.status = Lead.Status.IN_WORK
         lead.manager = lead.manager or by
-    _first_response(lead, entry.created_at)
-    set_author(lead, by)
-    lead.save()
+    if lead.is_open:
+        _first_response(lead, entry.created_at)
+        set_author(lead, by)
+        lead.save()
     return entry
 
 

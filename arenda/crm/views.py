@@ -25,7 +25,7 @@ from arenda.core.roles import Action, can
 from arenda.crm import services
 from arenda.crm.filters import DealFilter
 from arenda.crm.forms import BoardFilterForm, CommentForm, DealForm, DealLineForm, LostForm, ProposalForm
-from arenda.crm.models import Deal, DealLine
+from arenda.crm.models import Deal, DealLine, LeadMessage
 from arenda.crm.proposal import (
     organization_for,
     proposal_filename,
@@ -261,6 +261,18 @@ def _timeline(deal: Deal) -> list[dict]:
     items += [
         {"kind": "customer", "when": r.created_at, "who": None, "label": r.get_kind_display(), "text": r.text}
         for r in deal.proposal_responses.order_by("-created_at", "-id")[:TIMELINE_LIMIT]
+    ]
+    items += [
+        {
+            "kind": "customer" if m.direction == LeadMessage.Direction.IN else "reply",
+            "when": m.created_at,
+            "who": m.author,
+            "label": m.get_channel_display(),
+            "text": m.text,
+        }
+        for m in LeadMessage.objects.filter(lead__deal=deal)
+        .select_related("author")
+        .order_by("-created_at", "-pk")[:TIMELINE_LIMIT]
     ]
     items += _line_history(deal)
     items.sort(key=lambda item: item["when"], reverse=True)

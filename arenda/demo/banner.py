@@ -37,6 +37,16 @@ def banner_lines(default_password: str = "demo12345") -> list[str]:
         lines.append(
             "  " + _("Fake Telegram: %(url)s (messages the bot sent)") % {"url": f"{telegram}/_sent"}
         )
+    for name, label in (
+        ("fake_max", _("Fake MAX")),
+        ("fake_vk", _("Fake VK")),
+        ("fake_avito", _("Fake Avito")),
+        ("fake_sms", _("Fake SMS gateway")),
+    ):
+        if url := running_url(name):
+            lines.append(
+                "  " + _("%(fake)s: %(url)s (what was sent)") % {"fake": label, "url": f"{url}/_sent"}
+            )
     onec = running_url(FAKE_1C)
     if onec:
         lines.append("  " + _("Fake 1C: %(url)s (what the 1C bases hold)") % {"url": f"{onec}/_dump"})

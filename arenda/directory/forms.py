@@ -168,8 +168,8 @@ class DriverForm(ServiceForm):
     class Meta:
         model = m.Driver
         fields = [
-            "full_name", "phone", "employment", "hourly_pay", "hourly_pay_from", "license_number",
-            "license_valid_until", "is_active", "notes",
+            "full_name", "phone", "email", "preferred_channel", "employment", "hourly_pay", "hourly_pay_from",
+            "license_number", "license_valid_until", "is_active", "notes",
         ]  # fmt: skip
         widgets = {"phone": PHONE, "hourly_pay": NUMBER, "license_valid_until": DATE, "notes": TEXTAREA}
 

@@ -674,7 +674,24 @@ class Driver(TimeStamped):
     hourly_pay = models.DecimalField(_("hourly pay"), **MONEY, default=0, validators=PRICE_VALIDATORS)
     license_number = models.CharField(_("licence number"), max_length=30, blank=True)
     license_valid_until = models.DateField(_("licence valid until"), null=True, blank=True)
+
+    class Channel(models.TextChoices):
+        """Where the driver's orders go first (``bookings/dispatch.py`` falls back in
+        ``DRIVER_CHANNEL_ORDER`` through the others the driver can be reached on)."""
+
+        TELEGRAM = "telegram", "Telegram"
+        MAX = "max", "MAX"
+        SMS = "sms", _("SMS")
+        EMAIL = "email", _("E-mail")
+
+    email = models.EmailField(_("e-mail"), blank=True)
+    preferred_channel = models.CharField(
+        _("preferred channel"), max_length=10, choices=Channel.choices, default=Channel.TELEGRAM
+    )
     telegram_chat_id = models.CharField(_("Telegram chat id"), max_length=32, blank=True)
+    # The driver's MAX user id, bound like the Telegram chat by the invite link
+    # (max.ru/<bot>?start=drv_<token>); orders go to the dialog with that user.
+    max_user_id = models.CharField(_("MAX user id"), max_length=32, blank=True, editable=False)
     # The payload of the driver's personal invite link (t.me/<bot>?start=drv_<token>):
     # opening it binds the chat to this driver. Regenerating it cuts the old link off.
     telegram_invite_token = models.CharField(
@@ -993,6 +1010,7 @@ class DriverInvite(models.Model):
     issued_at = models.DateTimeField(_("issued"), default=timezone.now)
     used_at = models.DateTimeField(_("used"), null=True, blank=True)
     chat_id = models.CharField(_("bound chat"), max_length=32, blank=True)
+    channel = models.CharField(_("bound in"), max_length=10, blank=True)
 
     class Meta:
         verbose_name = _("driver's invite link")

@@ -75,7 +75,10 @@ def _navigation(user) -> list[dict]:
                     else []
                 ),
                 *(
-                    [{"label": _("System health"), "url": reverse("ops:health")}]
+                    [
+                        {"label": _("Channels"), "url": reverse("ops:channels")},
+                        {"label": _("System health"), "url": reverse("ops:health")},
+                    ]
                     if role_of(user) == Role.ADMIN
                     else []
                 ),

@@ -72,6 +72,7 @@ def test_every_declared_job_names_a_task():
     jobs = scheduler.configured_jobs()
     assert set(jobs) == {
         "messaging.deliver_due",
+        "messaging.poll_statuses",
         "crm.read_lead_mail",
         "billing.push_due_invoices",
         "billing.pull_1c_payments",

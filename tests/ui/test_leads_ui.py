@@ -121,9 +121,8 @@ def test_telegram_reply_goes_to_the_chat(ui):
         source="telegram", telegram_chat_id="5550001", name="Олег", message="Манипулятор?"
     ).lead
     page = client.get(lead.get_absolute_url()).content.decode()
-    assert (
-        "goes to the customer&#x27;s Telegram chat" in page or "goes to the customer's Telegram chat" in page
-    )
+    assert "chat in the chosen messenger" in page
+    assert '<option value="telegram" selected>Telegram</option>' in page
     assert post(client, "lead_reply", lead, {"text": "Есть, 7 т"}).status_code == 302
     sent = OutboxMessage.objects.get()
     assert (sent.channel, sent.recipient, sent.text) == ("telegram", "5550001", "Есть, 7 т")

@@ -3,10 +3,11 @@ the action that caused it, and sent by the task worker after that transaction co
 
 Status flow::
 
-    queued ─▶ sending ─▶ delivered (Telegram: it is in the chat) ─▶ acknowledged («Принял»)
-      ▲          │    └─▶ sent (e-mail: a server took it)
+    queued ─▶ sending ─▶ delivered (in the chat: Telegram, MAX, VK, Avito) ─▶ read ─▶ acknowledged («Принял»)
+      ▲          │    └─▶ sent (e-mail, SMS: a server took it) ─▶ delivered / read / failed (SMS, polled)
       └─ retry ──┤
                  └─▶ failed (refused: blocked bot, bad address; or gave up after MAX_ATTEMPTS)
+                           └─▶ the next of its ``fallbacks``, a new message (``fallback_of``)
 
 Delivery guarantee — **at least once, made visible**. Telegram's ``sendMessage`` has no
 idempotency key and no way to ask "did you get this?", so no design can tell a worker
@@ -76,12 +77,15 @@ def enqueue(
     title: str = "",
     idempotency_key: str = "",
     attachments: list[dict] | None = None,
+    fallbacks: list[dict] | None = None,
 ) -> OutboxMessage:
     """Queue a message in the caller's transaction; it is sent after that commits (and
     never, if it rolls back). ``subject`` is the record it is about (a lead message, a
     booking); if that model has a ``delivery_status`` field, it follows the message.
     ``attachments``: stored files to send with it, ``{"name": <storage name>, "filename",
-    "content_type"}`` each; the e-mail channel attaches them at send time."""
+    "content_type"}`` each; the e-mail channel attaches them at send time. ``fallbacks``:
+    the channels to try next, in order, if this one fails for good — ``{"channel",
+    "recipient", "text"?}`` each (the text defaults to this message's)."""
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
     recipient, text = str(recipient or "").strip(), (text or "").strip()
@@ -103,6 +107,7 @@ def enqueue(
             for a in attachments or ()
         ],
         idempotency_key=idempotency_key or uuid.uuid4().hex,
+        fallbacks=_clean_fallbacks(fallbacks),
         queued_at=now,
         next_attempt_at=now,
     )
@@ -169,12 +174,15 @@ def retry(message: OutboxMessage) -> OutboxMessage:
 
 
 @transaction.atomic
-def acknowledge(message_id: int, *, chat_id) -> OutboxMessage | None:
-    """The recipient pressed «Принял». Only the chat the message went to may acknowledge
-    it; pressing twice changes nothing. A pending retry stops: the message arrived."""
+def acknowledge(
+    message_id: int, *, chat_id, channel: str = OutboxMessage.Channel.TELEGRAM
+) -> OutboxMessage | None:
+    """The recipient pressed «Принял» (in Telegram, MAX or VK). Only the chat the message
+    went to, in that channel, may acknowledge it; pressing twice changes nothing. A pending
+    retry stops: the message arrived."""
     message = (
         OutboxMessage.objects.select_for_update()
-        .filter(pk=message_id, channel=OutboxMessage.Channel.TELEGRAM, recipient=str(chat_id))
+        .filter(pk=message_id, channel=channel, recipient=str(chat_id))
         .first()
     )
     if message is None or message.status == S.ACKNOWLEDGED:
@@ -223,6 +231,8 @@ def _record(message_id: int, attempt_id: str, result: SendResult) -> str:
         return message.status
     if success:
         message.status, message.next_attempt_at = result.outcome.value, None
+        if result.outcome == Outcome.DELIVERED:
+            message.delivered_at = now
         note = ""
     elif result.outcome == Outcome.FAILED:
         message.status, message.next_attempt_at, message.last_error = S.FAILED, None, result.error
@@ -242,8 +252,130 @@ def _record(message_id: int, attempt_id: str, result: SendResult) -> str:
         note = message.last_error
     _log(message, now, note)
     message.save()
+    if message.status == S.FAILED:
+        _fall_back(message, now)
     _mirror(message)
     return message.status
+
+
+def _clean_fallbacks(fallbacks) -> list[dict]:
+    cleaned = []
+    for entry in fallbacks or ():
+        if entry.get("channel") not in CHANNELS or not str(entry.get("recipient") or "").strip():
+            raise ValueError(f"bad fallback {entry!r}")
+        cleaned.append(
+            {
+                "channel": entry["channel"],
+                "recipient": str(entry["recipient"]).strip(),
+                "text": entry.get("text") or "",
+            }
+        )
+    return cleaned
+
+
+def _fall_back(message: OutboxMessage, now) -> OutboxMessage | None:
+    """A message failed for good: queue the next channel of its ``fallbacks`` (same subject,
+    same buttons), so the record shows both — the failure and the channel it went by."""
+    if not message.fallbacks:
+        return None
+    entry, rest = message.fallbacks[0], message.fallbacks[1:]
+    follow = OutboxMessage(
+        channel=entry["channel"],
+        recipient=entry["recipient"],
+        text=entry.get("text") or message.text,
+        title=message.title,
+        buttons=message.buttons,
+        attachments=message.attachments,
+        content_type_id=message.content_type_id,
+        object_id=message.object_id,
+        idempotency_key=f"{message.idempotency_key}:then:{entry['channel']}"[:200],
+        fallbacks=rest,
+        fallback_of=message,
+        queued_at=now,
+        next_attempt_at=now,
+    )
+    _log(
+        follow,
+        now,
+        _("Instead of %(channel)s, which failed: %(error)s")
+        % {"channel": message.get_channel_display(), "error": message.last_error},
+    )
+    try:
+        with transaction.atomic():
+            follow.save()
+    except IntegrityError:
+        return None  # made already (a recovered attempt that failed twice)
+    _schedule(follow.pk)
+    return follow
+
+
+# Where a status a platform reports later may move a message: never backwards.
+ORDER = {S.SENT: 1, S.DELIVERED: 2, S.READ: 3, S.ACKNOWLEDGED: 4}
+
+
+@transaction.atomic
+def report(message_id: int, result: SendResult) -> str | None:
+    """What a platform said of a message after it was sent (an SMS delivered or not, a VK
+    message read): its status moves on, never back; a failure queues the fallback."""
+    message = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
+    if message is None:
+        return None
+    now = timezone.now()
+    if result.outcome == Outcome.FAILED:
+        if message.status not in (S.SENT, S.DELIVERED):
+            return message.status
+        message.status, message.last_error = S.FAILED, result.error
+        _log(message, now, result.error)
+        message.save()
+        _fall_back(message, now)
+    else:
+        status = {Outcome.DELIVERED: S.DELIVERED, Outcome.READ: S.READ}.get(result.outcome)
+        if status is None or ORDER.get(message.status, 0) >= ORDER[status] or message.status == S.FAILED:
+            return message.status
+        message.status = status
+        if status == S.DELIVERED or message.delivered_at is None:
+            message.delivered_at = now
+        if status == S.READ:
+            message.read_at = now
+        _log(message, now)
+        message.save()
+    _mirror(message)
+    return message.status
+
+
+def mark_read(*, channel: str, recipient: str, upto: int) -> int:
+    """The recipient read the chat up to the platform's message id ``upto`` (VK tells):
+    our messages there up to it are read."""
+    ids = OutboxMessage.objects.filter(
+        channel=channel, recipient=str(recipient), status__in=(S.SENT, S.DELIVERED)
+    ).values_list("pk", "external_id")
+    read = [pk for pk, external in ids if external.isdigit() and int(external) <= upto]
+    for pk in read:
+        report(pk, SendResult(Outcome.READ))
+    return len(read)
+
+
+POLL_WINDOW = timedelta(days=3)
+
+
+def poll_statuses(limit: int = 200) -> dict:
+    """Ask the channels that report delivery only when asked (SMS) about the messages
+    they took in the last days and have not settled."""
+    polled = changed = 0
+    since = timezone.now() - POLL_WINDOW
+    for name, cls in CHANNELS.items():
+        if not hasattr(cls, "status"):
+            continue
+        channel = cls()
+        pending = OutboxMessage.objects.filter(channel=name, status=S.SENT, sent_at__gte=since).exclude(
+            external_id=""
+        )
+        for message in pending.order_by("sent_at")[:limit]:
+            polled += 1
+            result = channel.status(message)
+            if result is not None and report(message.pk, result) != S.SENT:
+                changed += 1
+    return {"polled": polled, "changed": changed}
 
 
 @transaction.atomic
@@ -263,6 +395,8 @@ def _recover(message_id: int, now) -> int:
         message.status, message.next_attempt_at = S.QUEUED, now
     _log(message, now, message.last_error)
     message.save()
+    if message.status == S.FAILED:
+        _fall_back(message, now)
     _mirror(message)
     return 1
 
@@ -306,6 +440,12 @@ def _enqueue_task(message_id: int, when) -> None:
 def send_message(message_id: int) -> str | None:
     """One attempt at a message: queued after the transaction that wrote it commits."""
     return deliver(message_id)
+
+
+@task()
+def poll_statuses_task() -> dict:
+    """Every five minutes (``PERIODIC_JOBS``): SMS delivery states, ``poll_statuses``."""
+    return poll_statuses()
 
 
 @task()

@@ -16,11 +16,10 @@ import hmac
 import json
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from arenda.integrations.messaging import outbox
+from arenda.integrations.messaging import config, outbox
 from arenda.integrations.messaging.models import TelegramUpdate
 
 
@@ -49,7 +48,7 @@ def _chat_id(value) -> str | None:
 
 
 def secret_ok(request) -> bool:
-    secret = settings.TELEGRAM_WEBHOOK_SECRET
+    secret = config.get("telegram").webhook_secret
     given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
     return bool(secret) and hmac.compare_digest(given.encode(), secret.encode())
 
@@ -149,4 +148,4 @@ def greeting() -> str:
 
 
 def invite_link(payload: str) -> str:
-    return f"https://t.me/{settings.TELEGRAM_BOT_USERNAME}?start={payload}"
+    return f"https://t.me/{config.get('telegram').bot_username}?start={payload}"

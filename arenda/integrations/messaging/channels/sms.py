@@ -10,9 +10,12 @@ minute); every other refusal (bad key, no money, bad number, stop-list) is final
 
 import httpx
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from arenda.integrations.messaging import config
 from arenda.integrations.messaging.channels.base import Channel, Outcome, SendResult
+from arenda.integrations.messaging.models import OutboxMessage
 from arenda.integrations.outbound import OutboundRefused, OutboundTransport
 
 SMSRU_RETRY = {220, 500}
@@ -51,14 +54,14 @@ def _json(response: httpx.Response) -> dict:
     return body if isinstance(body, dict) else {}
 
 
-def send_smsru(message) -> SendResult:
-    if not settings.SMS_API_ID:
+def send_smsru(message, cfg) -> SendResult:
+    if not cfg.api_id:
         return SendResult(Outcome.FAILED, error=_("SMS.ru is not set up (SMS_API_ID)."))
     to = recipient_digits(message.recipient)
-    data = {"api_id": settings.SMS_API_ID, "to": to, "msg": message.text, "json": "1"}
-    if settings.SMS_SENDER:
-        data["from"] = settings.SMS_SENDER
-    response = _post(f"{settings.SMS_SMSRU_URL.rstrip('/')}/sms/send", data)
+    data = {"api_id": cfg.api_id, "to": to, "msg": message.text, "json": "1"}
+    if cfg.sender:
+        data["from"] = cfg.sender
+    response = _post(f"{str(cfg.smsru_url).rstrip('/')}/sms/send", data)
     if isinstance(response, SendResult):
         return response
     if response.status_code >= 500:
@@ -74,12 +77,12 @@ def send_smsru(message) -> SendResult:
     return SendResult(Outcome.RETRY if code in SMSRU_RETRY else Outcome.FAILED, error=error)
 
 
-def send_smsc(message) -> SendResult:
-    if not (settings.SMS_LOGIN and settings.SMS_PASSWORD):
+def send_smsc(message, cfg) -> SendResult:
+    if not (cfg.login and cfg.password):
         return SendResult(Outcome.FAILED, error=_("SMSC is not set up (SMS_LOGIN, SMS_PASSWORD)."))
     data = {
-        "login": settings.SMS_LOGIN,
-        "psw": settings.SMS_PASSWORD,
+        "login": cfg.login,
+        "psw": cfg.password,
         "phones": recipient_digits(message.recipient),
         "mes": message.text,
         "fmt": "3",
@@ -87,9 +90,9 @@ def send_smsc(message) -> SendResult:
         # Our own id: SMSC refuses the same one twice, so a repeat is not a second SMS.
         "id": str(message.pk or "")[:40],
     }
-    if settings.SMS_SENDER:
-        data["sender"] = settings.SMS_SENDER
-    response = _post(f"{settings.SMS_SMSC_URL.rstrip('/')}/send.php", data)
+    if cfg.sender:
+        data["sender"] = cfg.sender
+    response = _post(f"{str(cfg.smsc_url).rstrip('/')}/send.php", data)
     if isinstance(response, SendResult):
         return response
     if response.status_code >= 500:
@@ -104,19 +107,124 @@ def send_smsc(message) -> SendResult:
     return SendResult(Outcome.FAILED, error=error)
 
 
+# Message states the gateways report (docs/channels.md): provider code → our outcome.
+SMSRU_STATES = {
+    103: Outcome.DELIVERED,
+    110: Outcome.READ,
+    104: Outcome.FAILED,
+    105: Outcome.FAILED,
+    106: Outcome.FAILED,
+    107: Outcome.FAILED,
+    108: Outcome.FAILED,
+    150: Outcome.FAILED,
+}
+SMSC_STATES = {
+    1: Outcome.DELIVERED,
+    2: Outcome.READ,
+    4: Outcome.READ,
+    3: Outcome.FAILED,
+    20: Outcome.FAILED,
+    22: Outcome.FAILED,
+    23: Outcome.FAILED,
+    24: Outcome.FAILED,
+    25: Outcome.FAILED,
+}
+
+
+def status_smsru(message, cfg) -> SendResult | None:
+    response = _post(
+        f"{str(cfg.smsru_url).rstrip('/')}/sms/status",
+        {"api_id": cfg.api_id, "sms_id": message.external_id, "json": "1"},
+    )
+    if isinstance(response, SendResult) or response.status_code != 200:
+        return None
+    entry = (_json(response).get("sms") or {}).get(message.external_id) or {}
+    outcome = SMSRU_STATES.get(entry.get("status_code"))
+    if outcome is None:
+        return None
+    return SendResult(outcome, error=f"SMS.ru {entry.get('status_code')}: {entry.get('status_text', '')}")
+
+
+def status_smsc(message, cfg) -> SendResult | None:
+    response = _post(
+        f"{str(cfg.smsc_url).rstrip('/')}/status.php",
+        {
+            "login": cfg.login,
+            "psw": cfg.password,
+            "phone": recipient_digits(message.recipient),
+            "id": message.external_id,
+            "fmt": "3",
+        },
+    )
+    if isinstance(response, SendResult) or response.status_code != 200:
+        return None
+    body = _json(response)
+    outcome = SMSC_STATES.get(body.get("status"))
+    if outcome is None:
+        return None
+    return SendResult(outcome, error=f"SMSC {body.get('status')}: {body.get('err', '')}")
+
+
+def balance() -> str | None:
+    """The gateway's balance in roubles as it says it, or None when it cannot be asked."""
+    cfg = config.get("sms")
+    if not cfg.ready:
+        return None
+    if cfg.gateway == "smsru":
+        response = _post(f"{str(cfg.smsru_url).rstrip('/')}/my/balance", {"api_id": cfg.api_id, "json": "1"})
+        if isinstance(response, SendResult) or response.status_code != 200:
+            return None
+        value = _json(response).get("balance")
+    else:
+        response = _post(
+            f"{str(cfg.smsc_url).rstrip('/')}/balance.php",
+            {"login": cfg.login, "psw": cfg.password, "fmt": "3"},
+        )
+        if isinstance(response, SendResult) or response.status_code != 200:
+            return None
+        value = _json(response).get("balance")
+    return None if value is None else str(value)
+
+
+def sent_today() -> int:
+    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    return OutboxMessage.objects.filter(channel="sms", sent_at__gte=start).count()
+
+
 GATEWAYS = {"smsru": send_smsru, "smsc": send_smsc}
+STATUSES = {"smsru": status_smsru, "smsc": status_smsc}
 
 
 def configured() -> bool:
-    """Whether an SMS can be sent at all (a known gateway is chosen)."""
-    return settings.SMS_GATEWAY in GATEWAYS
+    """Whether an SMS can be sent at all (a known gateway is chosen and the channel is on)."""
+    cfg = config.get("sms")
+    return cfg.enabled and cfg.gateway in GATEWAYS
 
 
 class SmsChannel(Channel):
     name = "sms"
 
     def send(self, message) -> SendResult:
-        gateway = GATEWAYS.get(settings.SMS_GATEWAY)
-        if gateway is None:
-            return SendResult(Outcome.FAILED, error=_("No SMS gateway is set up (SMS_GATEWAY)."))
-        return gateway(message)
+        cfg = config.get("sms")
+        gateway = GATEWAYS.get(cfg.gateway)
+        if gateway is None or not cfg.enabled:
+            return SendResult(
+                Outcome.FAILED, error=_("No SMS gateway is set up (SMS_GATEWAY) or SMS is off.")
+            )
+        cap = int(cfg.daily_cap or 0)
+        if cap and sent_today() >= cap:
+            return SendResult(
+                Outcome.FAILED,
+                error=_("Today's SMS cap is reached (%(cap)d); raise it on the channels page.")
+                % {"cap": cap},
+            )
+        return gateway(message, cfg)
+
+    def status(self, message) -> SendResult | None:
+        """What the gateway says of a sent SMS now: delivered, read or failed (with the
+        reason); None while it is on its way or the gateway cannot be asked."""
+        cfg = config.get("sms")
+        poll = STATUSES.get(cfg.gateway)
+        if poll is None or not message.external_id:
+            return None
+        return poll(message, cfg)

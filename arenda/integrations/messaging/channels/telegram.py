@@ -10,13 +10,15 @@ import httpx
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from arenda.integrations.messaging import config
 from arenda.integrations.messaging.channels.base import Channel, Outcome, SendResult
 
 log = logging.getLogger(__name__)
 
 
-def api_url(method: str) -> str:
-    return f"{settings.TELEGRAM_API_URL.rstrip('/')}/bot{settings.TELEGRAM_BOT_TOKEN}/{method}"
+def api_url(method: str, cfg=None) -> str:
+    cfg = cfg or config.get("telegram")
+    return f"{str(cfg.api_url).rstrip('/')}/bot{cfg.token}/{method}"
 
 
 def keyboard(message) -> dict | None:
@@ -45,13 +47,18 @@ class TelegramChannel(Channel):
     name = "telegram"
 
     def send(self, message) -> SendResult:
-        if not settings.TELEGRAM_BOT_TOKEN:
-            return SendResult(Outcome.FAILED, error=_("The Telegram bot is not set up (TELEGRAM_BOT_TOKEN)."))
+        cfg = config.get("telegram")
+        if not cfg.ready:
+            return SendResult(
+                Outcome.FAILED, error=_("The Telegram bot is not set up (TELEGRAM_BOT_TOKEN) or is off.")
+            )
         payload = {"chat_id": message.recipient, "text": message.text}
         if markup := keyboard(message):
             payload["reply_markup"] = markup
         try:
-            response = httpx.post(api_url("sendMessage"), json=payload, timeout=settings.TELEGRAM_TIMEOUT)
+            response = httpx.post(
+                api_url("sendMessage", cfg), json=payload, timeout=settings.TELEGRAM_TIMEOUT
+            )
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             # Nothing reached Telegram: safe to try again.
             return SendResult(

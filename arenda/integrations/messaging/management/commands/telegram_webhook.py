@@ -2,6 +2,7 @@ import httpx
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from arenda.integrations.messaging import config
 from arenda.integrations.messaging.channels.telegram import api_url
 
 
@@ -12,15 +13,20 @@ class Command(BaseCommand):
         parser.add_argument("url", help="https://<host>/integrations/telegram/webhook/")
 
     def handle(self, *args, url, **options):
-        if not (settings.TELEGRAM_BOT_TOKEN and settings.TELEGRAM_WEBHOOK_SECRET):
-            raise CommandError("Set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET first.")
+        cfg = config.get("telegram")
+        if not (cfg.token and cfg.webhook_secret):
+            raise CommandError(
+                "Set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET (or the channels page) first."
+            )
         payload = {
             "url": url,
-            "secret_token": settings.TELEGRAM_WEBHOOK_SECRET,
+            "secret_token": cfg.webhook_secret,
             "allowed_updates": ["message", "callback_query"],
         }
         try:
-            answer = httpx.post(api_url("setWebhook"), json=payload, timeout=settings.TELEGRAM_TIMEOUT).json()
+            answer = httpx.post(
+                api_url("setWebhook", cfg), json=payload, timeout=settings.TELEGRAM_TIMEOUT
+            ).json()
         except (httpx.HTTPError, ValueError) as exc:
             raise CommandError(f"Telegram did not answer: {exc}")
         if not answer.get("ok"):
