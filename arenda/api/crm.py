@@ -28,7 +28,7 @@ from arenda.core.services import record_delete, record_update
 from arenda.crm import services
 from arenda.crm.filters import DealFilter, IntakeTokenFilter, LeadFilter
 from arenda.crm.intake import INTAKE_SOURCES, call_event_request, rate_limit_wait
-from arenda.crm.models import Deal, DealComment, DealLine, IntakeToken, Lead, LeadMessage
+from arenda.crm.models import CHAT_FIELDS, Deal, DealComment, DealLine, IntakeToken, Lead, LeadMessage
 from arenda.crm.proposal import proposal_version, render_proposal_pdf, valid_until
 from arenda.crm.tokens import intake_token_accepts, intake_token_create, intake_token_revoke
 from arenda.directory.models import Counterparty, Organization
@@ -186,6 +186,11 @@ class LeadSerializer(ModelCleanSerializer):
             "company",
             "message",
             "telegram_chat_id",
+            "max_chat_id",
+            "vk_peer_id",
+            "avito_chat_id",
+            "ad_title",
+            "ad_url",
             "manager",
             "manager_name",
             "counterparty",
@@ -206,6 +211,11 @@ class LeadSerializer(ModelCleanSerializer):
             "inn",
             "message",
             "telegram_chat_id",
+            "max_chat_id",
+            "vk_peer_id",
+            "avito_chat_id",
+            "ad_title",
+            "ad_url",
             "counterparty",
             "contact",
             "deal",
@@ -236,6 +246,11 @@ class LeadCreateSerializer(IntakeRequestSerializer):
 
 class LeadReplySerializer(serializers.Serializer):
     text = serializers.CharField(max_length=4000)
+    channel = serializers.ChoiceField(
+        choices=sorted(CHAT_FIELDS),
+        required=False,
+        help_text=_("The messenger to answer in (default: the one the customer last wrote from)."),
+    )
 
 
 class LeadQualifySerializer(serializers.Serializer):
@@ -311,7 +326,12 @@ class LeadViewSet(viewsets.ModelViewSet):
     def reply(self, request, pk=None):
         body = LeadReplySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        entry = services.lead_reply(lead=self._lead(), text=body.validated_data["text"], by=request.user)
+        entry = services.lead_reply(
+            lead=self._lead(),
+            text=body.validated_data["text"],
+            by=request.user,
+            channel=body.validated_data.get("channel", ""),
+        )
         return Response(LeadMessageSerializer(entry).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(

@@ -685,8 +685,9 @@ class Driver(TimeStamped):
         EMAIL = "email", _("E-mail")
 
     email = models.EmailField(_("e-mail"), blank=True)
+    # Blank: no preference, the order of ``DRIVER_CHANNEL_ORDER``.
     preferred_channel = models.CharField(
-        _("preferred channel"), max_length=10, choices=Channel.choices, default=Channel.TELEGRAM
+        _("preferred channel"), max_length=10, choices=Channel.choices, default=Channel.TELEGRAM, blank=True
     )
     telegram_chat_id = models.CharField(_("Telegram chat id"), max_length=32, blank=True)
     # The driver's MAX user id, bound like the Telegram chat by the invite link

@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='driver',
             name='preferred_channel',
-            field=models.CharField(choices=[('telegram', 'Telegram'), ('max', 'MAX'), ('sms', 'SMS'), ('email', 'E-mail')], default='telegram', max_length=10, verbose_name='preferred channel'),
+            field=models.CharField(blank=True, choices=[('telegram', 'Telegram'), ('max', 'MAX'), ('sms', 'SMS'), ('email', 'E-mail')], default='telegram', max_length=10, verbose_name='preferred channel'),
         ),
         migrations.AddField(
             model_name='driverinvite',
@@ -43,6 +43,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicaldriver',
             name='preferred_channel',
-            field=models.CharField(choices=[('telegram', 'Telegram'), ('max', 'MAX'), ('sms', 'SMS'), ('email', 'E-mail')], default='telegram', max_length=10, verbose_name='preferred channel'),
+            field=models.CharField(blank=True, choices=[('telegram', 'Telegram'), ('max', 'MAX'), ('sms', 'SMS'), ('email', 'E-mail')], default='telegram', max_length=10, verbose_name='preferred channel'),
         ),
     ]

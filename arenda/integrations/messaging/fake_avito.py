@@ -41,12 +41,11 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from arenda.integrations.messaging.fake_server import FakeServer
+from arenda.integrations.messaging.fake_server import FakeServer, JsonHandler
 
 ACCOUNT_PATH = re.compile(r"^/messenger/v(\d)/accounts/([^/]+)/chats(?:/([^/]+))?(/messages)?/?$")
 FAILURES = {
@@ -239,17 +238,8 @@ class FakeAvito(FakeServer):
         return statuses
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     server: FakeAvito
-
-    def log_message(self, format, *args):  # the test output stays quiet
-        pass
-
-    def do_GET(self):
-        self._route("GET")
-
-    def do_POST(self):
-        self._route("POST")
 
     def _route(self, verb: str) -> None:
         parts = urlsplit(self.path)
@@ -295,18 +285,6 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/_update":
             return self._answer(*fake.update(body))
         return self._answer(404, {"detail": "no such control endpoint"})
-
-    def _answer(self, status: int, body, delay: float = 0) -> None:
-        time.sleep(delay)
-        data = json.dumps(body, ensure_ascii=False).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up waiting ("timeout" mode)
 
 
 FakeAvito.handler_class = _Handler

@@ -35,12 +35,11 @@ import json
 import re
 import secrets
 import time
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from arenda.integrations.messaging.fake_server import FakeServer
+from arenda.integrations.messaging.fake_server import FakeServer, JsonHandler
 
 BOT_ID = 229229229
 DIALOG_OFFSET = 90_000_000_000
@@ -266,23 +265,8 @@ class FakeMax(FakeServer):
         raise ValueError("unknown form: give say, start, press, contact, update or raw")
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     server: FakeMax
-
-    def log_message(self, format, *args):  # the test output stays quiet
-        pass
-
-    def do_GET(self):
-        self._route("GET")
-
-    def do_POST(self):
-        self._route("POST")
-
-    def do_DELETE(self):
-        self._route("DELETE")
-
-    def do_PUT(self):
-        self._route("PUT")
 
     def _route(self, verb: str) -> None:
         parts = urlsplit(self.path)
@@ -316,17 +300,6 @@ class _Handler(BaseHTTPRequestHandler):
         status, answer, delay = fake.call(verb, parts.path, query, body, token)
         time.sleep(delay)
         self._answer(status, answer)
-
-    def _answer(self, status: int, body) -> None:
-        data = json.dumps(body, ensure_ascii=False).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up waiting ("timeout" mode)
 
 
 FakeMax.handler_class = _Handler

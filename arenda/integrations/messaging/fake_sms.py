@@ -20,10 +20,9 @@ costs ``sms_cost`` off ``balance`` (512.35); without enough money a send is refu
 import json
 import time
 from datetime import UTC, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
-from arenda.integrations.messaging.fake_server import FakeServer
+from arenda.integrations.messaging.fake_server import FakeServer, JsonHandler
 
 API_ID = "test-api-id"
 LOGIN, PASSWORD = "test-login", "test-password"
@@ -167,19 +166,10 @@ class FakeSms(FakeServer):
             return 200, {"balance": f"{self.balance:.2f}"}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     server: FakeSms
 
-    def log_message(self, format, *args):
-        pass
-
-    def do_GET(self):
-        self._route()
-
-    def do_POST(self):
-        self._route()
-
-    def _route(self):
+    def _route(self, verb: str) -> None:
         parts = urlsplit(self.path)
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         fake = self.server
@@ -215,17 +205,6 @@ class _Handler(BaseHTTPRequestHandler):
                 404, {"status": "ERROR", "status_code": 211, "status_text": "Метод не найден"}
             )
         return self._answer(*routes[parts.path](params))
-
-    def _answer(self, status: int, body) -> None:
-        data = json.dumps(body, ensure_ascii=False).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
 
 
 FakeSms.handler_class = _Handler

@@ -16,12 +16,11 @@ Bot API methods (``/bot<token>/<method>``, JSON or form parameters): ``getMe``,
 
 import json
 import time
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from arenda.integrations.messaging.fake_server import FakeServer
+from arenda.integrations.messaging.fake_server import FakeServer, JsonHandler
 
 FAILURES = {
     "429": (429, "Too Many Requests: retry after {retry_after}"),
@@ -140,19 +139,10 @@ class FakeTelegram(FakeServer):
         return {"update": update, "status": response.status_code, "answer": answer}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     server: FakeTelegram
 
-    def log_message(self, format, *args):  # the test output stays quiet
-        pass
-
-    def do_GET(self):
-        self._route()
-
-    def do_POST(self):
-        self._route()
-
-    def _route(self):
+    def _route(self, verb: str) -> None:
         parts = urlsplit(self.path)
         try:
             params = dict(parse_qsl(parts.query)) | self._body()
@@ -193,17 +183,6 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ValueError("not an object")
             return body
         return dict(parse_qsl(raw.decode()))
-
-    def _answer(self, status: int, body) -> None:
-        data = json.dumps(body, ensure_ascii=False).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up waiting ("timeout" mode)
 
 
 def _ok(result, **extra) -> dict:

@@ -31,12 +31,11 @@ import contextlib
 import json
 import secrets
 import time
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from arenda.integrations.messaging.fake_server import FakeServer
+from arenda.integrations.messaging.fake_server import FakeServer, JsonHandler
 
 API_VERSION = "5.199"
 ERRORS = {
@@ -280,19 +279,10 @@ class FakeVk(FakeServer):
         return event | {"v": version} | tail
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     server: FakeVk
 
-    def log_message(self, format, *args):  # the test output stays quiet
-        pass
-
-    def do_GET(self):
-        self._route()
-
-    def do_POST(self):
-        self._route()
-
-    def _route(self) -> None:
+    def _route(self, verb: str) -> None:
         parts = urlsplit(self.path)
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         fake = self.server
@@ -333,18 +323,6 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/_update":
             return self._answer(*fake.update(body))
         return self._answer(404, {"detail": "no such control endpoint"})
-
-    def _answer(self, status: int, body) -> None:
-        text = isinstance(body, str)
-        data = (body if text else json.dumps(body, ensure_ascii=False)).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "text/html" if text else "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up waiting ("timeout" mode)
 
 
 FakeVk.handler_class = _Handler
