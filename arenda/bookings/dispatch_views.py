@@ -3,7 +3,6 @@ template editor, and the driver's Telegram link on the driver's page. The writes
 ``arenda.bookings.dispatch``."""
 
 import segno
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -24,6 +23,7 @@ from arenda.core.permissions import require
 from arenda.core.roles import Action, can
 from arenda.directory.models import Driver, Supplier
 from arenda.flows import trips
+from arenda.integrations.messaging import config
 from arenda.integrations.messaging.models import OutboxMessage
 
 PANEL_STATUSES = ("reserved", "confirmed", "dispatched")
@@ -268,7 +268,7 @@ def driver_telegram_context(request, driver: Driver) -> dict:
             "link": link,
             "expires_at": driver_link.expires_at(invite) if invite else None,
             "qr": _qr(link),
-            "bot_configured": bool(settings.TELEGRAM_BOT_USERNAME),
+            "bot_configured": bool(config.get("telegram").bot_username),
             "may_change": may_change,
             "linked_text": _("Orders go to the driver's Telegram chat with the bot."),
             "unlinked_text": _(
@@ -301,7 +301,7 @@ def supplier_telegram_context(request, supplier: Supplier) -> dict:
             "link": link,
             "expires_at": supplier_link.expires_at(supplier) if link else None,
             "qr": _qr(link),
-            "bot_configured": bool(settings.TELEGRAM_BOT_USERNAME),
+            "bot_configured": bool(config.get("telegram").bot_username),
             "may_change": may_change,
             "linked_text": _("Requests for machinery can go to the supplier's Telegram chat with the bot."),
             "unlinked_text": _(

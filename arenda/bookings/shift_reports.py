@@ -41,7 +41,7 @@ from arenda.core.validators import normalize_phone
 from arenda.crm.models import Lead
 from arenda.crm.proposal import organization_for
 from arenda.directory.models import Driver
-from arenda.integrations.messaging import outbox
+from arenda.integrations.messaging import config, outbox
 from arenda.integrations.messaging.channels.sms import configured as sms_configured
 
 CODE_TTL = timedelta(minutes=10)
@@ -188,7 +188,7 @@ def contact_phone(booking: Booking) -> str:
 def bound_chat(phone: str) -> str:
     """A Telegram chat bound to this phone: a driver's (bound with an invite link) or a
     lead's (the person wrote to the bot); "" when none or the bot is not set up."""
-    if not phone or not settings.TELEGRAM_BOT_TOKEN:
+    if not phone or not config.get("telegram").ready:
         return ""
     for model in (Driver, Lead):
         chat = (

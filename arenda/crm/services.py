@@ -439,7 +439,7 @@ def _lead_of_chat(chat: dict) -> Lead | None:
     return (
         Lead.objects.filter(match, status=Lead.Status.QUALIFIED)
         .exclude(deal__stage__in=Deal.CLOSED_STAGES)
-        .select_for_update()
+        .select_for_update(of=("self",))
         .order_by("-pk")
         .first()
     )
@@ -499,9 +499,15 @@ def _intake_once(*, source, data, company, chat, ad, external_id, recording_url,
                     and not (lead.is_open and _chat_taken(field, value, lead))
                 ):
                     updates[field] = value
-            Lead.objects.filter(pk=lead.pk).update(**updates)
             for field, value in updates.items():
                 setattr(lead, field, value)
+            if len(updates) > 1:
+                # Saved, not updated in SQL: the lead's history shows what the customer's
+                # message added (a chat, a phone) as the system's, not as the next editor's.
+                lead._history_user = None
+                lead.save(update_fields=[*updates, "updated_at"])
+            else:
+                Lead.objects.filter(pk=lead.pk).update(**updates)
         entry = LeadMessage.objects.create(
             lead=lead,
             direction=LeadMessage.Direction.IN,
