@@ -19,6 +19,7 @@ from arenda.integrations.messaging import config, outbox
 from arenda.integrations.messaging.channels import avito, sms
 from arenda.integrations.messaging.channels import max as max_channel
 from arenda.integrations.messaging.models import ChannelConfig, OutboxMessage
+from arenda.integrations.outbound import OutboundRefused, check_url
 
 LABELS = {
     "api_url": gettext_lazy("API address"),
@@ -106,6 +107,12 @@ class ChannelForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        for name in config.OPTIONS[self.kind]:
+            if name.endswith("_url") and data.get(name):
+                try:
+                    check_url(data[name])  # the app calls it with the channel's secrets
+                except OutboundRefused as exc:
+                    self.add_error(name, exc.message)
         if self.kind == "max" and data.get("webhook_secret"):
             secret = data["webhook_secret"]
             if not (5 <= len(secret) <= 256 and all(ch.isalnum() or ch in "_-" for ch in secret)):

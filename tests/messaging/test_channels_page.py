@@ -105,3 +105,11 @@ def test_a_switched_off_channel_sends_nothing(admin, settings):
         assert outbox.deliver(message.pk) == "failed"
     message.refresh_from_db()
     assert "is off" in message.last_error
+
+
+def test_an_api_address_the_app_may_not_call_is_refused(admin):
+    response = admin.post(
+        f"{URL}max/", {"max-enabled": "on", "max-api_url": "http://169.254.169.254/latest/"}
+    )
+    assert response.status_code == 400
+    assert not ChannelConfig.objects.exists()

@@ -6,12 +6,11 @@ answers ``ok`` once the message is in the chat, hence DELIVERED rather than SENT
 
 import logging
 
-import httpx
 from django.conf import settings
 from django.utils.translation import gettext as _
 
 from arenda.integrations.messaging import config
-from arenda.integrations.messaging.channels.base import Channel, Outcome, SendResult
+from arenda.integrations.messaging.channels.base import Channel, Outcome, SendResult, call
 
 log = logging.getLogger(__name__)
 
@@ -55,23 +54,16 @@ class TelegramChannel(Channel):
         payload = {"chat_id": message.recipient, "text": message.text}
         if markup := keyboard(message):
             payload["reply_markup"] = markup
-        try:
-            response = httpx.post(
-                api_url("sendMessage", cfg), json=payload, timeout=settings.TELEGRAM_TIMEOUT
-            )
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            # Nothing reached Telegram: safe to try again.
-            return SendResult(
-                Outcome.RETRY,
-                error=_("Telegram is unreachable: %(error)s") % {"error": str(exc) or type(exc).__name__},
-            )
-        except httpx.HTTPError as exc:
-            # The request went out and no answer came back: it may have been delivered.
-            return SendResult(
-                Outcome.RETRY,
-                error=_("No answer from Telegram: %(error)s") % {"error": str(exc) or type(exc).__name__},
-                in_doubt=True,
-            )
+        # Through OutboundTransport: the API address may be the admin's (the channels page).
+        response = call(
+            "POST",
+            api_url("sendMessage", cfg),
+            platform="Telegram",
+            timeout=settings.TELEGRAM_TIMEOUT,
+            json=payload,
+        )
+        if isinstance(response, SendResult):
+            return response
         try:
             body = response.json()
         except ValueError:
