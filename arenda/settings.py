@@ -396,6 +396,8 @@ PERIODIC_JOBS = {
     "messaging.deliver_due": (60, "arenda.integrations.messaging.outbox.deliver_due_task"),
     # SMS delivery states, asked of the gateway (docs/channels.md)
     "messaging.poll_statuses": (300, "arenda.integrations.messaging.outbox.poll_statuses_task"),
+    # the webhooks' memory of handled events, a month long
+    "messaging.purge_inbound": (86400, "arenda.integrations.messaging.inbound.purge_old_events_task"),
     "crm.read_lead_mail": (60, "arenda.crm.tasks.read_lead_mail_task"),
     "billing.push_due_invoices": (60, "arenda.billing.onec.push_due_invoices"),
     "billing.pull_1c_payments": (300, "arenda.flows.tasks.pull_1c_payments"),

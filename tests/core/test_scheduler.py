@@ -73,6 +73,7 @@ def test_every_declared_job_names_a_task():
     assert set(jobs) == {
         "messaging.deliver_due",
         "messaging.poll_statuses",
+        "messaging.purge_inbound",
         "crm.read_lead_mail",
         "billing.push_due_invoices",
         "billing.pull_1c_payments",

@@ -117,6 +117,7 @@ def test_max_messages_make_one_lead_and_the_reply_reaches_the_chat(max_fake, liv
     assert first["status"] == 200
     again = post(max_fake, "/_update", {"say": {"user_id": 7001, "text": "Адрес: Москва, Лесная 5"}})
     assert again["status"] == 200
+    assert post(max_fake, "/_update", {"update": first["update"]})["status"] == 200  # MAX redelivers
     lead = Lead.objects.get()
     assert (lead.source, lead.max_chat_id, lead.name) == ("max", "7001", "Олег")
     assert list(lead.messages.values_list("channel", "text")) == [
@@ -450,3 +451,14 @@ def test_the_api_reply_names_the_channel_or_says_why_not(api):
     assert sent_ok.status_code == 201
     assert OutboxMessage.objects.get().channel == "max"
     assert client.get(f"/api/v1/leads/{lead.pk}/").data["max_chat_id"] == "7501"
+
+
+@pytest.mark.django_db
+def test_handled_events_are_forgotten_after_a_month():
+    old = Incoming("vk", "ev-old", "other")
+    recent = Incoming("vk", "ev-new", "other")
+    with time_machine.travel(timezone.now() - timedelta(days=31)):
+        assert inbound.first_time(old)
+    assert inbound.first_time(recent)
+    assert inbound.purge_old_events() == 1
+    assert inbound.first_time(old) and not inbound.first_time(recent)

@@ -18,11 +18,14 @@ import hmac
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_tasks import task
 
 from arenda.integrations.messaging import config
-from arenda.integrations.messaging.models import InboundEvent
+from arenda.integrations.messaging.models import InboundEvent, TelegramUpdate
 
 
 class BadEvent(ValueError):
@@ -267,3 +270,22 @@ def avito_delivery(body: bytes) -> Incoming | None:
         text=text,
         item_id=_id(value.get("item_id")),
     )
+
+
+# Platforms redeliver for hours (MAX up to 8, VK and Telegram less): a month of memory is
+# ample, and the table stays small.
+KEEP_EVENTS = timedelta(days=30)
+
+
+def purge_old_events() -> int:
+    """Forget the events (and Telegram's updates) handled more than ``KEEP_EVENTS`` ago."""
+    before = timezone.now() - KEEP_EVENTS
+    deleted, _by_model = InboundEvent.objects.filter(received_at__lt=before).delete()
+    updates, _by_model = TelegramUpdate.objects.filter(received_at__lt=before).delete()
+    return deleted + updates
+
+
+@task()
+def purge_old_events_task() -> int:
+    """Daily (``PERIODIC_JOBS``): ``purge_old_events``."""
+    return purge_old_events()
