@@ -402,6 +402,23 @@ def _body(text: str) -> str:
     return text.removeprefix(header)
 
 
+def awaiting_acceptance(booking: Booking) -> OutboxMessage | None:
+    """The booking's last order, when it went out and the driver has not accepted it yet."""
+    message = last_message(booking)
+    waiting = (OutboxMessage.Status.SENT, OutboxMessage.Status.DELIVERED, OutboxMessage.Status.READ)
+    return message if message is not None and message.status in waiting else None
+
+
+def accept_from_trip(booking: Booking) -> OutboxMessage | None:
+    """«Принял» on the trip page — for a driver whose order came by SMS or e-mail, where no
+    button can come back. The trip link is the driver's key, so it speaks for the chat the
+    order went to."""
+    message = awaiting_acceptance(booking)
+    if message is None:
+        return None
+    return outbox.acknowledge(message.pk, chat_id=message.recipient, channel=message.channel)
+
+
 def retry(*, booking: Booking, by) -> OutboxMessage | None:
     """Send the booking's failed order again."""
     message = last_message(booking)

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from arenda.bookings import trip_links, trip_reports
+from arenda.bookings import dispatch, trip_links, trip_reports
 from arenda.bookings.dispatch import order_context
 from arenda.bookings.models import DriverReport
 from arenda.bookings.services import BookingConflict
@@ -157,6 +157,7 @@ def page_context(link, booking, *, form=None, photo_errors=None, mark_error="") 
         "manager_phone": getattr(manager, "phone", "") if manager else "",
         "marks": marks_state(booking),
         "mark_error": mark_error,
+        "to_accept": dispatch.awaiting_acceptance(booking) is not None,
         "report": report,
         "report_pending": report is not None and report.status == DriverReport.Status.PENDING,
         "form": form if takes else None,
@@ -205,6 +206,15 @@ def trip_mark(request, link, booking, mark):
         return render(request, "bookings/trip/page.html", context, status=409)
     if wants_json(request):
         return JsonResponse({"mark": mark, "next": trip_reports.next_mark(booking)})
+    return redirect(reverse("trip:page", args=[link.token]) + "#trip-marks", permanent=False)
+
+
+@trip_post
+def trip_accept(request, link, booking):
+    """«Принял»: the driver has the order (``dispatch.accept_from_trip``); again changes nothing."""
+    dispatch.accept_from_trip(booking)
+    if wants_json(request):
+        return JsonResponse({"accepted": True})
     return redirect(reverse("trip:page", args=[link.token]) + "#trip-marks", permanent=False)
 
 

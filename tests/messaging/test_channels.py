@@ -462,3 +462,23 @@ def test_handled_events_are_forgotten_after_a_month():
     assert inbound.first_time(recent)
     assert inbound.purge_old_events() == 1
     assert inbound.first_time(old) and not inbound.first_time(recent)
+
+
+@pytest.mark.django_db
+def test_a_driver_with_the_order_by_sms_accepts_it_on_the_trip_page(sms_fake, client):
+    driver = DriverFactory(phone="+79150009900", telegram_chat_id="")
+    booking = _booking(driver)
+    dispatch.dispatch(booking=booking, by=None)
+    page_url = dispatch.trip_link_url(booking)
+    path = "/" + page_url.split("/", 3)[3]
+    assert 'id="trip-accept"' not in client.get(path).content.decode()  # not sent yet
+    assert deliver_all() == [S.SENT]
+    assert 'id="trip-accept"' in client.get(path).content.decode()
+    assert client.post(f"{path}accept/").status_code == 403  # only from the page itself
+    assert client.post(f"{path}accept/", HTTP_SEC_FETCH_SITE="same-origin").status_code == 302
+    booking.refresh_from_db()
+    assert booking.delivery_status == S.ACKNOWLEDGED
+    assert 'id="trip-accept"' not in client.get(path).content.decode()
+    assert (
+        client.post(f"{path}accept/", HTTP_SEC_FETCH_SITE="same-origin").status_code == 302
+    )  # again: nothing
