@@ -173,12 +173,20 @@ def _url(proc: subprocess.Popen, port_file: Path) -> str:
         ("fake_vk", "/_sent"),
         ("fake_avito", "/_sent"),
         ("fake_sms", "/_sent"),
+        ("fake_wialon", "/_sent"),
     ],
 )
 def test_two_fakes_on_free_ports_get_different_ports_and_each_reports_its_own(tmp_path, command, probe):
     env = {**os.environ, "DEBUG": "1", "DATA_DIR": str(tmp_path / "data")}
     env.pop("FAKE_1C_PORT", None)
-    for name in ("FAKE_TELEGRAM_PORT", "FAKE_MAX_PORT", "FAKE_VK_PORT", "FAKE_AVITO_PORT", "FAKE_SMS_PORT"):
+    for name in (
+        "FAKE_TELEGRAM_PORT",
+        "FAKE_MAX_PORT",
+        "FAKE_VK_PORT",
+        "FAKE_AVITO_PORT",
+        "FAKE_SMS_PORT",
+        "FAKE_WIALON_PORT",
+    ):
         env.pop(name, None)
     files = [tmp_path / "one.url", tmp_path / "two.url"]
     procs = [_start(command, f, env) for f in files]
