@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from arenda.bookings import driver_link
 from arenda.bookings.models import Booking, DriverReport
 from arenda.bookings.services import BookingConflict
 from arenda.core.formats import format_hours
@@ -213,7 +214,7 @@ def driver_message(*, chat_id: str, text: str, user: dict, channel: str = "teleg
     """A driver writes to the bot (Telegram or MAX): not a lead. Hours («8,5 120») become a
     report on their booking under way; anything else goes to the manager of their current
     order as a notification. None when the chat is not a driver's."""
-    field = {"telegram": "telegram_chat_id", "max": "max_user_id"}.get(channel)
+    field = driver_link.BOUND_FIELDS.get(channel)
     if field is None or not chat_id:
         return None
     driver = Driver.objects.filter(**{field: str(chat_id)}).first()

@@ -27,7 +27,7 @@ from arenda.bookings import driver_link, driver_reports
 from arenda.core.validators import find_phone, normalize_phone
 from arenda.crm.models import Lead
 from arenda.crm.services import intake_receive
-from arenda.integrations.messaging import outbox
+from arenda.integrations.messaging import outbox, webhook
 from arenda.integrations.messaging.channels import avito, vk
 from arenda.integrations.messaging.channels import max as max_channel
 from arenda.integrations.messaging.inbound import Incoming
@@ -81,8 +81,9 @@ def _start(event: Incoming) -> str | None:
 
 
 def _greeting() -> str:
+    """The bot's greeting, the same in every messenger (``webhook.greeting``)."""
     with translation.override(settings.LANGUAGE_CODE):
-        return str(_("Hello! Write your request here and a manager will answer you in this chat."))
+        return str(webhook.greeting())
 
 
 def _reply(event: Incoming, text: str) -> None:

@@ -6,6 +6,7 @@ to paste into the platform, a test message, the last delivery error and the on/o
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Max
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -134,18 +135,17 @@ def _webhook_url(request, kind: str, current: config.Config) -> str:
 
 
 def _last_errors() -> dict:
-    found = {}
-    for kind in config.OPTIONS:
-        message = (
-            OutboxMessage.objects.filter(channel=kind)
-            .exclude(last_error="")
-            .order_by("-queued_at", "-pk")
-            .only("last_error", "queued_at", "status")
-            .first()
-        )
-        if message is not None:
-            found[kind] = message
-    return found
+    """Each channel's latest message with an error: two queries whatever the channels."""
+    latest = (
+        OutboxMessage.objects.exclude(last_error="")
+        .values("channel")
+        .annotate(last=Max("pk"))
+        .values_list("last", flat=True)
+    )
+    messages = OutboxMessage.objects.filter(pk__in=list(latest)).only(
+        "channel", "last_error", "queued_at", "status"
+    )
+    return {message.channel: message for message in messages}
 
 
 def _cards(request, forms_by_kind=None) -> list[dict]:

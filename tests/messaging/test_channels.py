@@ -482,3 +482,11 @@ def test_a_driver_with_the_order_by_sms_accepts_it_on_the_trip_page(sms_fake, cl
     assert (
         client.post(f"{path}accept/", HTTP_SEC_FETCH_SITE="same-origin").status_code == 302
     )  # again: nothing
+
+
+@pytest.mark.django_db
+def test_an_avito_chat_id_stays_one_path_segment(avito_fake):
+    message = outbox.enqueue(channel="avito", recipient="../../../token", text="x")
+    assert outbox.deliver(message.pk) == S.FAILED
+    paths = [call["path"] for call in httpx.get(f"{avito_fake.url}/_sent").json()["calls"]]
+    assert any("..%2F..%2F..%2Ftoken/messages" in path for path in paths), paths

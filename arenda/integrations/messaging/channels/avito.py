@@ -8,6 +8,8 @@ Avito answers with the message once it is in the chat: DELIVERED. Its webhook ca
 signature we can check: the key in the webhook's URL is the proof of origin.
 """
 
+from urllib.parse import quote
+
 from django.core.cache import cache
 from django.utils.translation import gettext as _
 
@@ -27,6 +29,11 @@ TEXT_LIMIT = 1000
 
 def _base(cfg) -> str:
     return str(cfg.api_url).rstrip("/")
+
+
+def _chats(cfg, version: str = "v1") -> str:
+    """The account's chats; ids are quoted, so a chat id from a webhook stays one path segment."""
+    return f"/messenger/{version}/accounts/{quote(str(cfg.account_id), safe='')}/chats"
 
 
 def _token_key(cfg) -> str:
@@ -97,7 +104,7 @@ class AvitoChannel(Channel):
         response = authorised(
             cfg,
             "POST",
-            f"/messenger/v1/accounts/{cfg.account_id}/chats/{message.recipient}/messages",
+            f"{_chats(cfg)}/{quote(message.recipient, safe='')}/messages",
             json={"message": {"text": message.text[:TEXT_LIMIT]}, "type": "text"},
         )
         if isinstance(response, SendResult):
@@ -120,7 +127,12 @@ def chat_ad(chat_id: str) -> dict:
     cfg = config.get("avito")
     if not cfg.ready or not chat_id:
         return {}
-    response = authorised(cfg, "GET", f"/messenger/v2/accounts/{cfg.account_id}/chats/{chat_id}", timeout=5)
+    response = authorised(
+        cfg,
+        "GET",
+        f"{_chats(cfg, 'v2')}/{quote(chat_id, safe='')}",
+        timeout=5,
+    )
     if isinstance(response, SendResult) or response.status_code != 200:
         return {}
     context = json_of(response).get("context")
