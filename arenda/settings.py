@@ -402,6 +402,9 @@ PERIODIC_JOBS = {
     "billing.push_due_invoices": (60, "arenda.billing.onec.push_due_invoices"),
     "billing.pull_1c_payments": (300, "arenda.flows.tasks.pull_1c_payments"),
     "bookings.close_settled_bookings": (600, "arenda.flows.tasks.close_settled_bookings"),
+    # trips' telematics evidence: retries when due, and the previous day read again (docs/telematics.md)
+    "telematics.fetch_due": (60, "arenda.bookings.telematics.fetch_due_task"),
+    "telematics.fetch_yesterday": (86400, "arenda.bookings.telematics.fetch_yesterday_task"),
     "billing.make_due_acts": (86400, "arenda.billing.acts.make_due_acts_task"),
     # the reports' trip ledger checked against the recent waybills, drift rewritten (docs/trip-ledger.md)
     "bookings.repair_trip_ledger": (86400, "arenda.bookings.ledger.repair_recent_task"),
@@ -493,6 +496,16 @@ AVITO_WEBHOOK_KEY = env_str("AVITO_WEBHOOK_KEY")
 CHANNEL_TIMEOUT = env_int("CHANNEL_TIMEOUT", 10, minimum=1)
 # A driver's invite link binds one chat, once, within this many days (bookings/driver_link.py).
 DRIVER_INVITE_DAYS = env_int("DRIVER_INVITE_DAYS", 7, minimum=1)
+
+# --- Telematics (docs/telematics.md) -------------------------------------------------------------
+# A unit's tracker is read from one of these platforms; empty: that platform is off.
+WIALON_API_URL = env_str("WIALON_API_URL")  # Wialon Hosting: https://hst-api.wialon.com
+WIALON_TOKEN = env_str("WIALON_TOKEN")
+AEMP_API_URL = env_str("AEMP_API_URL")  # an ISO 15143-3 (AEMP 2.0) fleet API's base address
+AEMP_TOKEN = env_str("AEMP_TOKEN")  # a bearer token; or a user name and password (Basic)
+AEMP_USERNAME = env_str("AEMP_USERNAME")
+AEMP_PASSWORD = env_str("AEMP_PASSWORD")
+TELEMATICS_TIMEOUT = env_int("TELEMATICS_TIMEOUT", 20, minimum=1)
 
 # --- E-mail (the second messaging channel) ------------------------------------------------------
 # In development mail is printed to the console unless EMAIL_BACKEND says otherwise.

@@ -8,7 +8,7 @@ which locks and explains), and the availability selector that shows it before a 
 import secrets
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -66,6 +66,24 @@ class Booking(TimeStamped):
     # end + the transit buffer in force when the unit/driver were reserved.
     busy_until = models.DateTimeField(_("busy until"), null=True, blank=True, editable=False)
     site_address = models.CharField(_("site address"), max_length=500)
+    # The site's coordinates (WGS 84), from a map link or entered: the telematics measure
+    # the time spent near them (docs/telematics.md). No online geocoding.
+    site_lat = models.DecimalField(
+        _("site latitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
+    site_lon = models.DecimalField(
+        _("site longitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
     site_contact_name = models.CharField(_("site contact"), max_length=200, blank=True)
     site_contact_phone = models.CharField(_("site contact phone"), max_length=20, blank=True)
     ordered_hours = models.DecimalField(
@@ -371,6 +389,103 @@ class Waybill(TimeStamped):
 
     def get_absolute_url(self):
         return self.booking.get_absolute_url() + f"#waybill-{self.pk}"
+
+
+class TripEvidence(models.Model):
+    """What the unit's tracker says of one trip (a waybill): read for the trip's window with
+    margins (``bookings/telematics.py``), kept here, compared with the waybill. A figure the
+    tracker could not give stays empty — shown as missing, never as zero. Where the tracker
+    shows more work than the waybill, a suggestion of the difference waits for a person:
+    accepted into a waybill correction (``flows/telematics.py``) or dismissed with a reason."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the tracker")
+        READY = "ready", _("Received")
+        FAILED = "failed", _("Could not be received")
+
+    class Decision(models.TextChoices):
+        OPEN = "", _("Waiting for a decision")
+        ACCEPTED = "accepted", _("Accepted into the waybill")
+        DISMISSED = "dismissed", _("Dismissed")
+
+    waybill = models.OneToOneField(
+        Waybill, verbose_name=_("waybill"), on_delete=models.CASCADE, related_name="evidence"
+    )
+    booking = models.ForeignKey(
+        Booking, verbose_name=_("booking"), on_delete=models.CASCADE, related_name="evidence"
+    )
+    unit = models.ForeignKey(
+        "directory.Unit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="+"
+    )
+    provider = models.CharField(_("telematics platform"), max_length=10)
+    tracker_id = models.CharField(_("unit's id in the platform"), max_length=64)
+    window_start = models.DateTimeField(_("read from"))
+    window_end = models.DateTimeField(_("read until"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    fetched_at = models.DateTimeField(_("received"), null=True, blank=True)
+    samples = models.PositiveIntegerField(_("tracker messages"), null=True, blank=True)
+    engine_hours = models.DecimalField(_("engine hours"), **HOURS, null=True, blank=True)
+    distance_km = models.DecimalField(
+        _("distance, km"), max_digits=9, decimal_places=1, null=True, blank=True
+    )
+    first_movement = models.DateTimeField(_("first movement"), null=True, blank=True)
+    last_movement = models.DateTimeField(_("last movement"), null=True, blank=True)
+    ignition_hours = models.DecimalField(_("ignition on, hours"), **HOURS, null=True, blank=True)
+    hours_on_site = models.DecimalField(_("hours on site"), **HOURS, null=True, blank=True)
+    # The track for the plot: at most a few hundred [lat, lon] points, thinned.
+    track = models.JSONField(_("track"), default=list, blank=True)
+    flagged = models.BooleanField(_("discrepancy"), default=False)
+    suggested_hours = models.DecimalField(_("suggested extra hours"), **HOURS, null=True, blank=True)
+    suggested_km = models.DecimalField(
+        _("suggested extra km"), max_digits=9, decimal_places=1, null=True, blank=True
+    )
+    decision = models.CharField(
+        _("decision"), max_length=10, choices=Decision.choices, default=Decision.OPEN, blank=True
+    )
+    decision_reason = models.TextField(_("reason"), blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("telematics evidence")
+        verbose_name_plural = _("telematics evidence")
+        ordering = ["window_start", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "ready", "failed"]), name="trip_evidence_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(decision__in=["", "accepted", "dismissed"]), name="trip_evidence_decision_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(window_end__gt=F("window_start")), name="trip_evidence_window_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], name="trip_evidence_due_idx", condition=Q(status="pending")
+            ),
+            models.Index(fields=["flagged", "window_start"], name="trip_evidence_flagged_idx"),
+        ]
+
+    def __str__(self):
+        return _("Telematics of waybill № %(number)s") % {"number": self.waybill.number}
+
+    @property
+    def open_discrepancy(self) -> bool:
+        return self.flagged and self.decision == self.Decision.OPEN
 
 
 class SupplyOrder(TimeStamped):

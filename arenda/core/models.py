@@ -1,8 +1,9 @@
 from datetime import time
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -118,6 +119,44 @@ class CompanySettings(models.Model):
             'Monday to Sunday: a start and an end ("HH:MM") or null for a day off. Public holidays '
             "and transferred working days come from the Russian production calendar (docs/working-calendar.md)."
         ),
+    )
+
+    # Telematics (docs/telematics.md): how far a waybill may be from what the tracker shows.
+    telematics_tolerance_hours = models.DecimalField(
+        _("telematics tolerance, hours"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0.5"),
+        validators=[MinValueValidator(0), MaxValueValidator(24)],
+        help_text=_(
+            "A waybill whose hours differ from the tracker's engine hours (or, without them, the time "
+            "on site) by more than this is flagged."
+        ),
+    )
+    telematics_tolerance_km = models.DecimalField(
+        _("telematics tolerance, km"),
+        max_digits=7,
+        decimal_places=1,
+        default=Decimal("10"),
+        validators=[MinValueValidator(0), MaxValueValidator(10000)],
+        help_text=_("For bookings billed by the kilometre: the waybill's km against the tracker's distance."),
+    )
+    telematics_margin_minutes = models.PositiveIntegerField(
+        _("telematics window margin, minutes"),
+        default=120,
+        validators=[MaxValueValidator(12 * 60)],
+        help_text=_("The tracker is read this long before and after the trip's window."),
+    )
+    telematics_site_radius_m = models.PositiveIntegerField(
+        _("site radius, metres"),
+        default=300,
+        validators=[MinValueValidator(20), MaxValueValidator(20000)],
+        help_text=_("Time within this distance of the site's coordinates counts as time on site."),
+    )
+    telematics_on_paper = models.BooleanField(
+        _("telematics appendix on paper"),
+        default=True,
+        help_text=_("The overtime invoice and the shift report carry the tracker's figures and the track."),
     )
 
     history = HistoricalRecords()

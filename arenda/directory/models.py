@@ -546,6 +546,10 @@ class Unit(TimeStamped):
         OWN = "own", _("Own")
         SUPPLIER = "supplier", _("Supplier's")
 
+    class Tracker(models.TextChoices):
+        WIALON = "wialon", "Wialon"
+        AEMP = "aemp", _("ISO 15143-3 (AEMP 2.0)")
+
     equipment_type = models.ForeignKey(
         EquipmentType, verbose_name=_("equipment type"), on_delete=models.PROTECT, related_name="units"
     )
@@ -569,6 +573,17 @@ class Unit(TimeStamped):
         _("minimum order, hours"), max_digits=6, decimal_places=2, default=4, validators=NON_NEGATIVE
     )
     has_hour_meter = models.BooleanField(_("has an engine-hour meter"), default=False)
+    # The unit's tracker: which telematics platform watches it and under what id there
+    # (docs/telematics.md). Empty: no tracker, no evidence for its trips.
+    tracker_provider = models.CharField(
+        _("telematics platform"), max_length=10, choices=Tracker.choices, blank=True
+    )
+    tracker_id = models.CharField(
+        _("unit's id in the platform"),
+        max_length=64,
+        blank=True,
+        help_text=_("Wialon: the unit's number; ISO 15143-3: the equipment id or serial number."),
+    )
     is_active = models.BooleanField(pgettext_lazy("in use", "active"), default=True)
     notes = models.TextField(_("notes"), blank=True)
 
@@ -594,6 +609,16 @@ class Unit(TimeStamped):
                     Q(owner="own", supplier__isnull=True) | Q(owner="supplier", supplier__isnull=False)
                 ),
                 name="unit_owner_matches_supplier",
+            ),
+            models.CheckConstraint(
+                condition=Q(tracker_provider="", tracker_id="")
+                | (~Q(tracker_provider="") & ~Q(tracker_id="")),
+                name="unit_tracker_both_or_neither",
+            ),
+            models.UniqueConstraint(
+                fields=["tracker_provider", "tracker_id"],
+                condition=~Q(tracker_provider=""),
+                name="unit_tracker_unique",
             ),
         ]
         indexes = [models.Index(fields=["equipment_type", "capacity_t"], name="unit_type_capacity_idx")]

@@ -14,7 +14,7 @@ from django.db import transaction
 
 from arenda.billing import acts, overtime
 from arenda.billing.models import Invoice
-from arenda.bookings import driver_reports, waybills
+from arenda.bookings import driver_reports, telematics, waybills
 from arenda.bookings import services as bookings
 from arenda.bookings.models import Booking, DriverReport, Waybill
 from arenda.core.services import locked
@@ -37,6 +37,7 @@ def _settle(waybill: Waybill, *, by, correction: bool) -> Recorded:
         acts.booking_changed(booking=booking, by=by)
     acts.booking_done(booking=booking, by=by)
     close_if_settled(booking=booking, by=by)
+    telematics.evidence_arm(waybill, by=by)  # the tracker is read after the commit
     booking.refresh_from_db()
     return Recorded(waybill=waybill, booking=booking, overtime_invoice=invoice)
 

@@ -12,6 +12,7 @@ from arenda.integrations.telematics.base import Sample
 
 EARTH_RADIUS_M = 6_371_000
 MOVING_KMH = 3  # slower is standing (GPS jitter)
+JITTER_M = 50  # a position that moved less between two messages stood still
 
 
 def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -40,6 +41,21 @@ def _within(sample: Sample, site: tuple[float, float], radius_m: float) -> bool:
     )
 
 
+def _moving(samples: list[Sample]) -> list[datetime]:
+    """When the unit moved: by the speed a tracker reports, else (ISO 15143-3 gives
+    positions only) by positions that moved faster than walking and beyond the jitter."""
+    if any(s.speed_kmh is not None for s in samples):
+        return [s.at for s in samples if s.speed_kmh is not None and s.speed_kmh >= MOVING_KMH]
+    placed = [s for s in samples if s.lat is not None and s.lon is not None]
+    moving = []
+    for before, after in itertools.pairwise(placed):
+        seconds = (after.at - before.at).total_seconds()
+        metres = distance_m((before.lat, before.lon), (after.lat, after.lon))
+        if seconds > 0 and metres > JITTER_M and metres / seconds * 3.6 >= MOVING_KMH:
+            moving.extend(at for at in (before.at, after.at) if not moving or moving[-1] != at)
+    return moving
+
+
 def _growth(values: list[float]) -> float | None:
     return round(max(values[-1] - values[0], 0.0), 2) if len(values) >= 2 else None
 
@@ -54,7 +70,7 @@ def summarize(
     distance = _growth(odometer)
     if distance is None and len(positions) >= 2:
         distance = round(sum(distance_m(a, b) for a, b in itertools.pairwise(positions)) / 1000, 2)
-    moving = [s.at for s in samples if s.speed_kmh is not None and s.speed_kmh >= MOVING_KMH]
+    moving = _moving(samples)
     ignition = on_site = timedelta()
     known_ignition = any(s.ignition is not None for s in samples)
     for this, following in itertools.pairwise(samples):
