@@ -174,6 +174,7 @@ def _url(proc: subprocess.Popen, port_file: Path) -> str:
         ("fake_avito", "/_sent"),
         ("fake_sms", "/_sent"),
         ("fake_wialon", "/_sent"),
+        ("fake_aemp", "/_sent"),
     ],
 )
 def test_two_fakes_on_free_ports_get_different_ports_and_each_reports_its_own(tmp_path, command, probe):
@@ -186,6 +187,7 @@ def test_two_fakes_on_free_ports_get_different_ports_and_each_reports_its_own(tm
         "FAKE_AVITO_PORT",
         "FAKE_SMS_PORT",
         "FAKE_WIALON_PORT",
+        "FAKE_AEMP_PORT",
     ):
         env.pop(name, None)
     files = [tmp_path / "one.url", tmp_path / "two.url"]
