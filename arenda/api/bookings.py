@@ -56,6 +56,8 @@ class BookingSerializer(ModelCleanSerializer):
             "end",
             "busy_until",
             "site_address",
+            "site_lat",
+            "site_lon",
             "site_contact_name",
             "site_contact_phone",
             "ordered_hours",

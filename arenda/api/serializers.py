@@ -313,11 +313,15 @@ class UnitSerializer(ModelCleanSerializer):
             "rate_per_km",
             "min_hours",
             "has_hour_meter",
+            "tracker_provider",
+            "tracker_id",
             "is_active",
             "notes",
             "created_at",
             "updated_at",
         ]
+        # the admin links trackers on the unit's page (docs/telematics.md)
+        read_only_fields = ["tracker_provider", "tracker_id"]
 
 
 class MaintenanceWindowSerializer(ModelCleanSerializer):

@@ -5,7 +5,7 @@ parse, ``flows/trips.py`` records (``bookings/waybills.py`` checks and writes)."
 from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from arenda.api.serializers import BoundedDateTimeField, PayFieldsMixin
 from arenda.bookings.filters import WaybillFilter
-from arenda.bookings.models import Waybill
+from arenda.bookings.models import TripEvidence, Waybill
 from arenda.bookings.waybills import scan_to_serve
 from arenda.core.files import file_response
 from arenda.core.roles import Action, can
@@ -42,11 +42,43 @@ class WaybillInputSerializer(serializers.Serializer):
         return data, data.pop("scan", None)
 
 
+class TripEvidenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TripEvidence
+        fields = [
+            "id",
+            "provider",
+            "tracker_id",
+            "status",
+            "window_start",
+            "window_end",
+            "attempts",
+            "next_attempt_at",
+            "last_error",
+            "fetched_at",
+            "samples",
+            "engine_hours",
+            "distance_km",
+            "first_movement",
+            "last_movement",
+            "ignition_hours",
+            "hours_on_site",
+            "flagged",
+            "suggested_hours",
+            "suggested_km",
+            "decision",
+            "decision_reason",
+            "decided_at",
+        ]
+        read_only_fields = fields
+
+
 class WaybillSerializer(PayFieldsMixin, serializers.ModelSerializer):
     """``hourly_pay`` (the driver's rate on the trip's date) is absent for whoever may not see
     drivers' pay (``PayFieldsMixin``)."""
 
     scan = serializers.SerializerMethodField()
+    telematics = serializers.SerializerMethodField()
 
     class Meta:
         model = Waybill
@@ -68,10 +100,17 @@ class WaybillSerializer(PayFieldsMixin, serializers.ModelSerializer):
             "hourly_pay",
             "source",
             "notes",
+            "telematics",
             "created_at",
             "updated_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(TripEvidenceSerializer(allow_null=True))
+    def get_telematics(self, obj):
+        """What the unit's tracker says of the trip (docs/telematics.md); null without a tracker."""
+        evidence = getattr(obj, "evidence", None)
+        return TripEvidenceSerializer(evidence).data if evidence is not None else None
 
     def get_scan(self, obj) -> str | None:
         if not obj.scan:
@@ -99,7 +138,7 @@ class WaybillViewSet(
 
     resource = "waybill"
     http_method_names = ["get", "patch", "head", "options"]
-    queryset = Waybill.objects.all().order_by("-started_at", "-id")
+    queryset = Waybill.objects.select_related("evidence").order_by("-started_at", "-id")
     serializer_class = WaybillSerializer
     filterset_class = WaybillFilter
     ordering_fields = ["started_at", "created_at", "number"]

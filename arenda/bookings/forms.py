@@ -5,6 +5,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from arenda.bookings import telematics
 from arenda.bookings.models import Booking, SupplyOrder
 from arenda.core.validators import period_error
 from arenda.directory.models import Driver, EquipmentType, Unit
@@ -24,6 +25,19 @@ class LocalDateTimeInput(forms.DateTimeInput):
 
 
 class BookingForm(ServiceForm):
+    site_location = forms.CharField(
+        label=_("Site on the map"),
+        required=False,
+        max_length=2000,
+        help_text=_(
+            "A Yandex, Google, 2GIS or OpenStreetMap link to the site, or its coordinates «55.7512, 37.6184»: "
+            "the tracker's time on site is measured around them."
+        ),
+        widget=forms.TextInput(
+            attrs={"placeholder": "https://yandex.ru/maps/?pt=37.6184,55.7512", "autocomplete": "off"}
+        ),
+    )
+
     class Meta:
         model = Booking
         fields = [
@@ -46,9 +60,32 @@ class BookingForm(ServiceForm):
 
     def adjust_for_user(self, user):
         self.fields["planned_km"].required = False  # most jobs need no delivery billed
+        if self.instance.site_lat is not None and self.instance.site_lon is not None:
+            self.initial.setdefault(
+                "site_location", f"{self.instance.site_lat.normalize()}, {self.instance.site_lon.normalize()}"
+            )
+        # the map right after the address
+        order = list(self.fields)
+        order.remove("site_location")
+        order.insert(order.index("site_address") + 1, "site_location")
+        self.order_fields(order)
 
     def clean_planned_km(self):
         return self.cleaned_data.get("planned_km") or Decimal("0")
+
+    def clean_site_location(self):
+        try:
+            return telematics.parse_site(self.cleaned_data.get("site_location", ""))
+        except ValueError:
+            raise forms.ValidationError(
+                _("No coordinates found: paste a map link to the site or type «55.7512, 37.6184».")
+            )
+
+    def service_data(self) -> dict:
+        data = super().service_data()
+        found = data.pop("site_location", None)
+        data["site_lat"], data["site_lon"] = found if found else (None, None)
+        return data
 
 
 class CancelForm(ServiceErrorsMixin, forms.Form):

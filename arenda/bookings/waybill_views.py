@@ -6,17 +6,18 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from arenda.billing.overtime import settlement
-from arenda.bookings import waybills
-from arenda.bookings.models import Booking, Waybill
+from arenda.bookings import telematics, waybills
+from arenda.bookings.models import Booking, TripEvidence, Waybill
 from arenda.bookings.services import BookingConflict
 from arenda.bookings.waybill_forms import WaybillForm
 from arenda.core.files import file_response
 from arenda.core.formats import format_number
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can, can_see_pay
+from arenda.flows import telematics as telematics_flow
 from arenda.flows import trips
 
 
@@ -25,7 +26,9 @@ def waybills_panel(booking: Booking, user) -> dict:
     queries, whatever the number of waybills)."""
     if not can(user, Action.VIEW, "waybill"):
         return {"visible": False}
-    rows = list(booking.waybills.select_related("driver", "unit"))
+    rows = list(booking.waybills.select_related("driver", "unit", "evidence__decided_by"))
+    for row in rows:  # the reverse one-to-one, read once: None when the trip has no evidence
+        row.trip_evidence = getattr(row, "evidence", None)
     return {
         "visible": True,
         "booking": booking,
@@ -124,3 +127,56 @@ def waybill_scan(request, pk):
         raise Http404
     handle, content_type, filename = found
     return file_response(handle, content_type=content_type, filename=filename)
+
+
+# --- the tracker's suggestion (docs/telematics.md) ---------------------------------------------
+def _evidence(pk) -> TripEvidence:
+    return get_object_or_404(TripEvidence.objects.select_related("booking", "waybill"), pk=pk)
+
+
+def _back(evidence: TripEvidence):
+    return redirect(evidence.booking.get_absolute_url() + f"#waybill-{evidence.waybill_id}")
+
+
+def _refusal(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+@require(Action.CHANGE, "waybill")
+@require_POST
+def evidence_accept(request, pk):
+    """The manager takes the tracker's extra hours (and km) into a correction of the waybill;
+    the overtime invoice follows."""
+    evidence = _evidence(pk)
+    try:
+        result = telematics_flow.suggestion_accept(evidence=evidence, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, _refusal(exc))
+    except BookingConflict as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, _done_message(result))
+    return _back(evidence)
+
+
+@require(Action.CHANGE, "waybill")
+@require_POST
+def evidence_dismiss(request, pk):
+    evidence = _evidence(pk)
+    try:
+        telematics.suggestion_dismiss(
+            evidence=evidence, reason=request.POST.get("reason", ""), by=request.user
+        )
+    except ValidationError as exc:
+        messages.error(request, _refusal(exc))
+    else:
+        messages.success(request, _("The suggestion is dismissed; the waybill stays as it is."))
+    return _back(evidence)
+
+
+@require(Action.CHANGE, "waybill")
+@require_POST
+def evidence_retry(request, pk):
+    evidence = telematics.evidence_retry(evidence=_evidence(pk))
+    messages.success(request, _("The tracker will be read again in a moment."))
+    return _back(evidence)

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from arenda.core.roles import can_change_pay, has_special, hidden_pay_fields
+from arenda.core.roles import Role, can_change_pay, has_special, hidden_pay_fields, role_of
 from arenda.directory import models as m
 from arenda.front.forms import ServiceErrorsMixin, ServiceForm
 
@@ -138,7 +138,7 @@ class UnitForm(ServiceForm):
         model = m.Unit
         fields = [
             "equipment_type", "name", "capacity_t", "plate", "owner", "supplier", "rate_per_hour",
-            "rate_per_km", "min_hours", "has_hour_meter", "is_active", "notes",
+            "rate_per_km", "min_hours", "has_hour_meter", "tracker_provider", "tracker_id", "is_active", "notes",
         ]  # fmt: skip
         widgets = {
             "plate": forms.TextInput(attrs={"placeholder": "А123ВС77", "autocomplete": "off"}),
@@ -147,7 +147,16 @@ class UnitForm(ServiceForm):
             "rate_per_km": NUMBER,
             "min_hours": NUMBER,
             "notes": TEXTAREA,
+            "tracker_id": forms.TextInput(attrs={"autocomplete": "off", "placeholder": "734455"}),
         }
+
+    def adjust_for_user(self, user):
+        if role_of(user) != Role.ADMIN:  # the trackers are the admin's to link (docs/telematics.md)
+            for name in ("tracker_provider", "tracker_id"):
+                self.fields[name].disabled = True
+
+    def clean_tracker_id(self):
+        return (self.cleaned_data.get("tracker_id") or "").strip()
 
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")

@@ -614,11 +614,15 @@ class Unit(TimeStamped):
                 condition=Q(tracker_provider="", tracker_id="")
                 | (~Q(tracker_provider="") & ~Q(tracker_id="")),
                 name="unit_tracker_both_or_neither",
+                violation_error_message=_(
+                    "Give both the telematics platform and the unit's id there, or neither."
+                ),
             ),
             models.UniqueConstraint(
                 fields=["tracker_provider", "tracker_id"],
                 condition=~Q(tracker_provider=""),
                 name="unit_tracker_unique",
+                violation_error_message=_("Another unit is linked to this tracker already."),
             ),
         ]
         indexes = [models.Index(fields=["equipment_type", "capacity_t"], name="unit_type_capacity_idx")]

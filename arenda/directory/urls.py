@@ -7,6 +7,7 @@ app_name = "directory"
 urlpatterns = [
     *(pattern for page in views.PAGES for pattern in crud.urls(page)),
     path("units/<int:pk>/maintenance/", views.maintenance_create, name="maintenance_create"),
+    path("units/<int:pk>/tracker-test/", views.unit_tracker_test, name="unit_tracker_test"),
     path("maintenance/<int:pk>/delete/", views.maintenance_delete, name="maintenance_delete"),
     path("drivers/<int:pk>/documents/", views.driver_document_create, name="driver_document_create"),
     path("documents/<int:pk>/edit/", views.driver_document_edit, name="driver_document_edit"),

@@ -19,13 +19,15 @@ from arenda.billing.selectors import counterparty_debt, open_invoices
 from arenda.bookings.dispatch_views import driver_telegram_context, supplier_telegram_context
 from arenda.core.files import file_response, stored_scan
 from arenda.core.permissions import require
-from arenda.core.roles import Action, can, can_change_pay, can_see_pay, hidden_pay_fields
+from arenda.core.roles import Action, Role, can, can_change_pay, can_see_pay, hidden_pay_fields, role_of
 from arenda.directory import filters, forms
 from arenda.directory import models as m
 from arenda.directory.selectors import EXPIRY_NOTICE_DAYS
 from arenda.directory.services import SERVICES, driver_pay_rate_add, equipment_type_set_requirements
 from arenda.front import crud
 from arenda.front.forms import validate_field_response
+from arenda.integrations.telematics import providers as telematics_providers
+from arenda.integrations.telematics.base import TelematicsError
 
 
 def _page(model, form, **kwargs) -> crud.Page:
@@ -33,8 +35,9 @@ def _page(model, form, **kwargs) -> crud.Page:
 
 
 def _maintenance_context(request, unit, form=None) -> dict:
+    tracker = {"tracker_unit": unit, "tracker_may_test": role_of(request.user) == Role.ADMIN}
     if not can(request.user, Action.VIEW, "maintenance"):
-        return {}
+        return tracker
     if form is None and can(request.user, Action.ADD, "maintenance"):
         form = forms.MaintenanceWindowForm(
             user=request.user, validate_url=reverse("directory:maintenance_create", args=[unit.pk])
@@ -44,6 +47,7 @@ def _maintenance_context(request, unit, form=None) -> dict:
         "maintenance_form": form,
         "maintenance_can_delete": can(request.user, Action.DELETE, "maintenance"),
         "now": timezone.now(),
+        **tracker,
     }
 
 
@@ -396,3 +400,32 @@ def driver_pay_rate_add_view(request, pk):
             messages.success(request, _("Pay rate added."))
             return redirect(driver.get_absolute_url() + "#pay-rates")
     return crud.detail_view(request, DRIVER_PAGE, driver.pk, extra=_pay_rates_context(request, driver, form))
+
+
+@require(Action.CHANGE, "unit")
+@require_POST
+def unit_tracker_test(request, pk):
+    """«Test the link»: the unit's tracker asked now for its last position and counters (the
+    admin's; bounded by TELEMATICS_TIMEOUT). Answers the panel's fragment."""
+    if role_of(request.user) != Role.ADMIN:
+        raise PermissionDenied
+    unit = get_object_or_404(m.Unit, pk=pk)
+    result = {"tracker_unit": unit, "tracker_may_test": True, "tested": True}
+    if not (unit.tracker_provider and unit.tracker_id):
+        result["test_error"] = _("The unit is not linked to a tracker.")
+    else:
+        try:
+            snapshot = telematics_providers.provider(unit.tracker_provider).snapshot(unit.tracker_id)
+        except TelematicsError as exc:
+            result["test_error"] = exc.message
+        else:
+            result["snapshot"] = snapshot
+    if not request.htmx:  # a plain form post: the answer as a message on the unit's page
+        if "test_error" in result:
+            messages.error(
+                request, _("The tracker did not answer: %(error)s") % {"error": result["test_error"]}
+            )
+        else:
+            messages.success(request, _("The link works."))
+        return redirect(unit.get_absolute_url() + "#tracker")
+    return render(request, "directory/unit_tracker.html", result)

@@ -32,10 +32,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='unit',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('tracker_id', ''), ('tracker_provider', '')), models.Q(models.Q(('tracker_provider', ''), _negated=True), models.Q(('tracker_id', ''), _negated=True)), _connector='OR'), name='unit_tracker_both_or_neither'),
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('tracker_id', ''), ('tracker_provider', '')), models.Q(models.Q(('tracker_provider', ''), _negated=True), models.Q(('tracker_id', ''), _negated=True)), _connector='OR'), name='unit_tracker_both_or_neither', violation_error_message="Give both the telematics platform and the unit's id there, or neither."),
         ),
         migrations.AddConstraint(
             model_name='unit',
-            constraint=models.UniqueConstraint(condition=models.Q(('tracker_provider', ''), _negated=True), fields=('tracker_provider', 'tracker_id'), name='unit_tracker_unique'),
+            constraint=models.UniqueConstraint(condition=models.Q(('tracker_provider', ''), _negated=True), fields=('tracker_provider', 'tracker_id'), name='unit_tracker_unique', violation_error_message='Another unit is linked to this tracker already.'),
         ),
     ]
