@@ -14,6 +14,7 @@ from django.utils import timezone, translation
 from num2words import CONVERTER_CLASSES, num2words
 
 from arenda.billing.models import Invoice
+from arenda.bookings.telematics_paper import overtime_invoice_appendix
 from arenda.core.formats import phone_display
 from arenda.core.money import format_rub, to_money, vat_rate_percent
 from arenda.crm.proposal import date_in_words
@@ -141,6 +142,7 @@ def invoice_context(invoice: Invoice) -> dict:
         "count": len(lines),
         "in_words": amount_in_words(invoice.total),
         "qr": payment_qr(payload).svg_data_uri(border=0) if payload else "",
+        "telematics": overtime_invoice_appendix(invoice),
     }
 
 

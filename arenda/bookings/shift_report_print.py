@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from arenda.bookings.models import ShiftReport
+from arenda.bookings.telematics_paper import shift_report_appendix
 from arenda.core.formats import format_plate, phone_display
 
 
@@ -79,6 +80,7 @@ def report_context(report: ShiftReport) -> dict:
         "signed_at": timezone.localtime(report.signed_at).strftime("%d.%m.%Y %H:%M:%S %z"),
         "signature": signature_data_uri(report),
         "code": "подтверждён" if report.code_confirmed else "не запрашивался",
+        "telematics": shift_report_appendix(report),
     }
 
 

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 # Minutes to wait after the 1st, 2nd, … failed read; then the evidence is given up.
 RETRY_MINUTES = (1, 5, 15, 60, 180, 360, 720)
 TRACK_POINTS = 240
+LEASE = timedelta(minutes=10)  # a claimed read is left alone this long (see ``_claim``)
 HOURS_STEP = Decimal("0.01")
 KM_STEP = Decimal("0.1")
 
@@ -246,15 +247,28 @@ def _failed(evidence_id: int, asked: tuple, exc: TelematicsError) -> TripEvidenc
     return evidence
 
 
+def _claim(evidence_id: int) -> bool:
+    """Take an armed evidence whose time has come for this worker: its next attempt moves a
+    lease ahead, so another worker (or the next run of the job) leaves it alone meanwhile."""
+    now = timezone.now()
+    return bool(
+        TripEvidence.objects.filter(
+            pk=evidence_id, status=TripEvidence.Status.PENDING, next_attempt_at__lte=now
+        ).update(next_attempt_at=now + LEASE)
+    )
+
+
 def fetch_due(limit: int = 50) -> int:
     """Read every armed evidence whose time has come (the first read's task lost, or a retry)."""
     due = TripEvidence.objects.filter(
         status=TripEvidence.Status.PENDING, next_attempt_at__lte=timezone.now()
     ).order_by("next_attempt_at", "pk")
-    ids = list(due.values_list("pk", flat=True)[:limit])
-    for pk in ids:
-        fetch(pk)
-    return len(ids)
+    done = 0
+    for pk in list(due.values_list("pk", flat=True)[:limit]):
+        if _claim(pk):
+            fetch(pk)
+            done += 1
+    return done
 
 
 def fetch_yesterday() -> int:
@@ -282,7 +296,8 @@ def fetch_yesterday() -> int:
 
 @task()
 def fetch_evidence_task(evidence_id: int):
-    fetch(evidence_id)
+    if _claim(evidence_id):
+        fetch(evidence_id)
 
 
 @task()

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -12,13 +13,16 @@ from arenda.billing.overtime import settlement
 from arenda.bookings import telematics, waybills
 from arenda.bookings.models import Booking, TripEvidence, Waybill
 from arenda.bookings.services import BookingConflict
+from arenda.bookings.telematics import site_of
 from arenda.bookings.waybill_forms import WaybillForm
 from arenda.core.files import file_response
 from arenda.core.formats import format_number
+from arenda.core.models import CompanySettings
 from arenda.core.permissions import require
 from arenda.core.roles import Action, can, can_see_pay
 from arenda.flows import telematics as telematics_flow
 from arenda.flows import trips
+from arenda.integrations.telematics.plot import track_svg
 
 
 def waybills_panel(booking: Booking, user) -> dict:
@@ -27,8 +31,13 @@ def waybills_panel(booking: Booking, user) -> dict:
     if not can(user, Action.VIEW, "waybill"):
         return {"visible": False}
     rows = list(booking.waybills.select_related("driver", "unit", "evidence__decided_by"))
+    radius = CompanySettings.current().telematics_site_radius_m if rows else 0
     for row in rows:  # the reverse one-to-one, read once: None when the trip has no evidence
-        row.trip_evidence = getattr(row, "evidence", None)
+        row.trip_evidence = evidence = getattr(row, "evidence", None)
+        if evidence is not None and evidence.track:
+            evidence.track_svg = mark_safe(  # numbers only (integrations/telematics/plot.py)
+                track_svg(evidence.track, site=site_of(booking), radius_m=radius, width=240, height=150)
+            )
     return {
         "visible": True,
         "booking": booking,

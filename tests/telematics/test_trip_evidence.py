@@ -7,6 +7,7 @@ a platform that fails leaves the waybill recorded and the evidence pending until
 from datetime import timedelta
 from decimal import Decimal
 
+import httpx
 import pytest
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -260,3 +261,15 @@ def test_a_platform_not_configured_fails_at_once_with_the_reason(settings):
     waybill = waybill_record(booking=booking, data=sheet(booking), by=booking.deal.manager).waybill
     evidence = read(waybill)
     assert evidence.status == TripEvidence.Status.FAILED and "not configured" in evidence.last_error
+
+
+def test_a_read_claimed_by_one_worker_is_left_alone_by_another(platform):
+    booking = tracked_job(platform)
+    platform.trip(seven_in_the_morning(booking), work_hours=10.2)
+    evidence = TripEvidence.objects.get(waybill=record(booking, hours="9"))
+    assert telematics._claim(evidence.pk) is True
+    assert telematics._claim(evidence.pk) is False  # the other worker, meanwhile
+    assert telematics.fetch_due() == 0
+    sent = len(httpx.get(f"{platform.fake.url}/_sent", timeout=5).json()["calls"])
+    telematics.fetch(evidence.pk)
+    assert len(httpx.get(f"{platform.fake.url}/_sent", timeout=5).json()["calls"]) > sent

@@ -3,7 +3,9 @@ a unit's ``tracker_provider`` names one of them."""
 
 from django.conf import settings
 
+from arenda.integrations.telematics.aemp import AempProvider
 from arenda.integrations.telematics.base import Provider, TelematicsError
+from arenda.integrations.telematics.wialon import WialonProvider
 
 NAMES = {"wialon": "Wialon", "aemp": "ISO 15143-3"}
 
@@ -25,11 +27,7 @@ def provider(name: str) -> Provider:
         )
     timeout = settings.TELEMATICS_TIMEOUT
     if name == "wialon":
-        from arenda.integrations.telematics.wialon import WialonProvider
-
         return WialonProvider(url=settings.WIALON_API_URL, token=settings.WIALON_TOKEN, timeout=timeout)
-    from arenda.integrations.telematics.aemp import AempProvider
-
     return AempProvider(
         url=settings.AEMP_API_URL,
         token=settings.AEMP_TOKEN,
