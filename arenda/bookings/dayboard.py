@@ -3,8 +3,10 @@ each booking a block placed by percent of the range, maintenance hatched, bookin
 driver lacks a required document marked, the current-time line.
 
 A fixed number of queries whatever the size: the rows, the bookings in range (with their
-counterparty, unit and driver), the maintenance in range, and at most two for the
-qualification flags (``directory.selectors.gaps_of_assignments``, as on the timeline).
+counterparty, unit and driver, and whether a trip's waybill differs from the tracker with
+no decision yet — ``bookings.TripEvidence``, in the same query), the maintenance in range,
+and at most two for the qualification flags (``directory.selectors.gaps_of_assignments``,
+as on the timeline).
 
 Non-working hours come from the company's working calendar (``core/workcalendar.py``,
 ``docs/working-calendar.md``): what lies outside a day's working intervals is greyed, a
@@ -20,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from arenda.bookings import selectors
-from arenda.bookings.models import Booking
+from arenda.bookings.models import Booking, TripEvidence
 from arenda.bookings.timeline import Span, clock, day_start, maintenance_shading, short_name
 from arenda.core.workcalendar import WorkCalendar
 from arenda.directory.models import Driver, EquipmentTypeRequirement, Unit
@@ -67,6 +69,7 @@ def _block(b: Booking, span: Span, by: str, missing, labels, urls) -> dict:
             _("not qualified: %(documents)s") % {"documents": ", ".join(str(m.label) for m in missing)}
             if missing
             else "",
+            _("The waybill differs from the tracker") if b.open_discrepancy else "",
         )
         if part
     )
@@ -82,6 +85,7 @@ def _block(b: Booking, span: Span, by: str, missing, labels, urls) -> dict:
         "title": title,
         "unqualified": bool(missing),
         "missing": ", ".join(str(m.label) for m in missing),
+        "discrepancy": b.open_discrepancy,
         "url": urls["detail"].replace("/0/", f"/{b.pk}/"),
         "fallback": urls["reserve"].replace("/0/", f"/{b.pk}/"),
         "start": timezone.localtime(b.start).isoformat(),
@@ -113,7 +117,13 @@ def build_day_board(*, day: date, days: int, by: str, now: datetime) -> dict:
         .annotate(
             needs_documents=Exists(
                 EquipmentTypeRequirement.objects.filter(equipment_type=OuterRef("equipment_type"))
-            )
+            ),
+            # a trip whose waybill the tracker contradicts, waiting for a decision
+            open_discrepancy=Exists(
+                TripEvidence.objects.filter(
+                    booking=OuterRef("pk"), flagged=True, decision=TripEvidence.Decision.OPEN
+                )
+            ),
         )
         .order_by("start")
     )

@@ -10,4 +10,5 @@ urlpatterns = [
     path("plates/", views.plates, name="plates"),
     path("receivables/", views.receivables, name="receivables"),
     path("fleet/", views.fleet, name="fleet"),
+    path("discrepancies/", views.discrepancies, name="discrepancies"),
 ]

@@ -5,7 +5,7 @@ Each page runs a fixed number of queries whatever the number of rows: the totals
 aggregate, each chart in one grouped query, the page of rows in one query."""
 
 from django.shortcuts import get_object_or_404, render
-from django.utils.html import conditional_escape
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -17,6 +17,7 @@ from arenda.core.roles import Action
 from arenda.directory.models import Driver
 from arenda.reports import exports, svg
 from arenda.reports.core import PAGE_SIZE, report_queries, url_of
+from arenda.reports.discrepancies import DiscrepanciesReport
 from arenda.reports.fleet import FleetReport
 from arenda.reports.payroll import DriverPayrollReport, PayrollReport
 from arenda.reports.plates import PlatesReport
@@ -43,6 +44,11 @@ REPORTS = [
         "reports:fleet",
         gettext_lazy("Fleet"),
         gettext_lazy("Utilisation and revenue of every unit; own vs suppliers' machines."),
+    ),
+    (
+        "reports:discrepancies",
+        gettext_lazy("Discrepancies"),
+        gettext_lazy("Trips whose waybill differs from the tracker; the extra hours and the money at stake."),
     ),
 ]
 
@@ -77,21 +83,21 @@ def _sort_links(request, report) -> list[dict]:
     return out
 
 
-def _rows_html(rows, columns) -> list[str]:
+def _rows_html(rows, columns, cell=report_cell) -> list[str]:
     """The table's rows as HTML in one pass in Python (a template tag per cell costs more
-    than the page's queries)."""
+    than the page's queries). ``cell(row, column)`` gives a cell's content (escaped)."""
     out = []
     for row in rows:
         cells = "".join(
-            f'<td class="{c.kind} col-{c.key}">{conditional_escape(report_cell(row, c))}</td>'
-            for c in columns
+            f'<td class="{c.kind} col-{c.key}">{conditional_escape(cell(row, c))}</td>' for c in columns
         )
         out.append(mark_safe(cells))  # noqa: S308 - every value escaped above
     return out
 
 
-def run(request, report_class, template: str, extra=None, context=None, **form_kwargs):
-    """Validate the query string; answer with an export, the page, or the form's errors."""
+def run(request, report_class, template: str, extra=None, context=None, cell=report_cell, **form_kwargs):
+    """Validate the query string; answer with an export, the page, or the form's errors.
+    ``cell`` renders a table cell on the page (the exports take the row's values)."""
     form = report_class.make_form(request.GET, request.user, **form_kwargs)
     context = {"form": form, "report_class": report_class, "reports": REPORTS, **(context or {})}
     if not form.is_valid():
@@ -115,7 +121,7 @@ def run(request, report_class, template: str, extra=None, context=None, **form_k
     context.update(
         report=report,
         rows=rows,
-        row_html=_rows_html(rows, [h["column"] for h in headers]),
+        row_html=_rows_html(rows, [h["column"] for h in headers], cell),
         totals=totals,
         headers=headers,
         page=page,
@@ -286,3 +292,32 @@ def _fleet_extra(report):
 @require(Action.VIEW, "report")
 def fleet(request):
     return run(request, FleetReport, "reports/fleet.html", extra=_fleet_extra)
+
+
+# --- discrepancies ----------------------------------------------------------------------------
+STATE_BADGES = {"open": "warning", "accepted": "", "dismissed": "neutral"}
+
+
+def _discrepancy_cell(row, column):
+    """The state as a badge, with the reason and who decided, when, below it."""
+    if column.key != "state":
+        return report_cell(row, column)
+    code = row.get("state_code") or ""
+    badge = format_html('<span class="badge {}">{}</span>', STATE_BADGES.get(code, ""), row["state_label"])
+    decided = [
+        row.get("decided_by") or "",
+        f"{row['decided_at']:%d.%m.%Y %H:%M}" if row.get("decided_at") else "",
+    ]
+    who = ", ".join(part for part in decided if part)
+    reason = row.get("reason") or ""
+    return format_html(
+        "{}{}{}",
+        badge,
+        format_html('<span class="discrepancy-reason">{}</span>', reason) if reason else "",
+        format_html('<span class="muted discrepancy-who">{}</span>', who) if who else "",
+    )
+
+
+@require(Action.VIEW, "report")
+def discrepancies(request):
+    return run(request, DiscrepanciesReport, "reports/discrepancies.html", cell=_discrepancy_cell)

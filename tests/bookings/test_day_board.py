@@ -15,7 +15,7 @@ from django.db import connection
 from django.urls import reverse
 
 from arenda.bookings import services
-from arenda.bookings.models import Booking
+from arenda.bookings.models import Booking, TripEvidence
 from arenda.bookings.services import BookingConflict
 from arenda.bookings.timeline import day_start
 from arenda.core.models import CalendarDay
@@ -31,6 +31,7 @@ from tests.factories import (
     EquipmentTypeRequirementFactory,
     MaintenanceWindowFactory,
     UnitFactory,
+    WaybillFactory,
 )
 
 DAY = date(2026, 12, 7)
@@ -175,6 +176,76 @@ def test_queries_do_not_grow_with_the_blocks(manager_client, django_assert_max_n
     with django_assert_max_num_queries(len(few.captured_queries)):
         page = manager_client.get(BOARD + f"?day={DAY}").content.decode()
     assert page.count("data-booking=") == 10
+
+
+# --- the tracker's discrepancies ----------------------------------------------------------------
+def evidence_of(booking, *, flagged=True, decision=""):
+    """A waybill of the booking and what the tracker said of it: more hours than written."""
+    waybill = WaybillFactory(booking=booking, hours="6")
+    return TripEvidence.objects.create(
+        waybill=waybill,
+        booking=booking,
+        unit=booking.unit,
+        provider="wialon",
+        tracker_id="734455",
+        window_start=waybill.started_at - timedelta(minutes=30),
+        window_end=waybill.finished_at + timedelta(minutes=30),
+        status=TripEvidence.Status.READY,
+        engine_hours="8.50",
+        flagged=flagged,
+        suggested_hours="2.50" if flagged else None,
+        decision=decision,
+        decision_reason="Прогрев" if decision == "dismissed" else "",
+    )
+
+
+def block_of(page: str, booking) -> str:
+    return page.split(f'data-booking="{booking.pk}"')[1].split("</foreignObject>")[0]
+
+
+@pytest.mark.django_db
+def test_a_block_whose_waybill_the_tracker_contradicts_is_badged_until_decided(manager_client):
+    crane = EquipmentTypeFactory()
+    units = [UnitFactory(equipment_type=crane) for _ in range(4)]
+    contradicted = placed(units[0], DriverFactory(), at(8), at(12))
+    evidence_of(contradicted)
+    dismissed = placed(units[1], DriverFactory(), at(8), at(12))
+    evidence_of(dismissed, decision="dismissed")
+    agreeing = placed(units[2], DriverFactory(), at(8), at(12))
+    evidence_of(agreeing, flagged=False)
+    untracked = placed(units[3], DriverFactory(), at(8), at(12))
+
+    page = manager_client.get(BOARD + f"?day={DAY}", headers={"Accept-Language": "en"}).content.decode()
+
+    badged = block_of(page, contradicted)
+    assert 'class="db-discrepancy" title="The waybill differs from the tracker"' in badged
+    assert "The waybill differs from the tracker" in badged.split('title="', 1)[1].split('"')[0], (
+        "the tooltip"
+    )
+    for quiet in (dismissed, agreeing, untracked):
+        assert "db-discrepancy" not in block_of(page, quiet), quiet
+    assert page.count('class="db-discrepancy"') == 1
+    by_driver = manager_client.get(BOARD + f"?day={DAY}&by=driver").content.decode()
+    assert "db-discrepancy" in block_of(by_driver, contradicted)
+
+
+@pytest.mark.django_db
+def test_the_discrepancy_badges_cost_no_query_per_block(manager_client, django_assert_max_num_queries):
+    crane = EquipmentTypeFactory()
+    units = [UnitFactory(equipment_type=crane) for _ in range(5)]
+
+    def add(n, first):
+        for i in range(first, first + n):
+            booking = placed(units[i % 5], DriverFactory(), at(i // 5 * 3), at(i // 5 * 3 + 2))
+            evidence_of(booking, decision="" if i % 2 else "dismissed")
+
+    add(2, 0)
+    with django_assert_max_num_queries(30) as few:
+        manager_client.get(BOARD + f"?day={DAY}")
+    add(8, 2)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = manager_client.get(BOARD + f"?day={DAY}").content.decode()
+    assert page.count("data-booking=") == 10 and page.count('class="db-discrepancy"') == 5
 
 
 # --- moves --------------------------------------------------------------------------------------
