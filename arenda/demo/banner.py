@@ -42,6 +42,8 @@ def banner_lines(default_password: str = "demo12345") -> list[str]:
         ("fake_vk", _("Fake VK")),
         ("fake_avito", _("Fake Avito")),
         ("fake_sms", _("Fake SMS gateway")),
+        ("fake_wialon", _("Fake Wialon")),
+        ("fake_aemp", _("Fake ISO 15143-3 fleet API")),
     ):
         if url := running_url(name):
             lines.append(

@@ -9,6 +9,7 @@ covers more than was worked (a credit), one partly paid invoice; plus today's an
 tomorrow's confirmed bookings, waiting for a waybill or to be dispatched.
 """
 
+import random
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -153,6 +154,9 @@ class JobBuilder:
             start=start,
             end=end,
             site_address=site,
+            # a point in Moscow of its own (a separate generator: the rest of the demo stays as it was)
+            site_lat=D(str(round(55.62 + 0.26 * random.Random(i).random(), 6))),
+            site_lon=D(str(round(37.40 + 0.42 * random.Random(-i - 1).random(), 6))),
             site_contact_name=self.rng.choice(["Прораб ", "Мастер ", "Инженер ПТО "])
             + self.rng.choice(data.MALE_SURNAMES),
             site_contact_phone=self.b._mobile(),

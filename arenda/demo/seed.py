@@ -41,6 +41,13 @@ from arenda.directory.models import (
 from arenda.env import env_str
 
 BATCH = 2000
+DEMO_TRACKERS = [
+    ("wialon", "734455"),
+    ("wialon", "734456"),
+    ("wialon", "734457"),
+    ("aemp", "AEMP-1001"),
+    ("aemp", "AEMP-1002"),
+]
 # Above this many customers or units rows are not full_clean'ed one by one (it would take hours);
 # the generators are tested to produce only valid values instead.
 FULL_CLEAN_LIMIT = 1000
@@ -332,6 +339,10 @@ class _Builder:
             for i in range(self.plan.units)
         ]
         hired = [self._unit(rng.choice(data.UNIT_MODELS), supplier=s) for s in suppliers for _ in range(2)]
+        # The first own machines carry trackers, read from the fakes of `make run`
+        # (docs/telematics.md): three in Wialon, two in a maker's ISO 15143-3 API.
+        for unit, (provider, tracker_id) in zip(own, DEMO_TRACKERS, strict=False):
+            unit.tracker_provider, unit.tracker_id = provider, tracker_id
         for start in range(0, len(own), BATCH):
             self._insert(Unit, own[start : start + BATCH])
         self._insert(Unit, hired)
