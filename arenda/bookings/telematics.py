@@ -23,14 +23,16 @@ import re
 from datetime import datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tasks import task
 
 from arenda.bookings.models import Booking, TripEvidence, Waybill
+from arenda.core.formats import format_number
 from arenda.core.models import CompanySettings
 from arenda.core.services import locked
 from arenda.integrations.telematics import evidence as arithmetic
@@ -362,12 +364,13 @@ def suggestion_data(evidence: TripEvidence, waybill: Waybill, *, tolerance_minut
         data["started_at"] = started
     if finished != waybill.finished_at:
         data["finished_at"] = finished
-    parts = []
-    if "hours" in data:
-        parts.append(_("+%(hours)s h") % {"hours": evidence.suggested_hours.normalize()})
-    if km_taken:
-        parts.append(_("+%(km)s km") % {"km": evidence.suggested_km.normalize()})
-    line = _("By the tracker's data: %(what)s.") % {"what": ", ".join(parts)}
+    with translation.override(settings.LANGUAGE_CODE):  # the waybill's note: the company's language
+        parts = []
+        if "hours" in data:
+            parts.append(_("+%(hours)s h") % {"hours": format_number(evidence.suggested_hours)})
+        if km_taken:
+            parts.append(_("+%(km)s km") % {"km": format_number(evidence.suggested_km, 1)})
+        line = _("By the tracker's data: %(what)s.") % {"what": ", ".join(parts)}
     data["notes"] = f"{waybill.notes}\n{line}".strip()
     return data
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:pk>/waybill/", waybill_views.waybill_create, name="waybill_create"),
     path("waybills/<int:pk>/edit/", waybill_views.waybill_update, name="waybill_update"),
     path("waybills/<int:pk>/scan/", waybill_views.waybill_scan, name="waybill_scan"),
+    path("evidence/<int:pk>/", waybill_views.evidence_row, name="evidence_row"),
     path("evidence/<int:pk>/accept/", waybill_views.evidence_accept, name="evidence_accept"),
     path("evidence/<int:pk>/dismiss/", waybill_views.evidence_dismiss, name="evidence_dismiss"),
     path("evidence/<int:pk>/retry/", waybill_views.evidence_retry, name="evidence_retry"),

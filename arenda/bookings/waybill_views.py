@@ -34,18 +34,32 @@ def waybills_panel(booking: Booking, user) -> dict:
     radius = CompanySettings.current().telematics_site_radius_m if rows else 0
     for row in rows:  # the reverse one-to-one, read once: None when the trip has no evidence
         row.trip_evidence = evidence = getattr(row, "evidence", None)
-        if evidence is not None and evidence.track:
-            evidence.track_svg = mark_safe(  # numbers only (integrations/telematics/plot.py)
-                track_svg(evidence.track, site=site_of(booking), radius_m=radius, width=240, height=150)
-            )
+        if evidence is not None:
+            _with_plot(evidence, booking, radius)
     return {
         "visible": True,
         "booking": booking,
         "waybills": rows,
         "settlement": settlement(booking) if rows else None,
         "may_add": can(user, Action.ADD, "waybill") and booking.takes_waybills(),
-        "may_change": can(user, Action.CHANGE, "waybill") and booking.is_editable(),
+        **_may(user, booking),
         "see_pay": can_see_pay(user),
+    }
+
+
+def _with_plot(evidence: TripEvidence, booking: Booking, radius: int) -> None:
+    if evidence.track:
+        evidence.track_svg = mark_safe(  # numbers only (integrations/telematics/plot.py)
+            track_svg(evidence.track, site=site_of(booking), radius_m=radius, width=240, height=150)
+        )
+
+
+def _may(user, booking: Booking) -> dict:
+    return {
+        "may_change": can(user, Action.CHANGE, "waybill") and booking.is_editable(),
+        # a tracker's suggestion may be dismissed (or the tracker asked again) even when the
+        # booking is closed; accepting it corrects a waybill, so only while that is allowed
+        "may_decide": can(user, Action.CHANGE, "waybill"),
     }
 
 
@@ -189,3 +203,12 @@ def evidence_retry(request, pk):
     evidence = telematics.evidence_retry(evidence=_evidence(pk))
     messages.success(request, _("The tracker will be read again in a moment."))
     return _back(evidence)
+
+
+@require(Action.VIEW, "waybill")
+def evidence_row(request, pk):
+    """The evidence's row of the booking page, asked again while it waits for the tracker."""
+    evidence = get_object_or_404(TripEvidence.objects.select_related("booking", "decided_by"), pk=pk)
+    _with_plot(evidence, evidence.booking, CompanySettings.current().telematics_site_radius_m)
+    context = {"e": evidence, "booking": evidence.booking, **_may(request.user, evidence.booking)}
+    return render(request, "bookings/_evidence.html", context)

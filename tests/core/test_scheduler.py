@@ -84,5 +84,7 @@ def test_every_declared_job_names_a_task():
         "billing.make_due_acts",
         "billing.reconciliation_quarterly",
         "bookings.repair_trip_ledger",
+        "telematics.fetch_due",
+        "telematics.fetch_yesterday",
     }
     assert all(callable(job.task.enqueue) for job in jobs.values())

@@ -29,7 +29,7 @@ def evidence_of(**kw) -> TripEvidence:
     """A recorded 9 h waybill whose tracker showed ``engine`` hours (made as a read would)."""
     engine = kw.pop("engine", D("11.20"))
     booking = job(min_hours="4", rate="3500.00")
-    booking.unit.tracker_provider, booking.unit.tracker_id = "wialon", "734455"
+    booking.unit.tracker_provider, booking.unit.tracker_id = "wialon", str(700000 + booking.unit.pk)
     booking.unit.save()
     waybill = waybill_record(booking=booking, data=sheet(booking, hours="9"), by=booking.deal.manager).waybill
     evidence = TripEvidence.objects.get(waybill=waybill)
@@ -219,3 +219,58 @@ def test_the_booking_api_takes_the_site_coordinates_and_names_a_bad_one(api):
     )
     assert good.status_code == 200, good.content
     assert good.json()["site_lat"] == "55.812300"
+
+
+def test_a_closed_bookings_suggestion_can_be_dismissed_but_not_accepted():
+    evidence = evidence_of()
+    booking = evidence.booking
+    booking.status = "closed"
+    booking.save(update_fields=["status"])
+    client = client_of(booking.deal.manager)
+    text = client.get(booking.get_absolute_url()).content.decode()
+    assert f"/bookings/evidence/{evidence.pk}/accept/" not in text
+    assert f"/bookings/evidence/{evidence.pk}/dismiss/" in text and "Бронь закрыта" in text
+    refused = client.post(f"/bookings/evidence/{evidence.pk}/accept/", follow=True)
+    assert refused.status_code == 200
+    evidence.refresh_from_db()
+    assert evidence.decision == ""  # nothing half-written: the refused correction took the decision back
+    client.post(f"/bookings/evidence/{evidence.pk}/dismiss/", {"reason": "Бронь закрыта, спор снят"})
+    evidence.refresh_from_db()
+    assert evidence.decision == "dismissed"
+
+
+def test_a_pending_evidence_asks_again_until_the_tracker_answers():
+    evidence = evidence_of(status="pending", fetched_at=None)
+    client = client_of(evidence.booking.deal.manager)
+    page = client.get(evidence.booking.get_absolute_url()).content.decode()
+    assert f'hx-get="/bookings/evidence/{evidence.pk}/"' in page and "ждёт данных трекера" in page
+    TripEvidence.objects.filter(pk=evidence.pk).update(status="ready", fetched_at=timezone.now())
+    row = client.get(f"/bookings/evidence/{evidence.pk}/").content.decode()
+    assert "hx-get" not in row and "11,2" in row
+
+
+def _page_queries(evidences: int) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = evidence_of()
+    booking = first.booking
+    for day in range(1, evidences):
+        waybill = waybill_record(
+            booking=booking, data=sheet(booking, f"ПЛ-{day + 1}", hours="9"), by=booking.deal.manager
+        ).waybill
+        TripEvidence.objects.filter(waybill=waybill).update(
+            status="ready",
+            fetched_at=timezone.now(),
+            engine_hours=D("9.1"),
+            track=[[55.75, 37.61], [55.8, 37.5]],
+        )
+    client = client_of(booking.deal.manager)
+    client.get(booking.get_absolute_url())  # warm the caches
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(booking.get_absolute_url()).status_code == 200
+    return len(queries)
+
+
+def test_the_booking_pages_queries_do_not_grow_with_the_trips_evidence():
+    assert _page_queries(1) == _page_queries(4)

@@ -128,7 +128,7 @@ def test_a_trip_the_tracker_shows_longer_is_flagged_and_the_accepted_suggestion_
 
     waybill.refresh_from_db()
     assert waybill.hours == D("11.20")
-    assert "2.2" in waybill.notes
+    assert "По данным трекера: +2,2 ч." in waybill.notes  # in the company's language
     hours_after, total_after = overtime_billed(booking)
     assert hours_after - hours_before == D("2.20")
     assert total_after - total_before == D("7700.00")  # 2.2 h × 3 500 ₽
