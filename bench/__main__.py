@@ -6,7 +6,7 @@ import argparse
 import os
 import traceback
 
-PARTS = ("bookings", "reports", "pages", "lists", "imports")
+PARTS = ("bookings", "reports", "pages", "lists", "imports", "telematics")
 REPORTS = ("payroll", "plates", "receivables", "fleet")
 QUICK_BOOKINGS, QUICK_UNITS = 100_000, 300
 
@@ -41,7 +41,7 @@ def main():
     from bench.common import BENCH_DATABASE_URL, print_table, report, setup_django, stopwatch, write_json
 
     setup_django()
-    from bench import bookings, dataset, imports, lists, pages, reports
+    from bench import bookings, dataset, imports, lists, pages, reports, telematics
 
     measures = []
     if set(parts) - {"imports"}:  # the import needs no large dataset
@@ -59,6 +59,7 @@ def main():
         "pages": pages.run,
         "lists": lists.run,
         "imports": lambda: imports.run(count=args.import_rows, profile=args.profile),
+        "telematics": telematics.run,
     }
     failed = []
     for part in PARTS:

@@ -315,3 +315,22 @@ class WaybillFactory(factory.django.DjangoModelFactory):
         waybill = super()._create(model_class, *args, **kwargs)
         ledger.refresh([waybill.booking_id])
         return waybill
+
+
+class TripEvidenceFactory(factory.django.DjangoModelFactory):
+    """What a tracker said of a waybill's trip, written straight to the table (no read): a
+    received evidence with the engine hours given, flagged as the test says."""
+
+    class Meta:
+        model = "bookings.TripEvidence"
+
+    waybill = factory.SubFactory(WaybillFactory)
+    booking = factory.LazyAttribute(lambda o: o.waybill.booking)
+    unit = factory.LazyAttribute(lambda o: o.waybill.unit or o.waybill.booking.unit)
+    provider = "wialon"
+    tracker_id = "734455"
+    window_start = factory.LazyAttribute(lambda o: o.waybill.started_at - timedelta(minutes=30))
+    window_end = factory.LazyAttribute(lambda o: o.waybill.finished_at + timedelta(minutes=30))
+    status = "ready"
+    fetched_at = factory.LazyFunction(timezone.now)
+    samples = 120

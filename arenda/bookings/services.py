@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from arenda.bookings import ledger, selectors
+from arenda.bookings import ledger, selectors, telematics
 from arenda.bookings.models import Booking, SupplyOrder
 from arenda.core.formats import format_number
 from arenda.core.metrics import BOOKING_CONFLICTS, BOOKINGS_RESERVED
@@ -70,6 +70,9 @@ def booking_update(*, booking: Booking, by, **data) -> Booking:
     data.pop("status", None)
     unit, driver = data.pop("unit", booking.unit), data.pop("driver", booking.driver)
     times_changed = any(name in data and data[name] != getattr(booking, name) for name in ("start", "end"))
+    site_moved = any(
+        name in data and data[name] != getattr(booking, name) for name in ("site_lat", "site_lon")
+    )
     for name, value in data.items():
         setattr(booking, name, value)
     if times_changed and booking.busy_until is not None:
@@ -85,6 +88,8 @@ def booking_update(*, booking: Booking, by, **data) -> Booking:
     booking.save()
     if booking.waybills.exists():  # its trips' rows follow (docs/trip-ledger.md)
         ledger.refresh([booking.pk])
+    if site_moved:  # the time on site is measured again (docs/telematics.md)
+        telematics.site_moved(booking)
     return booking
 
 

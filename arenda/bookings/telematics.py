@@ -135,7 +135,7 @@ def window_of(waybill: Waybill, booking: Booking, *, margin_minutes: int) -> tup
 
 
 # --- arming and reading ----------------------------------------------------------------------------
-def evidence_arm(waybill: Waybill, *, by=None) -> TripEvidence | None:
+def evidence_arm(waybill: Waybill) -> TripEvidence | None:
     """A waybill was recorded or corrected (inside its transaction): make or renew its
     evidence. A new window (or tracker) is read again after the commit; the same window
     already read is only compared with the corrected waybill again."""
@@ -387,6 +387,26 @@ def suggestion_dismiss(*, evidence: TripEvidence, reason: str, by) -> TripEviden
     evidence.decided_by, evidence.decided_at = by, timezone.now()
     evidence.save()
     return evidence
+
+
+def site_moved(booking: Booking) -> int:
+    """The booking's site got (other) coordinates: its trips already read are read again,
+    after the commit, for their time on site."""
+    ids = list(
+        TripEvidence.objects.filter(booking=booking)
+        .exclude(status=TripEvidence.Status.PENDING)
+        .values_list("pk", flat=True)
+    )
+    TripEvidence.objects.filter(pk__in=ids).update(
+        status=TripEvidence.Status.PENDING,
+        attempts=0,
+        next_attempt_at=timezone.now(),
+        last_error="",
+        updated_at=timezone.now(),
+    )
+    for pk in ids:
+        transaction.on_commit(lambda pk=pk: fetch_evidence_task.enqueue(pk))
+    return len(ids)
 
 
 def evidence_retry(*, evidence: TripEvidence) -> TripEvidence:

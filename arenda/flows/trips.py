@@ -37,7 +37,7 @@ def _settle(waybill: Waybill, *, by, correction: bool) -> Recorded:
         acts.booking_changed(booking=booking, by=by)
     acts.booking_done(booking=booking, by=by)
     close_if_settled(booking=booking, by=by)
-    telematics.evidence_arm(waybill, by=by)  # the tracker is read after the commit
+    telematics.evidence_arm(waybill)  # the tracker is read after the commit
     booking.refresh_from_db()
     return Recorded(waybill=waybill, booking=booking, overtime_invoice=invoice)
 

@@ -15,7 +15,7 @@ from django.db import connection
 from django.urls import reverse
 
 from arenda.bookings import services
-from arenda.bookings.models import Booking, TripEvidence
+from arenda.bookings.models import Booking
 from arenda.bookings.services import BookingConflict
 from arenda.bookings.timeline import day_start
 from arenda.core.models import CalendarDay
@@ -30,6 +30,7 @@ from tests.factories import (
     EquipmentTypeFactory,
     EquipmentTypeRequirementFactory,
     MaintenanceWindowFactory,
+    TripEvidenceFactory,
     UnitFactory,
     WaybillFactory,
 )
@@ -181,16 +182,8 @@ def test_queries_do_not_grow_with_the_blocks(manager_client, django_assert_max_n
 # --- the tracker's discrepancies ----------------------------------------------------------------
 def evidence_of(booking, *, flagged=True, decision=""):
     """A waybill of the booking and what the tracker said of it: more hours than written."""
-    waybill = WaybillFactory(booking=booking, hours="6")
-    return TripEvidence.objects.create(
-        waybill=waybill,
-        booking=booking,
-        unit=booking.unit,
-        provider="wialon",
-        tracker_id="734455",
-        window_start=waybill.started_at - timedelta(minutes=30),
-        window_end=waybill.finished_at + timedelta(minutes=30),
-        status=TripEvidence.Status.READY,
+    return TripEvidenceFactory(
+        waybill=WaybillFactory(booking=booking, hours="6"),
         engine_hours="8.50",
         flagged=flagged,
         suggested_hours="2.50" if flagged else None,

@@ -70,15 +70,10 @@ def evidence(
         status="completed",
     )
     waybill = trip(day=day, month=month, hours=hours, km=km, unit=unit, driver=driver, booking=booking)
-    return TripEvidence.objects.create(
+    return f.TripEvidenceFactory(
         waybill=waybill,
-        booking=booking,
         unit=unit,
-        provider="wialon",
         tracker_id=str(unit.pk),
-        window_start=waybill.started_at - timedelta(minutes=30),
-        window_end=waybill.finished_at + timedelta(minutes=30),
-        status=TripEvidence.Status.READY,
         fetched_at=waybill.finished_at + timedelta(hours=1),
         engine_hours=None if engine is None else D(engine),
         hours_on_site=None if on_site is None else D(on_site),
@@ -242,15 +237,8 @@ def test_the_unit_and_the_managers_filters(ui, world):
 def test_a_trip_recorded_through_the_flow_is_listed_with_its_booking(ui, make_user):
     booking = job(rate="4000.00")
     waybill = waybill_record(booking=booking, data=sheet(booking, hours="8"), by=booking.deal.manager).waybill
-    TripEvidence.objects.create(
+    f.TripEvidenceFactory(
         waybill=waybill,
-        booking=booking,
-        unit=booking.unit,
-        provider="wialon",
-        tracker_id="734455",
-        window_start=waybill.started_at - timedelta(minutes=30),
-        window_end=waybill.finished_at + timedelta(minutes=30),
-        status=TripEvidence.Status.READY,
         engine_hours=D("9.50"),
         flagged=True,
         suggested_hours=D("1.50"),

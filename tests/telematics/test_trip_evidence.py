@@ -273,3 +273,17 @@ def test_a_read_claimed_by_one_worker_is_left_alone_by_another(platform):
     sent = len(httpx.get(f"{platform.fake.url}/_sent", timeout=5).json()["calls"])
     telematics.fetch(evidence.pk)
     assert len(httpx.get(f"{platform.fake.url}/_sent", timeout=5).json()["calls"]) > sent
+
+
+def test_a_site_moved_on_the_booking_reads_the_time_on_site_again(platform):
+    from arenda.bookings.services import booking_update
+
+    booking = tracked_job(platform)
+    platform.trip(seven_in_the_morning(booking), work_hours=10.2)
+    evidence = read(record(booking, hours="9"))
+    assert evidence.hours_on_site > 10
+    booking_update(booking=booking, by=booking.deal.manager, site_lat=D("55.700000"), site_lon=D("37.700000"))
+    evidence.refresh_from_db()
+    assert evidence.status == TripEvidence.Status.PENDING
+    evidence = telematics.fetch(evidence.pk)
+    assert evidence.hours_on_site == D("0") and evidence.engine_hours == D("11.20")

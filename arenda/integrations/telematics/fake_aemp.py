@@ -23,8 +23,8 @@ Pages (from 1) hold ``page_size`` records (50) or units; ``Links`` (absolute ``h
 ``self``, ``prev``, ``next`` and ``last``; a page past the last is empty.
 
 Tracks are made by ``add_trip`` (or ``POST /_trip``), deterministically and in the same
-way as ``fake_wialon.py``: driving at 40 km/h from the base to the site, working on the site
-(a jitter of a few metres), driving back. Every ``step_minutes`` (and at arrival, departure
+way as ``fake_wialon.py`` (both from ``fake_tracks.py``): driving at 40 km/h from the base
+to the site, working on the site (a jitter of a few metres), driving back. Every ``step_minutes`` (and at arrival, departure
 and return) each of the three series gets a record: the engine hours grow all the trip
 (drive to + work + drive back), the odometer only while driving (40 km/h × the driving
 time; given in the unit's ``odometer_units``, kilometres or miles); the unit's snapshot
@@ -45,13 +45,17 @@ Control:
 import base64
 import binascii
 import copy
-import json
 import math
 from datetime import UTC, datetime
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import SplitResult, quote, unquote
 
-from arenda.integrations.messaging.fake_server import FakeServer, JsonHandler
-from arenda.integrations.telematics.fake_wialon import MOSCOW, SPEED_KMH, _between
+from arenda.integrations.telematics.fake_tracks import (
+    MOSCOW,
+    SERVER_ERROR,
+    SPEED_KMH,
+    TrackerFake,
+    TrackerHandler,
+)
 
 TOKEN = "aemp-test-token"
 USERNAME, PASSWORD = "aemp-test", "aemp-test-password"
@@ -106,25 +110,10 @@ def _parse_time(text: str) -> int:
     return int((at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp())
 
 
-def trip_points(b0: int, b1: int, b2: int, b3: int, step: int, site: tuple, base: tuple):
-    """A trip's (time, (lat, lon), seconds driven so far), from the base (at ``b0``) to the
-    site (``b1``), on it until ``b2`` (a jitter of a few metres), back at the base at
-    ``b3``: every ``step`` seconds and at those four times."""
-    times = sorted(set(range(b0, b3 + 1, step)) | {b1, b2, b3})
-    for n, t in enumerate(times):
-        driven = (min(t, b1) - b0) + max(0, min(t, b3) - b2)
-        if t == b3 and b3 > b2:
-            point = base
-        elif t < b1:
-            point = _between(base, site, (t - b0) / (b1 - b0))
-        elif t <= b2:
-            point = (site[0] + 0.00006 * math.sin(n * 1.7), site[1] + 0.00006 * math.cos(n * 2.3))
-        else:
-            point = _between(site, base, (t - b2) / (b3 - b2))
-        yield t, point, driven
+class FakeAemp(TrackerFake):
+    unit_key = str
+    track = "records"
 
-
-class FakeAemp(FakeServer):
     def __init__(
         self,
         host: str = "127.0.0.1",
@@ -176,49 +165,26 @@ class FakeAemp(FakeServer):
             self.page_size = self.default_page_size
 
     # --- tracks --------------------------------------------------------------------------------
-    def add_trip(
-        self,
-        unit_id: str,
-        start: datetime,
-        *,
-        drive_to_minutes: float,
-        work_hours: float,
-        drive_back_minutes: float,
-        site: tuple,
-        base: tuple | None = None,
-        step_minutes: float = 5,
-    ) -> int:
-        """Append one working trip to the unit's series; → how many times were added (each
-        with a record in every series). Trips go in time order (ValueError otherwise);
-        KeyError for an unknown unit."""
-        if start.tzinfo is None:
-            raise ValueError("start must be an aware datetime")
-        if min(drive_to_minutes, work_hours, drive_back_minutes) < 0 or step_minutes <= 0:
-            raise ValueError("durations must be >= 0 and step_minutes > 0")
-        with self.lock:
-            unit = self.units[str(unit_id)]
-            site, base = tuple(site), tuple(base or unit["base"])
-            b0 = int(start.timestamp())
-            b1 = b0 + round(drive_to_minutes * 60)
-            b2 = b1 + round(work_hours * 3600)
-            b3 = b2 + round(drive_back_minutes * 60)
-            if unit["records"] and b0 <= unit["records"][-1]["t"]:
-                raise ValueError("a trip must start after the unit's last record")
-            step = max(1, round(step_minutes * 60))
-            hours0, km0 = unit["last"]["hours"], unit["last"]["km"]
-            records = [
-                {
-                    "t": t,
-                    "lat": round(point[0], 6),
-                    "lon": round(point[1], 6),
-                    "hours": round(hours0 + (t - b0) / 3600, 6),
-                    "km": None if km0 is None else round(km0 + SPEED_KMH * driven / 3600, 6),
-                }
-                for t, point, driven in trip_points(b0, b1, b2, b3, step, site, base)
-            ]
-            unit["records"].extend(records)
-            unit["last"] = dict(records[-1])
-            return len(records)
+    @staticmethod
+    def _trip_start(text: str) -> datetime:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+    def _add_track(self, unit: dict, bounds: tuple, points, site: tuple, base: tuple) -> int:
+        b0 = bounds[0]
+        hours0, km0 = unit["last"]["hours"], unit["last"]["km"]
+        records = [
+            {
+                "t": t,
+                "lat": round(point[0], 6),
+                "lon": round(point[1], 6),
+                "hours": round(hours0 + (t - b0) / 3600, 6),
+                "km": None if km0 is None else round(km0 + SPEED_KMH * driven / 3600, 6),
+            }
+            for t, point, driven in points
+        ]
+        unit["records"].extend(records)
+        unit["last"] = dict(records[-1])
+        return len(records)
 
     # --- the API -------------------------------------------------------------------------------
     def _odometer(self, unit: dict, km: float) -> dict:
@@ -268,15 +234,12 @@ class FakeAemp(FakeServer):
         """One API call → (HTTP status, body, seconds to wait before answering)."""
         with self.lock:
             self.calls.append({"path": path, "auth": self._who(auth)})
-            delay = 0
-            if self.fail_times > 0 and self.fail != "none":
-                self.fail_times -= 1
-                if self.fail == "500":
-                    return 500, "<html><body><h1>500 Internal Server Error</h1></body></html>", 0
-                if self.fail == "429":
-                    return 429, {"message": "Too Many Requests"}, 0
-                if self.fail == "timeout":
-                    delay = self.delay
+            fail = self._spend_failure()
+            if fail == "500":
+                return 500, SERVER_ERROR, 0
+            if fail == "429":
+                return 429, {"message": "Too Many Requests"}, 0
+            delay = self.delay if fail == "timeout" else 0
             if not self._authorized(auth):
                 return 401, {"message": "Unauthorized"}, delay
             status, body = self._dispatch(path, root)
@@ -364,16 +327,9 @@ class FakeAemp(FakeServer):
         }
 
     # --- control -------------------------------------------------------------------------------
-    def control(self, body: dict) -> dict:
-        with self.lock:
-            if "fail" in body:
-                self.fail = str(body["fail"])
-                self.fail_times = int(body.get("times", 1))
-            if "delay" in body:
-                self.delay = float(body["delay"])
-            if "page_size" in body:
-                self.page_size = max(1, int(body["page_size"]))
-        return {"ok": True}
+    def _control(self, body: dict) -> None:
+        if "page_size" in body:
+            self.page_size = max(1, int(body["page_size"]))
 
     def sent(self) -> dict:
         with self.lock:
@@ -393,54 +349,16 @@ class FakeAemp(FakeServer):
                 )
             return {"calls": copy.deepcopy(self.calls), "units": units}
 
-    def trip(self, body: dict) -> tuple[int, dict]:
-        try:
-            start = datetime.fromisoformat(str(body["start"]).replace("Z", "+00:00"))
-            start = start if start.tzinfo else start.replace(tzinfo=UTC)
-            added = self.add_trip(
-                str(body["unit_id"]),
-                start,
-                drive_to_minutes=float(body.get("drive_to_minutes", 0)),
-                work_hours=float(body.get("work_hours", 0)),
-                drive_back_minutes=float(body.get("drive_back_minutes", 0)),
-                site=tuple(float(v) for v in body["site"]),
-                base=tuple(float(v) for v in body["base"]) if body.get("base") else None,
-                step_minutes=float(body.get("step_minutes", 5)),
-            )
-        except KeyError as exc:
-            return 400, {"ok": False, "detail": f"missing or unknown: {exc}"}
-        except (TypeError, ValueError) as exc:
-            return 400, {"ok": False, "detail": str(exc)}
-        return 200, {"ok": True, "messages": added}
 
-
-class _Handler(JsonHandler):
+class _Handler(TrackerHandler):
     server: FakeAemp
 
-    def _route(self, verb: str) -> None:
-        parts = urlsplit(self.path)
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8", "replace")
-        fake = self.server
-        if parts.path in ("/_control", "/_trip"):
-            try:
-                body = json.loads(raw) if raw.strip() else {}
-            except ValueError:
-                body = None
-            if not isinstance(body, dict):
-                return self._answer(400, {"ok": False, "detail": "the body must be a JSON object"})
-            if parts.path == "/_control":
-                return self._answer(200, fake.control(body))
-            return self._answer(*fake.trip(body))
-        if parts.path == "/_sent":
-            return self._answer(200, fake.sent())
-        if parts.path == "/_reset":
-            fake.reset()
-            return self._answer(200, {"ok": True})
+    def _api(self, verb: str, parts: SplitResult, raw: str) -> None:
         if verb != "GET":
             return self._answer(405, {"message": "only GET"})
-        host, port = fake.server_address[:2]
+        host, port = self.server.server_address[:2]
         root = "http://" + (self.headers.get("Host") or f"{host}:{port}")
-        status, body, delay = fake.call(parts.path, self.headers.get("Authorization") or "", root)
+        status, body, delay = self.server.call(parts.path, self.headers.get("Authorization") or "", root)
         self._answer(status, body, delay)
 
 

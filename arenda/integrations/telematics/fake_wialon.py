@@ -10,9 +10,10 @@ idle longer than ``session_ttl`` seconds), 2 unknown ``svc``, 4 bad input, 7 unk
 ``core/search_items``, ``core/search_item``, ``unit/calc_last``,
 ``messages/load_interval``, ``core/batch``.
 
-Tracks are made by ``add_trip`` (or ``POST /_trip``), deterministically: ignition on at
-the start, driving at 40 km/h from the base to the site, the engine running on the site
-(speed 0, a jitter of a few metres), driving back, ignition off. Message ``p``: ``ign``
+Tracks are made by ``add_trip`` (or ``POST /_trip``; the route is ``fake_tracks.py``'s),
+deterministically: ignition on at the start, driving at 40 km/h from the base to the site,
+the engine running on the site (speed 0, a jitter of a few metres), driving back, ignition
+off. Message ``p``: ``ign``
 (0/1), ``engine_hours`` (cumulative hours), ``mileage`` (cumulative km), ``pwr_ext`` (V).
 Engine hours grow only while the ignition is on, mileage only while driving (40 km/h × the
 driving time); the unit's counters (``cneh`` hours, ``cnm`` km) and ``pos`` move to the end.
@@ -37,15 +38,18 @@ import json
 import math
 import secrets
 import time
-from datetime import UTC, datetime
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import SplitResult, parse_qsl
 
-from arenda.integrations.messaging.fake_server import FakeServer, JsonHandler
+from arenda.integrations.telematics.fake_tracks import (
+    MOSCOW,
+    SERVER_ERROR,
+    SPEED_KMH,
+    TrackerFake,
+    TrackerHandler,
+)
 
 TOKEN = "wialon-test-token"
 ENDPOINT = "/wialon/ajax.html"
-MOSCOW = (55.7512, 37.6184)
-SPEED_KMH = 40
 FLAG_BASE, FLAG_LAST, FLAG_COUNTERS = 1, 1024, 8192
 DEFAULT_UNITS = [
     {"id": 734455, "nm": "Автокран КС-55713 А123ВС77", "cneh": 5123.4, "cnm": 84210.5, "base": MOSCOW},
@@ -69,15 +73,14 @@ def _course(a: tuple, b: tuple) -> int:
     return round(math.degrees(math.atan2(y, x))) % 360
 
 
-def _between(a: tuple, b: tuple, share: float) -> tuple:
-    return a[0] + (b[0] - a[0]) * share, a[1] + (b[1] - a[1]) * share
-
-
 def _formatted(value: float, unit: str) -> dict:
     return {"value": value, "format": {"value": f"{value:.2f} {unit}"}}
 
 
-class FakeWialon(FakeServer):
+class FakeWialon(TrackerFake):
+    unit_key = int
+    track = "messages"
+
     def __init__(
         self,
         host: str = "127.0.0.1",
@@ -113,67 +116,32 @@ class FakeWialon(FakeServer):
             self.fail, self.fail_times, self.delay = "none", 0, 2.0
 
     # --- tracks --------------------------------------------------------------------------------
-    def add_trip(
-        self,
-        unit_id: int,
-        start: datetime,
-        *,
-        drive_to_minutes: float,
-        work_hours: float,
-        drive_back_minutes: float,
-        site: tuple,
-        base: tuple | None = None,
-        step_minutes: float = 5,
-    ) -> int:
-        """Append one working trip to the unit's messages; → how many were added. Trips go
-        in time order (ValueError otherwise); KeyError for an unknown unit."""
-        if start.tzinfo is None:
-            raise ValueError("start must be an aware datetime")
-        if min(drive_to_minutes, work_hours, drive_back_minutes) < 0 or step_minutes <= 0:
-            raise ValueError("durations must be >= 0 and step_minutes > 0")
-        with self.lock:
-            unit = self.units[int(unit_id)]
-            site, base = tuple(site), tuple(base or unit["base"])
-            b0 = int(start.timestamp())
-            b1 = b0 + round(drive_to_minutes * 60)
-            b2 = b1 + round(work_hours * 3600)
-            b3 = b2 + round(drive_back_minutes * 60)
-            if unit["messages"] and b0 <= unit["messages"][-1]["t"]:
-                raise ValueError("a trip must start after the unit's last message")
-            step = max(1, round(step_minutes * 60))
-            times = sorted(set(range(b0, b3 + 1, step)) | {b1, b2, b3})
-            eh0, km0 = unit["cneh"], unit["cnm"]
-            course_to, course_back = _course(base, site), _course(site, base)
-            messages = []
-            for n, t in enumerate(times):
-                driven = (min(t, b1) - b0) + max(0, min(t, b3) - b2)  # seconds on the road
-                if t == b3 and b3 > b2:  # back at the base
-                    point, speed, course = base, 0, course_back
-                elif t < b1:  # on the way (standing at the base at the very start)
-                    point = _between(base, site, (t - b0) / (b1 - b0))
-                    speed, course = (0 if t == b0 else SPEED_KMH), course_to
-                elif t <= b2:  # on the site: a deterministic jitter of a few metres
-                    point = (site[0] + 0.00006 * math.sin(n * 1.7), site[1] + 0.00006 * math.cos(n * 2.3))
-                    speed, course = 0, course_to
-                else:
-                    point, speed, course = _between(site, base, (t - b2) / (b3 - b2)), SPEED_KMH, course_back
-                ignition = 0 if t == b3 else 1
-                pos = {"y": round(point[0], 6), "x": round(point[1], 6), "z": 150, "s": speed, "c": course}
-                params = {
-                    "pwr_ext": 28.1 if ignition else 25.4,
-                    "ign": ignition,
-                    "engine_hours": round(eh0 + (t - b0) / 3600, 6),
-                    "mileage": round(km0 + SPEED_KMH * driven / 3600, 6),
-                }
-                messages.append(
-                    {"t": t, "f": 3, "tp": "ud", "pos": pos | {"sc": 12 + n % 4}, "i": ignition, "o": 0}
-                    | {"lc": 0, "rt": t + 1, "p": params}
-                )
-            last = messages[-1]
-            unit["messages"].extend(messages)
-            unit["cneh"], unit["cnm"] = last["p"]["engine_hours"], last["p"]["mileage"]
-            unit["pos"] = {"t": last["t"], **last["pos"]}
-            return len(messages)
+    def _add_track(self, unit: dict, bounds: tuple, points, site: tuple, base: tuple) -> int:
+        b0, b1, b2, b3 = bounds
+        eh0, km0 = unit["cneh"], unit["cnm"]
+        course_to, course_back = _course(base, site), _course(site, base)
+        messages = []
+        for n, (t, point, driven) in enumerate(points):
+            # on the road but at the very start (standing at the base) and at the return
+            speed = SPEED_KMH if b0 < t < b1 or b2 < t < b3 else 0
+            course = course_to if t <= b2 else course_back
+            ignition = 0 if t == b3 else 1
+            pos = {"y": round(point[0], 6), "x": round(point[1], 6), "z": 150, "s": speed, "c": course}
+            params = {
+                "pwr_ext": 28.1 if ignition else 25.4,
+                "ign": ignition,
+                "engine_hours": round(eh0 + (t - b0) / 3600, 6),
+                "mileage": round(km0 + SPEED_KMH * driven / 3600, 6),
+            }
+            messages.append(
+                {"t": t, "f": 3, "tp": "ud", "pos": pos | {"sc": 12 + n % 4}, "i": ignition, "o": 0}
+                | {"lc": 0, "rt": t + 1, "p": params}
+            )
+        last = messages[-1]
+        unit["messages"].extend(messages)
+        unit["cneh"], unit["cnm"] = last["p"]["engine_hours"], last["p"]["mileage"]
+        unit["pos"] = {"t": last["t"], **last["pos"]}
+        return len(messages)
 
     # --- the Remote API ------------------------------------------------------------------------
     def call(self, svc: str, raw_params: str, sid: str, host: str) -> tuple[int, dict | list | str, float]:
@@ -184,15 +152,12 @@ class FakeWialon(FakeServer):
             except ValueError:
                 params = None
             self.calls.append({"svc": svc, "params": raw_params if params is None else params, "sid": sid})
-            delay = 0
-            if svc != "token/login" and self.fail_times > 0 and self.fail != "none":
-                self.fail_times -= 1
-                if self.fail == "500":
-                    return 500, "<html><body><h1>500 Internal Server Error</h1></body></html>", 0
-                if self.fail in FAILURES:
-                    return 200, dict(FAILURES[self.fail]), 0
-                if self.fail == "timeout":
-                    delay = self.delay
+            fail = self._spend_failure() if svc != "token/login" else "none"
+            if fail == "500":
+                return 500, SERVER_ERROR, 0
+            if fail in FAILURES:
+                return 200, dict(FAILURES[fail]), 0
+            delay = self.delay if fail == "timeout" else 0
             if params is None:
                 return 200, {"error": 4}, delay
             return 200, self._dispatch(svc, params, sid, host), delay
@@ -321,18 +286,11 @@ class FakeWialon(FakeServer):
         return {"count": len(messages), "messages": messages}
 
     # --- control -------------------------------------------------------------------------------
-    def control(self, body: dict) -> dict:
-        with self.lock:
-            if "fail" in body:
-                self.fail = str(body["fail"])
-                self.fail_times = int(body.get("times", 1))
-            if "delay" in body:
-                self.delay = float(body["delay"])
-            if "session_ttl" in body:
-                self.session_ttl = float(body["session_ttl"])
-            if body.get("expire_sessions"):
-                self.sessions.clear()
-        return {"ok": True}
+    def _control(self, body: dict) -> None:
+        if "session_ttl" in body:
+            self.session_ttl = float(body["session_ttl"])
+        if body.get("expire_sessions"):
+            self.sessions.clear()
 
     def sent(self) -> dict:
         with self.lock:
@@ -341,26 +299,6 @@ class FakeWialon(FakeServer):
                 for unit in self.units.values()
             ]
             return {"calls": copy.deepcopy(self.calls), "logins": self.logins, "units": units}
-
-    def trip(self, body: dict) -> tuple[int, dict]:
-        try:
-            start = datetime.fromisoformat(str(body["start"]))
-            start = start if start.tzinfo else start.replace(tzinfo=UTC)
-            added = self.add_trip(
-                int(body["unit_id"]),
-                start,
-                drive_to_minutes=float(body.get("drive_to_minutes", 0)),
-                work_hours=float(body.get("work_hours", 0)),
-                drive_back_minutes=float(body.get("drive_back_minutes", 0)),
-                site=tuple(float(v) for v in body["site"]),
-                base=tuple(float(v) for v in body["base"]) if body.get("base") else None,
-                step_minutes=float(body.get("step_minutes", 5)),
-            )
-        except KeyError as exc:
-            return 400, {"ok": False, "detail": f"missing or unknown: {exc}"}
-        except (TypeError, ValueError) as exc:
-            return 400, {"ok": False, "detail": str(exc)}
-        return 200, {"ok": True, "messages": added}
 
 
 METHODS = {
@@ -373,34 +311,16 @@ METHODS = {
 }
 
 
-class _Handler(JsonHandler):
+class _Handler(TrackerHandler):
     server: FakeWialon
 
-    def _route(self, verb: str) -> None:
-        parts = urlsplit(self.path)
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8", "replace")
-        fake = self.server
-        if parts.path in ("/_control", "/_trip"):
-            try:
-                body = json.loads(raw) if raw.strip() else {}
-            except ValueError:
-                body = None
-            if not isinstance(body, dict):
-                return self._answer(400, {"ok": False, "detail": "the body must be a JSON object"})
-            if parts.path == "/_control":
-                return self._answer(200, fake.control(body))
-            return self._answer(*fake.trip(body))
-        if parts.path == "/_sent":
-            return self._answer(200, fake.sent())
-        if parts.path == "/_reset":
-            fake.reset()
-            return self._answer(200, {"ok": True})
+    def _api(self, verb: str, parts: SplitResult, raw: str) -> None:
         if parts.path != ENDPOINT:
             return self._answer(404, "<html><body>404 Not Found</body></html>")
         form = dict(parse_qsl(parts.query, keep_blank_values=True))
         if verb == "POST":
             form |= dict(parse_qsl(raw, keep_blank_values=True))
-        status, body, delay = fake.call(
+        status, body, delay = self.server.call(
             form.get("svc", ""), form.get("params", ""), form.get("sid", ""), self.client_address[0]
         )
         self._answer(status, body, delay)
