@@ -352,8 +352,8 @@ def test_the_queries_do_not_grow_with_the_rows(ui, make_user):
     unit = f.UnitFactory()
     client = ui(Role.DIRECTOR)
 
-    def add(n):
-        for i in range(n):
+    def add(n, first=0):  # one trip a day: the unit is never booked twice at once
+        for i in range(first, first + n):
             evidence(
                 day=1 + i % 28,
                 manager=boss,
@@ -373,9 +373,9 @@ def test_the_queries_do_not_grow_with_the_rows(ui, make_user):
     ]
     add(3)
     small = {url: _count(client, url) for url in urls}
-    add(12)
+    add(12, first=3)
     assert len(client.get(URL + MONTH + "&state=all").context["rows"]) == 15
     large = {url: _count(client, url) for url in urls}
     assert large == small
     print("discrepancies query counts", small)
-    assert max(small.values()) <= 10, small
+    assert max(small.values()) <= 12, small  # PostgreSQL adds the report's SET LOCAL and a cursor
