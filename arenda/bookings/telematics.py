@@ -278,14 +278,16 @@ def fetch_yesterday() -> int:
     was never armed). Decisions already taken stay unless the suggestion changes."""
     today = timezone.localdate()
     start = timezone.make_aware(datetime.combine(today - timedelta(days=1), time.min))
-    waybills = (
+    trips = (
         Waybill.objects.filter(started_at__gte=start, started_at__lt=start + timedelta(days=1))
         .exclude(Q(unit__tracker_provider="") | Q(unit__isnull=True))
-        .select_related("booking", "unit")
+        .values_list("pk", "booking_id")
     )
     armed = 0
-    for waybill in waybills:
+    for waybill_id, booking_id in list(trips):
         with transaction.atomic():
+            locked(Booking, booking_id)  # as a waybill's write does: one arming at a time
+            waybill = Waybill.objects.select_related("booking__unit", "unit").get(pk=waybill_id)
             evidence = evidence_arm(waybill)
             if evidence is not None and evidence.status == TripEvidence.Status.READY:
                 _rearm(evidence)
