@@ -391,7 +391,7 @@ class Waybill(TimeStamped):
         return self.booking.get_absolute_url() + f"#waybill-{self.pk}"
 
 
-class TripEvidence(models.Model):
+class TripEvidence(TimeStamped):
     """What the unit's tracker says of one trip (a waybill): read for the trip's window with
     margins (``bookings/telematics.py``), kept here, compared with the waybill. A figure the
     tracker could not give stays empty — shown as missing, never as zero. Where the tracker
@@ -455,8 +455,6 @@ class TripEvidence(models.Model):
         related_name="+",
     )
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("telematics evidence")

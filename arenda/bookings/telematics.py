@@ -135,7 +135,7 @@ def window_of(waybill: Waybill, booking: Booking, *, margin_minutes: int) -> tup
 
 
 # --- arming and reading ----------------------------------------------------------------------------
-def evidence_arm(waybill: Waybill) -> TripEvidence | None:
+def evidence_arm(waybill: Waybill, *, read_again: bool = False) -> TripEvidence | None:
     """A waybill was recorded or corrected (inside its transaction): make or renew its
     evidence. A new window (or tracker) is read again after the commit; the same window
     already read is only compared with the corrected waybill again."""
@@ -158,7 +158,7 @@ def evidence_arm(waybill: Waybill) -> TripEvidence | None:
     ) == (start, end, unit.tracker_provider, unit.tracker_id, unit.pk)
     if evidence is not None and evidence.fetched_at is not None:  # the figures in hand, meanwhile
         evaluate(evidence, waybill=waybill, booking=booking, settings_row=settings_row)
-    if same and evidence.status == TripEvidence.Status.READY:
+    if same and evidence.status == TripEvidence.Status.READY and not read_again:
         evidence.save()
         return evidence
     if evidence is None:
@@ -166,16 +166,17 @@ def evidence_arm(waybill: Waybill) -> TripEvidence | None:
     evidence.unit = unit
     evidence.provider, evidence.tracker_id = unit.tracker_provider, unit.tracker_id
     evidence.window_start, evidence.window_end = start, end
-    _rearm(evidence)
+    return _rearm(evidence)
+
+
+def _rearm(evidence: TripEvidence) -> TripEvidence:
+    """Waiting for the tracker again: saved, and read by a task once the caller commits."""
+    evidence.status = TripEvidence.Status.PENDING
+    evidence.attempts, evidence.next_attempt_at, evidence.last_error = 0, timezone.now(), ""
     evidence.save()
     pk = evidence.pk
     transaction.on_commit(lambda: fetch_evidence_task.enqueue(pk))
     return evidence
-
-
-def _rearm(evidence: TripEvidence) -> None:
-    evidence.status = TripEvidence.Status.PENDING
-    evidence.attempts, evidence.next_attempt_at, evidence.last_error = 0, timezone.now(), ""
 
 
 def _thinned(samples: list[Sample]) -> list[list[float]]:
@@ -288,13 +289,7 @@ def fetch_yesterday() -> int:
         with transaction.atomic():
             locked(Booking, booking_id)  # as a waybill's write does: one arming at a time
             waybill = Waybill.objects.select_related("booking__unit", "unit").get(pk=waybill_id)
-            evidence = evidence_arm(waybill)
-            if evidence is not None and evidence.status == TripEvidence.Status.READY:
-                _rearm(evidence)
-                evidence.save()
-                pk = evidence.pk
-                transaction.on_commit(lambda pk=pk: fetch_evidence_task.enqueue(pk))
-            armed += evidence is not None
+            armed += evidence_arm(waybill, read_again=True) is not None
     return armed
 
 
@@ -394,29 +389,17 @@ def suggestion_dismiss(*, evidence: TripEvidence, reason: str, by) -> TripEviden
 def site_moved(booking: Booking) -> int:
     """The booking's site got (other) coordinates: its trips already read are read again,
     after the commit, for their time on site."""
-    ids = list(
-        TripEvidence.objects.filter(booking=booking)
+    evidences = list(
+        TripEvidence.objects.select_for_update()
+        .filter(booking=booking)
         .exclude(status=TripEvidence.Status.PENDING)
-        .values_list("pk", flat=True)
     )
-    TripEvidence.objects.filter(pk__in=ids).update(
-        status=TripEvidence.Status.PENDING,
-        attempts=0,
-        next_attempt_at=timezone.now(),
-        last_error="",
-        updated_at=timezone.now(),
-    )
-    for pk in ids:
-        transaction.on_commit(lambda pk=pk: fetch_evidence_task.enqueue(pk))
-    return len(ids)
+    for evidence in evidences:  # a booking's handful of trips
+        _rearm(evidence)
+    return len(evidences)
 
 
 def evidence_retry(*, evidence: TripEvidence) -> TripEvidence:
     """A person asks for the read again (a failed or pending one, or fresh data)."""
     with transaction.atomic():
-        evidence = locked(TripEvidence, evidence.pk)
-        _rearm(evidence)
-        evidence.save()
-        pk = evidence.pk
-        transaction.on_commit(lambda: fetch_evidence_task.enqueue(pk))
-    return evidence
+        return _rearm(locked(TripEvidence, evidence.pk))

@@ -2,6 +2,7 @@
 a unit's ``tracker_provider`` names one of them."""
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from arenda.integrations.telematics.aemp import AempProvider
 from arenda.integrations.telematics.base import Provider, TelematicsError
@@ -23,7 +24,9 @@ def provider(name: str) -> Provider:
     platform is unknown or not configured."""
     if not configured(name):
         raise TelematicsError(
-            f"{NAMES.get(name, name or '—')}: not configured (docs/telematics.md)", retry=False
+            _("%(platform)s is not configured: the admin sets its address and key (docs/telematics.md).")
+            % {"platform": NAMES.get(name, name or "—")},
+            retry=False,
         )
     timeout = settings.TELEMATICS_TIMEOUT
     if name == "wialon":
